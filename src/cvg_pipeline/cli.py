@@ -1,0 +1,66 @@
+"""The `cvg` command line: a thin layer that parses options and calls plain library functions.
+
+Heavy libraries (polars, duckdb, pandera, openpyxl) are imported inside the commands, never here, so that
+`cvg --help` starts instantly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cvg_pipeline import __version__
+from cvg_pipeline.commands import common
+
+app = typer.Typer(
+    name="cvg",
+    help=(
+        "Pipeline CVG / PHC : vérifie et intègre les fichiers de reporting mensuels des ACI, "
+        "calcule les indicateurs et écrit les rapports annuels."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        common.echo(f"cvg-pipeline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Affiche la trace Python complète en cas d'erreur (pour l'équipe).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Affiche la version et quitte."),
+    ] = False,
+) -> None:
+    """Pipeline CVG / PHC."""
+    common.STATE["debug"] = debug
+
+
+def _register() -> None:
+    # One module per group of commands; each adds its own commands (the order is the help's order).
+    from cvg_pipeline.commands import indicators, ingest, maintenance, report, template
+
+    for module in (ingest, indicators, report, template, maintenance):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Options defined once, and the wrapper that turns failures into French messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from cvg_pipeline.errors import CvgError
+
+T = TypeVar("T")
+
+STATE = {"debug": False}
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Fichier de la base DuckDB (défaut : $CVG_STORE, sinon cvg.duckdb dans le dossier courant).",
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a French message on stderr and exit with `code`."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]Erreur :[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body: CvgError → its message and exit code; anything else → a short French message.
+
+    Only `cvg --debug` shows a traceback.
+    """
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except CvgError as exc:
+        if STATE["debug"]:
+            raise
+        fail(_escape(exc.message), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrompu.", 130)
+    except Exception as exc:
+        if STATE["debug"]:
+            raise
+        fail(
+            f"erreur inattendue ({type(exc).__name__}). Relancez avec « cvg --debug … » pour le détail "
+            "et signalez-la à l'équipe.",
+            1,
+        )
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def echo(text: str) -> None:
+    """Plain stdout line (machine-readable output goes through here, never through rich)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
