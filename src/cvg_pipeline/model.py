@@ -1,0 +1,76 @@
+"""The data handed from one ingest stage to the next: read → normalise → validate → store.
+
+`read_workbook` (reader.py + normalise.py) turns one file into a `ParsedFile`: the Structure fields typed,
+the Salariés rows as a polars frame of canonical, typed columns (null where a cell is empty or failed to
+parse), the raw text of every cell (for error messages "as written"), where each column was found, and every
+issue found so far. `validate` (validate.py) then checks the cell bounds and row rules of all files at once,
+and `ingest` stores the files without errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cvg_pipeline.errors import Issue
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# Technical columns of `ParsedFile.data` and `ParsedFile.raw` (never stored as parcours data).
+ROW_COLUMN = "_ligne"  # Excel row number (1-based) of the parcours, Int32
+FILE_COLUMN = "_fichier"  # file name, added when the frames of several files are stacked
+
+
+@dataclass(frozen=True)
+class SheetColumn:
+    """Where a canonical column was found in sheet Salariés."""
+
+    name: str  # canonical column name (schemas/)
+    header: str  # header as written in the file
+    letter: str  # Excel column letter ("A", "AB")
+    index: int  # 0-based column index in the sheet
+
+
+@dataclass(frozen=True)
+class StructureInfo:
+    """Sheet Structure, typed. A field that is missing or failed to parse is None (and has an issue)."""
+
+    sheet: str  # sheet name as written
+    nom: str | None
+    siret: str | None  # 14 digits, Luhn-valid
+    territoire: str | None  # slug
+    date_arrete: date | None
+    supports: tuple[str, ...]  # canonical labels
+    rows: dict[str, int] = field(default_factory=dict)  # field name -> Excel row where it was found
+    value_letter: str = "B"  # Excel column letter of the Valeur column
+
+
+@dataclass
+class ParsedFile:
+    path: Path
+    fichier: str  # file name as received (no directory)
+    sha256: str
+    structure: StructureInfo | None = None
+    salaries_sheet: str | None = None  # sheet name as written
+    header_row: int | None = None  # Excel row number of the header
+    columns: dict[str, SheetColumn] = field(default_factory=dict)  # canonical name -> location
+    # Typed canonical columns (every column of the schema, null when absent) + ROW_COLUMN.
+    data: pl.DataFrame | None = None
+    # Same rows: ROW_COLUMN + the cell text as written (Utf8) for every column present in the file.
+    raw: pl.DataFrame | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
