@@ -1,0 +1,579 @@
+"""The error workbook sent back to an ACI: its own data, every faulty cell marked and explained in French.
+
+`write_error_workbook(source, issues, dest_dir, schema)` writes `<nom du fichier>-erreurs.xlsx`:
+
+- sheet `Erreurs` first: a one-line summary (`12 erreurs dans 9 lignes`), a short guide, a note naming the
+  direct-identifier columns left blank, then one row per issue (errors first — those without a cell, the
+  "structure" errors, on top — then warnings), each located row a hyperlink to its cell in the copy;
+- then a copy of the `Structure` and `Salariés` sheets as the ACI sent them: every cell at its own Excel
+  address (same rows, same columns, same header row), so the row numbers and column letters of the messages
+  match. Each faulty cell is filled in red and carries an Excel comment with the French message. Each faulty
+  row is marked without shifting any column: its other cells get a light red fill and a marker cell
+  (`⚠ 2 erreurs`) is written in the first column to the right of the data, linked back to `Erreurs`; row
+  rules that name no column put their message in a comment on that marker cell.
+
+Safety:
+- values only: cached values are read with fastexcel (formulas and macros never run), the copy is a new
+  workbook, so formulas, external links, defined names and macros are never carried over; a text beginning
+  with `=`, `+`, `-` or `@` is written as a string cell (never a formula) with Excel's quote prefix;
+- direct identifiers (Nom, Prénom, NIR…, `Schema.is_identifier_header` on the header row, plus the columns
+  the reader reported as `identifiant-direct-supprime`) are left blank in the copy: only their header cell
+  is kept (a header is not personal data), so the other column letters do not move. A non-Structure sheet
+  whose header row cannot be found is not copied at all (its columns cannot be checked for identifiers);
+- an unreadable source (corrupt, encrypted, too big, not a spreadsheet) gives a workbook with `Erreurs` only.
+
+Heavy libraries (openpyxl, fastexcel, polars) are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cvg_pipeline.errors import CATALOGUE, Issue
+from cvg_pipeline.schema import Schema, fold
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+ERRORS_SHEET = "Erreurs"
+SUFFIX = "-erreurs.xlsx"
+
+# Colours (ARGB). Faulty cell: red; other cells of a faulty row: light red; identifier column header: grey.
+ERROR_FILL = "FFFF7C80"
+ROW_FILL = "FFFDE4E4"
+IDENTIFIER_FILL = "FFD9D9D9"
+MARKER_FONT = "FF9C0006"
+COMMENT_AUTHOR = "cvg"
+
+# Issues that mean the file cannot (or must not) be opened: the error workbook then has `Erreurs` only.
+UNREADABLE_CODES = frozenset(
+    {"fichier-illisible", "format-non-pris-en-charge", "fichier-vide", "fichier-protege", "fichier-trop-gros"}
+)
+# Warnings whose row is the header row of the sheet (used when the header cannot be found by its labels).
+HEADER_ROW_CODES = frozenset({"identifiant-direct-supprime", "colonne-inconnue", "date-naissance-reduite"})
+
+ERRORS_HEADER = ("Feuille", "Ligne", "Colonne", "Cellule", "Valeur saisie", "Message", "Code", "Gravité")
+ERRORS_WIDTHS = (16, 8, 30, 9, 24, 100, 24, 15)
+
+_FORMULA_START = ("=", "+", "-", "@")
+_SHEET_TITLE_BAD = re.compile(r"[\\/?*\[\]:]")
+_EXCEL_EPOCH_DAY = date(1899, 12, 31)  # calamine's date part of a time-only cell
+_UNIX_EPOCH = datetime(1970, 1, 1)
+_MAX_TEXT = 32767
+
+CellValue = str | int | float | bool | date | datetime | time | None
+
+
+# -- reading the source --------------------------------------------------------------------------------------
+@dataclass
+class RawSheet:
+    """A sheet as written, values typed as they came (text, number, Oui/Non boolean, date), at their address."""
+
+    name: str
+    cells: dict[tuple[int, int], CellValue]  # (Excel row 1-based, Excel column 1-based) -> value
+    first_col: int = 1  # leftmost column holding a value (1-based)
+    last_col: int = 0  # rightmost column holding a value (0: empty sheet)
+    last_row: int = 0
+
+    def text(self, row: int, col: int) -> str:
+        value = self.cells.get((row, col))
+        return "" if value is None else str(value).strip()
+
+
+def error_workbook_name(source: Path) -> str:
+    """`aci-lyon.ods` → `aci-lyon-erreurs.xlsx`."""
+    return f"{source.stem}{SUFFIX}"
+
+
+def read_raw_sheets(source: Path, wanted: Sequence[str] | None = None) -> list[RawSheet]:
+    """Read the sheets of `source` (all, or those named in `wanted`) with fastexcel: cached values only.
+
+    calamine trims the empty rows and columns around the data; with `skip_rows=0` the rows are kept from
+    row 1, and each column's `absolute_index` gives its real position, so every value lands at its own
+    Excel address. Each sheet is loaded as text, float, datetime and boolean to recover the type of every
+    cell: a text never converts to a datetime or a boolean, a number always converts to a float and to a
+    datetime or a boolean, a date converts to a datetime but not to a float.
+    """
+    import fastexcel
+
+    reader = fastexcel.read_excel(source)
+    sheets: list[RawSheet] = []
+    for name in reader.sheet_names:
+        if wanted is not None and name not in wanted:
+            continue
+        sheets.append(_read_sheet(reader, name))
+    return sheets
+
+
+def _read_sheet(reader: Any, name: str) -> RawSheet:
+    import polars as pl
+
+    def load(dtype: str) -> pl.DataFrame:
+        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes=dtype)
+        frame: pl.DataFrame = sheet.to_polars()
+        return frame
+
+    as_text = load("string")
+    raw = RawSheet(name=name, cells={})
+    if as_text.width == 0 or as_text.height == 0:
+        return raw
+    offsets = [c.absolute_index for c in reader.load_sheet(name, header_row=None, skip_rows=0).available_columns()]
+    as_float = load("float")
+    # Datetimes as epoch milliseconds: a number far outside Python's date range must not raise.
+    as_ms = load("datetime").select(pl.all().cast(pl.Int64))
+    as_bool = load("boolean")
+    for j, col_offset in enumerate(offsets):
+        col = col_offset + 1
+        texts = as_text.to_series(j).to_list()
+        floats = as_float.to_series(j).to_list()
+        millis = as_ms.to_series(j).to_list()
+        bools = as_bool.to_series(j).to_list()
+        for i, text in enumerate(texts):
+            value = _typed(text, floats[i], millis[i], bools[i])
+            if value is None:
+                continue
+            row = i + 1
+            raw.cells[(row, col)] = value
+            raw.first_col = col if raw.last_col == 0 else min(raw.first_col, col)
+            raw.last_col = max(raw.last_col, col)
+            raw.last_row = max(raw.last_row, row)
+    return raw
+
+
+def _typed(text: str | None, number: float | None, millis: int | None, flag: bool | None) -> CellValue:
+    """One cell's value from its four readings (see `read_raw_sheets`)."""
+    if text is None or text == "":
+        return None
+    if flag is not None and millis is None and text in ("true", "false"):
+        return flag
+    if number is not None and (millis is not None or flag is not None):
+        if number.is_integer() and abs(number) < 2**53:
+            return int(number)
+        return number
+    if millis is not None and number is None:
+        try:
+            moment = _UNIX_EPOCH + timedelta(milliseconds=millis)
+        except OverflowError:
+            return text
+        if moment.date() == _EXCEL_EPOCH_DAY:
+            return moment.time()
+        if moment.time() == time(0):
+            return moment.date()
+        return moment
+    return text
+
+
+# -- locating the issues --------------------------------------------------------------------------------------
+@dataclass
+class _Copy:
+    """A source sheet copied into the error workbook."""
+
+    raw: RawSheet
+    title: str  # title in the error workbook (the source name, made valid for Excel)
+    is_structure: bool
+    header_row: int | None = None
+    identifier_cols: dict[int, str] = field(default_factory=dict)  # column -> header as written
+
+    def header_col(self, header: str) -> int | None:
+        """The column whose header cell reads `header` (as written, then folded)."""
+        if self.header_row is None:
+            return None
+        cols = range(self.raw.first_col, self.raw.last_col + 1)
+        for col in cols:
+            if self.raw.text(self.header_row, col) == header.strip():
+                return col
+        folded = fold(header)
+        for col in cols:
+            if folded and fold(self.raw.text(self.header_row, col)) == folded:
+                return col
+        return None
+
+
+@dataclass
+class _Entry:
+    issue: Issue
+    copy: _Copy | None = None  # None: no place in the copy (file, sheet or column issue)
+    row: int | None = None
+    col: int | None = None
+    erreurs_row: int = 0  # row of the issue in sheet Erreurs
+
+    @property
+    def cell(self) -> str | None:
+        from openpyxl.utils import get_column_letter
+
+        if self.row is None or self.col is None:
+            return None
+        return f"{get_column_letter(self.col)}{self.row}"
+
+
+def _find_header_row(raw: RawSheet, schema: Schema) -> int | None:
+    """First of the first rows holding at least `header_min_labels` recognised column labels (spec §1.2)."""
+    for row in range(1, min(schema.header_search_rows, raw.last_row) + 1):
+        recognised = 0
+        for col in range(raw.first_col, raw.last_col + 1):
+            text = raw.text(row, col)
+            if text and schema.match_header(text).kind in ("column", "birth_date"):
+                recognised += 1
+        if recognised >= schema.header_min_labels:
+            return row
+    return None
+
+
+def _letter_index(letter: str | None) -> int | None:
+    from openpyxl.utils import column_index_from_string
+
+    if not letter:
+        return None
+    try:
+        return int(column_index_from_string(letter.strip().upper()))
+    except ValueError:
+        return None
+
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    title = _SHEET_TITLE_BAD.sub("_", name).strip("'")[:31] or "Feuille"
+    base, n = title, 2
+    while title.casefold() in taken:
+        suffix = f" ({n})"
+        title = base[: 31 - len(suffix)] + suffix
+        n += 1
+    taken.add(title.casefold())
+    return title
+
+
+def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Schema) -> tuple[list[_Copy], list[str]]:
+    """The sheets to copy, their header row and identifier columns; and the names of sheets left out."""
+    copies: list[_Copy] = []
+    skipped: list[str] = []
+    taken = {ERRORS_SHEET.casefold()}
+    for raw in raws:
+        is_structure = schema.structure_sheet.matches(raw.name)
+        if not is_structure and not schema.salaries_sheet.matches(raw.name):
+            continue
+        on_sheet = [i for i in issues if i.feuille == raw.name]
+        if is_structure:
+            copies.append(_Copy(raw, _sheet_title(raw.name, taken), True, header_row=1))
+            continue
+        header_row = _find_header_row(raw, schema)
+        if header_row is None:
+            rows = sorted({i.ligne for i in on_sheet if i.code in HEADER_ROW_CODES and i.ligne is not None})
+            header_row = rows[0] if rows else None
+        if header_row is None:
+            # Without a header row the columns cannot be checked for direct identifiers: not copied.
+            if raw.cells:
+                skipped.append(raw.name)
+            continue
+        copy = _Copy(raw, _sheet_title(raw.name, taken), False, header_row=header_row)
+        for col in range(raw.first_col, raw.last_col + 1):
+            text = raw.text(header_row, col)
+            if text and schema.is_identifier_header(text):
+                copy.identifier_cols[col] = text
+        for i in on_sheet:
+            if i.code == "identifiant-direct-supprime":
+                id_col = _letter_index(i.lettre) or (copy.header_col(i.colonne) if i.colonne else None)
+                if id_col is not None and id_col not in copy.identifier_cols:
+                    copy.identifier_cols[id_col] = i.colonne or raw.text(header_row, id_col)
+        copies.append(copy)
+    return copies, skipped
+
+
+def _locate(issue: Issue, copies: Sequence[_Copy]) -> _Entry:
+    copy = next((c for c in copies if c.raw.name == issue.feuille), None)
+    if copy is None and issue.feuille:
+        folded = fold(issue.feuille)
+        copy = next((c for c in copies if fold(c.raw.name) == folded), None)
+    if copy is None or issue.ligne is None or issue.ligne < 1:
+        return _Entry(issue)
+    col = _letter_index(issue.lettre)
+    if col is None and issue.colonne:
+        col = copy.header_col(issue.colonne)
+    return _Entry(issue, copy, issue.ligne, col)
+
+
+def _sort_key(entry: _Entry, order: dict[str, int]) -> tuple[int, int, int, int]:
+    issue = entry.issue
+    group = (0 if entry.copy is None else 1) + (0 if issue.is_error else 2)
+    if entry.copy is None:
+        scope = CATALOGUE[issue.code][1] if issue.code in CATALOGUE else None
+        return (group, {"fichier": 0, "structure": 1}.get(scope or "", 2), 0, 0)
+    return (group, order[entry.copy.title], entry.row or 0, entry.col or 0)
+
+
+# -- text helpers ------------------------------------------------------------------------------------------------
+def plural(n: int, word: str) -> str:
+    """French count: 0 and 1 take the singular (`0 erreur`, `1 ligne`, `2 lignes`)."""
+    return f"{n} {word}" if n <= 1 else f"{n} {word}s"
+
+
+def summary_line(issues: Sequence[Issue]) -> str:
+    """`12 erreurs dans 9 lignes`; errors without a row are counted as errors on the file's structure."""
+    errors = [i for i in issues if i.is_error]
+    if not errors:
+        return "Aucune erreur"
+    rows = {(i.feuille, i.ligne) for i in errors if i.ligne is not None}
+    in_rows = sum(1 for i in errors if i.ligne is not None)
+    structural = len(errors) - in_rows
+    if structural == 0:
+        return f"{plural(len(errors), 'erreur')} dans {plural(len(rows), 'ligne')}"
+    if in_rows == 0:
+        return f"{plural(len(errors), 'erreur')} sur la structure du fichier"
+    return (
+        f"{plural(len(errors), 'erreur')} : {structural} sur la structure du fichier "
+        f"et {in_rows} dans {plural(len(rows), 'ligne')}"
+    )
+
+
+def _quote_sheet(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _clean_text(text: str) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("", text))[:_MAX_TEXT]
+
+
+def put(ws: Worksheet, row: int, col: int, value: CellValue) -> Any:
+    """Write one value as inert data: text is always a string cell (never a formula), dates get a format."""
+    cell = ws.cell(row=row, column=col)
+    if value is None:
+        return cell
+    if isinstance(value, str):
+        text = _clean_text(value)
+        cell.value = text
+        cell.data_type = "s"  # a text beginning with "=" would otherwise become a formula
+        if text.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+    elif isinstance(value, datetime):
+        cell.value = value
+        cell.number_format = "DD/MM/YYYY HH:MM"
+    elif isinstance(value, date):
+        cell.value = value
+        cell.number_format = "DD/MM/YYYY"
+    elif isinstance(value, time):
+        cell.value = value
+        cell.number_format = "HH:MM"
+    else:
+        cell.value = value
+    return cell
+
+
+# -- writing -----------------------------------------------------------------------------------------------------
+def write_error_workbook(source: Path, issues: Sequence[Issue], dest_dir: Path, schema: Schema) -> Path:
+    """Write `<nom du fichier>-erreurs.xlsx` into `dest_dir` (created if needed) and return its path.
+
+    The file is written to a temporary name then renamed, so a reader never sees half a workbook; an
+    existing error workbook of the same name is replaced.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / error_workbook_name(source)
+    wb = build_error_workbook(source, issues, schema)
+    fd, tmp = tempfile.mkstemp(prefix=".cvg-", suffix=".xlsx", dir=dest_dir)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return dest
+
+
+def build_error_workbook(source: Path, issues: Sequence[Issue], schema: Schema) -> Any:
+    """The error workbook as an openpyxl `Workbook` (see the module's docstring)."""
+    from openpyxl import Workbook
+
+    unreadable = any(i.code in UNREADABLE_CODES for i in issues)
+    raws: list[RawSheet] = []
+    read_failed = unreadable
+    if not unreadable:
+        try:
+            raws = read_raw_sheets(source)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # calamine's errors, and pyo3's PanicException (a BaseException)
+            read_failed = True
+    copies, skipped = _plan_copies(raws, issues, schema)
+
+    entries = [_locate(i, copies) for i in issues]
+    order = {c.title: n for n, c in enumerate(copies)}
+    entries.sort(key=lambda e: _sort_key(e, order))
+
+    wb = Workbook()
+    ws_err = wb.active
+    assert ws_err is not None
+    ws_err.title = ERRORS_SHEET
+    copy_sheets = {c.title: wb.create_sheet(c.title) for c in copies}
+    _write_errors_sheet(ws_err, entries, issues, copies, skipped, read_failed)
+    for copy in copies:
+        _write_copy(copy_sheets[copy.title], copy, [e for e in entries if e.copy is copy])
+    return wb
+
+
+def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -> list[str]:
+    lines: list[str] = []
+    if read_failed:
+        lines.append("Le fichier n'a pas pu être lu : ce classeur contient seulement la liste des erreurs.")
+    elif copies:
+        names = ", ".join(f"« {c.title} »" for c in copies)
+        lines.append(
+            f"Les feuilles {names} sont une copie de vos données, aux mêmes lignes et colonnes : chaque cellule "
+            "en erreur est en rouge avec un commentaire qui explique quoi corriger, chaque ligne en erreur est "
+            "surlignée et signalée par « ⚠ » à droite des données. Cliquez sur une erreur ci-dessous pour aller "
+            "à sa cellule. Corrigez votre fichier d'origine puis renvoyez-le."
+        )
+    for name in skipped:
+        lines.append(
+            f"La feuille « {name} » n'est pas recopiée : sa ligne d'en-tête n'a pas été reconnue, ses colonnes "
+            "ne peuvent donc pas être vérifiées."
+        )
+    identifiers = [h for c in copies for _col, h in sorted(c.identifier_cols.items())]
+    if identifiers:
+        names = ", ".join(f"« {h} »" for h in dict.fromkeys(identifiers))
+        lines.append(
+            f"Données personnelles : les colonnes {names} (nom, prénom, NIR, adresse, téléphone ou courriel) "
+            "ne sont pas recopiées ; elles sont laissées vides dans ce classeur et ne sont jamais conservées."
+            if len(identifiers) > 1
+            else f"Données personnelles : la colonne {names} (nom, prénom, NIR, adresse, téléphone ou courriel) "
+            "n'est pas recopiée ; elle est laissée vide dans ce classeur et n'est jamais conservée."
+        )
+    return lines
+
+
+def _write_errors_sheet(
+    ws: Worksheet,
+    entries: Sequence[_Entry],
+    issues: Sequence[Issue],
+    copies: Sequence[_Copy],
+    skipped: Sequence[str],
+    read_failed: bool,
+) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    put(ws, 1, 1, summary_line(issues)).font = Font(bold=True, size=14)
+    row = 2
+    warnings = sum(1 for i in issues if not i.is_error)
+    if warnings:
+        put(ws, row, 1, f"{plural(warnings, 'avertissement')} (sans effet sur l'acceptation du fichier), listés après les erreurs.")
+        row += 1
+    for line in _guide(copies, skipped, read_failed):
+        put(ws, row, 1, line).font = Font(italic=True)
+        row += 1
+    row += 1
+    header_row = row
+    for col, title in enumerate(ERRORS_HEADER, 1):
+        cell = put(ws, header_row, col, title)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FFDDEBF7")
+    for col, width in enumerate(ERRORS_WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = f"A{header_row + 1}"
+
+    identifier_cells = {(c.title, col) for c in copies for col in c.identifier_cols}
+    for n, entry in enumerate(entries, header_row + 1):
+        entry.erreurs_row = n
+        issue = entry.issue
+        in_identifier = entry.copy is not None and (entry.copy.title, entry.col) in identifier_cells
+        values: tuple[CellValue, ...] = (
+            issue.feuille,
+            issue.ligne,
+            issue.colonne,
+            entry.cell,
+            None if in_identifier else issue.valeur,
+            issue.message,
+            issue.code,
+            "erreur" if issue.is_error else "avertissement",
+        )
+        target = _target(entry)
+        for col, value in enumerate(values, 1):
+            cell = put(ws, n, col, value)
+            cell.alignment = Alignment(vertical="top", wrap_text=col == 6)
+            if target is not None and value is not None:
+                cell.hyperlink = Hyperlink(ref=cell.coordinate, location=target)
+                if col == 4:
+                    cell.font = Font(color="FF0563C1", underline="single")
+    if entries:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(ERRORS_HEADER))}{header_row + len(entries)}"
+
+
+def _target(entry: _Entry) -> str | None:
+    """Internal link of an issue: its cell, or the row's marker cell for a rule on the whole row."""
+    from openpyxl.utils import get_column_letter
+
+    if entry.copy is None or entry.row is None:
+        return None
+    col = entry.col if entry.col is not None else _marker_col(entry.copy)
+    return f"{_quote_sheet(entry.copy.title)}!{get_column_letter(col)}{entry.row}"
+
+
+def _marker_col(copy: _Copy) -> int:
+    return max(copy.raw.last_col, copy.raw.first_col) + 1
+
+
+def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    raw = copy.raw
+    for (row, col), value in raw.cells.items():
+        if col in copy.identifier_cols and row != copy.header_row:
+            continue  # a direct identifier's value is never written
+        put(ws, row, col, value)
+    for col in copy.identifier_cols:
+        if copy.header_row is not None:
+            ws.cell(row=copy.header_row, column=col).fill = PatternFill("solid", fgColor=IDENTIFIER_FILL)
+    for col in range(raw.first_col, raw.last_col + 1):
+        ws.column_dimensions[get_column_letter(col)].width = 18
+    if copy.header_row is not None and not copy.is_structure:
+        ws.freeze_panes = f"A{copy.header_row + 1}"
+
+    errors = [e for e in entries if e.issue.is_error and e.row is not None]
+    by_cell: dict[tuple[int, int], list[_Entry]] = defaultdict(list)
+    by_row: dict[int, list[_Entry]] = defaultdict(list)
+    for entry in errors:
+        assert entry.row is not None
+        by_row[entry.row].append(entry)
+        if entry.col is not None:
+            by_cell[(entry.row, entry.col)].append(entry)
+
+    row_fill = PatternFill("solid", fgColor=ROW_FILL)
+    error_fill = PatternFill("solid", fgColor=ERROR_FILL)
+    marker_col = _marker_col(copy)
+    for row, row_entries in by_row.items():
+        for col in range(raw.first_col, raw.last_col + 1):
+            if (row, col) not in by_cell:
+                ws.cell(row=row, column=col).fill = row_fill
+        marker = put(ws, row, marker_col, f"⚠ {plural(len(row_entries), 'erreur')}")
+        marker.font = Font(bold=True, color=MARKER_FONT)
+        marker.fill = row_fill
+        first = min(e.erreurs_row for e in row_entries)
+        marker.hyperlink = Hyperlink(ref=marker.coordinate, location=f"{_quote_sheet(ERRORS_SHEET)}!A{first}")
+        whole_row = [e.issue.message for e in row_entries if e.col is None]
+        if whole_row:
+            marker.comment = _comment(whole_row)
+    for (row, col), cell_entries in by_cell.items():
+        cell = ws.cell(row=row, column=col)
+        cell.fill = error_fill
+        cell.comment = _comment([e.issue.message for e in cell_entries])
+    if by_row:
+        ws.column_dimensions[get_column_letter(marker_col)].width = 14
+
+
+def _comment(messages: Sequence[str]) -> Any:
+    from openpyxl.comments import Comment
+
+    text = _clean_text("\n\n".join(dict.fromkeys(messages)))
+    lines = sum(1 + len(m) // 48 for m in text.split("\n"))
+    return Comment(text, COMMENT_AUTHOR, height=max(60, 15 * lines), width=320)
