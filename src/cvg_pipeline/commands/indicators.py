@@ -1,9 +1,59 @@
-"""Commands of this group are registered here (work in progress)."""
+"""`cvg indicators`: every indicator of the yearly report as one JSON object on stdout."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from cvg_pipeline.commands.common import StoreOption, echo, guarded
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `cvg` application."""
+    app.command("indicators")(indicators)
+
+
+def indicators(
+    store: StoreOption = None,
+    national: Annotated[bool, typer.Option("--national", help="Périmètre : tout le programme.")] = False,
+    territoire: Annotated[
+        str | None, typer.Option("--territoire", metavar="SLUG", help="Périmètre : un territoire (ex. lyon).")
+    ] = None,
+    aci: Annotated[str | None, typer.Option("--aci", metavar="SIRET", help="Périmètre : un ACI.")] = None,
+    annee: Annotated[
+        str | None, typer.Option("--annee", metavar="AAAA", help="Année civile des indicateurs (obligatoire).")
+    ] = None,
+    programme: Annotated[
+        str | None, typer.Option("--programme", metavar="CVG|PHC|tous", help="Programme (défaut : tous).")
+    ] = None,
+    au: Annotated[
+        str | None,
+        typer.Option(
+            "--au",
+            metavar="AAAA-MM-JJ",
+            help="Lit pour chaque ACI son dernier fichier arrêté à cette date ou avant (défaut : le dernier).",
+        ),
+    ] = None,
+) -> None:
+    """Calcule les indicateurs annuels et les écrit en JSON sur la sortie standard."""
+
+    def run() -> None:
+        from cvg_pipeline import indicators as ind
+        from cvg_pipeline.schema import load_schema
+        from cvg_pipeline.store import resolve_store_path
+
+        schema = load_schema()
+        scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
+        year = ind.parse_annee(annee)
+        prog = ind.parse_programme(schema, programme)
+        day = ind.parse_au(au)
+        result = ind.load_indicators(
+            resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+        )
+        for warning in ind.indicator_warnings(result):
+            sys.stderr.write(f"Attention : {warning}\n")
+        echo(ind.to_json(result))
+
+    guarded(run)
