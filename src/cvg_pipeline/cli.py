@@ -12,8 +12,9 @@ import typer
 
 from cvg_pipeline import __version__
 from cvg_pipeline.commands import common
+from cvg_pipeline.commands.french import FrenchTyper
 
-app = typer.Typer(
+app = FrenchTyper(
     name="cvg",
     help=(
         "Pipeline CVG / PHC : vérifie et intègre les fichiers de reporting mensuels des ACI, "

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def template(
     sortie: Annotated[
-        Path, typer.Option("--sortie", "-o", help="Fichier à écrire.")
+        Path, typer.Option("--sortie", "-o", metavar="FICHIER", help="Classeur .xlsx à écrire.")
     ] = Path("modele-reporting-cvg.xlsx"),
 ) -> None:
     """Écrit le classeur de reporting vierge (feuilles Structure, Salariés et Mode d'emploi)."""

@@ -1,0 +1,91 @@
+"""French help screens for typer: « Usage : », « Commandes », the `--help` option's own text, defaults.
+
+Typer writes a few fixed English words into every help screen. Click's documented extension points are used
+to translate them: a `HelpFormatter` subclass (section headings, usage prefix, the `[default: …]` /
+`[required]` suffixes) set as the context's `formatter_class`, and command classes whose help option carries a
+French text. `FrenchTyper` makes every `app.command(...)` use them, so command modules need nothing special.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+HELP_TEXT = "Affiche cette aide et quitte."
+USAGE_PREFIX = "Usage : "
+SECTIONS = {"Options": "Options", "Arguments": "Arguments", "Commands": "Commandes"}
+USAGE_WORDS = (("COMMAND", "COMMANDE"), ("[ARGS]", "[ARGUMENTS]"))
+SUFFIX_WORDS = (("default: ", "défaut : "), ("env var: ", "variable d'environnement : "), ("required", "obligatoire"))
+_SUFFIX = re.compile(r"\[([^\[\]]*)\]\s*$")
+
+_BaseContext: Any = TyperCommand.context_class
+_BaseFormatter: Any = _BaseContext.formatter_class
+
+
+def translate_suffix(text: str) -> str:
+    """`… [default: x; required]` → `… [défaut : x ; obligatoire]` (only the trailing bracket)."""
+
+    def repl(match: re.Match[str]) -> str:
+        parts = match.group(1).split("; ")
+        out = []
+        for part in parts:
+            for english, french in SUFFIX_WORDS:
+                if part.startswith(english):
+                    part = french + part[len(english) :]
+                    break
+            out.append(part)
+        return "[" + " ; ".join(out) + "]"
+
+    return _SUFFIX.sub(repl, text)
+
+
+class FrenchHelpFormatter(_BaseFormatter):  # type: ignore[misc]
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        for english, french in USAGE_WORDS:
+            args = args.replace(english, french)
+        super().write_usage(prog, args, USAGE_PREFIX if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        # French typography: a space before the colon.
+        self.write(f"{'':>{self.current_indent}}{SECTIONS.get(heading, heading)} :\n")
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(first, translate_suffix(second)) for first, second in rows], col_max, col_spacing)
+
+
+class FrenchContext(_BaseContext):  # type: ignore[misc]
+    formatter_class = FrenchHelpFormatter
+
+
+def _french_help_option(option: Any) -> Any:
+    if option is not None:
+        option.help = HELP_TEXT
+    return option
+
+
+class FrenchCommand(TyperCommand):
+    context_class = FrenchContext
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _french_help_option(super().get_help_option(ctx))
+
+
+class FrenchGroup(TyperGroup):
+    context_class = FrenchContext
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _french_help_option(super().get_help_option(ctx))
+
+
+class FrenchTyper(typer.Typer):
+    """A `typer.Typer` whose group and commands print their help in French."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", FrenchGroup)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(name, cls=cls or FrenchCommand, **kwargs)
