@@ -1,0 +1,527 @@
+"""The error workbook sent back to an ACI (annotate.py): cell by cell, on workbooks built here."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+
+from cvg_pipeline.annotate import (
+    ERROR_FILL,
+    ERRORS_HEADER,
+    ERRORS_SHEET,
+    IDENTIFIER_FILL,
+    ROW_FILL,
+    error_workbook_name,
+    put,
+    read_raw_sheets,
+    summary_line,
+    write_error_workbook,
+)
+from cvg_pipeline.errors import Issue, issue
+from cvg_pipeline.schema import Schema, load_schema
+from tests.builders import SIRET, open_row, structure, valid_row, write_workbook
+
+FICHIER = "aci-test.xlsx"
+FAKE_NAMES = ("Dupontel", "Jeannine", "Martinezzz", "Gaëlle-Fictive", "185057512345678", "06 12 34 56 78")
+INJECTION = '=HYPERLINK("http://exemple.invalid","x")'
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return load_schema()
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def letter_of(header: Sequence[str], label: str) -> str:
+    return get_column_letter(list(header).index(label) + 1)
+
+
+def header_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(k for row in rows for k in row))
+
+
+def errors_table(wb: Any) -> list[tuple[Any, ...]]:
+    """Rows of the issue table of sheet Erreurs (below its header row), as tuples of cells."""
+    ws = wb[ERRORS_SHEET]
+    rows = list(ws.iter_rows())
+    start = next(n for n, row in enumerate(rows) if tuple(c.value for c in row[: len(ERRORS_HEADER)]) == ERRORS_HEADER)
+    return [tuple(row[: len(ERRORS_HEADER)]) for row in rows[start + 1 :] if row[0].row > rows[start][0].row]
+
+
+def table_values(wb: Any) -> list[tuple[Any, ...]]:
+    return [tuple(c.value for c in row) for row in errors_table(wb)]
+
+
+def copied_cells(wb: Any) -> Iterator[tuple[str, Any]]:
+    for ws in wb.worksheets:
+        if ws.title == ERRORS_SHEET:
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                yield ws.title, cell
+
+
+def red_cells(wb: Any) -> set[str]:
+    return {f"{title}!{c.coordinate}" for title, c in copied_cells(wb) if c.fill.fgColor.rgb == ERROR_FILL}
+
+
+def commented_cells(wb: Any) -> dict[str, str]:
+    return {f"{title}!{c.coordinate}": c.comment.text for title, c in copied_cells(wb) if c.comment is not None}
+
+
+def all_text_of_xlsx(path: Path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        return "\n".join(zf.read(name).decode("utf-8", "replace") for name in zf.namelist())
+
+
+def write_grid(path: Path, sheets: Mapping[str, Mapping[tuple[int, int], Any]]) -> Path:
+    """Write cells at exact addresses ((row, col), 1-based) as .xlsx, .xls or .ods, by the path's suffix."""
+    if path.suffix == ".xlsx":
+        wb = Workbook()
+        wb.remove(wb.active)  # type: ignore[arg-type]
+        for name, cells in sheets.items():
+            ws = wb.create_sheet(name)
+            for (r, c), value in cells.items():
+                cell = ws.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # a text, even when it starts with "="
+        wb.save(path)
+    elif path.suffix == ".xls":
+        import xlwt
+
+        book = xlwt.Workbook()
+        date_style = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+        for name, cells in sheets.items():
+            sheet = book.add_sheet(name)
+            for (r, c), value in cells.items():
+                if isinstance(value, date):
+                    sheet.write(r - 1, c - 1, value, date_style)
+                else:
+                    sheet.write(r - 1, c - 1, value)
+        book.save(str(path))
+    elif path.suffix == ".ods":
+        import pandas as pd
+
+        with pd.ExcelWriter(path, engine="odf") as writer:
+            for name, cells in sheets.items():
+                n_rows = max(r for r, _ in cells)
+                n_cols = max(c for _, c in cells)
+                grid: list[list[Any]] = [[None] * n_cols for _ in range(n_rows)]
+                for (r, c), value in cells.items():
+                    grid[r - 1][c - 1] = pd.Timestamp(value) if isinstance(value, date) else value
+                pd.DataFrame(grid).to_excel(writer, sheet_name=name, header=False, index=False)
+    else:  # pragma: no cover - test helper misuse
+        raise AssertionError(path.suffix)
+    return path
+
+
+def cell_issue(code: str, *, feuille: str, ligne: int, colonne: str, lettre: str, valeur: str, **fields: Any) -> Issue:
+    return issue(code, FICHIER, feuille=feuille, ligne=ligne, colonne=colonne, lettre=lettre, valeur=valeur, **fields)
+
+
+# -- names and summary ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("aci-lyon.ods", "aci-lyon-erreurs.xlsx"), ("aci.xlsx", "aci-erreurs.xlsx"), ("Reporting mars.xls", "Reporting mars-erreurs.xlsx"),
+     ("a.b.xlsm", "a.b-erreurs.xlsx")],
+)
+def test_error_workbook_name(name: str, expected: str) -> None:
+    assert error_workbook_name(Path("x") / name) == expected
+
+
+def _row_errors(rows: Sequence[int], feuille: str = "Salariés") -> list[Issue]:
+    return [cell_issue("date-invalide", feuille=feuille, ligne=r, colonne="Date de sortie", lettre="D", valeur="x") for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("issues", "expected"),
+    [
+        ([], "Aucune erreur"),
+        (_row_errors([5]), "1 erreur dans 1 ligne"),
+        (_row_errors([5, 5]), "2 erreurs dans 1 ligne"),
+        (_row_errors([5, 6, 6]), "3 erreurs dans 2 lignes"),
+        (_row_errors([2], "Structure") + _row_errors([2]), "2 erreurs dans 2 lignes"),
+        ([issue("fichier-illisible", FICHIER, detail="zip")], "1 erreur sur la structure du fichier"),
+        ([issue("colonne-manquante", FICHIER, feuille="Salariés", libelle="Sexe", ligne_entete=1)] * 2,
+         "2 erreurs sur la structure du fichier"),
+        ([issue("colonne-manquante", FICHIER, feuille="Salariés", libelle="Sexe", ligne_entete=1), *_row_errors([4, 9, 9])],
+         "4 erreurs : 1 sur la structure du fichier et 3 dans 2 lignes"),
+        ([issue("colonne-inconnue", FICHIER, feuille="Salariés", ligne=1, colonne="Divers")], "Aucune erreur"),
+    ],
+)
+def test_summary_line_french_plurals(issues: list[Issue], expected: str) -> None:
+    assert summary_line(issues) == expected
+
+
+# -- one error ------------------------------------------------------------------------------------------------------
+def test_one_error(tmp_path: Path, schema: Schema) -> None:
+    rows = [valid_row(), valid_row(**{"Identifiant salarié": "A002", "Date de sortie": "31/02/2023"}), open_row(**{"Identifiant salarié": "A003"})]
+    src = write_workbook(tmp_path / FICHIER, rows=rows)
+    header = header_of(rows)
+    d = letter_of(header, "Date de sortie")
+    bad = cell_issue("date-invalide", feuille="Salariés", ligne=3, colonne="Date de sortie", lettre=d, valeur="31/02/2023")
+
+    out = write_error_workbook(src, [bad], tmp_path / "erreurs", schema)
+
+    assert out == tmp_path / "erreurs" / "aci-test-erreurs.xlsx"
+    wb = load_workbook(out)
+    assert wb.sheetnames == [ERRORS_SHEET, "Structure", "Salariés"]
+    assert wb[ERRORS_SHEET]["A1"].value == "1 erreur dans 1 ligne"
+    assert red_cells(wb) == {f"Salariés!{d}3"}
+    marker = f"Salariés!{get_column_letter(len(header) + 1)}3"
+    assert commented_cells(wb) == {f"Salariés!{d}3": bad.message}
+    assert wb["Salariés"][f"{d}3"].value == "31/02/2023"
+    # The faulty row: its other cells light red, the marker at the right of the data; other rows untouched.
+    ws = wb["Salariés"]
+    assert ws[marker.split("!")[1]].value == "⚠ 1 erreur"
+    for col in range(1, len(header) + 1):
+        cell = ws.cell(row=3, column=col)
+        assert cell.fill.fgColor.rgb == (ERROR_FILL if cell.column_letter == d else ROW_FILL)
+        for other in (1, 2, 4):
+            assert ws.cell(row=other, column=col).fill.fgColor.rgb != ROW_FILL
+    # Sheet Erreurs: one row, every filled cell a link to the faulty cell.
+    table = errors_table(wb)
+    assert [tuple(c.value for c in row) for row in table] == [
+        ("Salariés", 3, "Date de sortie", f"{d}3", "31/02/2023", bad.message, "date-invalide", "erreur")
+    ]
+    assert {c.hyperlink.location for c in table[0] if c.value is not None} == {f"'Salariés'!{d}3"}
+    # The marker links back to the issue's row in Erreurs.
+    assert ws[marker.split("!")[1]].hyperlink.location == f"'{ERRORS_SHEET}'!A{table[0][0].row}"
+
+
+def test_copy_is_the_data_as_sent(tmp_path: Path, schema: Schema) -> None:
+    rows = [valid_row(**{"Heures hebdomadaires à l'entrée": 20.5, "Identifiant salarié": "007"}),
+            valid_row(**{"Identifiant salarié": "A2", "Date d'entrée": "01/03/2022", "Année de naissance": "1980"})]
+    src = write_workbook(tmp_path / FICHIER, rows=rows, title_rows=[["Reporting CVG 2023"], [None]])
+    out = write_error_workbook(src, [], tmp_path, schema)
+    wb = load_workbook(out)
+    header = header_of(rows)
+    ws = wb["Salariés"]
+    assert ws["A1"].value == "Reporting CVG 2023"
+    assert [c.value for c in ws[3]] == header  # header row kept at its position (row 3)
+    entree = ws[f"{letter_of(header, 'Date d' + chr(39) + 'entrée')}4"]
+    assert entree.value == datetime(2022, 3, 1) and entree.is_date and entree.number_format == "DD/MM/YYYY"
+    assert ws[f"{letter_of(header, 'Date d' + chr(39) + 'entrée')}5"].value == "01/03/2022"  # text stays text
+    assert ws["A4"].value == "007" and ws["A4"].data_type == "s"
+    assert ws[f"{letter_of(header, 'Heures hebdomadaires à l' + chr(39) + 'entrée')}4"].value == 20.5
+    assert ws[f"{letter_of(header, 'Année de naissance')}4"].value == 1980
+    assert ws[f"{letter_of(header, 'Année de naissance')}5"].value == "1980"
+    assert wb["Structure"]["B5"].value == datetime(2023, 12, 31)
+    assert wb["Structure"]["B3"].value == SIRET
+    assert red_cells(wb) == set() and commented_cells(wb) == {}
+    assert wb[ERRORS_SHEET]["A1"].value == "Aucune erreur"
+
+
+# -- thirty errors across both sheets ----------------------------------------------------------------------------------
+def test_thirty_errors_across_both_sheets(tmp_path: Path, schema: Schema) -> None:
+    bad_cells = {  # Salariés row -> {label: bad value}
+        2: {"Date de sortie": "31/02/2023", "Sexe": "Inconnu", "Accompagnement concerté": "Peut-être"},
+        3: {"Heures hebdomadaires à l'entrée": "vingt"},
+        5: {"Date d'entrée": "2022-13-01", "Difficulté Logement à l'entrée": "oui oui", "Difficulté Santé à l'entrée": "?"},
+        6: {"Programme": "XYZ"},
+        8: {"Année de naissance": "mil neuf cent", "Nationalité": "Lune", "Contact post-sortie (6 à 12 mois après)": "bof"},
+        9: {"Date de sortie": "32/01/2023"},
+        10: {"Heures hebdomadaires à la sortie": "trente", "Sexe": "?", "Orienteur / prescripteur": "Voisin"},
+        11: {"Situation à la sortie": "Partie", "Situation logement à la sortie": "Château"},
+        12: {"Durée sans emploi à l'entrée": "longtemps", "Situation logement à l'entrée": "Tente"},
+        13: {"Date d'entrée": "00/00/0000", "Date de sortie": "aa/bb/cccc"},
+        14: {"Accompagnement concerté": "Maybe", "Difficulté Logement à l'entrée": "Si"},
+        15: {"Programme": "ABC", "Sexe": "Z", "Nationalité": "Mars", "Heures hebdomadaires à l'entrée": "x"},
+    }
+    rows = [valid_row(**{"Identifiant salarié": f"A{n:03d}", **bad_cells.get(n, {})}) for n in range(2, 16)]
+    src = write_workbook(
+        tmp_path / FICHIER, rows=rows,
+        structure_fields=structure(SIRET="12345678901234", **{"Date d'arrêté": "31/13/2023"}),
+    )
+    header = header_of(rows)
+    issues: list[Issue] = []
+    for r, cells in bad_cells.items():
+        for label, value in cells.items():
+            issues.append(cell_issue("nombre-invalide", feuille="Salariés", ligne=r, colonne=label, lettre=letter_of(header, label), valeur=value))
+    issues.append(issue("doublon-parcours", FICHIER, feuille="Salariés", ligne=7, autre_ligne=4))  # a row rule
+    issues += [
+        cell_issue("siret-invalide", feuille="Structure", ligne=3, colonne="SIRET", lettre="B", valeur="12345678901234", detail="clé de contrôle fausse"),
+        cell_issue("date-invalide", feuille="Structure", ligne=5, colonne="Date d'arrêté", lettre="B", valeur="31/13/2023"),
+    ]
+    issues.append(issue("colonne-inconnue", FICHIER, feuille="Salariés", ligne=1, colonne="Divers", lettre="ZZ"))  # a warning
+    assert sum(i.is_error for i in issues) == 30
+
+    out = write_error_workbook(src, list(reversed(issues)), tmp_path / "erreurs", schema)
+    wb = load_workbook(out)
+
+    expected_red = {f"{i.feuille}!{i.lettre}{i.ligne}" for i in issues if i.is_error and i.lettre}
+    assert len(expected_red) == 29
+    assert red_cells(wb) == expected_red
+    marker_col = get_column_letter(len(header) + 1)
+    expected_comments = {f"{i.feuille}!{i.lettre}{i.ligne}": i.message for i in issues if i.is_error and i.lettre}
+    expected_comments[f"Salariés!{marker_col}7"] = issues[-4].message  # the row rule: on the row's marker
+    assert commented_cells(wb) == expected_comments
+    ws = wb["Salariés"]
+    for r in range(1, len(rows) + 2):
+        count = sum(1 for i in issues if i.is_error and i.feuille == "Salariés" and i.ligne == r)
+        marker = ws[f"{marker_col}{r}"].value
+        assert marker == (f"⚠ {count} erreur{'s' if count > 1 else ''}" if count else None)
+        assert (ws[f"A{r}"].fill.fgColor.rgb == ROW_FILL) == (count > 0)
+
+    assert wb[ERRORS_SHEET]["A1"].value == "30 erreurs dans 15 lignes"  # 2 in Structure, 13 in Salariés
+    table = errors_table(wb)
+    values = [tuple(c.value for c in row) for row in table]
+    assert len(values) == 31
+    # Errors sorted by sheet (workbook order) then row then column; the warning last.
+    located = [(v[0], v[1], v[3]) for v in values[:30]]
+    sheet_rank = {"Structure": 0, "Salariés": 1}
+    assert [(s, r) for s, r, _ in located] == sorted(((s, r) for s, r, _ in located), key=lambda t: (sheet_rank[t[0]], t[1]))
+    assert values[0][:4] == ("Structure", 3, "SIRET", "B3")
+    assert values[-1][6] == "colonne-inconnue" and values[-1][7] == "avertissement"
+    for row, value in zip(table[:30], values[:30], strict=True):
+        target = f"'{value[0]}'!{value[3] or marker_col + str(value[1])}"
+        assert row[0].hyperlink is not None and row[0].hyperlink.location == target
+        assert row[5].hyperlink.location == target
+
+
+# -- a missing column; an unreadable file ---------------------------------------------------------------------------
+def test_missing_column_is_listed_on_erreurs_only(tmp_path: Path, schema: Schema) -> None:
+    rows = [{k: v for k, v in valid_row().items() if k != "Sexe"}]
+    src = write_workbook(tmp_path / FICHIER, rows=rows)
+    missing = issue("colonne-manquante", FICHIER, feuille="Salariés", libelle="Sexe", ligne_entete=1)
+    cell = cell_issue("oui-non-invalide", feuille="Salariés", ligne=2, colonne="Accompagnement concerté",
+                      lettre=letter_of(header_of(rows), "Accompagnement concerté"), valeur="Oui")
+    wb = load_workbook(write_error_workbook(src, [cell, missing], tmp_path, schema))
+    table = errors_table(wb)
+    assert table[0][6].value == "colonne-manquante"  # the structure error comes first
+    assert table[0][1].value is None and table[0][3].value is None
+    assert all(c.hyperlink is None for c in table[0])
+    assert red_cells(wb) == {f"Salariés!{cell.lettre}2"}
+    assert wb[ERRORS_SHEET]["A1"].value == "2 erreurs : 1 sur la structure du fichier et 1 dans 1 ligne"
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "fields"),
+    [
+        (b"\x00\x01garbage" * 50, "fichier-illisible", {"detail": "format inconnu"}),
+        (b"PK\x03\x04" + b"\x00" * 20, "fichier-illisible", {"detail": "archive tronquée"}),
+        (b"", "fichier-vide", {}),
+        (b"Identifiant;Sexe\nA1;Femme\n", "fichier-illisible", {"detail": "CSV"}),
+    ],
+)
+def test_unreadable_file_gives_erreurs_only(tmp_path: Path, schema: Schema, content: bytes, code: str, fields: dict[str, str]) -> None:
+    src = tmp_path / "aci-lyon.xlsx"
+    src.write_bytes(content)
+    err = issue(code, src.name, **fields)
+    out = write_error_workbook(src, [err], tmp_path / "out", schema)
+    wb = load_workbook(out)
+    assert wb.sheetnames == [ERRORS_SHEET]
+    assert wb[ERRORS_SHEET]["A1"].value == "1 erreur sur la structure du fichier"
+    assert table_values(wb) == [(None, None, None, None, None, err.message, code, "erreur")]
+    assert "n'a pas pu être lu" in " ".join(str(c.value) for c in wb[ERRORS_SHEET]["A"] if c.value)
+
+
+def test_unreadable_file_without_a_file_issue_still_gives_a_workbook(tmp_path: Path, schema: Schema) -> None:
+    src = tmp_path / "corrompu.xlsx"
+    src.write_bytes(b"PK\x03\x04not a zip at all")
+    wb = load_workbook(write_error_workbook(src, [issue("feuille-manquante", src.name, feuille_attendue="Salariés", feuilles="")], tmp_path, schema))
+    assert wb.sheetnames == [ERRORS_SHEET]
+
+
+def test_encrypted_workbook_gives_erreurs_only(tmp_path: Path, schema: Schema) -> None:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = write_workbook(tmp_path / "plain.xlsx", rows=[valid_row(Nom="Dupontel")])
+    src = tmp_path / "protege.xlsx"
+    with plain.open("rb") as fin, src.open("wb") as fout:
+        OOXMLFile(fin).encrypt("secret", fout)
+    wb = load_workbook(write_error_workbook(src, [issue("fichier-protege", src.name)], tmp_path, schema))
+    assert wb.sheetnames == [ERRORS_SHEET]
+
+
+# -- direct identifiers ------------------------------------------------------------------------------------------------
+def test_identifier_columns_are_blank_and_named(tmp_path: Path, schema: Schema) -> None:
+    rows = [
+        valid_row(Nom=FAKE_NAMES[0], **{"Prénom": FAKE_NAMES[1], "NIR": FAKE_NAMES[4], "Téléphone": FAKE_NAMES[5], "Date de sortie": "31/02/2023"}),
+        valid_row(Nom=FAKE_NAMES[2], **{"Prénom": FAKE_NAMES[3], "Identifiant salarié": "A002"}),
+    ]
+    src = write_workbook(tmp_path / FICHIER, rows=rows, title_rows=[["Reporting"]])
+    header = header_of(rows)
+    d = letter_of(header, "Date de sortie")
+    issues = [
+        cell_issue("date-invalide", feuille="Salariés", ligne=3, colonne="Date de sortie", lettre=d, valeur="31/02/2023"),
+        # an error on an identifier cell must not bring its value back either
+        issue("texte-invalide", FICHIER, feuille="Salariés", ligne=4, colonne="Nom", lettre=letter_of(header, "Nom"), detail="x"),
+    ]
+    out = write_error_workbook(src, issues, tmp_path, schema)
+    wb = load_workbook(out)
+    ws = wb["Salariés"]
+    for label in ("Nom", "Prénom", "NIR", "Téléphone"):
+        col = letter_of(header, label)
+        assert ws[f"{col}2"].value == label  # the header is kept, so letters do not move
+        assert ws[f"{col}2"].fill.fgColor.rgb == IDENTIFIER_FILL
+        assert ws[f"{col}3"].value is None and ws[f"{col}4"].value is None
+    assert ws[f"{letter_of(header, 'Sexe')}3"].value == "Femme"  # other columns at their own letters
+    text = all_text_of_xlsx(out)
+    for name in FAKE_NAMES:
+        assert name not in text
+    note = " ".join(str(c.value) for c in wb[ERRORS_SHEET]["A"] if c.value)
+    assert "« Nom », « Prénom », « NIR », « Téléphone »" in note
+    assert "Identifiant salarié" not in note
+
+
+def test_identifier_letter_from_reader_warning_is_blanked(tmp_path: Path, schema: Schema) -> None:
+    # A header the schema would not flag, but the reader reported as a direct identifier: left blank too.
+    rows = [valid_row(**{"Coordonnées": FAKE_NAMES[0]})]
+    src = write_workbook(tmp_path / FICHIER, rows=rows)
+    col = letter_of(header_of(rows), "Coordonnées")
+    warn = issue("identifiant-direct-supprime", FICHIER, feuille="Salariés", ligne=1, colonne="Coordonnées", lettre=col)
+    out = write_error_workbook(src, [warn], tmp_path, schema)
+    assert load_workbook(out)["Salariés"][f"{col}2"].value is None
+    assert FAKE_NAMES[0] not in all_text_of_xlsx(out)
+
+
+def test_sheet_without_header_is_not_copied(tmp_path: Path, schema: Schema) -> None:
+    src = write_grid(tmp_path / FICHIER, {"Structure": {(1, 1): "Champ", (1, 2): "Valeur"},
+                                          "Salariés": {(1, 1): "Qui", (1, 2): "Quoi", (2, 1): FAKE_NAMES[0], (2, 2): "x"}})
+    err = issue("entete-introuvable", FICHIER, feuille="Salariés", lignes=20, minimum=3)
+    out = write_error_workbook(src, [err], tmp_path, schema)
+    wb = load_workbook(out)
+    assert wb.sheetnames == [ERRORS_SHEET, "Structure"]
+    assert FAKE_NAMES[0] not in all_text_of_xlsx(out)
+    assert "« Salariés » n'est pas recopiée" in " ".join(str(c.value) for c in wb[ERRORS_SHEET]["A"] if c.value)
+
+
+# -- values stay inert ------------------------------------------------------------------------------------------------------
+def test_formula_injection_comes_back_as_text(tmp_path: Path, schema: Schema) -> None:
+    header = ["Identifiant salarié", "Programme", "Date d'entrée", "Sexe", "Nationalité", "Orienteur / prescripteur"]
+    values = ["A001", "+CVG", date(2022, 3, 1), INJECTION, "-Française", "@SUM(A1:A9)"]
+    cells = {(1, c): h for c, h in enumerate(header, 1)} | {(2, c): v for c, v in enumerate(values, 1)}
+    src = write_grid(tmp_path / FICHIER, {"Salariés": cells})
+    bad = cell_issue("valeur-inconnue", feuille="Salariés", ligne=2, colonne="Sexe", lettre="D", valeur=INJECTION,
+                     suggestion="", valeurs="Femme, Homme")
+    out = write_error_workbook(src, [bad], tmp_path, schema)
+    wb = load_workbook(out)
+    ws = wb["Salariés"]
+    for col, value in ((2, "+CVG"), (4, INJECTION), (5, "-Française"), (6, "@SUM(A1:A9)")):
+        cell = ws.cell(row=2, column=col)
+        assert cell.value == value and cell.data_type == "s"
+        assert cell.quotePrefix
+    assert table_values(wb)[0][4] == INJECTION
+    assert errors_table(wb)[0][4].data_type == "s"
+    with zipfile.ZipFile(out) as zf:
+        sheets = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert not any("<f>" in s or "<f " in s for s in sheets)
+        assert not any(n.startswith("xl/externalLinks") or "vba" in n.lower() for n in zf.namelist())
+
+
+@settings(max_examples=50, deadline=None)
+@given(start=st.sampled_from(["=", "+", "-", "@", ""]), rest=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+def test_any_text_comes_back_as_the_same_text(start: str, rest: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    text = start + rest
+    if not text.strip():
+        return
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    put(ws, 1, 1, text)
+    path = tmp_path_factory.mktemp("h") / "t.xlsx"
+    wb.save(path)
+    cell = load_workbook(path).active["A1"]  # type: ignore[index]
+    assert cell.data_type == "s" and cell.value == text
+
+
+def test_xlsm_formulas_and_macros_are_not_copied(tmp_path: Path, schema: Schema) -> None:
+    # A formula's cached value is copied as a value; the formula itself never is.
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Salariés"
+    ws.append(["Identifiant salarié", "Programme", "Sexe", "Heures hebdomadaires à l'entrée"])
+    ws.append(["A1", "CVG", "Femme", "=10+10"])
+    src = tmp_path / "aci.xlsm"
+    wb.save(src)
+    out = write_error_workbook(src, [], tmp_path, schema)
+    assert out.name == "aci-erreurs.xlsx"
+    copy = load_workbook(out)["Salariés"]
+    assert copy["D2"].value in (None, 20)  # openpyxl stores no cached value; never "=10+10"
+    with zipfile.ZipFile(out) as zf:
+        assert not any("vba" in n.lower() for n in zf.namelist())
+
+
+# -- cells at their real address, in every format -------------------------------------------------------------------------
+OFFSET_GRID: dict[tuple[int, int], Any] = {
+    (1, 4): "Reporting CVG — Atelier Test",  # a title in D1 (C, the Nom column, is blanked above the header too)
+    # row 2 and 3 blank; the table starts at column B, row 4
+    (4, 2): "Identifiant salarié", (4, 3): "Nom", (4, 4): "Date d'entrée", (4, 5): "Sexe", (4, 6): "Heures hebdomadaires à l'entrée",
+    (5, 2): "A001", (5, 3): FAKE_NAMES[0], (5, 4): date(2022, 3, 1), (5, 5): "Femme", (5, 6): 20,
+    (7, 2): "A002", (7, 3): FAKE_NAMES[2], (7, 4): "31/02/2023", (7, 5): "Femme", (7, 6): 20.5,
+}
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods"])
+def test_cells_land_at_their_excel_address(tmp_path: Path, schema: Schema, suffix: str) -> None:
+    src = write_grid(tmp_path / f"aci-lyon{suffix}", {
+        "Structure": {(1, 1): "Champ", (1, 2): "Valeur", (2, 1): "SIRET", (2, 2): SIRET},
+        "Salariés": OFFSET_GRID,
+        "Notes": {(1, 1): "ignorée"},
+    })
+    bad = cell_issue("date-invalide", feuille="Salariés", ligne=7, colonne="Date d'entrée", lettre="D", valeur="31/02/2023")
+    out = write_error_workbook(src, [bad], tmp_path / "erreurs", schema)
+    assert out.name == "aci-lyon-erreurs.xlsx"
+    wb = load_workbook(out)
+    assert wb.sheetnames == [ERRORS_SHEET, "Structure", "Salariés"]
+    ws = wb["Salariés"]
+    for (r, c), value in OFFSET_GRID.items():
+        got = ws.cell(row=r, column=c).value
+        if c == 3 and r != 4:
+            assert got is None  # the Nom column: blank
+        elif isinstance(value, date):
+            assert got == datetime(value.year, value.month, value.day)
+        else:
+            assert got == value, (r, c)
+    written = {(c.row, c.column) for row in ws.iter_rows() for c in row if c.value is not None}
+    expected = {rc for rc in OFFSET_GRID if not (rc[1] == 3 and rc[0] != 4)} | {(7, 7)}  # + the marker in G7
+    assert written == expected
+    assert red_cells(wb) == {"Salariés!D7"}
+    assert wb["Structure"]["B2"].value == SIRET
+    assert errors_table(wb)[0][0].hyperlink.location == "'Salariés'!D7"
+
+
+def test_issue_without_letter_is_located_by_its_header(tmp_path: Path, schema: Schema) -> None:
+    rows = [valid_row(Sexe="Z")]
+    src = write_workbook(tmp_path / FICHIER, rows=rows, title_rows=[["x"]])
+    bad = issue("valeur-inconnue", FICHIER, feuille="Salariés", ligne=3, colonne="Sexe", valeur="Z", suggestion="", valeurs="Femme, Homme")
+    wb = load_workbook(write_error_workbook(src, [bad], tmp_path, schema))
+    assert red_cells(wb) == {f"Salariés!{letter_of(header_of(rows), 'Sexe')}3"}
+
+
+def test_sheet_names_with_quotes_are_linked(tmp_path: Path, schema: Schema) -> None:
+    rows = [valid_row(Sexe="Z")]
+    src = write_workbook(tmp_path / FICHIER, rows=rows, salaries_sheet="Salariés CVG", structure_sheet="Fiche structure")
+    col = letter_of(header_of(rows), "Sexe")
+    bad = cell_issue("valeur-inconnue", feuille="Salariés CVG", ligne=2, colonne="Sexe", lettre=col, valeur="Z", suggestion="", valeurs="Femme, Homme")
+    wb = load_workbook(write_error_workbook(src, [bad], tmp_path, schema))
+    assert wb.sheetnames == [ERRORS_SHEET, "Fiche structure", "Salariés CVG"]
+    assert errors_table(wb)[0][0].hyperlink.location == f"'Salariés CVG'!{col}2"
+
+
+def test_read_raw_sheets_types(tmp_path: Path) -> None:
+    src = write_grid(tmp_path / "t.xlsx", {"S": {(1, 1): "007", (2, 1): 12, (3, 1): 3.5, (4, 1): True, (5, 1): date(2023, 1, 2),
+                                                 (6, 1): datetime(2023, 1, 2, 10, 30), (7, 1): "12", (8, 1): 1e12, (9, 1): -5}})
+    [raw] = read_raw_sheets(src)
+    assert raw.cells == {(1, 1): "007", (2, 1): 12, (3, 1): 3.5, (4, 1): True, (5, 1): date(2023, 1, 2),
+                         (6, 1): datetime(2023, 1, 2, 10, 30), (7, 1): "12", (8, 1): 10**12, (9, 1): -5}
+
+
+def test_existing_error_workbook_is_replaced(tmp_path: Path, schema: Schema) -> None:
+    src = write_workbook(tmp_path / FICHIER, rows=[valid_row()])
+    first = write_error_workbook(src, [issue("colonne-manquante", FICHIER, feuille="Salariés", libelle="Sexe", ligne_entete=1)], tmp_path, schema)
+    second = write_error_workbook(src, [], tmp_path, schema)
+    assert first == second
+    assert load_workbook(second)[ERRORS_SHEET]["A1"].value == "Aucune erreur"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cvg-")] == []
