@@ -525,3 +525,18 @@ def test_existing_error_workbook_is_replaced(tmp_path: Path, schema: Schema) -> 
     assert first == second
     assert load_workbook(second)[ERRORS_SHEET]["A1"].value == "Aucune erreur"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cvg-")] == []
+
+
+def test_full_dates_of_birth_are_copied_as_the_year(tmp_path: Path, schema: Schema) -> None:
+    rows = [valid_row(**{"Année de naissance": None, "Date de naissance": date(1980, 5, 17)}),
+            valid_row(**{"Identifiant salarié": "A2", "Année de naissance": None, "Date de naissance": "17/05/1981"}),
+            valid_row(**{"Identifiant salarié": "A3", "Année de naissance": None, "Date de naissance": "n'importe quoi"})]
+    src = write_workbook(tmp_path / FICHIER, rows=rows)
+    col = letter_of(header_of(rows), "Date de naissance")
+    bad = issue("date-invalide", FICHIER, feuille="Salariés", ligne=4, colonne="Date de naissance", lettre=col, valeur=None)
+    out = write_error_workbook(src, [bad], tmp_path, schema)
+    ws = load_workbook(out)["Salariés"]
+    assert [ws[f"{col}{r}"].value for r in (1, 2, 3, 4)] == ["Date de naissance", 1980, 1981, None]
+    assert ws[f"{col}4"].fill.fgColor.rgb == ERROR_FILL
+    text = all_text_of_xlsx(out)
+    assert "17/05/1981" not in text and "n'importe quoi" not in text

@@ -16,6 +16,7 @@ Safety:
 - values only: cached values are read with fastexcel (formulas and macros never run), the copy is a new
   workbook, so formulas, external links, defined names and macros are never carried over; a text beginning
   with `=`, `+`, `-` or `@` is written as a string cell (never a formula) with Excel's quote prefix;
+- a full date of birth (`Date de naissance`…) is copied as its year only, as the reader keeps it;
 - direct identifiers (Nom, Prénom, NIR…, `Schema.is_identifier_header` on the header row, plus the columns
   the reader reported as `identifiant-direct-supprime`) are left blank in the copy: only their header cell
   is kept (a header is not personal data), so the other column letters do not move. A non-Structure sheet
@@ -182,6 +183,7 @@ class _Copy:
     is_structure: bool
     header_row: int | None = None
     identifier_cols: dict[int, str] = field(default_factory=dict)  # column -> header as written
+    birth_cols: dict[int, str] = field(default_factory=dict)  # full dates of birth: copied as the year only
 
     def header_col(self, header: str) -> int | None:
         """The column whose header cell reads `header` (as written, then folded)."""
@@ -277,13 +279,32 @@ def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Sche
             text = raw.text(header_row, col)
             if text and schema.is_identifier_header(text):
                 copy.identifier_cols[col] = text
+            elif text and schema.match_header(text).kind == "birth_date":
+                copy.birth_cols[col] = text
         for i in on_sheet:
-            if i.code == "identifiant-direct-supprime":
-                id_col = _letter_index(i.lettre) or (copy.header_col(i.colonne) if i.colonne else None)
-                if id_col is not None and id_col not in copy.identifier_cols:
-                    copy.identifier_cols[id_col] = i.colonne or raw.text(header_row, id_col)
+            if i.code in ("identifiant-direct-supprime", "date-naissance-reduite"):
+                kind = copy.identifier_cols if i.code == "identifiant-direct-supprime" else copy.birth_cols
+                at = _letter_index(i.lettre) or (copy.header_col(i.colonne) if i.colonne else None)
+                if at is not None and at not in copy.identifier_cols and at not in kind:
+                    kind[at] = i.colonne or raw.text(header_row, at)
+        for col in copy.identifier_cols:
+            copy.birth_cols.pop(col, None)
         copies.append(copy)
     return copies, skipped
+
+
+def _birth_year(value: CellValue) -> int | None:
+    """A full date of birth reduced to its year, as the reader does (None when it is not a date)."""
+    if isinstance(value, date | datetime):
+        return value.year
+    if value is None or isinstance(value, bool | time):
+        return None
+    try:
+        from cvg_pipeline.normalise import parse_birth_year
+    except ImportError:  # pragma: no cover - the reader's normaliser is part of the package
+        return None
+    year, _error = parse_birth_year(str(value))
+    return year
 
 
 def _locate(issue: Issue, copies: Sequence[_Copy]) -> _Entry:
@@ -446,6 +467,14 @@ def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -
             else f"Données personnelles : la colonne {names} (nom, prénom, NIR, adresse, téléphone ou courriel) "
             "n'est pas recopiée ; elle est laissée vide dans ce classeur et n'est jamais conservée."
         )
+    births = [h for c in copies for _col, h in sorted(c.birth_cols.items())]
+    if births:
+        names = ", ".join(f"« {h} »" for h in dict.fromkeys(births))
+        lines.append(
+            f"Dates de naissance : les colonnes {names} ne sont recopiées que par l'année, seule conservée."
+            if len(set(births)) > 1
+            else f"Date de naissance : la colonne {names} n'est recopiée que par l'année, seule conservée."
+        )
     return lines
 
 
@@ -480,7 +509,7 @@ def _write_errors_sheet(
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
 
-    identifier_cells = {(c.title, col) for c in copies for col in c.identifier_cols}
+    identifier_cells = {(c.title, col) for c in copies for col in (*c.identifier_cols, *c.birth_cols)}
     for n, entry in enumerate(entries, header_row + 1):
         entry.erreurs_row = n
         issue = entry.issue
@@ -528,8 +557,11 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
 
     raw = copy.raw
     for (row, col), value in raw.cells.items():
-        if col in copy.identifier_cols and row != copy.header_row:
-            continue  # a direct identifier's value is never written
+        if row != copy.header_row:
+            if col in copy.identifier_cols:
+                continue  # a direct identifier's value is never written
+            if col in copy.birth_cols:
+                value = _birth_year(value)  # nor a full date of birth: its year only, as the reader keeps it
         put(ws, row, col, value)
     for col in copy.identifier_cols:
         if copy.header_row is not None:
