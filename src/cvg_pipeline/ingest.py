@@ -1,0 +1,613 @@
+"""INGEST: discover → hash → read and normalise (2 worker processes) → validate once → store, one file a transaction.
+
+Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier`) render the results.
+
+- Files and folders are walked recursively. Excel lock files (`~$…`) and files that are not spreadsheets
+  are skipped with a `fichier-ignore` warning (status `ignoré`); a non-spreadsheet file named explicitly on
+  the command line is rejected (`format-non-pris-en-charge`). A directory given twice, a file reached by two
+  paths and a symlink loop are visited once.
+- Every file is hashed (sha256) first: bytes already in the store, or already seen in the same run, are
+  `déjà intégré` and never parsed.
+- New files are read and normalised (reader.py) in 2 worker processes (one file: in this process), then the
+  cell bounds and row rules of all files are validated in ONE pandera call (validate.py).
+- Each accepted file is stored in its own transaction (one DuckDB writer): same SIRET and Date d'arrêté →
+  the old snapshot and its parcours are replaced (`remplacé`); an earlier Date d'arrêté than the ACI's latest
+  → kept as history (`historique`); otherwise `intégré`. A rejected file (`rejeté`) changes nothing.
+- `id_salarie` is pseudonymised before storage: HMAC-SHA256(store key, SIRET + "\\x1f" + id), in hex.
+- `ingest_log` gets one row per file written to the store (codes and counts only, never a cell value):
+  a rejected or already-ingested file leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cvg_pipeline.errors import Issue, UsageError, issue
+from cvg_pipeline.model import ParsedFile
+from cvg_pipeline.schema import Schema, load_schema
+
+if TYPE_CHECKING:
+    import duckdb
+
+SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
+WORKERS = 2
+_HASH_CHUNK = 1 << 20
+
+# Statuses (French, stable: they appear in the JSON result).
+INTEGRE = "intégré"
+REMPLACE = "remplacé"
+HISTORIQUE = "historique"
+DEJA_INTEGRE = "déjà intégré"
+REJETE = "rejeté"
+IGNORE = "ignoré"
+VERIFIE = "valide"  # `cvg verifier`: the file would be accepted
+ACCEPTED = frozenset({INTEGRE, REMPLACE, HISTORIQUE, DEJA_INTEGRE, VERIFIE, IGNORE})
+
+# progress(stage, done, total): stage is "lecture", "validation" or "enregistrement".
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class FileResult:
+    """What happened to one file, for the table, the JSON result and the error workbooks."""
+
+    path: Path
+    fichier: str
+    statut: str
+    sha256: str | None = None
+    structure: str | None = None  # Nom de la structure
+    siret: str | None = None
+    territoire: str | None = None  # slug
+    date_arrete: date | None = None
+    lignes: int | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+    @property
+    def accepted(self) -> bool:
+        return self.statut in ACCEPTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fichier": self.fichier,
+            "chemin": str(self.path),
+            "statut": self.statut,
+            "sha256": self.sha256,
+            "structure": self.structure,
+            "siret": self.siret,
+            "territoire": self.territoire,
+            "date_arrete": self.date_arrete.isoformat() if self.date_arrete else None,
+            "lignes": self.lignes,
+            "erreurs": len(self.errors),
+            "avertissements": len(self.warnings),
+            "problemes": [i.to_dict() for i in self.issues],
+        }
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult]
+    store: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(f.accepted for f in self.files)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(f.statut for f in self.files))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "base": str(self.store) if self.store is not None else None,
+            "ok": self.ok,
+            "statuts": self.counts(),
+            "fichiers": [f.to_dict() for f in self.files],
+        }
+
+
+# -- discovery ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    explicit: bool  # named on the command line (not found in a folder)
+
+
+def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileResult]]:
+    """Files to consider, in a stable order, and the files skipped (status `ignoré`).
+
+    Folders are walked recursively, following symlinks but visiting each real directory once (a symlink
+    loop or a directory given twice cannot duplicate nor hang). Each real file is considered once.
+    """
+    seen_files: set[tuple[int, int]] = set()
+    seen_dirs: set[tuple[int, int]] = set()
+    found: list[Candidate] = []
+    skipped: list[FileResult] = []
+
+    def add_file(path: Path, explicit: bool) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_files:
+            return
+        seen_files.add(key)
+        reason = _skip_reason(path, explicit)
+        if reason is not None:
+            skipped.append(
+                FileResult(
+                    path, path.name, IGNORE, issues=[issue("fichier-ignore", path.name, detail=reason)]
+                )
+            )
+        else:
+            found.append(Candidate(path, explicit))
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"« {path} » n'existe pas (ni fichier ni dossier).")
+        if path.is_file():
+            add_file(path, explicit=True)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+            st = os.stat(dirpath)
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                dirnames[:] = []
+                continue
+            seen_dirs.add(key)
+            dirnames.sort()
+            for name in sorted(filenames):
+                add_file(Path(dirpath) / name, explicit=False)
+    return found, skipped
+
+
+def _skip_reason(path: Path, explicit: bool) -> str | None:
+    name = path.name
+    if name.startswith("~$"):
+        return "fichier temporaire d'Excel (~$), créé pendant qu'un classeur est ouvert"
+    if path.suffix.lower() not in SPREADSHEET_EXTENSIONS and not explicit:
+        return "ce n'est pas un classeur .xlsx, .xlsm, .xls ou .ods"
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- reading (worker processes) -----------------------------------------------------------------------------
+
+
+def _read_one(path: Path, fichier: str, sha256: str, schema_path: Path, today: date) -> ParsedFile:
+    """Read and normalise one file; never raises (a reader bug becomes a located `fichier-illisible`)."""
+    if path.suffix.lower() not in SPREADSHEET_EXTENSIONS:
+        pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
+        pf.issues.append(issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(aucune)"))
+        return pf
+    try:
+        from cvg_pipeline.reader import read_workbook
+
+        schema = load_schema(schema_path)
+        pf = read_workbook(path, schema, sha256=sha256, today=today)
+        pf.fichier = fichier
+        return pf
+    except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
+        pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
+        pf.issues.append(issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}"))
+        return pf
+
+
+def _crashed(path: Path, fichier: str, sha256: str) -> ParsedFile:
+    pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
+    pf.issues.append(issue("fichier-illisible", fichier, detail="la lecture a interrompu le programme"))
+    return pf
+
+
+def read_files(
+    todo: Sequence[tuple[Path, str, str]], schema: Schema, *, today: date, progress: Progress = _no_progress
+) -> list[ParsedFile]:
+    """Read (path, fichier, sha256) files, in parallel when there are several; results in input order."""
+    total = len(todo)
+    if total == 0:
+        return []
+    if total == 1 or WORKERS <= 1:
+        out = []
+        for n, (path, fichier, sha) in enumerate(todo, 1):
+            out.append(_read_one(path, fichier, sha, schema.path, today))
+            progress("lecture", n, total)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    results: dict[int, ParsedFile] = {}
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["cvg_pipeline.reader"])
+    with ProcessPoolExecutor(max_workers=min(WORKERS, total), mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_read_one, path, fichier, sha, schema.path, today): i
+            for i, (path, fichier, sha) in enumerate(todo)
+        }
+        try:
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                progress("lecture", len(results), total)
+        except BrokenProcessPool:
+            pass  # a worker died (the parser aborted): the files left are retried one by one below
+    for i, (path, fichier, sha) in enumerate(todo):
+        if i not in results:
+            results[i] = _read_isolated(path, fichier, sha, schema, today)
+            progress("lecture", len(results), total)
+    return [results[i] for i in range(total)]
+
+
+def _read_isolated(path: Path, fichier: str, sha: str, schema: Schema, today: date) -> ParsedFile:
+    """Read one file in its own worker process, so that a parser crash only loses that file."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        try:
+            return pool.submit(_read_one, path, fichier, sha, schema.path, today).result()
+        except BrokenProcessPool:
+            return _crashed(path, fichier, sha)
+
+
+# -- the pipeline -------------------------------------------------------------------------------------------
+
+
+def _result(pf: ParsedFile, statut: str) -> FileResult:
+    s = pf.structure
+    return FileResult(
+        path=pf.path,
+        fichier=pf.fichier,
+        statut=statut,
+        sha256=pf.sha256,
+        structure=s.nom if s else None,
+        siret=s.siret if s else None,
+        territoire=s.territoire if s else None,
+        date_arrete=s.date_arrete if s else None,
+        lignes=pf.data.height if pf.data is not None else None,
+        issues=_ordered(pf.issues),
+    )
+
+
+def _ordered(issues: list[Issue]) -> list[Issue]:
+    """Errors first; file and structure issues before cells; then by Excel row and column."""
+
+    def key(i: Issue) -> tuple[int, int, int, int, str]:
+        letter = i.lettre or ""
+        return (0 if i.is_error else 1, 0 if i.ligne is None else 1, i.ligne or 0, len(letter), letter)
+
+    return sorted(issues, key=key)
+
+
+def _parse_and_validate(
+    candidates: Sequence[Candidate],
+    schema: Schema,
+    *,
+    known: set[str],
+    today: date,
+    progress: Progress,
+) -> tuple[list[FileResult], list[ParsedFile]]:
+    """Hash, skip known bytes, read the rest in parallel, validate all at once.
+
+    Returns the results of files that need no storing (already there, rejected) and the parsed files
+    without errors, in input order.
+    """
+    done: list[FileResult] = []
+    todo: list[tuple[Path, str, str]] = []
+    seen = set(known)
+    for c in candidates:
+        try:
+            sha = sha256_file(c.path)
+        except OSError as exc:
+            done.append(
+                FileResult(
+                    c.path,
+                    c.path.name,
+                    REJETE,
+                    issues=[
+                        issue("fichier-illisible", c.path.name, detail=exc.strerror or type(exc).__name__)
+                    ],
+                )
+            )
+            continue
+        if sha in seen:
+            done.append(FileResult(c.path, c.path.name, DEJA_INTEGRE, sha256=sha))
+            continue
+        seen.add(sha)
+        todo.append((c.path, c.path.name, sha))
+    parsed = read_files(todo, schema, today=today, progress=progress)
+    progress("validation", 0, 1)
+    from cvg_pipeline.validate import validate
+
+    validate([p for p in parsed if p.data is not None], schema)
+    progress("validation", 1, 1)
+    good: list[ParsedFile] = []
+    for pf in parsed:
+        if pf.ok and _storable(pf):
+            good.append(pf)
+        else:
+            done.append(_result(pf, REJETE))
+    return done, good
+
+
+def _storable(pf: ParsedFile) -> bool:
+    s = pf.structure
+    return (
+        s is not None
+        and pf.data is not None
+        and s.siret is not None
+        and s.date_arrete is not None
+        and s.nom is not None
+        and s.territoire is not None
+    )
+
+
+def verify_paths(
+    paths: Iterable[Path | str],
+    *,
+    schema: Schema | None = None,
+    today: date | None = None,
+    progress: Progress = _no_progress,
+) -> list[FileResult]:
+    """`cvg verifier`: the same reading and validation as ingest, nothing stored. Accepted files: `valide`."""
+    schema = schema or load_schema()
+    candidates, skipped = discover(paths)
+    done, good = _parse_and_validate(
+        candidates, schema, known=set(), today=today or date.today(), progress=progress
+    )
+    results = skipped + done + [_result(pf, VERIFIE) for pf in good]
+    # `déjà intégré` here only means the same bytes were given twice
+    return _in_order(results, candidates, skipped)
+
+
+def _in_order(
+    results: list[FileResult], candidates: Sequence[Candidate], skipped: list[FileResult]
+) -> list[FileResult]:
+    rank = {c.path: n for n, c in enumerate(candidates)}
+    return skipped + sorted((r for r in results if r.statut != IGNORE), key=lambda r: rank.get(r.path, 0))
+
+
+def ingest_paths(
+    paths: Iterable[Path | str],
+    store_path: Path,
+    *,
+    schema: Schema | None = None,
+    today: date | None = None,
+    progress: Progress = _no_progress,
+) -> IngestResult:
+    """`cvg ingest`: read, validate and store every file found under `paths` into the store."""
+    from cvg_pipeline.store import open_store
+
+    schema = schema or load_schema()
+    candidates, skipped = discover(paths)
+    with open_store(store_path, read_only=False, create=True) as con:
+        known = known_hashes(con)
+        done, good = _parse_and_validate(
+            candidates, schema, known=known, today=today or date.today(), progress=progress
+        )
+        key = hmac_key(con)
+        # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
+        order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
+        stored: list[FileResult] = []
+        for n, pf in enumerate(order, 1):
+            stored.append(store_file(con, pf, schema, key))
+            progress("enregistrement", n, len(order))
+    return IngestResult(_in_order(skipped + done + stored, candidates, skipped), store_path)
+
+
+# -- storing ------------------------------------------------------------------------------------------------
+
+TABLES = ("meta", "aci", "snapshots", "parcours", "ingest_log")
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """sha256 of every stored snapshot's file."""
+    return {row[0] for row in con.execute("SELECT sha256 FROM snapshots").fetchall()}
+
+
+def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
+    """The store's pseudonymisation key (never printed nor exported)."""
+    from cvg_pipeline.errors import CvgError
+
+    rows = con.execute("SELECT valeur FROM meta WHERE cle = 'cle_hmac'").fetchall()
+    if not rows:
+        raise CvgError("La base est incomplète (clé de pseudonymisation absente) : recréez-la.")
+    return bytes.fromhex(str(rows[0][0]))
+
+
+def dump(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in a stable order (tests compare a store before and after)."""
+    return {table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
+
+
+def pseudonymise(ids: Sequence[str | None], siret: str, key: bytes) -> list[str | None]:
+    """HMAC-SHA256(key, SIRET + "\\x1f" + id) in hex, for each identifier (None stays None)."""
+    prefix = (siret + "\x1f").encode()
+    return [None if i is None else hmac.digest(key, prefix + i.encode(), "sha256").hex() for i in ids]
+
+
+def _codes(issues: Iterable[Issue]) -> str:
+    """Codes and counts only (never a message nor a value), as JSON: kept in the store."""
+    return json.dumps(dict(sorted(Counter(i.code for i in issues).items())), ensure_ascii=False)
+
+
+def store_file(con: duckdb.DuckDBPyConnection, pf: ParsedFile, schema: Schema, key: bytes) -> FileResult:
+    """Store one accepted file as a snapshot, in its own transaction. Returns its result (status, warnings)."""
+    import polars as pl
+
+    from cvg_pipeline.store import parcours_columns
+
+    s = pf.structure
+    assert s is not None and pf.data is not None and s.siret is not None and s.date_arrete is not None
+    siret = s.siret
+    data = pf.data
+    ids = pseudonymise(data.get_column("id_salarie").to_list(), siret, key)
+    columns = [name for name, _ in parcours_columns(schema)]
+    frame = data.with_columns(pl.Series("id_salarie", ids, dtype=pl.String)).select(
+        [pl.lit(0, dtype=pl.Int32).alias("snapshot_id"), pl.lit(siret, dtype=pl.String).alias("siret")]
+        + [pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in columns[2:]]
+    )
+    new_rows = frame.to_arrow()
+    view = "cvg_new_parcours"
+    con.register(view, new_rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            statut, warnings = _write_snapshot(con, pf, columns, view)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister(view)
+    pf.issues.extend(warnings)
+    return _result(pf, statut)
+
+
+def _write_snapshot(
+    con: duckdb.DuckDBPyConnection, pf: ParsedFile, columns: list[str], view: str
+) -> tuple[str, list[Issue]]:
+    s = pf.structure
+    assert s is not None and s.siret is not None and s.date_arrete is not None and pf.data is not None
+    siret, arrete = s.siret, s.date_arrete
+    warnings: list[Issue] = []
+    old = con.execute(
+        "SELECT snapshot_id FROM snapshots WHERE siret = ? AND date_arrete = ?", [siret, arrete]
+    ).fetchall()
+    for (old_id,) in old:
+        con.execute("DELETE FROM parcours WHERE snapshot_id = ?", [old_id])
+        con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [old_id])
+    latest = _scalar(con, "SELECT max(date_arrete) FROM snapshots WHERE siret = ?", [siret])
+    if old:
+        statut = REMPLACE
+    elif latest is not None and latest > arrete:
+        statut = HISTORIQUE
+    else:
+        statut = INTEGRE
+    prevs = con.execute(
+        "SELECT snapshot_id, date_arrete FROM snapshots WHERE siret = ? AND date_arrete < ? "
+        "ORDER BY date_arrete DESC LIMIT 1",
+        [siret, arrete],
+    ).fetchall()
+    if prevs:
+        prev = prevs[0]
+        missing = int(
+            _scalar(
+                con,
+                f"""SELECT count(*) FROM parcours p
+                WHERE p.snapshot_id = ? AND p.date_sortie IS NOT NULL AND p.date_sortie <= ?
+                  AND NOT EXISTS (SELECT 1 FROM {view} n
+                                  WHERE n.id_salarie = p.id_salarie AND n.date_entree = p.date_entree)""",
+                [prev[0], prev[1]],
+            )
+        )
+        if missing:
+            warnings.append(
+                issue(
+                    "fichier-non-cumulatif",
+                    pf.fichier,
+                    nombre=missing,
+                    date_arrete_precedente=prev[1].strftime("%d/%m/%Y"),
+                )
+            )
+    all_warnings = [i for i in pf.issues if not i.is_error] + warnings
+    snapshot_id = int(_scalar(con, "SELECT nextval('snapshot_seq')"))
+    now = datetime.now().replace(microsecond=0)
+    con.execute(
+        "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
+        "avertissements, nom, territoire, supports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            snapshot_id,
+            siret,
+            arrete,
+            pf.sha256,
+            pf.fichier,
+            now,
+            pf.data.height,
+            _codes(all_warnings),
+            s.nom,
+            s.territoire,
+            list(s.supports),
+        ],
+    )
+    cols = ", ".join(columns)
+    select = ", ".join("?" if c == "snapshot_id" else c for c in columns)
+    con.execute(f"INSERT INTO parcours ({cols}) SELECT {select} FROM {view}", [snapshot_id])
+    # The ACI's row follows its latest snapshot.
+    con.execute(
+        """INSERT INTO aci (siret, nom, territoire, supports)
+           SELECT siret, nom, territoire, supports FROM snapshots WHERE siret = ?
+           ORDER BY date_arrete DESC LIMIT 1
+           ON CONFLICT (siret) DO UPDATE SET nom = excluded.nom, territoire = excluded.territoire,
+                                             supports = excluded.supports""",
+        [siret],
+    )
+    con.execute(
+        "INSERT INTO ingest_log (log_id, ingere_le, fichier, sha256, siret, date_arrete, statut, nb_erreurs, "
+        "nb_avertissements, codes) VALUES (nextval('ingest_log_seq'), ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        [now, pf.fichier, pf.sha256, siret, arrete, statut, len(all_warnings), _codes(all_warnings)],
+    )
+    return statut, warnings
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """The single value of a query (fetching every row: DuckDB wants results consumed before the next call)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def require_paths(paths: Sequence[Path | str]) -> None:
+    if not paths:
+        raise UsageError("indiquez au moins un fichier ou un dossier.")
+
+
+__all__ = [
+    "DEJA_INTEGRE",
+    "HISTORIQUE",
+    "IGNORE",
+    "INTEGRE",
+    "REJETE",
+    "REMPLACE",
+    "VERIFIE",
+    "FileResult",
+    "IngestResult",
+    "discover",
+    "ingest_paths",
+    "pseudonymise",
+    "verify_paths",
+]
