@@ -21,10 +21,12 @@ from cvg_pipeline.annotate import (
     IDENTIFIER_FILL,
     ROW_FILL,
     error_workbook_name,
+    is_untouched_error_workbook,
     put,
     read_raw_sheets,
     summary_line,
     write_error_workbook,
+    write_error_workbooks,
 )
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.schema import Schema, load_schema
@@ -540,3 +542,46 @@ def test_full_dates_of_birth_are_copied_as_the_year(tmp_path: Path, schema: Sche
     assert ws[f"{col}4"].fill.fgColor.rgb == ERROR_FILL
     text = all_text_of_xlsx(out)
     assert "17/05/1981" not in text and "n'importe quoi" not in text
+
+
+# -- several files; our own output --------------------------------------------------------------------------------------
+def test_several_files_never_overwrite_each_other(tmp_path: Path, schema: Schema) -> None:
+    a = write_workbook(tmp_path / "in" / "aci.xlsx", rows=[valid_row()])
+    b = write_grid(tmp_path / "in" / "aci.ods", {"Salariés": {(1, 1): "Identifiant salarié", (1, 2): "Sexe", (1, 3): "Programme"}})
+    c = write_workbook(tmp_path / "in" / "sub" / "aci.xlsx", rows=[valid_row()])
+    err = [issue("colonne-manquante", "aci", feuille="Salariés", libelle="Sexe", ligne_entete=1)]
+    outcomes = write_error_workbooks([(a, err), (b, err), (c, err)], tmp_path / "erreurs", schema)
+    assert [o.path.name if o.path else None for o in outcomes] == ["aci-erreurs.xlsx", "aci-ods-erreurs.xlsx", "aci-xlsx-erreurs.xlsx"]
+    assert [o.source for o in outcomes] == [a, b, c] and all(o.probleme is None for o in outcomes)
+    titles = {load_workbook(o.path).properties.title for o in outcomes if o.path}
+    assert titles == {"Erreurs du fichier aci.xlsx", "Erreurs du fichier aci.ods"}
+    # next to each file
+    outcomes = write_error_workbooks([(a, err), (c, err)], None, schema)
+    assert [o.path for o in outcomes] == [tmp_path / "in" / "aci-erreurs.xlsx", tmp_path / "in" / "sub" / "aci-erreurs.xlsx"]
+
+
+def test_unwritable_destination_is_reported_not_raised(tmp_path: Path, schema: Schema) -> None:
+    src = write_workbook(tmp_path / FICHIER, rows=[valid_row()])
+    blocker = tmp_path / "erreurs"
+    blocker.write_text("un fichier, pas un dossier")
+    [outcome] = write_error_workbooks([(src, [])], blocker, schema)
+    assert outcome.path is None and outcome.probleme is not None and "écriture impossible" in outcome.probleme
+
+
+def test_untouched_error_workbooks_are_recognised(tmp_path: Path, schema: Schema) -> None:
+    src = write_workbook(tmp_path / FICHIER, rows=[valid_row()])
+    out = write_error_workbook(src, [], tmp_path, schema)
+    assert is_untouched_error_workbook(out)
+    assert not is_untouched_error_workbook(src)  # a reporting file
+    renamed = tmp_path / "autre-erreurs.xlsx"
+    renamed.write_bytes(src.read_bytes())
+    assert not is_untouched_error_workbook(renamed)  # an ACI's file that happens to be named so
+    garbage = tmp_path / "x-erreurs.xlsx"
+    garbage.write_bytes(b"not a zip")
+    assert not is_untouched_error_workbook(garbage)
+    # The ACI corrects the copy and saves it: a reporting file again.
+    wb = load_workbook(out)
+    wb.properties.lastModifiedBy = "Marie"
+    corrected = tmp_path / "corrige-erreurs.xlsx"
+    wb.save(corrected)
+    assert not is_untouched_error_workbook(corrected)

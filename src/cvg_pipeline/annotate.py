@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 
 ERRORS_SHEET = "Erreurs"
 SUFFIX = "-erreurs.xlsx"
+# Written in the workbook's properties, so that a folder scan can skip our own, untouched output (an ACI
+# that corrects the copy and sends it back saves it again: its "last modified by" is no longer ours).
+PRODUCER = "cvg-pipeline"
+MARKER = "cvg-classeur-erreurs"
 
 # Colours (ARGB). Faulty cell: red; other cells of a faulty row: light red; identifier column header: grey.
 ERROR_FILL = "FFFF7C80"
@@ -93,6 +97,24 @@ class RawSheet:
 def error_workbook_name(source: Path) -> str:
     """`aci-lyon.ods` → `aci-lyon-erreurs.xlsx`."""
     return f"{source.stem}{SUFFIX}"
+
+
+def is_untouched_error_workbook(path: Path) -> bool:
+    """True for an error workbook written by cvg and not saved since (cheap: reads docProps/core.xml only).
+
+    Folder scans skip these, so `cvg verifier dossier/` run twice does not check its own output. A copy
+    corrected and saved again by the ACI is a reporting file like any other.
+    """
+    import zipfile
+
+    if not path.name.lower().endswith(SUFFIX):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            core = zf.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return MARKER in core and f"<cp:lastModifiedBy>{PRODUCER}</cp:lastModifiedBy>" in core
 
 
 def read_raw_sheets(source: Path, wanted: Sequence[str] | None = None) -> list[RawSheet]:
@@ -389,14 +411,16 @@ def put(ws: Worksheet, row: int, col: int, value: CellValue) -> Any:
 
 
 # -- writing -----------------------------------------------------------------------------------------------------
-def write_error_workbook(source: Path, issues: Sequence[Issue], dest_dir: Path, schema: Schema) -> Path:
-    """Write `<nom du fichier>-erreurs.xlsx` into `dest_dir` (created if needed) and return its path.
+def write_error_workbook(
+    source: Path, issues: Sequence[Issue], dest_dir: Path, schema: Schema, *, name: str | None = None
+) -> Path:
+    """Write `<nom du fichier>-erreurs.xlsx` (or `name`) into `dest_dir` (created if needed); return its path.
 
     The file is written to a temporary name then renamed, so a reader never sees half a workbook; an
     existing error workbook of the same name is replaced.
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / error_workbook_name(source)
+    dest = dest_dir / (name or error_workbook_name(source))
     wb = build_error_workbook(source, issues, schema)
     fd, tmp = tempfile.mkstemp(prefix=".cvg-", suffix=".xlsx", dir=dest_dir)
     os.close(fd)
@@ -407,6 +431,48 @@ def write_error_workbook(source: Path, issues: Sequence[Issue], dest_dir: Path, 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return dest
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The error workbook of one rejected file: its path, or why it could not be written (French)."""
+
+    source: Path
+    path: Path | None
+    probleme: str | None = None
+
+
+def write_error_workbooks(
+    items: Sequence[tuple[Path, Sequence[Issue]]], dest_dir: Path | None, schema: Schema
+) -> list[Outcome]:
+    """One error workbook per (source, issues), into `dest_dir` (None: next to each source file).
+
+    Two sources with the same name (`aci.xlsx` and `aci.ods`, or two folders) never overwrite each other's
+    workbook: the later ones get the extension, then a number, in their name. A workbook that cannot be
+    written (read-only folder, full disk, unexpected content) gives an `Outcome` with a French `probleme`
+    instead of stopping the others.
+    """
+    taken: set[Path] = set()
+    outcomes: list[Outcome] = []
+    for source, issues in items:
+        folder = source.parent if dest_dir is None else dest_dir
+        name = error_workbook_name(source)
+        candidates = [name, f"{source.stem}-{source.suffix.lstrip('.').lower()}{SUFFIX}"]
+        candidates += [f"{source.stem}-{n}{SUFFIX}" for n in range(2, 1000)]
+        name = next(c for c in candidates if (folder / c).resolve() not in taken)
+        try:
+            path = write_error_workbook(source, issues, folder, schema, name=name)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except OSError as exc:
+            outcomes.append(Outcome(source, None, f"écriture impossible dans « {folder} » ({exc.strerror or exc})"))
+            continue
+        except Exception as exc:
+            outcomes.append(Outcome(source, None, f"erreur inattendue ({type(exc).__name__})"))
+            continue
+        taken.add(path.resolve())
+        outcomes.append(Outcome(source, path))
+    return outcomes
 
 
 def build_error_workbook(source: Path, issues: Sequence[Issue], schema: Schema) -> Any:
@@ -430,6 +496,10 @@ def build_error_workbook(source: Path, issues: Sequence[Issue], schema: Schema) 
     entries.sort(key=lambda e: _sort_key(e, order))
 
     wb = Workbook()
+    wb.properties.creator = PRODUCER
+    wb.properties.lastModifiedBy = PRODUCER
+    wb.properties.keywords = MARKER
+    wb.properties.title = f"Erreurs du fichier {source.name}"
     ws_err = wb.active
     assert ws_err is not None
     ws_err.title = ERRORS_SHEET
