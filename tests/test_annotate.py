@@ -585,3 +585,52 @@ def test_untouched_error_workbooks_are_recognised(tmp_path: Path, schema: Schema
     corrected = tmp_path / "corrige-erreurs.xlsx"
     wb.save(corrected)
     assert not is_untouched_error_workbook(corrected)
+
+
+# -- end to end through the real reader and validation -------------------------------------------------------------------
+def _bad_reporting_file(path: Path) -> Path:
+    """A rejected file as an ACI sends it: a title row, fake names, a formula-like text, several kinds of error."""
+    rows = [
+        valid_row(Nom=FAKE_NAMES[0], **{"Prénom": FAKE_NAMES[1], "Date de sortie": "31/02/2023"}),
+        valid_row(Nom=FAKE_NAMES[2], **{"Prénom": FAKE_NAMES[3], "Identifiant salarié": "A002", "Sexe": INJECTION,
+                                        "Heures hebdomadaires à l'entrée": 50}),
+        open_row(Nom="Sans-Identifiant", **{"Identifiant salarié": None, "Prénom": "Fictif"}),
+        valid_row(**{"Identifiant salarié": "A004"}),
+    ]
+    write_workbook(path, rows=rows, title_rows=[["Reporting CVG"]], structure_fields=structure(SIRET="12345678901234"))
+    wb = load_workbook(path)
+    ws = wb["Salariés"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == INJECTION:
+                cell.data_type = "s"  # a text cell in the ACI's file, not a formula
+    wb.save(path)
+    return path
+
+
+def test_end_to_end_with_the_real_reader(tmp_path: Path, schema: Schema) -> None:
+    from cvg_pipeline.ingest import verify_paths
+
+    src = _bad_reporting_file(tmp_path / "in" / "aci-lyon.xlsx")
+    [result] = verify_paths([src], schema=schema, today=date(2024, 1, 15))
+    assert not result.accepted
+    [outcome] = write_error_workbooks([(result.path, result.issues)], tmp_path / "erreurs", schema)
+    assert outcome.path == tmp_path / "erreurs" / "aci-lyon-erreurs.xlsx"
+    wb = load_workbook(outcome.path)
+    errors = result.errors
+    located = [i for i in errors if i.ligne is not None and i.lettre is not None]
+    assert {i.code for i in located} >= {"siret-invalide", "date-invalide", "hors-bornes", "valeur-inconnue"}
+    assert red_cells(wb) == {f"{i.feuille}!{i.lettre}{i.ligne}" for i in located}
+    comments = commented_cells(wb)
+    for i in located:
+        assert i.message in comments[f"{i.feuille}!{i.lettre}{i.ligne}"]
+    # Same coordinates as in the ACI's file, values as sent (identifiers aside).
+    sexe = next(i for i in located if i.code == "valeur-inconnue" and i.colonne == "Sexe")
+    cell = wb["Salariés"][f"{sexe.lettre}{sexe.ligne}"]
+    assert cell.value == INJECTION and cell.data_type == "s"
+    assert table_values(wb)[0][0] is None or table_values(wb)[0][0] in ("Structure", "Salariés")
+    assert len([v for v in table_values(wb) if v[7] == "erreur"]) == len(errors)
+    assert wb[ERRORS_SHEET]["A1"].value.startswith(f"{len(errors)} erreurs")
+    text = all_text_of_xlsx(outcome.path)
+    for name in (*FAKE_NAMES[:4], "Sans-Identifiant", "Fictif"):
+        assert name not in text
