@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,14 +103,21 @@ def ddl(schema: Schema) -> list[str]:
 
 
 def create_store(path: Path, schema: Schema | None = None) -> None:
-    """Create a new store file (mode 0600) with its tables and a fresh random HMAC key."""
+    """Create a new store file (mode 0600) with its tables and a fresh random HMAC key.
+
+    Built under a temporary name and renamed into place: a process killed while creating leaves no
+    half-made store under `path`.
+    """
     import duckdb
 
     schema = schema or load_schema()
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
     old_umask = os.umask(0o077)
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(tmp))
     finally:
         os.umask(old_umask)
     try:
@@ -126,35 +133,131 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
             ],
         )
         con.execute("COMMIT")
+        con.execute("CHECKPOINT")
     finally:
         con.close()
-    os.chmod(path, 0o600)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 @contextmanager
-def open_store(path: Path, *, read_only: bool, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store. A missing store is created when `create`, else a French CvgError."""
+def open_store(
+    path: Path, *, read_only: bool, create: bool = False, wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store under its inter-process lock (locking.py): shared for readers, exclusive for writers.
+
+    A missing store is created when `create`, else a French CvgError. A busy store is waited for up to
+    `wait` seconds (None: `--attente`, default 60), then StoreBusyError. A store written by a newer version
+    of cvg is refused; an older one is migrated in one transaction (under the exclusive lock) first.
+    """
+    from contextlib import ExitStack
+
+    from cvg_pipeline.locking import store_lock
+
+    if not path.exists() and not create:
+        raise CvgError(
+            f"La base « {path} » n'existe pas : lancez d'abord « cvg ingest » pour y intégrer des fichiers."
+        )
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only and not path.exists():
+        with store_lock(path, exclusive=True, wait=wait):
+            if not path.exists():
+                create_store(path)
+    with ExitStack() as stack:
+        stack.enter_context(store_lock(path, exclusive=not read_only, wait=wait))
+        if not path.exists():
+            create_store(path)
+        con = _connect(path, read_only)
+        stack.callback(con.close)
+        version = store_version(con, path)
+        if version < STORE_SCHEMA_VERSION:
+            if read_only:
+                stack.close()  # the migration needs the exclusive lock and a read-write connection
+                with store_lock(path, exclusive=True, wait=wait):
+                    rw = _connect(path, False)
+                    try:
+                        migrate(rw, path)
+                    finally:
+                        rw.close()
+                stack.enter_context(store_lock(path, exclusive=False, wait=wait))
+                con = _connect(path, True)
+                stack.callback(con.close)
+                store_version(con, path)
+            else:
+                migrate(con, path)
+        yield con
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    if not path.exists():
-        if not create:
-            raise CvgError(
-                f"La base « {path} » n'existe pas : lancez d'abord « cvg ingest » pour y intégrer des fichiers."
-            )
-        create_store(path)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             from cvg_pipeline.errors import StoreBusyError
+            from cvg_pipeline.locking import busy_message
 
-            raise StoreBusyError(
-                f"La base « {path} » est utilisée par un autre traitement : réessayez dans un instant."
-            ) from exc
+            raise StoreBusyError(busy_message(path)) from exc
         raise CvgError(f"La base « {path} » ne peut pas être ouverte : {exc}") from exc
     except duckdb.Error as exc:
         raise CvgError(f"La base « {path} » ne peut pas être ouverte : {exc}") from exc
+
+
+# -- schema version and migrations --------------------------------------------------------------------------
+# MIGRATIONS[v] turns a store of version v into version v + 1. They run in order, all in one transaction,
+# under the exclusive lock: a failure leaves the store exactly as it was. Version 0 is a store from before
+# versioning (no `schema_version` in meta): its migration creates whatever table is missing.
+
+
+def _migrate_0_to_1(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in ddl(load_schema()):
+        con.execute(stmt)  # IF NOT EXISTS: only what is missing
+    if not con.execute("SELECT 1 FROM meta WHERE cle = 'cle_hmac'").fetchall():
+        con.execute("INSERT INTO meta VALUES ('cle_hmac', ?)", [secrets.token_hex(32)])
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {0: _migrate_0_to_1}
+
+
+def store_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The schema version recorded in `meta`; a store from a newer cvg is refused (CvgError)."""
+    import duckdb
+
     try:
-        yield con
-    finally:
-        con.close()
+        rows = con.execute("SELECT valeur FROM meta WHERE cle = 'schema_version'").fetchall()
+    except duckdb.CatalogException as exc:
+        raise CvgError(f"Le fichier « {path} » n'est pas une base cvg (table « meta » absente).") from exc
+    try:
+        version = int(rows[0][0]) if rows else 0
+    except ValueError as exc:
+        raise CvgError(f"La base « {path} » a une version de schéma illisible ({rows[0][0]!r}).") from exc
+    if version > STORE_SCHEMA_VERSION:
+        raise CvgError(
+            f"La base « {path} » a été écrite par une version plus récente de cvg (schéma {version}, cette "
+            f"version connaît le schéma {STORE_SCHEMA_VERSION}) : mettez cvg à jour pour l'ouvrir. "
+            "La base n'a pas été modifiée."
+        )
+    return version
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Bring the store to STORE_SCHEMA_VERSION in one transaction; return the version it had."""
+    version = store_version(con, path)
+    if version >= STORE_SCHEMA_VERSION:
+        return version
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for v in range(version, STORE_SCHEMA_VERSION):
+            MIGRATIONS[v](con)
+        con.execute("DELETE FROM meta WHERE cle = 'schema_version'")
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(STORE_SCHEMA_VERSION)])
+        con.execute("COMMIT")
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise CvgError(
+            f"La mise à jour de la base « {path} » (schéma {version} → {STORE_SCHEMA_VERSION}) a échoué ; "
+            f"la base est restée telle quelle ({type(exc).__name__})."
+        ) from exc
+    return version

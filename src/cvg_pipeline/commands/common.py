@@ -25,6 +25,30 @@ StoreOption = Annotated[
 ]
 
 
+
+def _set_wait(value: float | None) -> float | None:
+    from cvg_pipeline.locking import DEFAULT_WAIT, set_default_wait
+
+    set_default_wait(DEFAULT_WAIT if value is None else value)
+    return value
+
+
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--attente",
+        metavar="SECONDES",
+        min=0,
+        callback=_set_wait,
+        help=(
+            "Si la base est utilisée par un autre traitement, l'attendre au plus SECONDES secondes "
+            "(défaut : 60 ; 0 : ne pas attendre)."
+        ),
+        show_default=False,
+    ),
+]
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a French message on stderr and exit with `code`."""
     from rich.console import Console

@@ -1,9 +1,43 @@
-"""Commands of this group are registered here (work in progress)."""
+"""`cvg sauvegarder`: a consistent copy of the store."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `cvg` application."""
+    app.command("sauvegarder")(sauvegarder)
+
+
+def sauvegarder(
+    destination: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DESTINATION",
+            help="Fichier à écrire (ou dossier où l'écrire) ; un fichier existant n'est jamais écrasé.",
+            show_default=False,
+        ),
+    ],
+    store: StoreOption = None,
+    attente: WaitOption = None,
+) -> None:
+    """Écrit une copie cohérente de la base, ouvrable avec « --store » (à conserver en lieu sûr)."""
+
+    def run() -> None:
+        from cvg_pipeline.backup import backup_store
+        from cvg_pipeline.store import resolve_store_path
+
+        result = backup_store(resolve_store_path(store), destination)
+        echo(
+            f"Sauvegarde écrite : {result.path} ({result.snapshots} fichier(s) intégré(s), "
+            f"{result.parcours} parcours). Elle contient la clé de pseudonymisation : "
+            "conservez-la en lieu sûr, comme la base."
+        )
+
+    guarded(run)

@@ -1,0 +1,454 @@
+"""Checks run on a received file BEFORE any spreadsheet parser touches it, in bounded memory and time.
+
+The files come by e-mail from ~70 organisations: some are broken, some huge, some hostile. A parser (calamine,
+written in Rust) given a hostile file may allocate gigabytes or abort the whole process (a sheet with one cell
+in A1 and one in XFD1048576 makes it allocate a dense 17-billion-cell range and abort). `precheck` looks at
+the raw bytes first and refuses, with one located French issue, what the parser must never see:
+
+- a file over `MAX_FILE_BYTES`;
+- a zip container (.xlsx, .xlsm, .ods) that is damaged, has too many parts, uses a compression method other
+  than stored/deflate, or whose parts inflate beyond `MAX_PART_BYTES` each or `MAX_TOTAL_BYTES` in all, or
+  with a ratio over `MAX_RATIO` on parts over `RATIO_FLOOR_BYTES` (a « zip bomb »). Each part is inflated
+  from its raw deflate stream while counting the bytes actually produced: the sizes declared in the zip
+  directory are checked too, but never trusted (a bomb's directory lies);
+- a DTD or entity declaration (`<!DOCTYPE`, `<!ENTITY`) in any XML part (XML entity-expansion attack: no
+  spreadsheet writer emits them), in UTF-8 or UTF-16;
+- a sheet over `MAX_ROWS` rows, or whose used range (rows × columns, as the parser will allocate it) is over
+  `MAX_CELLS` cells — counted from the row and cell tags while inflating, never from the declared
+  `<dimension>`;
+- an encrypted workbook: a password-protected .xlsx/.xlsm is an OLE2 (CFB) file holding `EncryptionInfo` and
+  `EncryptedPackage` streams; an encrypted .xls has a FILEPASS record at the start of its `Workbook` stream;
+  an encrypted .ods declares `encryption-data` in its manifest.
+
+Anything `precheck` cannot classify (not a zip, not OLE2: a CSV renamed .xlsx, random bytes) is left to the
+reader, which reports it as unreadable. Macros (`vbaProject.bin`) are never run by anyone: they are only
+inflated and counted like any other part.
+
+Limits (why): the whole national network is ~6,000 parcours across 70 files and the 10× benchmark 60,000
+across 700; the largest ACI has a few hundred rows. 100,000 rows per sheet is > 15× the whole network in one
+file. The parser holds ~32 bytes per cell of the used range: 8,000,000 cells is ~260 MB, which keeps the
+whole ingest under the 1 GiB budget.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Final
+
+from cvg_pipeline.errors import Issue, issue
+
+MiB: Final = 1024 * 1024
+MAX_FILE_BYTES: Final = 100 * MiB
+MAX_PART_BYTES: Final = 200 * MiB
+MAX_TOTAL_BYTES: Final = 300 * MiB
+MAX_RATIO: Final = 100
+RATIO_FLOOR_BYTES: Final = 10 * MiB
+MAX_PARTS: Final = 5_000
+MAX_ROWS: Final = 100_000
+MAX_CELLS: Final = 8_000_000
+
+ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")  # local header, or the end record of an empty zip
+OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_CHUNK: Final = 1 * MiB  # inflated bytes produced per step (bounded memory whatever the input)
+_FORBIDDEN: Final = tuple(
+    token.encode(enc) for token in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_OVERLAP: Final = max(len(t) for t in _FORBIDDEN)
+# Start tags of rows and cells in SpreadsheetML, with an optional namespace prefix (`<x:row …>`).
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+_ATTR_R = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{0,3})(\d*)["']""")
+_MAX_TAIL: Final = 64 * 1024
+_BINARY_PARTS: Final = (".bin", ".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".tif", ".tiff", ".bmp")  # an unfinished tag longer than this is not a row or cell tag
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def _mb(n: int) -> str:
+    return f"{n // MiB} Mo"
+
+
+class Refusal(Exception):
+    """Internal: one reason to refuse the file, turned into an Issue by `precheck`."""
+
+    def __init__(self, found: Issue) -> None:
+        super().__init__(found.message)
+        self.issue = found
+
+
+def precheck(path: Path, fichier: str) -> Issue | None:
+    """Return the reason to refuse `path` before parsing it, or None if a parser may read it.
+
+    Never raises for bad content: an unreadable file gives a `fichier-illisible` issue.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return issue(
+                "fichier-trop-gros", fichier, limite=_mb(MAX_FILE_BYTES), detail=f"le fichier pèse {_mb(size)}"
+            )
+        with path.open("rb") as fh:
+            head = fh.read(8)
+        if head.startswith(ZIP_MAGIC):
+            _check_zip(path, fichier)
+        elif head == OLE_MAGIC:
+            _check_ole(path, fichier)
+    except Refusal as refusal:
+        return refusal.issue
+    except OSError as exc:
+        return issue("fichier-illisible", fichier, detail=f"lecture impossible : {exc.strerror or exc}")
+    return None
+
+
+# -- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------------------
+
+
+@dataclass
+class _SheetScan:
+    """Row and cell tags of one SpreadsheetML part, counted across chunk boundaries."""
+
+    rows: int = 0  # highest row number seen (explicit `r` or implied by order)
+    columns: int = 0  # highest column number seen
+    current_column: int = 0
+    tail: bytes = b""
+
+    def feed(self, data: bytes) -> None:
+        buf = self.tail + data
+        cut = buf.rfind(b">") + 1
+        self.tail = buf[cut:][-_MAX_TAIL:]
+        for m in _TAG.finditer(buf, 0, cut):
+            attr = _ATTR_R.search(m.group(2))
+            if m.group(1) == b"row":
+                self.rows = int(attr.group(2)) if attr and attr.group(2) else self.rows + 1
+                self.current_column = 0
+            else:
+                if attr and attr.group(1):
+                    self.current_column = _column_number(attr.group(1))
+                else:
+                    self.current_column += 1
+                self.columns = max(self.columns, self.current_column)
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _check_zip(path: Path, fichier: str) -> None:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
+        raise Refusal(issue("fichier-illisible", fichier, detail=f"archive endommagée : {exc}")) from exc
+    with zf, path.open("rb") as raw:
+        infos = zf.infolist()
+        if len(infos) > MAX_PARTS:
+            raise Refusal(
+                issue("fichier-trop-gros", fichier, limite=f"{_fmt(MAX_PARTS)} parties",
+                      detail=f"l'archive contient {_fmt(len(infos))} parties")
+            )
+        declared = sum(i.file_size for i in infos)
+        if declared > MAX_TOTAL_BYTES:
+            raise Refusal(_too_big_total(fichier, declared))
+        total = 0
+        encrypted_ods = False
+        for info in infos:
+            if info.is_dir():
+                continue
+            if info.file_size > MAX_PART_BYTES:
+                raise Refusal(_too_big_part(fichier, info.filename, info.file_size))
+            lower = info.filename.lower()
+            is_xml = not lower.endswith(_BINARY_PARTS)  # every part a parser might read as text
+            scan = _SheetScan() if lower.endswith(".xml") else None
+            manifest = info.filename == "META-INF/manifest.xml"
+            produced = 0
+            window = b""
+            for chunk in _Inflater(raw, info, fichier):
+                produced += len(chunk)
+                total += len(chunk)
+                if produced > MAX_PART_BYTES:
+                    raise Refusal(_too_big_part(fichier, info.filename, produced))
+                if total > MAX_TOTAL_BYTES:
+                    raise Refusal(_too_big_total(fichier, total))
+                if produced > RATIO_FLOOR_BYTES and produced > MAX_RATIO * max(info.compress_size, 1):
+                    raise Refusal(
+                        issue("fichier-trop-gros", fichier, limite=f"{MAX_RATIO} pour 1 en taux de compression",
+                              detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois "
+                                     "(fichier suspect, de type « bombe zip »)")
+                    )
+                if is_xml:
+                    window = window[-_OVERLAP:] + chunk
+                    if any(token in window for token in _FORBIDDEN):
+                        raise Refusal(
+                            issue("contenu-dangereux", fichier,
+                                  detail=f"une déclaration DTD ou d'entité XML (partie « {info.filename} »)")
+                        )
+                    if manifest and b"encryption-data" in window:
+                        encrypted_ods = True
+                if scan is not None:
+                    scan.feed(chunk)
+                    if scan.rows > MAX_ROWS or scan.rows * scan.columns > MAX_CELLS:  # stop early
+                        raise Refusal(_too_many_cells(fichier, _sheet_name(zf, info.filename), scan.rows,
+                                                      scan.columns))
+        if encrypted_ods:
+            raise Refusal(issue("fichier-protege", fichier))
+        if "content.xml" in zf.namelist():
+            _check_ods_content(zf, fichier)
+
+
+class _Inflater:
+    """Iterate over the inflated bytes of one zip part, read from its raw stream (sizes not trusted)."""
+
+    def __init__(self, raw: IO[bytes], info: zipfile.ZipInfo, fichier: str) -> None:
+        self.raw, self.info, self.fichier = raw, info, fichier
+
+    def _bad(self, detail: str) -> Refusal:
+        return Refusal(issue("fichier-illisible", self.fichier,
+                             detail=f"archive endommagée, partie « {self.info.filename} » : {detail}"))
+
+    def __iter__(self) -> Iterator[bytes]:
+        info = self.info
+        self.raw.seek(info.header_offset)
+        header = self.raw.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise self._bad("en-tête local invalide")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        self.raw.seek(info.header_offset + 30 + name_len + extra_len)
+        if info.flag_bits & 0x1:
+            raise Refusal(issue("fichier-protege", self.fichier))
+        method = info.compress_type
+        remaining = info.compress_size
+        if method == 0:
+            while remaining > 0:
+                block = self.raw.read(min(_CHUNK, remaining))
+                if not block:
+                    raise self._bad("données tronquées")
+                remaining -= len(block)
+                yield block
+            return
+        if method != 8:
+            raise self._bad(f"méthode de compression {method} non prise en charge")
+        inflater = zlib.decompressobj(-15)
+        pending = b""
+        while True:
+            if not pending:
+                if remaining <= 0:
+                    break
+                pending = self.raw.read(min(64 * 1024, remaining))
+                if not pending:
+                    raise self._bad("données tronquées")
+                remaining -= len(pending)
+            try:
+                out = inflater.decompress(pending, _CHUNK)
+            except zlib.error as exc:
+                raise self._bad("données compressées invalides") from exc
+            pending = inflater.unconsumed_tail
+            if out:
+                yield out
+            if inflater.eof:
+                break
+        if not inflater.eof and not pending:
+            # Drain what is buffered (bounded per call).
+            try:
+                while out := inflater.decompress(b"", _CHUNK):
+                    yield out
+            except zlib.error as exc:
+                raise self._bad("données compressées invalides") from exc
+
+
+def _too_big_part(fichier: str, part: str, size: int) -> Issue:
+    return issue(
+        "fichier-trop-gros", fichier, limite=f"{_mb(MAX_PART_BYTES)} de données décompressées par partie",
+        detail=f"la partie « {part} » se décompresse en plus de {_mb(size)} (fichier suspect, de type « bombe zip »)",
+    )
+
+
+def _too_big_total(fichier: str, size: int) -> Issue:
+    return issue(
+        "fichier-trop-gros", fichier, limite=f"{_mb(MAX_TOTAL_BYTES)} de données décompressées",
+        detail=f"le classeur se décompresse en plus de {_mb(size)} (fichier suspect, de type « bombe zip »)",
+    )
+
+
+def _too_many_cells(fichier: str, sheet: str, rows: int, columns: int) -> Issue:
+    if rows > MAX_ROWS:
+        return issue(
+            "fichier-trop-gros", fichier, limite=f"{_fmt(MAX_ROWS)} lignes par feuille",
+            detail=f"la feuille « {sheet} » compte plus de {_fmt(MAX_ROWS)} lignes ; supprimez les lignes en "
+                   "trop ou découpez le fichier",
+        )
+    return issue(
+        "fichier-trop-gros", fichier, limite=f"{_fmt(MAX_CELLS)} cellules par feuille",
+        detail=f"la feuille « {sheet} » occupe au moins {_fmt(rows)} lignes sur {_fmt(columns)} colonnes ; supprimez "
+               "les cellules remplies loin du tableau",
+    )
+
+
+def _sheet_name(zf: zipfile.ZipFile, part: str) -> str:
+    """The sheet name of a worksheet part (for messages), else the part name. Inputs are already checked."""
+    try:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return part
+    targets: dict[str, str] = {}
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        rel_id = re.search(r'\bId="([^"]*)"', m.group(1))
+        target = re.search(r'\bTarget="([^"]*)"', m.group(1))
+        if rel_id and target:
+            targets[rel_id.group(1)] = target.group(1)
+    for m in re.finditer(r"<(?:\w+:)?sheet\s([^>]*)>", workbook):
+        attrs = m.group(1)
+        name = re.search(r'\bname="([^"]*)"', attrs)
+        rid = re.search(r'\b\w+:id="([^"]*)"', attrs)
+        if name and rid and targets.get(rid.group(1), "").lstrip("/").removeprefix("xl/") == part.removeprefix("xl/"):
+            import html
+
+            return html.unescape(name.group(1))
+    return part
+
+
+def _check_ods_content(zf: zipfile.ZipFile, fichier: str) -> None:
+    """Rows and columns of each table of an .ods, with `number-rows/columns-repeated` expanded.
+
+    Only rows and cells holding a value count towards the used range (LibreOffice writes a million repeated
+    empty rows at the end of every sheet; the parser skips them). Runs after the DTD scan: expat never sees a
+    DTD here, and refuses one anyway.
+    """
+    import xml.parsers.expat
+
+    ns = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 "
+    st = _OdsScan()
+    failure: list[Issue] = []
+
+    def close_table() -> None:
+        if not failure and (st.rows_used > MAX_ROWS or st.rows_used * st.cols_used > MAX_CELLS):
+            failure.append(_too_many_cells(fichier, st.table, st.rows_used, st.cols_used))
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == ns + "table":
+            st.table, st.row, st.rows_used, st.cols_used = attrs.get(ns + "name", "?"), 0, 0, 0
+        elif name == ns + "table-row":
+            st.col, st.row_has_value, st.row_rep = 0, False, _int(attrs.get(ns + "number-rows-repeated"))
+        elif name in (ns + "table-cell", ns + "covered-table-cell"):
+            st.col += _int(attrs.get(ns + "number-columns-repeated"))
+            if attrs.get(office + "value-type"):
+                st.row_has_value = True
+                st.cols_used = max(st.cols_used, st.col)
+
+    def end(name: str) -> None:
+        if name == ns + "table-row":
+            st.row += st.row_rep
+            if st.row_has_value:
+                st.rows_used = st.row
+            if st.rows_used > MAX_ROWS:
+                close_table()
+                raise _Stop
+        elif name == ns + "table":
+            close_table()
+
+    def forbid(*_args: object) -> None:
+        failure.append(issue("contenu-dangereux", fichier, detail="une déclaration DTD ou d'entité XML"))
+        raise _Stop
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = forbid
+    parser.EntityDeclHandler = forbid
+    try:
+        with zf.open("content.xml") as fh:
+            while block := fh.read(_CHUNK):
+                parser.Parse(block, False)
+                if failure:
+                    break
+            else:
+                parser.Parse(b"", True)
+    except _Stop:
+        pass
+    except (xml.parsers.expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+        return  # malformed content: the reader reports it as unreadable
+    if failure:
+        raise Refusal(failure[0])
+
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass
+class _OdsScan:
+    table: str = ""
+    row: int = 0  # rows seen so far in the current table (repeats expanded)
+    rows_used: int = 0  # last row holding a value
+    cols_used: int = 0  # last column holding a value
+    col: int = 0
+    row_rep: int = 1
+    row_has_value: bool = False
+
+
+def _int(text: str | None) -> int:
+    try:
+        return max(1, int(text)) if text else 1
+    except ValueError:
+        return 1
+
+
+# -- OLE2 / CFB containers (.xls, encrypted .xlsx) ----------------------------------------------------------
+
+_FILEPASS: Final = 0x002F
+_BOF: Final = 0x0809
+
+
+def _check_ole(path: Path, fichier: str) -> None:
+    import olefile  # type: ignore[import-untyped]
+
+    try:
+        ole = olefile.OleFileIO(str(path))
+    except Exception as exc:  # olefile raises various errors on malformed files
+        raise Refusal(issue("fichier-illisible", fichier, detail="conteneur OLE endommagé")) from exc
+    try:
+        if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+            raise Refusal(issue("fichier-protege", fichier))
+        for stream in ("Workbook", "Book"):
+            if ole.exists(stream):
+                with ole.openstream(stream) as fh:
+                    if _biff_has_filepass(fh.read(64 * 1024)):
+                        raise Refusal(issue("fichier-protege", fichier))
+                break
+    except Refusal:
+        raise
+    except Exception as exc:
+        raise Refusal(issue("fichier-illisible", fichier, detail="conteneur OLE endommagé")) from exc
+    finally:
+        ole.close()
+
+
+def _biff_has_filepass(data: bytes) -> bool:
+    """True when the workbook globals (BIFF5/8) carry a FILEPASS record: the .xls is encrypted.
+
+    Record headers are never encrypted, so the records can be walked; FILEPASS comes right after BOF.
+    """
+    pos = 0
+    for index in range(64):
+        if pos + 4 > len(data):
+            return False
+        rtype, length = struct.unpack_from("<HH", data, pos)
+        if index == 0 and rtype != _BOF:
+            return False
+        if rtype == _FILEPASS:
+            return True
+        if rtype == 0x0085 or rtype == 0x000A:  # BOUNDSHEET or EOF: past the place FILEPASS would be
+            return False
+        pos += 4 + length
+    return False

@@ -1,0 +1,251 @@
+"""`safety.precheck`: hostile and broken files refused before any parser sees them, in bounded time."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cvg_pipeline import safety
+from cvg_pipeline.errors import CATALOGUE, Issue
+from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, precheck
+from tests import hostile
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    return hostile.valid_xlsx(tmp_path / "bon.xlsx")
+
+
+def check(path: Path) -> Issue | None:
+    found = precheck(path, path.name)
+    if found is not None:
+        assert found.code in CATALOGUE
+        assert found.fichier == path.name
+        assert found.is_error
+        assert found.message[:1].isupper() and found.message.endswith(".")
+    return found
+
+
+def code(path: Path) -> str | None:
+    found = check(path)
+    return found.code if found else None
+
+
+# -- what must pass ---------------------------------------------------------------------------------------
+
+
+def test_valid_workbooks_pass(tmp_path: Path, good: Path) -> None:
+    assert check(good) is None
+    assert check(hostile.valid_xlsx(tmp_path / "cent.xlsx", rows=100)) is None
+    xls = tmp_path / "ancien.xls"
+    xls.write_bytes(hostile.xls_bytes())
+    assert check(xls) is None
+    assert check(hostile.ods(tmp_path / "libre.ods", f"<table:table-row>{hostile.ODS_CELL}</table:table-row>")) is None
+
+
+def test_macro_workbook_passes_untouched(tmp_path: Path, good: Path) -> None:
+    """An .xlsm's vbaProject.bin is only inflated and counted, never run nor refused."""
+    xlsm = hostile.rewrite_zip(good, tmp_path / "macros.xlsm", add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + bytes(5000)})
+    assert check(xlsm) is None
+
+
+def test_libreoffice_trailing_empty_rows_pass(tmp_path: Path) -> None:
+    """LibreOffice writes a million repeated empty rows after the data: not a used range."""
+    rows = (
+        f"<table:table-row>{hostile.ODS_CELL}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048570">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    assert check(hostile.ods(tmp_path / "vide.ods", rows)) is None
+
+
+def test_files_precheck_cannot_classify_are_left_to_the_reader(tmp_path: Path) -> None:
+    for name, data in [("texte.xlsx", b"a;b;c\n1;2;3\n"), ("vide.xlsx", b""), ("bruit.xls", bytes(range(256)))]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert check(path) is None
+
+
+# -- zip bombs --------------------------------------------------------------------------------------------------
+
+
+def test_zip_bomb_with_honest_directory(tmp_path: Path, good: Path) -> None:
+    bomb = hostile.zip_bomb(good, tmp_path / "bombe.xlsx", inflated_mb=400)
+    assert bomb.stat().st_size < 2 * hostile.MiB
+    found = check(bomb)
+    assert found is not None and found.code == "fichier-trop-gros"
+    assert "bombe zip" in found.message and "400 Mo" in found.message
+
+
+def test_zip_bomb_whose_directory_lies(tmp_path: Path, good: Path) -> None:
+    bomb = hostile.zip_bomb(good, tmp_path / "menteuse.xlsx", inflated_mb=400, lie=True)
+    with zipfile.ZipFile(bomb) as zf:  # the directory claims a small sheet
+        assert zf.getinfo("xl/worksheets/sheet2.xml").file_size < 10_000
+    found = check(bomb)
+    assert found is not None and found.code == "fichier-trop-gros"
+    assert "bombe zip" in found.message and "xl/worksheets/sheet2.xml" in found.message
+
+
+def test_high_ratio_part_is_refused_below_the_size_limit(tmp_path: Path, good: Path) -> None:
+    bomb = hostile.zip_bomb(good, tmp_path / "ratio.xlsx", inflated_mb=50)
+    found = check(bomb)
+    assert found is not None and found.code == "fichier-trop-gros"
+    assert "100 pour 1 en taux de compression" in found.message
+
+
+def test_declared_sizes_over_the_limits(tmp_path: Path, good: Path) -> None:
+    parts = hostile.members(good)
+    entries = [hostile.deflated(n, d) for n, d in parts.items()]
+    name, method, raw, crc, _size, flags = entries[-1]
+    entries[-1] = (name, method, raw, crc, 3 * 1024 * hostile.MiB, flags)
+    assert code(hostile.write_raw_zip(tmp_path / "annonce.xlsx", entries)) == "fichier-trop-gros"
+
+
+def test_too_many_parts(tmp_path: Path, good: Path) -> None:
+    extra = {f"xl/media/image{i}.png": b"" for i in range(safety.MAX_PARTS + 1)}
+    found = check(hostile.rewrite_zip(good, tmp_path / "parties.xlsx", add=extra))
+    assert found is not None and found.code == "fichier-trop-gros" and "parties" in found.message
+
+
+def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, good: Path) -> None:
+    monkeypatch.setattr(safety, "MAX_FILE_BYTES", 1000)
+    found = check(good)
+    assert found is not None and found.code == "fichier-trop-gros" and "le fichier pèse" in found.message
+
+
+# -- XML attacks ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet2.xml", "xl/workbook.xml", "[Content_Types].xml"])
+@pytest.mark.parametrize("utf16", [False, True])
+def test_entity_expansion_is_refused(tmp_path: Path, good: Path, part: str, utf16: bool) -> None:
+    found = check(hostile.entity_bomb(good, tmp_path / "rires.xlsx", part=part, utf16=utf16))
+    assert found is not None and found.code == "contenu-dangereux"
+    assert "DTD" in found.message and part in found.message and "par sécurité" in found.message
+
+
+def test_doctype_in_ods_is_refused(tmp_path: Path) -> None:
+    path = hostile.ods(tmp_path / "dtd.ods", "")
+    hostile.rewrite_zip(path, tmp_path / "dtd2.ods", replace={"content.xml": hostile.BILLION_LAUGHS})
+    assert code(tmp_path / "dtd2.ods") == "contenu-dangereux"
+
+
+# -- huge sheets -----------------------------------------------------------------------------------------------
+
+
+def test_million_row_sheet_is_refused_with_its_sheet_named(tmp_path: Path, good: Path) -> None:
+    big = hostile.huge_sheet(good, tmp_path / "million.xlsx", rows=1_000_000)
+    found = check(big)
+    assert found is not None and found.code == "fichier-trop-gros"
+    assert found.message == (
+        "Le classeur dépasse la limite de 100 000 lignes par feuille : la feuille « Salariés » compte plus de "
+        "100 000 lignes ; supprimez les lignes en trop ou découpez le fichier."
+    )
+
+
+def test_sheet_at_the_row_limit_passes(tmp_path: Path, good: Path) -> None:
+    assert check(hostile.huge_sheet(good, tmp_path / "limite.xlsx", rows=MAX_ROWS - 1)) is None
+
+
+@pytest.mark.parametrize(("far", "expected"), [("XFD1048576", "lignes par feuille"), ("ZZZ20000", "cellules par feuille")])
+def test_far_away_cell_is_refused(tmp_path: Path, good: Path, far: str, expected: str) -> None:
+    """One cell in XFD1048576 would make the parser allocate 17 billion cells and abort the process."""
+    found = check(hostile.sparse_sheet(good, tmp_path / "loin.xlsx", far))
+    assert found is not None and found.code == "fichier-trop-gros" and expected in found.message
+
+
+def test_cells_without_reference_are_counted(tmp_path: Path, good: Path) -> None:
+    cells = "<c><v>1</v></c>" * 1000
+    parts = hostile.members(good)
+    sheet = parts["xl/worksheets/sheet2.xml"].replace(
+        b"</sheetData>", f'<row>{cells}</row><row r="{MAX_CELLS // 1000 + 10}"><c><v>1</v></c></row></sheetData>'.encode()
+    )
+    found = check(hostile.rewrite_zip(good, tmp_path / "sansref.xlsx", replace={"xl/worksheets/sheet2.xml": sheet}))
+    assert found is not None and "cellules par feuille" in found.message
+
+
+def test_namespace_prefixed_rows_are_counted(tmp_path: Path, good: Path) -> None:
+    sheet = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>'
+        b'<x:row r="500000"><x:c r="A500000"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    found = check(hostile.rewrite_zip(good, tmp_path / "prefixe.xlsx", replace={"xl/worksheets/sheet2.xml": sheet}))
+    assert found is not None and "lignes par feuille" in found.message
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (f'<table:table-row table:number-rows-repeated="1000000">{hostile.ODS_CELL}</table:table-row>', "lignes"),
+        ('<table:table-row table:number-rows-repeated="1000"><table:table-cell table:number-columns-repeated="16384" '
+         'office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>', "cellules"),
+    ],
+)
+def test_ods_repeat_bombs(tmp_path: Path, rows: str, expected: str) -> None:
+    found = check(hostile.ods(tmp_path / "repete.ods", rows))
+    assert found is not None and found.code == "fichier-trop-gros" and expected in found.message
+    assert "« Salariés »" in found.message
+
+
+# -- encrypted and damaged files ------------------------------------------------------------------------------
+
+
+def test_password_protected_xlsx(tmp_path: Path, good: Path) -> None:
+    found = check(hostile.encrypted_xlsx(good, tmp_path / "secret.xlsx"))
+    assert found is not None and found.code == "fichier-protege"
+    assert "protégé par un mot de passe" in found.message
+
+
+def test_encrypted_xls(tmp_path: Path) -> None:
+    assert code(hostile.encrypted_xls(tmp_path / "secret.xls")) == "fichier-protege"
+
+
+def test_encrypted_ods(tmp_path: Path) -> None:
+    assert code(hostile.ods(tmp_path / "secret.ods", "", encrypted=True)) == "fichier-protege"
+
+
+def test_zip_encryption_flag(tmp_path: Path, good: Path) -> None:
+    entries = [hostile.deflated(n, d) for n, d in hostile.members(good).items()]
+    name, method, raw, crc, size, _flags = entries[0]
+    entries[0] = (name, method, raw, crc, size, 1)
+    assert code(hostile.write_raw_zip(tmp_path / "zipcrypto.xlsx", entries)) == "fichier-protege"
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.9])
+def test_truncated_zip(tmp_path: Path, good: Path, cut: float) -> None:
+    data = good.read_bytes()
+    path = tmp_path / "coupe.xlsx"
+    path.write_bytes(data[: int(len(data) * cut)])
+    found = check(path)
+    assert found is not None and found.code == "fichier-illisible" and "archive endommagée" in found.message
+
+
+def test_unsupported_compression_method(tmp_path: Path, good: Path) -> None:
+    path = tmp_path / "bzip.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as zf:
+        for name, data in hostile.members(good).items():
+            zf.writestr(name, data)
+    found = check(path)
+    assert found is not None and found.code == "fichier-illisible" and "méthode de compression 12" in found.message
+
+
+def test_damaged_ole_container(tmp_path: Path) -> None:
+    path = tmp_path / "casse.xls"
+    path.write_bytes(hostile.xls_bytes()[:700])
+    assert code(path) == "fichier-illisible"
+
+
+def test_unreadable_file_is_an_issue_not_an_exception(tmp_path: Path) -> None:
+    found = precheck(tmp_path / "absent.xlsx", "absent.xlsx")
+    assert found is not None and found.code == "fichier-illisible"
+
+
+def test_biff_walker() -> None:
+    bof = b"\x09\x08\x10\x00" + bytes(16)
+    assert safety._biff_has_filepass(bof + b"\x2f\x00\x02\x00\x00\x00")
+    assert not safety._biff_has_filepass(bof + b"\x85\x00\x00\x00" + b"\x2f\x00\x00\x00")
+    assert not safety._biff_has_filepass(b"\x2f\x00\x00\x00")  # no BOF: not a workbook stream
+    assert not safety._biff_has_filepass(b"")
