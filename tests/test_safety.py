@@ -249,3 +249,25 @@ def test_biff_walker() -> None:
     assert not safety._biff_has_filepass(bof + b"\x85\x00\x00\x00" + b"\x2f\x00\x00\x00")
     assert not safety._biff_has_filepass(b"\x2f\x00\x00\x00")  # no BOF: not a workbook stream
     assert not safety._biff_has_filepass(b"")
+
+
+def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_workbook returns the precheck's issue and never opens the file with fastexcel."""
+    import fastexcel
+
+    from cvg_pipeline.reader import read_workbook
+    from cvg_pipeline.schema import load_schema
+
+    def no_parser(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a parser was called on a refused file")
+
+    monkeypatch.setattr(fastexcel, "read_excel", no_parser)
+    for bad in (
+        hostile.sparse_sheet(good, tmp_path / "loin.xlsx"),  # would abort the process inside calamine
+        hostile.zip_bomb(good, tmp_path / "bombe.xlsx", inflated_mb=400, lie=True),
+        hostile.entity_bomb(good, tmp_path / "rires.xlsx"),
+        hostile.encrypted_xlsx(good, tmp_path / "secret.xlsx"),
+    ):
+        parsed = read_workbook(bad, load_schema())
+        assert [i.code for i in parsed.issues] == [precheck(bad, bad.name).code]  # type: ignore[union-attr]
+        assert parsed.data is None
