@@ -252,6 +252,11 @@ def read_files(
     from concurrent.futures.process import BrokenProcessPool
 
     results: dict[int, ParsedFile] = {}
+    # While the workers read, this process imports the validation stack (pandera pulls in pandas: ~0.9 s).
+    import threading
+
+    warm = threading.Thread(target=_import_validation, daemon=True)
+    warm.start()
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["cvg_pipeline.reader"])
     with ProcessPoolExecutor(max_workers=min(WORKERS, total), mp_context=ctx) as pool:
@@ -270,6 +275,15 @@ def read_files(
             results[i] = _read_isolated(path, fichier, sha, schema, today)
             progress("lecture", len(results), total)
     return [results[i] for i in range(total)]
+
+
+def _import_validation() -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import pandera.polars  # noqa: F401
+
+        import cvg_pipeline.validate  # noqa: F401
 
 
 def _read_isolated(path: Path, fichier: str, sha: str, schema: Schema, today: date) -> ParsedFile:
@@ -420,12 +434,12 @@ def ingest_paths(
         done, good = _parse_and_validate(
             candidates, schema, known=known, today=today or date.today(), progress=progress
         )
-        key = hmac_key(con)
+        writer = SnapshotWriter(con, schema)
         # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
         order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
         stored: list[FileResult] = []
         for n, pf in enumerate(order, 1):
-            stored.append(store_file(con, pf, schema, key))
+            stored.append(writer.store(pf))
             progress("enregistrement", n, len(order))
     return IngestResult(_in_order(skipped + done + stored, candidates, skipped), store_path)
 
@@ -466,129 +480,189 @@ def _codes(issues: Iterable[Issue]) -> str:
     return json.dumps(dict(sorted(Counter(i.code for i in issues).items())), ensure_ascii=False)
 
 
-def store_file(con: duckdb.DuckDBPyConnection, pf: ParsedFile, schema: Schema, key: bytes) -> FileResult:
-    """Store one accepted file as a snapshot, in its own transaction. Returns its result (status, warnings)."""
-    import polars as pl
+class SnapshotWriter:
+    """Stores accepted files, one transaction each, with one DuckDB connection (the only writer).
 
-    from cvg_pipeline.store import parcours_columns
+    What the decisions need (the stored snapshots' SIRET and Date d'arrêté, the `aci` rows) is read once and
+    kept up to date here, so that each file costs only the statements that change the store.
+    """
 
-    s = pf.structure
-    assert s is not None and pf.data is not None and s.siret is not None and s.date_arrete is not None
-    siret = s.siret
-    data = pf.data
-    ids = pseudonymise(data.get_column("id_salarie").to_list(), siret, key)
-    columns = [name for name, _ in parcours_columns(schema)]
-    frame = data.with_columns(pl.Series("id_salarie", ids, dtype=pl.String)).select(
-        [pl.lit(0, dtype=pl.Int32).alias("snapshot_id"), pl.lit(siret, dtype=pl.String).alias("siret")]
-        + [pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in columns[2:]]
-    )
-    new_rows = frame.to_arrow()
-    view = "cvg_new_parcours"
-    con.register(view, new_rows)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            statut, warnings = _write_snapshot(con, pf, columns, view)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister(view)
-    pf.issues.extend(warnings)
-    return _result(pf, statut)
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: Schema) -> None:
+        from cvg_pipeline.store import parcours_columns
 
+        self.con = con
+        self.schema = schema
+        self.key = hmac_key(con)
+        self.columns = [name for name, _ in parcours_columns(schema)]
+        self.snapshots: dict[str, dict[date, int]] = {}
+        for snapshot_id, siret, arrete in con.execute(
+            "SELECT snapshot_id, siret, date_arrete FROM snapshots"
+        ).fetchall():
+            self.snapshots.setdefault(siret, {})[arrete] = int(snapshot_id)
+        self.aci: dict[str, tuple[str, str, list[str]]] = {
+            siret: (nom, territoire, list(supports))
+            for siret, nom, territoire, supports in con.execute(
+                "SELECT siret, nom, territoire, supports FROM aci"
+            ).fetchall()
+        }
 
-def _write_snapshot(
-    con: duckdb.DuckDBPyConnection, pf: ParsedFile, columns: list[str], view: str
-) -> tuple[str, list[Issue]]:
-    s = pf.structure
-    assert s is not None and s.siret is not None and s.date_arrete is not None and pf.data is not None
-    siret, arrete = s.siret, s.date_arrete
-    warnings: list[Issue] = []
-    old = con.execute(
-        "SELECT snapshot_id FROM snapshots WHERE siret = ? AND date_arrete = ?", [siret, arrete]
-    ).fetchall()
-    for (old_id,) in old:
-        con.execute("DELETE FROM parcours WHERE snapshot_id = ?", [old_id])
-        con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [old_id])
-    latest = _scalar(con, "SELECT max(date_arrete) FROM snapshots WHERE siret = ?", [siret])
-    if old:
-        statut = REMPLACE
-    elif latest is not None and latest > arrete:
-        statut = HISTORIQUE
-    else:
-        statut = INTEGRE
-    prevs = con.execute(
-        "SELECT snapshot_id, date_arrete FROM snapshots WHERE siret = ? AND date_arrete < ? "
-        "ORDER BY date_arrete DESC LIMIT 1",
-        [siret, arrete],
-    ).fetchall()
-    if prevs:
-        prev = prevs[0]
-        missing = int(
-            _scalar(
-                con,
-                f"""SELECT count(*) FROM parcours p
-                WHERE p.snapshot_id = ? AND p.date_sortie IS NOT NULL AND p.date_sortie <= ?
-                  AND NOT EXISTS (SELECT 1 FROM {view} n
-                                  WHERE n.id_salarie = p.id_salarie AND n.date_entree = p.date_entree)""",
-                [prev[0], prev[1]],
-            )
+    def store(self, pf: ParsedFile) -> FileResult:
+        """Store one accepted file as a snapshot in its own transaction; return its result."""
+        import polars as pl
+
+        s = pf.structure
+        assert s is not None and pf.data is not None and s.siret is not None
+        data = pf.data
+        ids = pseudonymise(data.get_column("id_salarie").to_list(), s.siret, self.key)
+        new_rows = data.with_columns(pl.Series("id_salarie", ids, dtype=pl.String)).select(
+            [pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in self.columns[2:]]
         )
-        if missing:
-            warnings.append(
-                issue(
-                    "fichier-non-cumulatif",
-                    pf.fichier,
-                    nombre=missing,
-                    date_arrete_precedente=prev[1].strftime("%d/%m/%Y"),
+        view = "cvg_new_parcours"
+        self.con.register(view, new_rows)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                statut, warnings, after = self._write(pf, view)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        finally:
+            self.con.unregister(view)
+        after()  # the cached state follows the committed transaction only
+        pf.issues.extend(warnings)
+        return _result(pf, statut)
+
+    def _write(self, pf: ParsedFile, view: str) -> tuple[str, list[Issue], Callable[[], None]]:
+        con = self.con
+        s = pf.structure
+        assert s is not None and pf.data is not None
+        assert (
+            s.siret is not None
+            and s.date_arrete is not None
+            and s.nom is not None
+            and s.territoire is not None
+        )
+        siret, arrete = s.siret, s.date_arrete
+        stored = dict(self.snapshots.get(siret, {}))
+        old_id = stored.pop(arrete, None)
+        if old_id is not None:
+            con.execute("DELETE FROM parcours WHERE snapshot_id = ?", [old_id])
+            con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [old_id])
+        if old_id is not None:
+            statut = REMPLACE
+        elif stored and max(stored) > arrete:
+            statut = HISTORIQUE
+        else:
+            statut = INTEGRE
+        warnings: list[Issue] = []
+        earlier = [d for d in stored if d < arrete]
+        if earlier:
+            prev_date = max(earlier)
+            missing = int(
+                _scalar(
+                    con,
+                    f"""SELECT count(*) FROM parcours p
+                        WHERE p.snapshot_id = ? AND p.date_sortie IS NOT NULL AND p.date_sortie <= ?
+                          AND NOT EXISTS (SELECT 1 FROM {view} n
+                                          WHERE n.id_salarie = p.id_salarie AND n.date_entree = p.date_entree)""",
+                    [stored[prev_date], prev_date],
                 )
             )
-    all_warnings = [i for i in pf.issues if not i.is_error] + warnings
-    snapshot_id = int(_scalar(con, "SELECT nextval('snapshot_seq')"))
-    now = datetime.now().replace(microsecond=0)
-    con.execute(
-        "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
-        "avertissements, nom, territoire, supports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            snapshot_id,
-            siret,
-            arrete,
-            pf.sha256,
-            pf.fichier,
-            now,
-            pf.data.height,
-            _codes(all_warnings),
-            s.nom,
-            s.territoire,
-            list(s.supports),
-        ],
-    )
-    cols = ", ".join(columns)
-    select = ", ".join("?" if c == "snapshot_id" else c for c in columns)
-    con.execute(f"INSERT INTO parcours ({cols}) SELECT {select} FROM {view}", [snapshot_id])
-    # The ACI's row follows its latest snapshot.
-    con.execute(
-        """INSERT INTO aci (siret, nom, territoire, supports)
-           SELECT siret, nom, territoire, supports FROM snapshots WHERE siret = ?
-           ORDER BY date_arrete DESC LIMIT 1
-           ON CONFLICT (siret) DO UPDATE SET nom = excluded.nom, territoire = excluded.territoire,
-                                             supports = excluded.supports""",
-        [siret],
-    )
-    con.execute(
-        "INSERT INTO ingest_log (log_id, ingere_le, fichier, sha256, siret, date_arrete, statut, nb_erreurs, "
-        "nb_avertissements, codes) VALUES (nextval('ingest_log_seq'), ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        [now, pf.fichier, pf.sha256, siret, arrete, statut, len(all_warnings), _codes(all_warnings)],
-    )
-    return statut, warnings
+            if missing:
+                warnings.append(
+                    issue(
+                        "fichier-non-cumulatif",
+                        pf.fichier,
+                        nombre=missing,
+                        date_arrete_precedente=prev_date.strftime("%d/%m/%Y"),
+                    )
+                )
+        all_warnings = [i for i in pf.issues if not i.is_error] + warnings
+        now = datetime.now().replace(microsecond=0)
+        supports = list(s.supports)
+        snapshot_id = int(
+            _scalar(
+                con,
+                "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
+                "avertissements, nom, territoire, supports) "
+                "VALUES (nextval('snapshot_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING snapshot_id",
+                [
+                    siret,
+                    arrete,
+                    pf.sha256,
+                    pf.fichier,
+                    now,
+                    pf.data.height,
+                    _codes(all_warnings),
+                    s.nom,
+                    s.territoire,
+                    supports,
+                ],
+            )
+        )
+        con.execute(
+            f"INSERT INTO parcours ({', '.join(self.columns)}) SELECT ?, ?, {', '.join(self.columns[2:])} FROM {view}",
+            [snapshot_id, siret],
+        )
+        # The ACI's row follows its latest snapshot (written only when it changes).
+        aci_row = (s.nom, s.territoire, supports)
+        latest = statut != HISTORIQUE
+        if latest and self.aci.get(siret) != aci_row:
+            if siret in self.aci:
+                con.execute(
+                    "UPDATE aci SET nom = ?, territoire = ?, supports = ? WHERE siret = ?", [*aci_row, siret]
+                )
+            else:
+                con.execute(
+                    "INSERT INTO aci (siret, nom, territoire, supports) VALUES (?, ?, ?, ?)",
+                    [siret, *aci_row],
+                )
+        con.execute(
+            "INSERT INTO ingest_log (log_id, ingere_le, fichier, sha256, siret, date_arrete, statut, nb_erreurs, "
+            "nb_avertissements, codes) VALUES (nextval('ingest_log_seq'), ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            [now, pf.fichier, pf.sha256, siret, arrete, statut, len(all_warnings), _codes(all_warnings)],
+        )
+
+        def after() -> None:
+            stored[arrete] = snapshot_id
+            self.snapshots[siret] = stored
+            if latest:
+                self.aci[siret] = aci_row
+
+        return statut, warnings, after
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
     """The single value of a query (fetching every row: DuckDB wants results consumed before the next call)."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
+
+
+def snapshot_history(
+    store_path: Path, *, schema: Schema | None = None, territoire: str | None = None
+) -> list[dict[str, Any]]:
+    """`cvg historique`: the stored snapshots, latest Date d'arrêté first (then latest ingested first)."""
+    from cvg_pipeline.store import open_store
+
+    schema = schema or load_schema()
+    slug = None
+    if territoire is not None:
+        terr = schema.match_territoire(territoire)
+        if terr is None:
+            slugs = ", ".join(t.slug for t in schema.territoires)
+            raise UsageError(f"territoire inconnu : « {territoire} ». Territoires : {slugs}.")
+        slug = terr.slug
+    sql = (
+        "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements "
+        "FROM snapshots"
+        + (" WHERE territoire = ?" if slug else "")
+        + " ORDER BY date_arrete DESC, ingere_le DESC, fichier"
+    )
+    with open_store(store_path, read_only=True) as con:
+        cur = con.execute(sql, [slug] if slug else [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def require_paths(paths: Sequence[Path | str]) -> None:

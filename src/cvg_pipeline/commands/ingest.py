@@ -1,9 +1,331 @@
-"""Commands of this group are registered here (work in progress)."""
+"""`cvg ingest`, `cvg verifier`, `cvg historique`: bring the ACI workbooks in, check them, list the snapshots.
+
+Thin commands: options are parsed here, the work is done by `cvg_pipeline.ingest` (imported inside the
+functions, with polars, duckdb and pandera behind it, so `cvg --help` stays instant), and the result is
+rendered here: a rich progress bar on stderr, the table and the errors on stdout, or one JSON object with
+`--json`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from cvg_pipeline.commands.common import StoreOption, echo, guarded
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cvg_pipeline.errors import Issue
+    from cvg_pipeline.ingest import FileResult, Progress
+
+PathsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="CHEMIN…",
+        help="Fichiers (.xlsx, .xlsm, .xls, .ods) ou dossiers, parcourus avec leurs sous-dossiers.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Écrit le résultat en JSON (un objet) sur la sortie standard, sans tableau."),
+]
+ErrorsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--erreurs",
+        metavar="DOSSIER",
+        help=(
+            "Écrit dans DOSSIER, pour chaque fichier refusé, une copie annotée "
+            "« <fichier>-erreurs.xlsx » à renvoyer à l'ACI (cellules en erreur surlignées et commentées)."
+        ),
+        show_default=False,
+    ),
+]
+
+STAGES = {"lecture": "Lecture des fichiers", "validation": "Vérification", "enregistrement": "Enregistrement"}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `cvg` application."""
+    app.command("ingest")(ingest)
+    app.command("verifier")(verifier)
+    app.command("historique")(historique)
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+
+
+def ingest(
+    chemins: PathsArgument,
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+    erreurs: ErrorsOption = None,
+) -> None:
+    """Vérifie et intègre les fichiers de reporting dans la base (un fichier refusé ne change rien)."""
+
+    def run() -> int:
+        from cvg_pipeline.ingest import ingest_paths
+        from cvg_pipeline.schema import load_schema
+        from cvg_pipeline.store import resolve_store_path
+
+        schema = load_schema()
+        with _progress(enabled=True) as progress:
+            result = ingest_paths(chemins, resolve_store_path(store), schema=schema, progress=progress)
+        written = _error_workbooks(result.files, erreurs, schema)
+        if json_output:
+            payload = result.to_dict()
+            payload["classeurs_erreurs"] = [str(p) for p in written]
+            _echo_json(payload)
+        else:
+            _render(result.files, written, verb="intégré")
+        return result.exit_code
+
+    raise typer.Exit(guarded(run))
+
+
+def verifier(
+    fichiers: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FICHIER…",
+            help="Classeurs à vérifier (ou dossiers) : rien n'est enregistré.",
+            show_default=False,
+        ),
+    ],
+    json_output: JsonOption = False,
+    erreurs: ErrorsOption = None,
+) -> None:
+    """Vérifie des fichiers comme « cvg ingest », sans rien enregistrer (à lancer avant l'envoi)."""
+
+    def run() -> int:
+        from cvg_pipeline.ingest import IngestResult, verify_paths
+        from cvg_pipeline.schema import load_schema
+
+        schema = load_schema()
+        with _progress(enabled=len(fichiers) > 1 or any(p.is_dir() for p in fichiers)) as progress:
+            files = verify_paths(fichiers, schema=schema, progress=progress)
+        result = IngestResult(files)
+        written = _error_workbooks(files, erreurs, schema)
+        if json_output:
+            payload = result.to_dict()
+            payload["classeurs_erreurs"] = [str(p) for p in written]
+            _echo_json(payload)
+        else:
+            _render(files, written, verb="vérifié")
+        return result.exit_code
+
+    raise typer.Exit(guarded(run))
+
+
+def historique(
+    store: StoreOption = None,
+    territoire: Annotated[
+        str | None,
+        typer.Option("--territoire", metavar="SLUG", help="Seulement les ACI d'un territoire (ex. lyon)."),
+    ] = None,
+) -> None:
+    """Liste les fichiers intégrés (un par ACI et par date d'arrêté), les plus récents d'abord."""
+
+    def run() -> None:
+        from cvg_pipeline.ingest import snapshot_history
+        from cvg_pipeline.schema import load_schema
+        from cvg_pipeline.store import resolve_store_path
+
+        schema = load_schema()
+        rows = snapshot_history(resolve_store_path(store), schema=schema, territoire=territoire)
+        _render_history(rows, schema)
+
+    guarded(run)
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+
+def _stdout() -> Console:
+    """stdout; when it is not a terminal (a file, a pipe, a test), wide enough for the whole table."""
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 200))
+    return console
+
+
+def _echo_json(payload: dict[str, Any]) -> None:
+    import json
+
+    echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+class _progress:
+    """A rich progress bar on stderr (only on a terminal); yields the `progress` callback of the library."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+        return self.update
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(STAGES.get(stage, stage), total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any) -> list[Path]:
+    """The annotated copies of the refused files, written into `dest` (--erreurs)."""
+    if dest is None:
+        return []
+    from cvg_pipeline.annotate import write_error_workbook
+
+    written: list[Path] = []
+    for f in files:
+        if f.errors:
+            written.append(write_error_workbook(f.path, f.issues, dest, schema))
+    return written
+
+
+def _date(d: Any) -> str:
+    return d.strftime("%d/%m/%Y") if d is not None else "—"
+
+
+def _render(files: list[FileResult], written: list[Path], *, verb: str) -> None:
+    """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cvg_pipeline.schema import load_schema
+
+    schema = load_schema()
+    names = {t.slug: t.name for t in schema.territoires}
+    out = _stdout()
+    if not files:
+        out.print("Aucun fichier trouvé.")
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for title, justify in (
+        ("Fichier", "left"),
+        ("Structure", "left"),
+        ("Territoire", "left"),
+        ("Date d'arrêté", "left"),
+        ("Lignes", "right"),
+        ("Statut", "left"),
+        ("Erreurs", "right"),
+        ("Avertissements", "right"),
+    ):
+        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    styles = {"rejeté": "bold red", "ignoré": "dim", "déjà intégré": "dim"}
+    for f in files:
+        table.add_row(
+            escape(f.fichier),
+            escape(f.structure or "—"),
+            escape(names.get(f.territoire or "", f.territoire or "—")),
+            _date(f.date_arrete),
+            "—" if f.lignes is None else str(f.lignes),
+            f"[{styles[f.statut]}]{f.statut}[/]" if f.statut in styles else f.statut,
+            str(len(f.errors)),
+            str(len(f.warnings)),
+        )
+    out.print(table)
+    for f in files:
+        if f.issues:
+            _render_file_issues(out, f)
+    rejected = sum(1 for f in files if not f.accepted)
+    out.print()
+    if rejected:
+        out.print(
+            f"[bold red]{rejected} fichier(s) refusé(s)[/] : rien n'en a été enregistré. Corrigez les erreurs "
+            "ci-dessus et renvoyez le fichier."
+        )
+    else:
+        out.print(f"Tous les fichiers sont {verb}s ou déjà présents.")
+    for path in written:
+        out.print(f"Copie annotée écrite : {escape(str(path))}")
+
+
+def _render_file_issues(out: Console, f: FileResult) -> None:
+    from collections import Counter
+
+    from rich.markup import escape
+
+    from cvg_pipeline.errors import scope_of
+
+    errors, warnings = f.errors, f.warnings
+    out.print()
+    head = f"[bold]{escape(f.fichier)}[/] — {f.statut}"
+    if errors:
+        head += f" : {len(errors)} erreur(s)"
+    out.print(head)
+    structural = [i for i in errors if scope_of(i.code) in ("fichier", "structure")]
+    cells = [i for i in errors if scope_of(i.code) not in ("fichier", "structure")]
+    if structural:
+        out.print("  Structure du fichier :")
+        _print_issues(out, structural)
+    if cells:
+        counts = Counter(i.code for i in cells)
+        summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
+        out.print(f"  Contenu ({escape(summary)}) :")
+        _print_issues(out, cells)
+    if warnings:
+        out.print("  Avertissements :")
+        _print_issues(out, warnings)
+
+
+def _print_issues(out: Console, issues: list[Issue]) -> None:
+    from rich.markup import escape
+
+    for i in issues:
+        where = f" [{i.lettre}{i.ligne}]" if i.lettre and i.ligne else ""
+        out.print(f"    - {escape(i.message)}{escape(where)} ({i.code})")
+
+
+def _render_history(rows: list[dict[str, Any]], schema: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = _stdout()
+    if not rows:
+        out.print("Aucun fichier intégré.")
+        return
+    names = {t.slug: t.name for t in schema.territoires}
+    table = Table(header_style="bold")
+    for title in ("Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Intégré le"):
+        table.add_column(title, justify="right" if title == "Lignes" else "left")
+    for r in rows:
+        table.add_row(
+            escape(r["fichier"]),
+            escape(r["nom"]),
+            r["siret"],
+            escape(names.get(r["territoire"], r["territoire"])),
+            _date(r["date_arrete"]),
+            str(r["nb_lignes"]),
+            r["ingere_le"].strftime("%d/%m/%Y %H:%M"),
+        )
+    out.print(table)
