@@ -1,0 +1,286 @@
+"""ingest_paths / verify_paths: discovery, hash-first skipping, snapshot semantics (spec §5), pseudonymisation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from cvg_pipeline import ingest as ig
+from cvg_pipeline.schema import load_schema
+from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
+
+SCHEMA = load_schema()
+TODAY = date(2024, 6, 1)
+
+
+def run(paths: list[Path], store: Path) -> ig.IngestResult:
+    return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
+
+
+def dump(store: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return ig.dump(con)
+    finally:
+        con.close()
+
+
+def query(store: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def statuses(result: ig.IngestResult) -> dict[str, str]:
+    return {f.fichier: f.statut for f in result.files}
+
+
+def aci_file(
+    path: Path, *, siret: str = SIRET, arrete: date = date(2023, 12, 31), rows: Any = None, **kw: Any
+) -> Path:
+    rows = rows if rows is not None else [valid_row(), open_row(**{"Identifiant salarié": "B2"})]
+    fields = structure(SIRET=siret, **{"Date d'arrêté": arrete}, **kw)
+    return write_workbook(path, rows=rows, structure_fields=fields)
+
+
+def test_same_folder_twice_changes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "depot"
+    aci_file(folder / "a.xlsx")
+    aci_file(folder / "sub" / "b.xlsx", siret=SIRET_2)
+    store = tmp_path / "cvg.duckdb"
+    first = run([folder], store)
+    assert statuses(first) == {"a.xlsx": "intégré", "b.xlsx": "intégré"}
+    assert first.exit_code == 0
+    before = dump(store)
+    second = run([folder], store)
+    assert statuses(second) == {"a.xlsx": "déjà intégré", "b.xlsx": "déjà intégré"}
+    assert second.exit_code == 0
+    assert dump(store) == before
+
+
+def test_already_ingested_bytes_are_never_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = aci_file(tmp_path / "a.xlsx")
+    store = tmp_path / "cvg.duckdb"
+    run([path], store)
+    calls: list[Any] = []
+    monkeypatch.setattr(ig, "read_files", lambda todo, *a, **k: calls.append(todo) or [])
+    again = run([path], store)
+    assert statuses(again) == {"a.xlsx": "déjà intégré"}
+    assert calls == [[]]
+
+
+def test_same_bytes_twice_in_one_run(tmp_path: Path) -> None:
+    a = aci_file(tmp_path / "a.xlsx")
+    b = tmp_path / "copie.xlsx"
+    b.write_bytes(a.read_bytes())
+    result = run([a, b], tmp_path / "cvg.duckdb")
+    assert statuses(result) == {"a.xlsx": "intégré", "copie.xlsx": "déjà intégré"}
+    assert query(tmp_path / "cvg.duckdb", "SELECT count(*) FROM snapshots") == [(1,)]
+
+
+def test_replacement_same_siret_and_date(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "v1.xlsx")], store)
+    rows = [valid_row(**{"Identifiant salarié": f"X{i}"}) for i in range(3)]
+    result = run([aci_file(tmp_path / "v2.xlsx", rows=rows, **{"Nom de la structure": "Nouveau nom"})], store)
+    assert statuses(result) == {"v2.xlsx": "remplacé"}
+    assert query(store, "SELECT fichier, nb_lignes FROM snapshots") == [("v2.xlsx", 3)]
+    assert query(store, "SELECT count(*), count(DISTINCT snapshot_id) FROM parcours") == [(3, 1)]
+    assert query(store, "SELECT nom FROM aci") == [("Nouveau nom",)]
+    assert query(store, "SELECT statut FROM ingest_log ORDER BY log_id") == [("intégré",), ("remplacé",)]
+
+
+def test_earlier_date_is_kept_as_history(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "dec.xlsx", **{"Nom de la structure": "Nom de décembre"})], store)
+    june_rows = [valid_row(**{"Date de sortie": date(2023, 5, 31)})]
+    result = run(
+        [
+            aci_file(
+                tmp_path / "juin.xlsx",
+                arrete=date(2023, 6, 30),
+                rows=june_rows,
+                **{"Nom de la structure": "Ancien nom"},
+            )
+        ],
+        store,
+    )
+    assert statuses(result) == {"juin.xlsx": "historique"}
+    assert query(store, "SELECT date_arrete FROM snapshots ORDER BY date_arrete") == [
+        (date(2023, 6, 30),),
+        (date(2023, 12, 31),),
+    ]
+    assert query(store, "SELECT nom FROM aci") == [("Nom de décembre",)]  # the latest snapshot's
+
+
+def test_batch_of_several_months_is_stored_oldest_first(tmp_path: Path) -> None:
+    dec = aci_file(tmp_path / "a-dec.xlsx", **{"Nom de la structure": "Décembre"})
+    june = aci_file(
+        tmp_path / "b-juin.xlsx",
+        arrete=date(2023, 6, 30),
+        rows=[valid_row(**{"Date de sortie": date(2023, 5, 31)})],
+        **{"Nom de la structure": "Juin"},
+    )
+    result = run([dec, june], tmp_path / "cvg.duckdb")
+    assert statuses(result) == {"a-dec.xlsx": "intégré", "b-juin.xlsx": "intégré"}
+    assert [f.fichier for f in result.files] == ["a-dec.xlsx", "b-juin.xlsx"]  # reported in input order
+    assert query(tmp_path / "cvg.duckdb", "SELECT nom FROM aci") == [("Décembre",)]
+
+
+def test_non_cumulative_file_warns_with_the_number_missing(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    ended = [
+        valid_row(**{"Identifiant salarié": f"E{i}", "Date de sortie": date(2023, 5, 31)}) for i in range(3)
+    ]
+    running = open_row(**{"Identifiant salarié": "R1"})
+    run([aci_file(tmp_path / "juin.xlsx", arrete=date(2023, 6, 30), rows=[*ended, running])], store)
+    # December lists only one of the three ended parcours, and not the running one (which may have ended since,
+    # but it had not ended before June's Date d'arrêté: it does not count)
+    result = run([aci_file(tmp_path / "dec.xlsx", rows=[ended[0]])], store)
+    (f,) = result.files
+    assert f.statut == "intégré" and result.exit_code == 0
+    (w,) = [i for i in f.issues if i.code == "fichier-non-cumulatif"]
+    assert "2 parcours" in w.message and "30/06/2023" in w.message
+    avert = query(store, "SELECT avertissements FROM snapshots WHERE fichier = 'dec.xlsx'")[0][0]
+    assert json.loads(avert) == {"fichier-non-cumulatif": 1}
+
+
+def test_cumulative_file_gives_no_warning(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    rows = [valid_row(**{"Date de sortie": date(2023, 5, 31)})]
+    run([aci_file(tmp_path / "juin.xlsx", arrete=date(2023, 6, 30), rows=rows)], store)
+    result = run(
+        [aci_file(tmp_path / "dec.xlsx", rows=[*rows, open_row(**{"Identifiant salarié": "N"})])], store
+    )
+    assert [i.code for i in result.files[0].issues] == []
+
+
+def test_rejected_file_changes_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "v1.xlsx")], store)
+    before = dump(store)
+    bad = aci_file(tmp_path / "v2.xlsx", rows=[valid_row(**{"Heures hebdomadaires à l'entrée": 99})])
+    result = run([bad], store)
+    assert statuses(result) == {"v2.xlsx": "rejeté"} and result.exit_code == 1
+    assert dump(store) == before
+
+
+def test_one_rejected_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    good = aci_file(tmp_path / "good.xlsx")
+    bad = aci_file(tmp_path / "bad.xlsx", siret=SIRET_2, rows=[valid_row(**{"Sexe": "Z"})])
+    store = tmp_path / "cvg.duckdb"
+    result = run([good, bad], store)
+    assert statuses(result) == {"good.xlsx": "intégré", "bad.xlsx": "rejeté"}
+    assert query(store, "SELECT siret FROM snapshots") == [(SIRET,)]
+
+
+def test_identifiers_are_pseudonymised_with_the_store_key(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx")], store)
+    key = bytes.fromhex(query(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'")[0][0])
+    expected = {
+        hmac.new(key, f"{SIRET}\x1f{raw}".encode(), hashlib.sha256).hexdigest() for raw in ("A001", "B2")
+    }
+    assert {r[0] for r in query(store, "SELECT id_salarie FROM parcours")} == expected
+
+
+def test_pseudonymise_depends_on_siret_and_key() -> None:
+    k1, k2 = b"k" * 32, b"j" * 32
+    (a,) = ig.pseudonymise(["A1"], SIRET, k1)
+    assert ig.pseudonymise(["A1"], SIRET_2, k1) != [a]
+    assert ig.pseudonymise(["A1"], SIRET, k2) != [a]
+    assert ig.pseudonymise([None], SIRET, k1) == [None]
+    assert a is not None and len(a) == 64 and "A1" not in a
+
+
+def test_discovery_skips_lock_and_other_files(tmp_path: Path) -> None:
+    folder = tmp_path / "depot"
+    aci_file(folder / "a.xlsx")
+    (folder / "~$a.xlsx").write_bytes(b"lock")
+    (folder / "notes.txt").write_text("bonjour")
+    (folder / "export.csv").write_text("a;b\n")
+    result = run([folder], tmp_path / "cvg.duckdb")
+    assert statuses(result) == {
+        "a.xlsx": "intégré",
+        "~$a.xlsx": "ignoré",
+        "notes.txt": "ignoré",
+        "export.csv": "ignoré",
+    }
+    assert result.exit_code == 0
+    ignored = [f for f in result.files if f.statut == "ignoré"]
+    assert all([i.code for i in f.issues] == ["fichier-ignore"] for f in ignored)
+
+
+def test_explicit_non_spreadsheet_is_rejected(tmp_path: Path) -> None:
+    csv = tmp_path / "export.csv"
+    csv.write_text("Identifiant salarié;Sexe\nA1;F\n")
+    result = run([csv], tmp_path / "cvg.duckdb")
+    assert statuses(result) == {"export.csv": "rejeté"}
+    assert [i.code for i in result.files[0].issues] == ["format-non-pris-en-charge"]
+
+
+def test_directory_twice_and_symlink_loop(tmp_path: Path) -> None:
+    folder = tmp_path / "depot"
+    aci_file(folder / "sub" / "a.xlsx")
+    os.symlink(folder, folder / "sub" / "boucle")  # a loop back to the top
+    os.symlink(folder / "sub" / "a.xlsx", folder / "lien.xlsx")  # the same file by another path
+    candidates, skipped = ig.discover([folder, folder, folder / "sub"])
+    assert [c.path.resolve() for c in candidates] == [(folder / "sub" / "a.xlsx").resolve()]
+    assert skipped == []
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    from cvg_pipeline.errors import UsageError
+
+    with pytest.raises(UsageError, match="n'existe pas"):
+        run([tmp_path / "absent"], tmp_path / "cvg.duckdb")
+
+
+def test_verify_stores_nothing(tmp_path: Path) -> None:
+    good = aci_file(tmp_path / "good.xlsx")
+    bad = aci_file(tmp_path / "bad.xlsx", rows=[valid_row(**{"Date d'entrée": date(2009, 1, 1)})])
+    results = ig.verify_paths([good, bad], schema=SCHEMA, today=TODAY)
+    assert [(r.fichier, r.statut) for r in results] == [("good.xlsx", "valide"), ("bad.xlsx", "rejeté")]
+    assert [i.code for i in results[1].errors] == ["date-trop-ancienne"]
+    assert not any(p.suffix == ".duckdb" for p in tmp_path.iterdir())
+
+
+def test_parallel_and_in_process_reading_agree(tmp_path: Path) -> None:
+    paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
+    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
+    parallel = ig.read_files(todo, SCHEMA, today=TODAY)
+    single = [ig.read_files([t], SCHEMA, today=TODAY)[0] for t in todo]
+    for a, b in zip(parallel, single, strict=True):
+        assert a.fichier == b.fichier and a.issues == b.issues
+        assert a.data is not None and b.data is not None and a.data.equals(b.data)
+
+
+def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "dec.xlsx")], store)
+    run(
+        [
+            aci_file(
+                tmp_path / "juin.xlsx",
+                arrete=date(2023, 6, 30),
+                rows=[valid_row(**{"Date de sortie": date(2023, 5, 31)})],
+            )
+        ],
+        store,
+    )
+    run([aci_file(tmp_path / "autre.xlsx", siret=SIRET_2, arrete=date(2023, 9, 30), Territoire="93")], store)
+    rows = ig.snapshot_history(store, schema=SCHEMA)
+    assert [r["fichier"] for r in rows] == ["dec.xlsx", "autre.xlsx", "juin.xlsx"]
+    assert [
+        r["fichier"] for r in ig.snapshot_history(store, schema=SCHEMA, territoire="Seine-Saint-Denis")
+    ] == ["autre.xlsx"]
