@@ -34,7 +34,13 @@ gen_module = load_generator()
 
 
 def workbooks(root: Path) -> list[Path]:
-    return sorted(p.relative_to(root) for pattern in WORKBOOKS for p in root.glob(f"*/{pattern}"))
+    """The example workbooks under root (not the annotated `…-erreurs.xlsx` copies `cvg verifier` writes)."""
+    return sorted(
+        p.relative_to(root)
+        for pattern in WORKBOOKS
+        for p in root.glob(f"*/{pattern}")
+        if not p.name.endswith("-erreurs.xlsx")
+    )
 
 
 def read_ods(path: Path) -> dict[str, list[list[Any]]]:
