@@ -227,3 +227,86 @@ def ods(dst: Path, rows: str, *, encrypted: bool = False) -> Path:
         zf.writestr("META-INF/manifest.xml", ODS_MANIFEST % extra, compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("content.xml", ODS_CONTENT.format(rows=rows), compress_type=zipfile.ZIP_DEFLATED)
     return dst
+
+
+# -- running `cvg` as a real process, with its peak memory --------------------------------------------------
+
+CVG = str(Path(__import__("sys").executable).with_name("cvg"))
+GiB = 1024 * MiB
+
+
+class Run:
+    def __init__(self, returncode: int, stdout: str, stderr: str, peak: int) -> None:
+        self.returncode, self.stdout, self.stderr, self.peak = returncode, stdout, stderr, peak
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __repr__(self) -> str:
+        return f"Run(rc={self.returncode}, peak={self.peak // MiB} MiB)\n{self.output[-3000:]}"
+
+
+def _session_peak(sid: int) -> int:
+    """Highest VmHWM (peak RSS) among live processes of session `sid` (the command and its workers)."""
+    import os
+
+    peak = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) != sid:
+                continue
+            with open(f"/proc/{entry}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return peak
+
+
+def run_cvg(args: list[str], *, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> Run:
+    """Run `cvg args` in its own session; return exit code, outputs and peak RSS of the process tree.
+
+    The peak is the larger of the command's own max RSS (wait4, children it reaped included) and the
+    VmHWM of every process of its session, polled while it runs (reading workers).
+    """
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([CVG, *args], stdout=out, stderr=err, cwd=cwd, env=env, start_new_session=True)
+        peak = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _session_peak(proc.pid))
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, 9)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        _kill_session(proc.pid)
+        peak = max(peak, usage.ru_maxrss * 1024)
+        out.seek(0)
+        err.seek(0)
+        return Run(proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), peak)
+
+
+def _kill_session(sid: int) -> None:
+    """End what is left of a session we started (orphaned workers of a killed command)."""
+    import contextlib
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, signal.SIGKILL)

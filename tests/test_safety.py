@@ -271,3 +271,154 @@ def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monk
         parsed = read_workbook(bad, load_schema())
         assert [i.code for i in parsed.issues] == [precheck(bad, bad.name).code]  # type: ignore[union-attr]
         assert parsed.data is None
+
+
+# -- end to end: `cvg ingest` as a real process on each hostile file (issue 9, point 3) ------------------------
+# Each asserts the exit code, the French message naming the file, no traceback, and a peak memory of the
+# whole process tree under 1 GiB.
+
+
+def ingest(tmp_path: Path, *paths: Path | str) -> hostile.Run:
+    run = hostile.run_cvg(["ingest", "--store", str(tmp_path / "cvg.duckdb"), *map(str, paths)])
+    assert "Traceback" not in run.output, run
+    assert run.peak < hostile.GiB, run
+    return run
+
+
+def stored(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "cvg.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def refused(run: hostile.Run, fichier: str, *phrases: str) -> None:
+    assert run.returncode == 1, run
+    assert fichier in run.output, run
+    for phrase in phrases:
+        assert phrase in run.output, run
+
+
+def test_cli_zip_bomb(tmp_path: Path, good: Path) -> None:
+    bomb = hostile.zip_bomb(good, tmp_path / "bombe.xlsx", inflated_mb=1000, lie=True)
+    refused(ingest(tmp_path, bomb), "bombe.xlsx", "bombe zip")
+
+
+def test_cli_entity_expansion(tmp_path: Path, good: Path) -> None:
+    bad = hostile.entity_bomb(good, tmp_path / "entites.xlsx")
+    refused(ingest(tmp_path, bad), "entites.xlsx", "DTD", "par sécurité")
+
+
+def test_cli_million_rows(tmp_path: Path, good: Path) -> None:
+    big = hostile.huge_sheet(good, tmp_path / "million.xlsx", rows=1_000_000)
+    refused(ingest(tmp_path, big), "million.xlsx", "100 000 lignes par feuille", "« Salariés »")
+
+
+def test_cli_far_away_cell(tmp_path: Path, good: Path) -> None:
+    """Without the precheck this file aborts the whole process inside the parser."""
+    bad = hostile.sparse_sheet(good, tmp_path / "loin.xlsx")
+    refused(ingest(tmp_path, bad), "loin.xlsx", "lignes par feuille")
+
+
+def test_cli_encrypted_workbook(tmp_path: Path, good: Path) -> None:
+    bad = hostile.encrypted_xlsx(good, tmp_path / "protege.xlsx")
+    refused(ingest(tmp_path, bad), "protege.xlsx", "protégé par un mot de passe")
+
+
+def test_cli_xlsm_with_macros_is_read_never_run(tmp_path: Path, good: Path) -> None:
+    marker = tmp_path / "macro-executee"
+    vba = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + f"Shell touch {marker}".encode() + bytes(2000)
+    xlsm = hostile.rewrite_zip(good, tmp_path / "avec macros.xlsm", add={"xl/vbaProject.bin": vba})
+    run = ingest(tmp_path, xlsm)
+    assert run.returncode == 0, run
+    assert stored(tmp_path, "SELECT fichier, nb_lignes FROM snapshots") == [("avec macros.xlsm", 2)]
+    assert not marker.exists()
+
+
+def test_cli_formulas_give_cached_values_only(tmp_path: Path, good: Path) -> None:
+    parts = hostile.members(good)
+    sheet = parts["xl/worksheets/sheet2.xml"].decode()
+    hours = '<c r="E2" t="n"><v>20</v></c>'
+    assert hours in sheet
+    sheet = sheet.replace(hours, '<c r="E2"><f>1+1</f><v>20</v></c>')  # evaluated it would be 2
+    sheet = sheet.replace('<c r="E3" t="n"><v>20</v></c>',
+                          '<c r="E3"><f>WEBSERVICE("http://exemple.invalid/")</f><v>21</v></c>')
+    path = hostile.rewrite_zip(good, tmp_path / "formules.xlsx", replace={"xl/worksheets/sheet2.xml": sheet.encode()})
+    run = ingest(tmp_path, path)
+    assert run.returncode == 0, run
+    assert sorted(stored(tmp_path, "SELECT heures_hebdo_entree FROM parcours")) == [(20.0,), (21.0,)]
+
+
+def test_cli_merged_header_and_title_cells(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from tests.builders import valid_row, write_workbook
+
+    rows = [valid_row(**{"Identifiant salarié": f"M{i}", "Remarques": "ok"}) for i in range(3)]
+    path = write_workbook(tmp_path / "fusion.xlsx", rows=rows, title_rows=[["Reporting CVG 2023"]])
+    wb = load_workbook(path)
+    ws = wb["Salariés"]
+    ws.merge_cells("A1:F1")  # title over the header
+    last = ws.max_column
+    ws.cell(2, last + 1).value = None
+    ws.merge_cells(start_row=2, start_column=last, end_row=2, end_column=last + 1)  # a merged header cell
+    wb.save(path)
+    run = ingest(tmp_path, path)
+    assert run.returncode == 0, run
+    assert stored(tmp_path, "SELECT nb_lignes FROM snapshots") == [(3,)]
+
+
+def test_cli_hidden_rows_and_sheets(tmp_path: Path) -> None:
+    """A hidden row is still a parcours (read like the others); a hidden extra sheet is ignored."""
+    from openpyxl import load_workbook
+
+    from tests.builders import valid_row, write_workbook
+
+    rows = [valid_row(**{"Identifiant salarié": f"H{i}"}) for i in range(4)]
+    path = write_workbook(tmp_path / "cache.xlsx", rows=rows, extra_sheets={"Listes": [["CVG"], ["PHC"]]})
+    wb = load_workbook(path)
+    wb["Salariés"].row_dimensions[3].hidden = True
+    wb["Listes"].sheet_state = "hidden"
+    wb.save(path)
+    run = ingest(tmp_path, path)
+    assert run.returncode == 0, run
+    assert stored(tmp_path, "SELECT nb_lignes FROM snapshots") == [(4,)]
+
+
+def test_cli_file_names_with_spaces_accents_quotes(tmp_path: Path) -> None:
+    from tests.builders import SIRET_2, structure, valid_row, write_workbook
+
+    name = "Rapport d'activité « été » \"final\" 2023.xlsx"
+    good_file = hostile.valid_xlsx(tmp_path / "dossier à part" / name)
+    bad_name = "Fichier erroné l'ACI.xlsx"
+    bad = write_workbook(tmp_path / "dossier à part" / bad_name, rows=[valid_row(**{"Date de sortie": "31/02/2023"})],
+                         structure_fields=structure(SIRET=SIRET_2))
+    run = ingest(tmp_path, good_file.parent)
+    assert run.returncode == 1, run  # the bad one is refused ...
+    assert name in run.output and bad_name in run.output
+    assert "31/02/2023" in run.output
+    assert stored(tmp_path, "SELECT fichier FROM snapshots") == [(name,)]  # ... the good one stored
+    assert bad.exists()
+
+
+def test_cli_directory_given_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "recus"
+    hostile.valid_xlsx(folder / "a.xlsx")
+    run = ingest(tmp_path, folder, folder, folder / "a.xlsx")
+    assert run.returncode == 0, run
+    assert stored(tmp_path, "SELECT count(*) FROM snapshots") == [(1,)]
+    assert stored(tmp_path, "SELECT count(*) FROM parcours") == [(2,)]
+
+
+def test_cli_symlink_loop_in_input_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "recus"
+    hostile.valid_xlsx(folder / "sous" / "a.xlsx")
+    (folder / "sous" / "boucle").symlink_to(folder, target_is_directory=True)
+    (folder / "lien-a.xlsx").symlink_to(folder / "sous" / "a.xlsx")
+    (folder / "cassé.xlsx").symlink_to(folder / "absent.xlsx")
+    run = ingest(tmp_path, folder)
+    assert run.returncode in (0, 1), run
+    assert stored(tmp_path, "SELECT count(*) FROM snapshots") == [(1,)]
