@@ -382,3 +382,35 @@ def test_bench_requires_a_destination(capsys: pytest.CaptureFixture[str]) -> Non
         gen_module.main(["--aci", "5"])
     assert exc.value.code == 2
     assert "--sortie" in capsys.readouterr().err
+
+
+# -- through the real reader and validation (`cvg verifier`) ---------------------------------------------
+
+
+def test_cvg_verifier_accepts_the_examples_and_locates_the_planted_errors(
+    fresh: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cvg_pipeline.cli import app
+
+    _, facts = fresh
+    runner = CliRunner()
+    folders = [str(EXAMPLES / "aci"), str(EXAMPLES / "historique")]
+    good = runner.invoke(app, ["verifier", "--json", "--erreurs", str(tmp_path), *folders])
+    assert good.exit_code == 0, good.output
+    report = json.loads(good.stdout)
+    assert len(report["fichiers"]) == len([p for p in workbooks(EXAMPLES) if p.parts[0] != "erreurs"])
+    assert {f["statut"] for f in report["fichiers"]} == {"valide"}
+
+    bad = runner.invoke(app, ["verifier", "--json", "--erreurs", str(tmp_path), str(EXAMPLES / "erreurs")])
+    assert bad.exit_code == 1
+    found = {
+        (f["fichier"], p["feuille"], f"{p['lettre'] or ''}{p['ligne'] or ''}", p["code"])
+        for f in json.loads(bad.stdout)["fichiers"]
+        for p in f["problemes"]
+    }
+    for e in facts["erreurs"]:
+        assert (e.fichier, e.feuille, e.cellule, e.attendu) in found, e
