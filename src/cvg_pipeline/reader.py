@@ -18,14 +18,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
-from cvg_pipeline.schema import HeaderMatch, Schema, Territoire, fold
+from cvg_pipeline.schema import HeaderMatch, Schema, SheetSpec, Territoire, fold
 
 if TYPE_CHECKING:
     import polars as pl
@@ -146,6 +147,10 @@ def read_workbooks(
 
 def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: int) -> _Pending:
     fichier = path.name
+    from cvg_pipeline.safety import precheck
+
+    if (refused := precheck(path, fichier)) is not None:  # hostile/oversized files never reach a parser
+        return _Pending(ParsedFile(path=path, fichier=fichier, sha256=sha256 or "", issues=[refused]))
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -186,7 +191,7 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: i
     found: dict[str, _Sheet | None] = {}
     sheet_issues: list[Issue] = []
     for key, spec in wanted.items():
-        matching = [name for name in names if spec.matches(name)]
+        matching = [name for name in names if _sheet_matches(spec, name)]
         if not matching:
             sheet_issues.append(issue("feuille-manquante", fichier, feuille_attendue=spec.label,
                                       feuilles=", ".join(f"« {name} »" for name in names) or "aucune"))
@@ -207,6 +212,18 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: i
     if found["salaries"] is not None:
         pending.body = read_salaries(found["salaries"], schema, parsed, n)
     return pending
+
+
+_SHEET_CACHE: dict[tuple[int, str], tuple[SheetSpec, bool]] = {}
+
+
+def _sheet_matches(spec: SheetSpec, name: str) -> bool:
+    """`spec.matches(name)`, memoised (sheet names repeat from file to file)."""
+    key = (id(spec), name)
+    hit = _SHEET_CACHE.get(key)
+    if hit is None:
+        hit = _SHEET_CACHE[key] = (spec, spec.matches(name))
+    return hit[1]
 
 
 def _workbook_is_empty(names: Sequence[str], load: Any, found: dict[str, _Sheet | None]) -> bool:
@@ -250,12 +267,17 @@ _DATE_DISPLAY = (r"^(\d{4})-(\d{2})-(\d{2}) 00:00:00$", "${3}/${2}/${1}")
 # -- sheet Structure (spec §1.1) -------------------------------------------------------------------------------
 def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int, int] | None:
     """(Champ, Valeur) column positions from a header row among the first rows, if there is one."""
-    champ, valeur = fold(schema.structure_field_header), fold(schema.structure_value_header)
+    champ, valeur = _fold(schema.structure_field_header), _fold(schema.structure_value_header)
     for row in rows[: schema.header_search_rows]:
-        folded = [fold(c) if isinstance(c, str) else "" for c in row]
+        folded = [_fold(c) if isinstance(c, str) else "" for c in row]
         if champ in folded and valeur in folded:
             return folded.index(champ), folded.index(valeur)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _fold(text: str) -> str:
+    return fold(text)
 
 
 def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
@@ -268,9 +290,11 @@ def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
 
 
 def read_structure(
-    sheet: _Sheet, schema: Schema, fichier: str, issues: list[Issue], today: date
-) -> StructureInfo:
-    from cvg_pipeline.normalise import category_fields, parse_date_text, siret_problem
+    sheet: _Sheet, schema: Schema, fichier: str, issues: list[Issue]
+) -> tuple[StructureInfo, tuple[str, dict[str, Any]] | None]:
+    """Sheet Structure, Champ / Valeur. The Date d'arrêté is returned as written with its location: the
+    batch parses all of them at once (`_finish_structure`)."""
+    from cvg_pipeline.normalise import category_fields, siret_problem
 
     rows = sheet.frame.rows()
     fixed = _structure_columns(rows, schema)
@@ -301,6 +325,7 @@ def read_structure(
         if fixed is None:
             value_letter = letter
 
+    arrete: tuple[str, dict[str, Any]] | None = None
     info: dict[str, Any] = {"nom": None, "siret": None, "territoire": None, "date_arrete": None, "supports": ()}
     field_rows: dict[str, int] = {}
     for spec in schema.structure_fields:
@@ -332,13 +357,7 @@ def read_structure(
             else:
                 info["territoire"] = terr.slug
         elif spec.type == "date":
-            parsed_date, code = parse_date_text(value)
-            if code is not None:
-                issues.append(issue(code, fichier, **where))
-            elif parsed_date is not None and parsed_date > today:
-                issues.append(issue("date-future", fichier, aujourdhui=today.strftime("%d/%m/%Y"), **where))
-            else:
-                info["date_arrete"] = parsed_date
+            arrete = (value, where)
         else:  # supports: ";"-separated values of the supports domain
             domain = schema.domains["supports"]
             labels: list[str] = []
@@ -353,7 +372,7 @@ def read_structure(
                 elif match.label not in labels:
                     labels.append(match.label)
             info["supports"] = tuple(labels)
-    return StructureInfo(sheet=sheet.name, rows=field_rows, value_letter=value_letter, **info)
+    return StructureInfo(sheet=sheet.name, rows=field_rows, value_letter=value_letter, **info), arrete
 
 
 # -- sheet Salariés (spec §1.2, §3.1) --------------------------------------------------------------------------
@@ -421,12 +440,14 @@ def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile, n: int) -> 
                 issues.append(issue("date-naissance-reduite", fichier, **where))
             seen.setdefault(match.column.name, []).append(
                 (SheetColumn(match.column.name, text, sheet.letters[j], sheet.indices[j]), j, is_birth))
-    series: list[pl.Series] = []
+    frame_columns = sheet.frame.columns
+    taken: list[str] = []  # frame columns kept, and their new names
+    renamed: list[str] = []
     for name, found in seen.items():
         first, position, is_birth = found[0]
         parsed.columns[name] = first
-        column = sheet.frame.to_series(position).slice(h + 1)
-        series.append(column.alias(BIRTH_PREFIX + name if is_birth else name))
+        taken.append(frame_columns[position])
+        renamed.append(BIRTH_PREFIX + name if is_birth else name)
         for extra, _, _ in found[1:]:
             issues.append(issue("colonne-en-double", fichier, feuille=feuille, ligne=header_row,
                                 colonne=extra.header, lettre=extra.letter,
@@ -436,12 +457,12 @@ def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile, n: int) -> 
         if col.required and col.name not in parsed.columns:
             issues.append(issue("colonne-manquante", fichier, feuille=feuille, libelle=col.label,
                                 ligne_entete=header_row))
-    height = max(sheet.frame.height - h - 1, 0)
-    return pl.DataFrame([
-        pl.Series(_FILE_ID, [n] * height, dtype=pl.UInt32),
-        pl.Series(ROW_COLUMN, range(header_row + 1, header_row + 1 + height), dtype=pl.Int32),
-        *series,
-    ])
+    body = sheet.frame[taken].slice(h + 1)  # eager column pick: the other columns are not copied
+    body.columns = renamed
+    height = body.height
+    body.insert_column(0, pl.Series(ROW_COLUMN, range(header_row + 1, header_row + 1 + height), dtype=pl.Int32))
+    body.insert_column(0, pl.Series(_FILE_ID, [n] * height, dtype=pl.UInt32))
+    return body
 
 
 _FILE_ID = "__f"
@@ -479,7 +500,7 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         return
     import polars as pl
 
-    from cvg_pipeline.normalise import BIRTH_PREFIX, ERR_PREFIX, empty_data, normalise_frame
+    from cvg_pipeline.normalise import BIRTH_PREFIX, ERR_PREFIX, category_fields, normalise_frame
 
     stacked = pl.concat(bodies, how="diagonal") if len(bodies) > 1 else bodies[0]
     cells = [c for c in stacked.columns if c not in (_FILE_ID, ROW_COLUMN)]
@@ -528,21 +549,19 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
             year = pl.when(pl.col(BIRTH_PREFIX + c.name).is_not_null()).then(out.get_column(c.name).cast(pl.Utf8))
             raw_exprs.append((pl.coalesce(pl.col(c.name), year) if c.name in stacked.columns else year).alias(c.name))
     raw_all = stacked.with_columns(raw_exprs).drop([c for c in stacked.columns if c.startswith(BIRTH_PREFIX)])
-    data_parts = out.select(_FILE_ID, ROW_COLUMN, *by_column).partition_by(
-        _FILE_ID, as_dict=True, include_key=False, maintain_order=True)
-    raw_parts = raw_all.partition_by(_FILE_ID, as_dict=True, include_key=False, maintain_order=True)
+    # rows of a file are contiguous and in file order: slices, not a partition (no copy)
+    file_ids = out.get_column(_FILE_ID)
+    starts = file_ids.search_sorted(pl.Series(range(len(pending) + 1), dtype=pl.UInt32), side="left").to_list()
+    data_columns = [ROW_COLUMN, *by_column]
     for f, p in enumerate(pending):
         if p.body is None:
             continue
         parsed = p.parsed
-        data = data_parts.get((f,))
-        if data is None:
-            parsed.issues.append(issue("aucune-ligne", parsed.fichier, feuille=parsed.salaries_sheet))
-            data = empty_data(schema, {ROW_COLUMN: pl.Int32})
-        parsed.data = data
+        start, length = starts[f], starts[f + 1] - starts[f]
         present = [ROW_COLUMN, *(c for c in by_column if c in parsed.columns)]
-        raw = raw_parts.get((f,))
-        parsed.raw = raw.select(present) if raw is not None else pl.DataFrame(
-            schema={c: pl.Int32 if c == ROW_COLUMN else pl.Utf8 for c in present})
+        parsed.data = out.slice(start, length)[data_columns]
+        parsed.raw = raw_all.slice(start, length)[present]
+        if length == 0:
+            parsed.issues.append(issue("aucune-ligne", parsed.fichier, feuille=parsed.salaries_sheet))
         cell_issues = sorted(located.get(f, []), key=lambda t: (t[0], t[1]))
         parsed.issues.extend(t[2] for t in cell_issues)
