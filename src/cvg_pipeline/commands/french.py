@@ -20,9 +20,22 @@ SECTIONS = {"Options": "Options", "Arguments": "Arguments", "Commands": "Command
 USAGE_WORDS = (("COMMAND", "COMMANDE"), ("[ARGS]", "[ARGUMENTS]"))
 SUFFIX_WORDS = (("default: ", "défaut : "), ("env var: ", "variable d'environnement : "), ("required", "obligatoire"))
 _SUFFIX = re.compile(r"\[([^\[\]]*)\]\s*$")
+# Type hints typer writes after an option or argument without a metavar: `--store <path>`.
+TYPE_HINTS = {"path": "CHEMIN", "text": "TEXTE", "integer": "ENTIER", "float": "NOMBRE", "boolean": "OUI/NON"}
+_TYPE_HINT = re.compile(r"\s*<([^<>]+)>")
 
 _BaseContext: Any = TyperCommand.context_class
 _BaseFormatter: Any = _BaseContext.formatter_class
+
+
+def translate_type_hint(text: str) -> str:
+    """`--store <path>` → `--store CHEMIN`; `FICHIER… <list[Path]>` → `FICHIER…` (its metavar says it)."""
+
+    def repl(match: re.Match[str]) -> str:
+        hint = match.group(1).lower()
+        return f" {TYPE_HINTS[hint]}" if hint in TYPE_HINTS else "" if hint.startswith("list[") else match.group(0)
+
+    return _TYPE_HINT.sub(repl, text)
 
 
 def translate_suffix(text: str) -> str:
@@ -53,7 +66,8 @@ class FrenchHelpFormatter(_BaseFormatter):  # type: ignore[misc]
         self.write(f"{'':>{self.current_indent}}{SECTIONS.get(heading, heading)} :\n")
 
     def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-        super().write_dl([(first, translate_suffix(second)) for first, second in rows], col_max, col_spacing)
+        rows = [(translate_type_hint(first), translate_suffix(second)) for first, second in rows]
+        super().write_dl(rows, col_max, col_spacing)
 
 
 class FrenchContext(_BaseContext):  # type: ignore[misc]
