@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cvg_pipeline.schema import Schema, load_schema
-from cvg_pipeline.store import create_store, parcours_columns
+from cvg_pipeline.store import create_store, ddl, parcours_columns
 
 _ids = itertools.count(1)
 
@@ -134,6 +134,19 @@ def fill_store(path: Path, snapshots: Iterable[Mapping[str, Any]], schema: Schem
     finally:
         con.close()
     return path
+
+
+def memory_store(snapshots: Iterable[Mapping[str, Any]] = (), schema: Schema | None = None) -> Any:
+    """An in-memory DuckDB connection with the store's tables and `snapshots` inserted (fast, for hypothesis)."""
+    import duckdb
+
+    schema = schema or load_schema()
+    con = duckdb.connect(":memory:")
+    for stmt in ddl(schema):
+        con.execute(stmt)
+    for snap in snapshots:
+        insert_snapshot(con, schema, snap)
+    return con
 
 
 def dumps(value: Any) -> str:

@@ -371,8 +371,9 @@ class _Query:
         return len(self.exprs) - 1
 
     def count(self, where: str) -> _Leaf:
-        i = self._add(f"count(*) FILTER (WHERE {where})")
-        return _Leaf(lambda row: int(row[i]))
+        # count_if(p) plans and runs about twice as fast as count(*) FILTER (WHERE p) with 250+ aggregates
+        i = self._add(f"count_if({where})")
+        return _Leaf(lambda row: int(row[i] or 0))  # count_if over no row is NULL
 
     def rate(self, n: str, base: str) -> dict[str, _Leaf]:
         """n's predicate is applied within base (so n ≤ base always)."""
@@ -656,7 +657,7 @@ def _aci_counts_sql(defs: _Defs, years: Sequence[int]) -> list[str]:
             f"acc_{y} AND prog", f"ent_{y} AND prog", f"sor_{y} AND prog", f"fad_{y} AND prog",
             f"faf_{y} AND prog", f"{not_neutral} AND cat IN {_in(defs.dynamic)}", not_neutral,
         ):
-            exprs.append(f"count(*) FILTER (WHERE {where})")
+            exprs.append(f"count_if({where})")
     return exprs
 
 
@@ -708,12 +709,15 @@ def compute_indicators(
 
     q = _Query()
     blocks = _year_blocks(schema, defs, q, annee)
-    row = con.execute(f"SELECT {', '.join(q.exprs)} FROM {relation}").fetchone()
+    # every block of year Y is about accompagnés, entrés or sortis of Y: skip the other rows early
+    row = con.execute(
+        f"SELECT {', '.join(q.exprs)} FROM {relation} WHERE acc_{annee} OR ent_{annee} OR sor_{annee}"
+    ).fetchone()
     assert row is not None  # an aggregate without GROUP BY always returns one row
     values = _resolve(blocks, row)
 
     per_aci = {
-        siret: [int(x) for x in counts]
+        siret: [int(x or 0) for x in counts]
         for siret, *counts in con.execute(
             f"SELECT siret, {', '.join(_aci_counts_sql(defs, years))} FROM {relation} GROUP BY siret"
         ).fetchall()
