@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cvg_pipeline.commands.common import StoreOption, echo, guarded
+from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def indicators(
     store: StoreOption = None,
+    attente: WaitOption = None,
     national: Annotated[bool, typer.Option("--national", help="Périmètre : tout le programme.")] = False,
     territoire: Annotated[
         str | None, typer.Option("--territoire", metavar="SLUG", help="Périmètre : un territoire (ex. lyon).")

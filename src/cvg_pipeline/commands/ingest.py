@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cvg_pipeline.commands.common import StoreOption, echo, guarded
+from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
 def ingest(
     chemins: PathsArgument,
     store: StoreOption = None,
+    attente: WaitOption = None,
     json_output: JsonOption = False,
     erreurs: ErrorsOption = None,
 ) -> None:
@@ -123,6 +124,7 @@ def verifier(
 
 def historique(
     store: StoreOption = None,
+    attente: WaitOption = None,
     territoire: Annotated[
         str | None,
         typer.Option("--territoire", metavar="SLUG", help="Seulement les ACI d'un territoire (ex. lyon)."),
