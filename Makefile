@@ -10,7 +10,7 @@ DEMO_STORE := $(DEMO)/cvg.duckdb
 STORE  ?= cvg.duckdb
 ANNEE  ?= 2023
 
-.PHONY: demo test lint typecheck pytest golden bench fuzz captures rapport-national examples template clean
+.PHONY: demo test lint typecheck pytest golden bench fuzz captures rapport-national examples readme template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(VENV)/.installed-dev
 ## make examples: regenerate the example workbooks (deterministic).
 examples: $(VENV)/.installed-dev
 	$(BIN)/python examples/generate.py
+
+## make readme: regenerate the README column reference from schemas/.
+readme: $(VENV)/.installed
+	$(BIN)/python -m cvg_pipeline.docs
 
 clean:
 	rm -rf $(DEMO) rapports erreurs .pytest_cache .mypy_cache .ruff_cache
