@@ -392,3 +392,19 @@ def test_files_without_data_are_skipped() -> None:
     ok = parsed([typed_row()])
     validate([broken, ok], SCHEMA)
     assert broken.issues == [] and ok.issues == []
+
+
+def test_invalid_sortie_date_does_not_cascade() -> None:
+    # the reader reported « 31/02/2023 » and left null: the sortie block must not be reported as dateless
+    f = parsed([typed_row(date_sortie=None)], raw_overrides={(0, "date_sortie"): "31/02/2023"})
+    validate([f], SCHEMA)
+    assert f.issues == []
+
+
+def test_invalid_condition_does_not_cascade() -> None:
+    f = parsed([typed_row(diff_logement=None)], raw_overrides={(0, "diff_logement"): "Peut-être"})
+    validate([f], SCHEMA)
+    assert f.issues == []
+    g = parsed([typed_row(diff_logement=None)], raw_overrides={(0, "diff_logement"): None})
+    validate([g], SCHEMA)
+    assert [i.code for i in g.issues] == ["condition-non-remplie"]

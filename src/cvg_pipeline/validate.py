@@ -273,9 +273,7 @@ def validate(files: list[ParsedFile], schema: Schema) -> None:
         return
     except pa.errors.SchemaErrors as exc:
         failures = exc.failure_cases
-    failures = failures.filter(
-        pl.col("index").is_not_null() & pl.col("check").is_in(list(RULE_CODES))
-    )
+    failures = failures.filter(pl.col("index").is_not_null() & pl.col("check").is_in(list(RULE_CODES)))
     if failures.height == 0:
         return
     located = (
@@ -357,6 +355,16 @@ def _emit(
         col = schema.column(name)
         if code == "sortie-incomplete" and where is None:
             continue  # the whole column is missing: one structure error (see _absent_exit_columns)
+        if code == "bloc-sortie-sans-date" and _failed(
+            rec, "date_sortie", raw_value(i, "date_sortie", ligne)
+        ):
+            continue  # a Date de sortie was written but is invalid: that cell's error says it all
+        if (
+            code == "condition-non-remplie"
+            and col.only_if is not None
+            and _failed(rec, col.only_if, raw_value(i, col.only_if, ligne))
+        ):
+            continue  # the condition's cell is invalid (its own error), not empty
         header = where.header if where else col.label
         valeur = raw_value(i, name, ligne)
         fields: dict[str, Any] = {}
@@ -401,6 +409,11 @@ def _emit(
                 **fields,
             )
         )
+
+
+def _failed(rec: dict[str, Any], column: str, raw: str | None) -> bool:
+    """A cell that holds text but no typed value: the reader reported it; rules reading it stay quiet."""
+    return rec.get(column) is None and raw is not None
 
 
 def _absent_exit_columns(files: list[ParsedFile], schema: Schema) -> None:
