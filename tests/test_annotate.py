@@ -634,3 +634,81 @@ def test_end_to_end_with_the_real_reader(tmp_path: Path, schema: Schema) -> None
     text = all_text_of_xlsx(outcome.path)
     for name in (*FAKE_NAMES[:4], "Sans-Identifiant", "Fictif"):
         assert name not in text
+
+
+@pytest.mark.parametrize("kind", ["entity", "sparse"])
+def test_hostile_file_is_never_opened_even_without_a_file_issue(tmp_path: Path, schema: Schema, kind: str) -> None:
+    from tests import hostile
+
+    plain = write_workbook(tmp_path / "plain.xlsx", rows=[valid_row()])
+    src = (hostile.entity_bomb(plain, tmp_path / "bombe.xlsx") if kind == "entity"
+           else hostile.sparse_sheet(plain, tmp_path / "creux.xlsx"))
+    wb = load_workbook(write_error_workbook(src, [], tmp_path / "out", schema))
+    assert wb.sheetnames == [ERRORS_SHEET]
+
+
+# -- the commands --------------------------------------------------------------------------------------------------------
+def _cli(args: list[str], cwd: Path) -> Any:
+    import os
+
+    from typer.testing import CliRunner
+
+    from cvg_pipeline.cli import app
+
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, args, env={"CVG_STORE": ""})
+    finally:
+        os.chdir(old)
+
+
+def test_cvg_verifier_writes_the_error_workbook_next_to_the_file(tmp_path: Path, schema: Schema) -> None:
+    src = _bad_reporting_file(tmp_path / "envoi" / "aci-lyon.xlsx")
+    write_workbook(tmp_path / "envoi" / "aci-bon.xlsx", rows=[valid_row()])
+    result = _cli(["verifier", str(src)], tmp_path)
+    assert result.exit_code == 1, result.output
+    expected = tmp_path / "envoi" / "aci-lyon-erreurs.xlsx"
+    assert expected.is_file()
+    assert f"Classeur d'erreurs à renvoyer à l'ACI : {expected}" in result.output.replace("\n", "")
+    wb = load_workbook(expected)
+    assert wb.sheetnames == [ERRORS_SHEET, "Structure", "Salariés"]
+    assert red_cells(wb)  # the located errors are marked
+    for name in FAKE_NAMES[:4]:
+        assert name not in all_text_of_xlsx(expected) and name not in result.output
+
+    # Checking the folder again: our own workbook is skipped, the good file passes, the bad one is refused again.
+    again = _cli(["verifier", "--json", str(tmp_path / "envoi")], tmp_path)
+    assert again.exit_code == 1
+    import json
+
+    payload = json.loads(again.stdout)
+    by_name = {f["fichier"]: f for f in payload["fichiers"]}
+    assert by_name["aci-lyon-erreurs.xlsx"]["statut"] == "ignoré"
+    assert by_name["aci-bon.xlsx"]["statut"] != "rejeté" and "classeur_erreurs" not in by_name["aci-bon.xlsx"]
+    assert by_name["aci-lyon.xlsx"]["classeur_erreurs"] == str(expected)
+    assert payload["classeurs_erreurs"] == [str(expected)]
+    assert not (tmp_path / "envoi" / "aci-lyon-erreurs-erreurs.xlsx").exists()
+
+
+def test_cvg_ingest_writes_error_workbooks_next_to_the_store_or_into_erreurs(tmp_path: Path, schema: Schema) -> None:
+    import json
+
+    uploads = tmp_path / "uploads"
+    _bad_reporting_file(uploads / "aci-lyon.xlsx")
+    (uploads / "casse.ods").write_bytes(b"PK\x03\x04 pas un classeur")
+    store = tmp_path / "base" / "cvg.duckdb"
+    store.parent.mkdir()
+    result = _cli(["ingest", "--json", "--store", str(store), str(uploads)], tmp_path)
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    by_name = {f["fichier"]: f for f in payload["fichiers"]}
+    assert by_name["aci-lyon.xlsx"]["classeur_erreurs"] == str(store.parent / "erreurs" / "aci-lyon-erreurs.xlsx")
+    assert by_name["casse.ods"]["classeur_erreurs"] == str(store.parent / "erreurs" / "casse-erreurs.xlsx")
+    assert load_workbook(store.parent / "erreurs" / "casse-erreurs.xlsx").sheetnames == [ERRORS_SHEET]
+
+    chosen = tmp_path / "a-renvoyer"
+    result = _cli(["ingest", "--store", str(store), "--erreurs", str(chosen), str(uploads)], tmp_path)
+    assert result.exit_code == 1
+    assert sorted(p.name for p in chosen.iterdir()) == ["aci-lyon-erreurs.xlsx", "casse-erreurs.xlsx"]
+    assert "Classeur d'erreurs à renvoyer à l'ACI" in result.output

@@ -21,7 +21,8 @@ Safety:
   the reader reported as `identifiant-direct-supprime`) are left blank in the copy: only their header cell
   is kept (a header is not personal data), so the other column letters do not move. A non-Structure sheet
   whose header row cannot be found is not copied at all (its columns cannot be checked for identifiers);
-- an unreadable source (corrupt, encrypted, too big, not a spreadsheet) gives a workbook with `Erreurs` only.
+- an unreadable source (corrupt, encrypted, too big, not a spreadsheet: any file-level error, or a file that
+  fails `safety.precheck`) is never opened and gives a workbook with `Erreurs` only.
 
 Heavy libraries (openpyxl, fastexcel, polars) are imported inside the functions.
 """
@@ -59,10 +60,6 @@ IDENTIFIER_FILL = "FFD9D9D9"
 MARKER_FONT = "FF9C0006"
 COMMENT_AUTHOR = "cvg"
 
-# Issues that mean the file cannot (or must not) be opened: the error workbook then has `Erreurs` only.
-UNREADABLE_CODES = frozenset(
-    {"fichier-illisible", "format-non-pris-en-charge", "fichier-vide", "fichier-protege", "fichier-trop-gros"}
-)
 # Warnings whose row is the header row of the sheet (used when the header cannot be found by its labels).
 HEADER_ROW_CODES = frozenset({"identifiant-direct-supprime", "colonne-inconnue", "date-naissance-reduite"})
 
@@ -475,11 +472,20 @@ def write_error_workbooks(
     return outcomes
 
 
+def _must_not_read(source: Path, issues: Sequence[Issue]) -> bool:
+    """A file-level error (unreadable, encrypted, too big, dangerous content…) or a failed safety precheck."""
+    if any(i.is_error and i.code in CATALOGUE and CATALOGUE[i.code][1] == "fichier" for i in issues):
+        return True
+    from cvg_pipeline.safety import precheck
+
+    return precheck(source, source.name) is not None
+
+
 def build_error_workbook(source: Path, issues: Sequence[Issue], schema: Schema) -> Any:
     """The error workbook as an openpyxl `Workbook` (see the module's docstring)."""
     from openpyxl import Workbook
 
-    unreadable = any(i.code in UNREADABLE_CODES for i in issues)
+    unreadable = _must_not_read(source, issues)
     raws: list[RawSheet] = []
     read_failed = unreadable
     if not unreadable:

@@ -195,6 +195,11 @@ def _skip_reason(path: Path, explicit: bool) -> str | None:
         return "fichier temporaire d'Excel (~$), créé pendant qu'un classeur est ouvert"
     if path.suffix.lower() not in SPREADSHEET_EXTENSIONS and not explicit:
         return "ce n'est pas un classeur .xlsx, .xlsm, .xls ou .ods"
+    if not explicit:
+        from cvg_pipeline.annotate import is_untouched_error_workbook
+
+        if is_untouched_error_workbook(path):
+            return "classeur d'erreurs écrit par cvg, pas un fichier de reporting"
     return None
 
 

@@ -18,6 +18,7 @@ from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cvg_pipeline.annotate import Outcome
     from cvg_pipeline.errors import Issue
     from cvg_pipeline.ingest import FileResult, Progress
 
@@ -40,7 +41,8 @@ ErrorsOption = Annotated[
         metavar="DOSSIER",
         help=(
             "Écrit dans DOSSIER, pour chaque fichier refusé, une copie annotée "
-            "« <fichier>-erreurs.xlsx » à renvoyer à l'ACI (cellules en erreur surlignées et commentées)."
+            "« <fichier>-erreurs.xlsx » à renvoyer à l'ACI (cellules en erreur surlignées et commentées). "
+            "Défaut : le dossier « erreurs » à côté de la base (ingest), à côté de chaque fichier (verifier)."
         ),
         show_default=False,
     ),
@@ -74,13 +76,13 @@ def ingest(
         from cvg_pipeline.store import resolve_store_path
 
         schema = load_schema()
+        store_path = resolve_store_path(store)
         with _progress(enabled=True) as progress:
-            result = ingest_paths(chemins, resolve_store_path(store), schema=schema, progress=progress)
-        written = _error_workbooks(result.files, erreurs, schema)
+            result = ingest_paths(chemins, store_path, schema=schema, progress=progress)
+        # Default: erreurs/ next to the store.
+        written = _error_workbooks(result.files, erreurs or store_path.absolute().parent / "erreurs", schema)
         if json_output:
-            payload = result.to_dict()
-            payload["classeurs_erreurs"] = [str(p) for p in written]
-            _echo_json(payload)
+            _echo_json(_with_workbooks(result.to_dict(), written))
         else:
             _render(result.files, written, verb="intégré")
         return result.exit_code
@@ -110,11 +112,9 @@ def verifier(
         with _progress(enabled=len(fichiers) > 1 or any(p.is_dir() for p in fichiers)) as progress:
             files = verify_paths(fichiers, schema=schema, progress=progress)
         result = IngestResult(files)
-        written = _error_workbooks(files, erreurs, schema)
+        written = _error_workbooks(files, erreurs, schema)  # default: next to each file
         if json_output:
-            payload = result.to_dict()
-            payload["classeurs_erreurs"] = [str(p) for p in written]
-            _echo_json(payload)
+            _echo_json(_with_workbooks(result.to_dict(), written))
         else:
             _render(files, written, verb="vérifié")
         return result.exit_code
@@ -201,24 +201,32 @@ class _progress:
             self.bar.stop()
 
 
-def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any) -> list[Path]:
-    """The annotated copies of the refused files, written into `dest` (--erreurs)."""
-    if dest is None:
-        return []
-    from cvg_pipeline.annotate import write_error_workbook
+def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any) -> dict[Path, Outcome]:
+    """The annotated copy of every refused file (annotate.py), into `dest` (None: next to each file)."""
+    from cvg_pipeline.annotate import write_error_workbooks
 
-    written: list[Path] = []
-    for f in files:
-        if f.errors:
-            written.append(write_error_workbook(f.path, f.issues, dest, schema))
-    return written
+    refused = [f for f in files if f.errors]
+    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, schema)
+    return {f.path: o for f, o in zip(refused, outcomes, strict=True)}
+
+
+def _with_workbooks(payload: dict[str, Any], written: dict[Path, Outcome]) -> dict[str, Any]:
+    """`--json`: each refused file gets `classeur_erreurs` (path, or null and `classeur_erreurs_probleme`)."""
+    for entry in payload["fichiers"]:
+        outcome = written.get(Path(entry["chemin"]))
+        if outcome is not None:
+            entry["classeur_erreurs"] = str(outcome.path) if outcome.path else None
+            if outcome.probleme:
+                entry["classeur_erreurs_probleme"] = outcome.probleme
+    payload["classeurs_erreurs"] = [str(o.path) for o in written.values() if o.path]
+    return payload
 
 
 def _date(d: Any) -> str:
     return d.strftime("%d/%m/%Y") if d is not None else "—"
 
 
-def _render(files: list[FileResult], written: list[Path], *, verb: str) -> None:
+def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str) -> None:
     """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
     from rich.markup import escape
     from rich.table import Table
@@ -268,8 +276,12 @@ def _render(files: list[FileResult], written: list[Path], *, verb: str) -> None:
         )
     else:
         out.print(f"Tous les fichiers sont {verb}s ou déjà présents.")
-    for path in written:
-        out.print(f"Copie annotée écrite : {escape(str(path))}")
+    for outcome in written.values():
+        if outcome.path is not None:
+            out.print(f"Classeur d'erreurs à renvoyer à l'ACI : {escape(str(outcome.path))}")
+        else:
+            out.print(f"[red]Classeur d'erreurs de « {escape(outcome.source.name)} » non écrit[/] : "
+                      f"{escape(outcome.probleme or '')}")
 
 
 def _render_file_issues(out: Console, f: FileResult) -> None:
