@@ -58,9 +58,16 @@ def _integral(text: str) -> str:
 
 
 def resolve_bool(schema: Schema, text: str) -> bool | None:
-    """Oui/Non spelling → True/False (spec §3.2), None when it is not one. Excel TRUE/FALSE arrive as text."""
-    value = schema.parse_bool(text)
-    return schema.parse_bool(_integral(text.strip())) if value is None else value
+    """Oui/Non spelling → True/False (spec §3.2), None when it is not one. Excel TRUE/FALSE arrive as text.
+
+    A number is Oui only if it is 1 and Non only if it is 0 (folding would read `-1` as `1`).
+    """
+    stripped = text.strip()
+    try:
+        number = float(stripped.replace(",", "."))
+    except ValueError:
+        return schema.parse_bool(stripped)
+    return True if number == 1 else False if number == 0 else None
 
 
 def resolve_category(domain: Domain, text: str) -> str | None:
