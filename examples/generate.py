@@ -404,7 +404,12 @@ class Generator:
         row["emploi_via_cp"] = dynamic and chance(rng, 0.45 if row["cp_emploi"] else 0.05)
         row["logement_via_cp"] = improved and chance(rng, 0.5 if row["cp_logement"] else 0.05)
         durable = self.motif_category[row["motif_sortie"]] == "emploi_durable" or (improved and self.rank[row["logement_sortie"]] >= 3)
-        row["_contact"] = chance(rng, 0.8 if durable else 0.35)
+        contact = 0.8 if durable else 0.35
+        if row["motif_sortie"] in ("deces", "sans_nouvelles"):
+            contact = 0.0  # nobody to call back
+        elif self.motif_category[row["motif_sortie"]] == "sortie_neutre":
+            contact = 0.1
+        row["_contact"] = chance(rng, contact)
         row["_stabilise"] = chance(rng, 0.95 if durable else 0.6)
 
     def force_motif(self, row: dict[str, Any], motif: str, rng: random.Random) -> None:
@@ -870,12 +875,16 @@ def describe(schema: Schema, facts: dict[str, Any], gen: Generator) -> str:
     by_cat = Counter(gen.motif_category[r["motif_sortie"]] for r in exits)
     non_neutral = sum(n for k, n in by_cat.items() if k != "sortie_neutre")
     dynamic = sum(n for k, n in by_cat.items() if cats[k].dynamic)
+    cvg_cat = Counter(gen.motif_category[r["motif_sortie"]] for r in exits if r["programme"] == "cvg")
+    cvg_non_neutral = sum(n for k, n in cvg_cat.items() if k != "sortie_neutre")
+    cvg_dynamic = sum(n for k, n in cvg_cat.items() if cats[k].dynamic)
     lines += [
         "",
         f"Total : {len(facts['aci'])} ACI, {len({s.territoire for s, _ in facts['aci']})} territoires, "
         f"{len(all_rows)} parcours, {len(exits)} sorties ({len({r['motif_sortie'] for r in exits})} motifs distincts"
         f" sur {len(MOTIF)}) ; sorties dynamiques : {dynamic} sur {non_neutral} sorties hors neutres "
-        f"({100 * dynamic / max(1, non_neutral):.0f} %).",
+        f"({100 * dynamic / max(1, non_neutral):.0f} %, dont CVG : {cvg_dynamic} sur {cvg_non_neutral}, "
+        f"{100 * cvg_dynamic / max(1, cvg_non_neutral):.0f} % ; rapport 2023 : 49 %).",
         "",
         "| Catégorie de sortie | Sorties |",
         "|---|---|",
