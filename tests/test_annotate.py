@@ -712,3 +712,13 @@ def test_cvg_ingest_writes_error_workbooks_next_to_the_store_or_into_erreurs(tmp
     assert result.exit_code == 1
     assert sorted(p.name for p in chosen.iterdir()) == ["aci-lyon-erreurs.xlsx", "casse-erreurs.xlsx"]
     assert "Classeur d'erreurs à renvoyer à l'ACI" in result.output
+
+
+@pytest.mark.parametrize(("sheets", "expected"), [
+    (("Structure", "Salariés"), "Les feuilles « Structure » et « Salariés » sont une copie"),
+    ((None, "Salariés"), "La feuille « Salariés » est une copie"),
+])
+def test_guide_names_the_copied_sheets(tmp_path: Path, schema: Schema, sheets: tuple[str | None, str], expected: str) -> None:
+    src = write_workbook(tmp_path / FICHIER, rows=[valid_row()], structure_sheet=sheets[0], salaries_sheet=sheets[1])
+    wb = load_workbook(write_error_workbook(src, [], tmp_path, schema))
+    assert any(str(c.value).startswith(expected) for c in wb[ERRORS_SHEET]["A"] if c.value)

@@ -521,9 +521,11 @@ def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -
     if read_failed:
         lines.append("Le fichier n'a pas pu être lu : ce classeur contient seulement la liste des erreurs.")
     elif copies:
-        names = ", ".join(f"« {c.title} »" for c in copies)
+        titles = [f"« {c.title} »" for c in copies]
+        names = " et ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
         lines.append(
-            f"Les feuilles {names} sont une copie de vos données, aux mêmes lignes et colonnes : chaque cellule "
+            f"{'Les feuilles' if len(titles) > 1 else 'La feuille'} {names} "
+            f"{'sont une copie' if len(titles) > 1 else 'est une copie'} de vos données, aux mêmes lignes et colonnes : chaque cellule "
             "en erreur est en rouge avec un commentaire qui explique quoi corriger, chaque ligne en erreur est "
             "surlignée et signalée par « ⚠ » à droite des données. Cliquez sur une erreur ci-dessous pour aller "
             "à sa cellule. Corrigez votre fichier d'origine puis renvoyez-le."
