@@ -1,0 +1,81 @@
+"""French number, percentage and date formatting for the reports (pure standard library).
+
+- integers: thousands separated by a narrow no-break space (U+202F): ``3 448``, ``12 345 678``;
+- decimals: a comma: ``16,3``;
+- percentages: no decimals, a no-break space (U+00A0) before ``%``: ``49 %``;
+- dates: ``31 décembre 2023``, ``1er janvier 2023``.
+
+Rounding is half-up on the exact value (``Fraction``), never Python's round-half-even on a float, so that
+``0,5 %`` → ``1 %`` and 467 / 961 → ``49 %`` whatever the float representation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+NBSP = "\u00a0"  # before % and other units
+NNBSP = "\u202f"  # thousands separator
+
+MOIS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+
+def entier(n: int) -> str:
+    """``3448`` → ``3 448`` (U+202F between groups of three digits); negative numbers keep their sign."""
+    sign = "-" if n < 0 else ""
+    digits = str(abs(n))
+    groups = []
+    while digits:
+        groups.append(digits[-3:])
+        digits = digits[:-3]
+    return sign + NNBSP.join(reversed(groups))
+
+
+def arrondi(value: Fraction | Decimal | float | int, decimales: int = 0) -> Decimal:
+    """Round half-up (away from zero) to `decimales` places, on the exact value."""
+    exact = Decimal(str(value)) if isinstance(value, float) else value
+    if isinstance(exact, Fraction):
+        quantum = Fraction(1, 10**decimales)
+        scaled = abs(exact) / quantum
+        whole = int(scaled)
+        if scaled - whole >= Fraction(1, 2):
+            whole += 1
+        result = Decimal(whole).scaleb(-decimales)
+        return -result if exact < 0 else result
+    return Decimal(exact).quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
+
+
+def decimal(value: Fraction | Decimal | float | int, decimales: int = 1) -> str:
+    """``16.25`` → ``16,3`` (half-up); the integer part gets thousands separators."""
+    rounded = arrondi(value, decimales)
+    sign = "-" if rounded < 0 else ""
+    text = f"{abs(rounded):.{decimales}f}"
+    whole, _, frac = text.partition(".")
+    return sign + entier(int(whole)) + ("," + frac if frac else "")
+
+
+def pourcentage_valeur(n: int, base: int) -> int:
+    """n / base as a whole percentage, rounded half-up (base > 0)."""
+    if base <= 0:
+        raise ValueError("base must be positive")
+    return int(arrondi(Fraction(100 * n, base), 0))
+
+
+def pourcentage(n: int, base: int) -> str:
+    """``pourcentage(467, 961)`` → ``49 %`` (U+00A0 before %)."""
+    return f"{entier(pourcentage_valeur(n, base))}{NBSP}%"
+
+
+def date_longue(d: date) -> str:
+    """``31 décembre 2023``; the first day of a month is ``1er janvier 2023``."""
+    jour = "1er" if d.day == 1 else str(d.day)
+    return f"{jour} {MOIS[d.month - 1]} {d.year}"
+
+
+def date_iso_longue(text: str) -> str:
+    """The same from an ISO date string (``2023-12-31``)."""
+    return date_longue(date.fromisoformat(text))
