@@ -219,3 +219,30 @@ def test_help_is_french() -> None:
     assert root.exit_code == 0
     assert "Commandes :" in root.stdout and "Options :" in root.stdout
     assert "Commands" not in root.stdout and "[default" not in root.stdout
+
+
+def test_a_filled_template_passes_cvg_verifier(tmp_path: Path, schema: Schema) -> None:
+    """The template as an ACI fills it (canonical values typed in) is read and accepted by ingest."""
+    import json
+    from datetime import date
+
+    from tests.builders import SIRET, valid_row
+
+    path = write_template(tmp_path / "modele.xlsx")
+    wb = load_workbook(path)
+    st = wb[schema.structure_sheet.label]
+    values = {"text": "Atelier Modèle (fictif)", "siret": SIRET, "territoire": schema.territoires[1].name,
+              "date": date(2023, 12, 31), "supports": schema.domains["supports"].labels[0]}
+    for row, fld in enumerate(schema.structure_fields, start=2):
+        st.cell(row=row, column=2, value=values[fld.type])
+    ws = wb[schema.salaries_sheet.label]
+    header = [c.value for c in ws[1]]
+    for r, data in enumerate([valid_row(), valid_row(**{"Identifiant salarié": "A002", "Sexe": "Homme"})], start=2):
+        for label, value in data.items():
+            ws.cell(row=r, column=header.index(label) + 1, value=value)
+    wb.save(path)
+    result = runner.invoke(app, ["verifier", "--json", "--erreurs", str(tmp_path / "e"), str(path)])
+    assert result.exit_code == 0, result.output
+    (fichier,) = json.loads(result.stdout)["fichiers"]
+    assert fichier["statut"] == "valide" and fichier["lignes"] == 2
+    assert fichier["territoire"] == schema.territoires[1].slug
