@@ -844,3 +844,23 @@ def render_report(
         tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
         tmp.replace(path)
     return paths
+
+
+def write_report(
+    ind: Indicators,
+    schema: Schema,
+    *,
+    formats: Sequence[str] = FORMATS,
+    out_dir: Path = Path("rapports"),
+    seuil: int = SEUIL_DEFAUT,
+) -> list[Path]:
+    """`render_report` for the command line: a folder that cannot be written is a French CvgError."""
+    from cvg_pipeline.errors import CvgError
+
+    try:
+        return render_report(ind, schema, formats=formats, out_dir=out_dir, seuil=seuil)
+    except OSError as exc:
+        raise CvgError(
+            f"impossible d'écrire le rapport dans « {out_dir} » ({exc.strerror or type(exc).__name__}) : "
+            "choisissez un autre dossier avec --sortie."
+        ) from None

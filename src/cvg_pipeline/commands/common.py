@@ -26,6 +26,29 @@ StoreOption = Annotated[
 
 
 
+# Scope options of the commands that read indicators (`cvg indicators`, `cvg report`); validated by
+# indicators.scope_from_options / parse_annee / parse_programme / parse_au.
+NationalOption = Annotated[bool, typer.Option("--national", help="Périmètre : tout le programme.")]
+TerritoireOption = Annotated[
+    str | None, typer.Option("--territoire", metavar="SLUG", help="Périmètre : un territoire (ex. lyon).")
+]
+AciOption = Annotated[str | None, typer.Option("--aci", metavar="SIRET", help="Périmètre : un ACI.")]
+AnneeOption = Annotated[
+    str | None, typer.Option("--annee", metavar="AAAA", help="Année civile des indicateurs (obligatoire).")
+]
+ProgrammeOption = Annotated[
+    str | None, typer.Option("--programme", metavar="CVG|PHC|tous", help="Programme (défaut : tous).")
+]
+AuOption = Annotated[
+    str | None,
+    typer.Option(
+        "--au",
+        metavar="AAAA-MM-JJ",
+        help="Lit pour chaque ACI son dernier fichier arrêté à cette date ou avant (défaut : le dernier).",
+    ),
+]
+
+
 def _set_wait(value: float | None) -> float | None:
     from cvg_pipeline.locking import DEFAULT_WAIT, set_default_wait
 
