@@ -1,0 +1,396 @@
+"""`cvg report`: secret statistique, view model, Markdown / HTML output, goldens, escaping, command line.
+
+Goldens (tests/golden/): the national report of the hand-made sample (tests/data/indicateurs-national-2023.json,
+figures close to the programme's 2023 report) and the lyon report of a small deterministic store filled with
+tests/storefill.py (small counts: the secret statistique shows). Regenerate with `make golden`
+(CVG_UPDATE_GOLDEN=1) and review the diff.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from typer.testing import CliRunner
+
+from cvg_pipeline import report
+from cvg_pipeline.cli import app
+from cvg_pipeline.indicators import Indicators, Scope, load_indicators
+from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
+from cvg_pipeline.schema import Schema, load_schema
+from tests.storefill import fill_store, parcours, snapshot
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+SAMPLE = HERE / "data" / "indicateurs-national-2023.json"
+UPDATE = os.environ.get("CVG_UPDATE_GOLDEN") == "1"
+NBSP, NNBSP = "\u00a0", "\u202f"
+LT5 = f"<{NBSP}5"
+SIRET_A, SIRET_B, SIRET_C = "44306184100047", "51234567800029", "79912345600011"
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return load_schema()
+
+
+def sample() -> Indicators:
+    return cast(Indicators, json.loads(SAMPLE.read_text(encoding="utf-8")))
+
+
+# -- a small deterministic store -------------------------------------------------------------------------
+def small_store(path: Path, schema: Schema, nom_b: str = "Ressourcerie des Pentes") -> Path:
+    """Three ACI (two in lyon, one in paris), 60 parcours over 2021-2023 with every kind of value."""
+    dom = schema.domains
+    motifs, logements = dom["motif_sortie"].labels, dom["logement"].labels
+    resolutions = dom["resolution"].labels
+    rows: dict[str, list[dict[str, Any]]] = {SIRET_A: [], SIRET_B: [], SIRET_C: []}
+    for i in range(60):
+        entree = date(2021 + i % 3, 1 + (i * 5) % 12, 1 + (i * 7) % 28)
+        sortie = None if i % 4 == 0 else entree + timedelta(days=60 + (i * 53) % 900)
+        if sortie is not None and sortie > date(2023, 12, 31):
+            sortie = None
+        values: dict[str, Any] = {
+            "programme": "PHC" if i % 7 == 0 else "CVG",
+            "date_entree": entree,
+            "date_sortie": sortie,
+            "sexe": dom["sexe"].labels[i % 3 % 2],
+            "annee_naissance": 1960 + (i * 11) % 45,
+            "nationalite": dom["nationalite"].labels[i % 3],
+            "orienteur": dom["orienteur"].labels[(i * 3) % len(dom["orienteur"].labels)],
+            "duree_sans_emploi": dom["duree_sans_emploi"].labels[i % 5],
+            "logement_entree": logements[(i * 2) % 5],
+            "niveau_formation": None if i % 9 == 0 else dom["niveau_formation"].labels[i % 4],
+            "parcours_rue": dom["parcours_rue"].labels[i % 3],
+            "refugie": i % 5 == 0, "rsa": i % 2 == 0, "rqth": None if i % 8 == 0 else i % 6 == 0,
+            "ts_exterieur": i % 3 != 0, "acc_concerte": i % 2 == 1, "acc_proximite": i % 4 == 1,
+            "cp_emploi": i % 3 == 1, "cp_sante": i % 5 == 1, "cp_logement": i % 4 == 2,
+            "heures_hebdo_entree": 10.0 + i % 6 if i % 7 == 0 else None,
+        }
+        for k, d in enumerate(schema.difficulties):
+            has = (i + k) % 3 == 0
+            values[d.entry_column] = has if k < 6 else None
+            if sortie is not None and has and k < 6:
+                values[d.exit_column] = resolutions[(i + k) % 3] if (i + k) % 4 else None
+        if sortie is not None:
+            values.update({
+                "motif_sortie": motifs[(i * 5) % len(motifs)],
+                "logement_sortie": logements[min(4, (i * 2) % 5 + i % 3)] if i % 6 else None,
+                "bilan_sante": i % 3 == 0, "medecin_traitant": i % 4 == 0, "couverture_sante": i % 5 == 0,
+                "emploi_via_cp": i % 2 == 0, "logement_via_cp": i % 3 == 0,
+                "post_sortie_contact": i % 2 == 1, "heures_hebdo_sortie": 20.0 if i % 7 == 0 else None,
+            })
+            if i % 2 == 1:
+                values["post_sortie_stabilise"] = i % 3 != 0
+        rows[(SIRET_A, SIRET_A, SIRET_B, SIRET_C)[i % 4]].append(parcours(**values))
+    return fill_store(path, [
+        snapshot(SIRET_A, date(2023, 12, 31), territoire="lyon", nom="Atelier du Rhône",
+                 supports=("Réemploi", "Espaces verts"), parcours=rows[SIRET_A]),
+        snapshot(SIRET_B, date(2023, 11, 30), territoire="lyon", nom=nom_b, parcours=rows[SIRET_B]),
+        snapshot(SIRET_C, date(2023, 12, 31), territoire="paris", nom="Jardins de Paris",
+                 supports=("Alimentaire / restauration",), parcours=rows[SIRET_C]),
+    ], schema)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
+    return small_store(tmp_path_factory.mktemp("store") / "cvg.duckdb", schema)
+
+
+@pytest.fixture(scope="module")
+def lyon(store: Path, schema: Schema) -> Indicators:
+    return load_indicators(store, scope=Scope.of_territoire("lyon"), annee=2023, schema=schema)
+
+
+# -- the secret statistique (indicators.md §5) -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("seuil", "n", "expected"),
+    [
+        (5, 0, "0"),
+        (5, 1, LT5),
+        (5, 4, LT5),  # seuil − 1
+        (5, 5, "5"),  # seuil
+        (5, 1234, f"1{NNBSP}234"),
+        (10, 9, f"<{NBSP}10"),
+        (10, 10, "10"),
+        (0, 0, "0"),
+        (0, 1, "1"),  # seuil 0: off
+        (0, 4, "4"),
+        (1, 1, "1"),  # seuil 1: nothing to mask (1 … 0)
+        (2, 1, f"<{NBSP}2"),
+    ],
+)
+def test_secret_counts(seuil: int, n: int, expected: str) -> None:
+    assert Secret(seuil).effectif(n) == expected
+
+
+@pytest.mark.parametrize(
+    ("seuil", "n", "base", "part", "taux"),
+    [
+        (5, 0, 0, NON_CALCULABLE, NON_CALCULABLE),  # base 0: not computable, never 0 %
+        (0, 0, 0, NON_CALCULABLE, NON_CALCULABLE),
+        (5, 1, 4, NS, NS),  # base below the seuil
+        (5, 4, 4, NS, NS),
+        (5, 1, 5, f"20{NBSP}%", f"20{NBSP}% ({LT5} / 5)"),  # base at the seuil: shown, n masked
+        (5, 5, 5, f"100{NBSP}%", f"100{NBSP}% (5 / 5)"),
+        (5, 0, 5, f"0{NBSP}%", f"0{NBSP}% (0 / 5)"),
+        (5, 467, 961, f"49{NBSP}%", f"49{NBSP}% (467 / 961)"),
+        (5, 3, 961, f"0{NBSP}%", f"0{NBSP}% ({LT5} / 961)"),
+        (0, 1, 4, f"25{NBSP}%", f"25{NBSP}% (1 / 4)"),  # seuil 0: off
+        (0, 1, 1, f"100{NBSP}%", f"100{NBSP}% (1 / 1)"),
+        (10, 9, 9, NS, NS),
+        (10, 9, 10, f"90{NBSP}%", f"90{NBSP}% (<{NBSP}10 / 10)"),
+    ],
+)
+def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> None:
+    secret = Secret(seuil)
+    assert secret.part(n, base) == part
+    assert secret.taux(n, base) == taux
+    assert secret.rate({"n": n, "base": base}) == taux
+
+
+@pytest.mark.parametrize(
+    ("seuil", "n", "base", "drawn"),
+    [(5, 1, 4, False), (5, 0, 0, False), (5, 3, 100, False), (5, 5, 100, True), (5, 0, 100, True),
+     (0, 1, 4, True), (0, 0, 0, False)],
+)
+def test_secret_chart_values(seuil: int, n: int, base: int, drawn: bool) -> None:
+    """Charts never draw a masked count, a share that is n.s., or a share of a masked count."""
+    value = Secret(seuil).valeur_part(n, base)
+    assert (value is not None) == drawn
+    if drawn:
+        assert value == pytest.approx(100 * n / base)
+
+
+def test_secret_means_and_refusal() -> None:
+    assert Secret(5).moyenne(16.04, 4, "mois") == NS
+    assert Secret(5).moyenne(16.04, 5, "mois") == f"16,0{NBSP}mois"
+    assert Secret(5).moyenne(None, 50) == NON_CALCULABLE
+    assert Secret(0).moyenne(12.25, 1, "h") == f"12,3{NBSP}h"
+    with pytest.raises(ValueError):
+        Secret(-1)
+
+
+# -- the sample follows the JSON contract --------------------------------------------------------------
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    if value is None or isinstance(value, float):
+        return "number-or-null"
+    return type(value).__name__
+
+
+def test_sample_has_the_shape_of_computed_indicators(store: Path, schema: Schema) -> None:
+    computed = load_indicators(store, scope=Scope.national(), annee=2023, schema=schema)
+    assert _shape(sample()) == _shape(computed)
+
+
+# -- the view model --------------------------------------------------------------------------------------
+def test_every_table_states_its_population(schema: Schema) -> None:
+    rapport = build_report(sample(), schema, charts=False)
+    assert rapport.t
+    for key, table in rapport.t.items():
+        assert table.champ.startswith("Population : "), key
+        assert all(len(row) == len(table.entetes) for row in table.lignes), key
+
+
+def test_numbers_come_from_the_indicators(schema: Schema) -> None:
+    ind = sample()
+    rapport = build_report(ind, schema, charts=False)
+    cards = {c.texte: c for c in rapport.cartes}
+    dyn = next(c for t, c in cards.items() if "accèdent à l'emploi ou à la formation" in t)
+    assert (dyn.valeur, dyn.detail) == (f"49{NBSP}%", "467 / 961")
+    ind["sorties"]["taux_sorties_dynamiques"] = {"n": 500, "base": 1000}
+    changed = build_report(ind, schema, charts=False)
+    dyn2 = next(c for c in changed.cartes if "accèdent à l'emploi" in c.texte)
+    assert (dyn2.valeur, dyn2.detail) == (f"50{NBSP}%", f"500 / 1{NNBSP}000")
+    assert [c.valeur for c in rapport.cartes][:3] == [f"3{NNBSP}448", f"1{NNBSP}601", f"1{NNBSP}205"]
+
+
+def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
+    rapport = build_report(sample(), schema, charts=False)
+    names = [row[0] for row in rapport.t["territoires"].lignes]
+    assert names == [t.name for t in schema.territoires]
+
+
+def test_sortie_neutre_footnote_and_threshold_in_both_formats(schema: Schema) -> None:
+    rapport = build_report(sample(), schema, charts=True)
+    for fmt in ("md", "html"):
+        text = render_text(rapport, fmt)
+        assert "« Retrait des sorties constatées »" in text
+        assert "Secret statistique (seuil 5)" in text
+        assert "données au 31 décembre 2023" in text
+        assert "Atelier Paris 1" in text and "30012345601027" in text  # the snapshots used
+
+
+def test_masked_values_are_not_drawn(schema: Schema) -> None:
+    ind = sample()
+    base = ind["effectifs"]["accompagnes"]
+    ind["profil"]["sexe"] = {"femme": 3, "homme": base - 3, "non_renseigne": 0}
+    secret_on = build_report(ind, schema, seuil=5).g["profil"].svg
+    secret_off = build_report(ind, schema, seuil=0).g["profil"].svg
+    assert f">0{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
+    assert f">0{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
+    assert "Femme : n.s." in secret_on
+
+
+def test_seuil_zero_shows_everything(lyon: Indicators, schema: Schema) -> None:
+    text = render_text(build_report(lyon, schema, seuil=0, charts=False), "md")
+    assert LT5 not in text and f" {NS} " not in text
+    assert "désactivé" in text
+    masked = render_text(build_report(lyon, schema, seuil=5, charts=False), "md")
+    assert LT5 in masked and NS in masked
+
+
+def test_render_report_writes_the_requested_formats(tmp_path: Path, schema: Schema, lyon: Indicators) -> None:
+    paths = render_report(lyon, schema, formats=("md",), out_dir=tmp_path / "out")
+    assert paths == [tmp_path / "out" / "rapport-lyon-2023.md"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["rapport-lyon-2023.md"]
+    paths = render_report(sample(), schema, out_dir=tmp_path)
+    assert [p.name for p in paths] == ["rapport-national-2023.md", "rapport-national-2023.html"]
+    with pytest.raises(ValueError, match="format inconnu"):
+        render_report(sample(), schema, formats=("pdf",), out_dir=tmp_path)
+
+
+# -- HTML: valid, self-contained, escaped ----------------------------------------------------------------
+def _strict_parse(text: str) -> None:
+    import html5lib
+
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
+
+
+def test_html_is_valid_self_contained_and_accessible(schema: Schema) -> None:
+    text = render_text(build_report(sample(), schema), "html")
+    _strict_parse(text)
+    assert text.startswith("<!DOCTYPE html>") and '<html lang="fr">' in text
+    assert "<script" not in text.lower()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text)  # nothing fetched
+    assert "@page { size: A4" in text and "break-before: page" in text
+    svgs = re.findall(r"<svg [^>]*>", text)
+    assert len(svgs) >= 10
+    assert all('role="img"' in s and "aria-labelledby=" in s for s in svgs)
+    assert text.count("<figcaption>") == len(svgs)
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "duplicate ids across the inline charts"
+
+
+def test_aci_name_is_escaped(tmp_path: Path, schema: Schema) -> None:
+    evil = "<script>alert(1)</script> & *Cie*"
+    path = small_store(tmp_path / "cvg.duckdb", schema, nom_b=evil)
+    ind = load_indicators(path, scope=Scope.of_aci(SIRET_B), annee=2023, schema=schema)
+    html_text = render_text(build_report(ind, schema), "html")
+    _strict_parse(html_text)
+    assert "<script" not in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; *Cie*" in html_text
+    md_text = render_text(build_report(ind, schema, charts=False), "md")
+    assert "\\<script>alert(1)\\</script> & \\*Cie\\*" in md_text
+    assert re.search(r"(?<!\\)</?script", md_text) is None  # every "<" before a tag name is escaped
+
+
+# -- goldens ---------------------------------------------------------------------------------------------
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run `make golden` and review the files"
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(list(difflib.unified_diff(
+            expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "rendered"
+        ))[:80])
+        pytest.fail(f"{name} differs from its golden file (run `make golden` if intended):\n{diff}")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_golden_national_sample(fmt: str, schema: Schema) -> None:
+    check_golden(f"rapport-national-2023.{fmt}", render_text(build_report(sample(), schema), fmt))
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_golden_lyon_store(fmt: str, schema: Schema, lyon: Indicators) -> None:
+    check_golden(f"rapport-lyon-2023.{fmt}", render_text(build_report(lyon, schema), fmt))
+
+
+def test_render_is_deterministic(schema: Schema) -> None:
+    ind = sample()
+    first = render_text(build_report(copy.deepcopy(ind), schema), "html")
+    assert render_text(build_report(ind, schema), "html") == first
+
+
+# -- the command line ------------------------------------------------------------------------------------
+def test_cli_writes_and_prints_paths(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rapports"
+    result = runner.invoke(app, ["report", "--store", str(store), "--territoire", "Lyon", "--annee", "2023",
+                                 "--sortie", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [str(out / "rapport-lyon-2023.md"), str(out / "rapport-lyon-2023.html")]
+    assert "Attention" in result.stderr  # one ACI's data stop at 30 November
+    html_text = (out / "rapport-lyon-2023.html").read_text(encoding="utf-8")
+    assert "Métropole de Lyon" in html_text and "Ressourcerie des Pentes" in html_text
+
+
+def test_cli_aci_scope_and_format(store: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--store", str(store), "--aci", SIRET_A, "--annee", "2023",
+                                 "--format", "md", "--sortie", str(tmp_path), "--seuil-secret", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [str(tmp_path / f"rapport-aci-{SIRET_A}-2023.md")]
+    text = (tmp_path / f"rapport-aci-{SIRET_A}-2023.md").read_text(encoding="utf-8")
+    assert "Atelier du Rhône" in text and "désactivé" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--national", "--territoire", "lyon", "--annee", "2023"], 2, "un seul périmètre"),
+        (["--national"], 2, "--annee est obligatoire"),
+        (["--territoire", "lyom", "--annee", "2023"], 2, "Vouliez-vous dire « lyon »"),
+        (["--national", "--annee", "2023", "--format", "pdf"], 2, "format inconnu"),
+        (["--national", "--annee", "2023", "--format", ","], 2, "aucun format"),
+        (["--national", "--annee", "2023", "--seuil-secret", "-1"], 2, "--seuil-secret"),
+    ],
+)
+def test_cli_usage_errors(store: Path, tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(app, ["report", "--store", str(store), "--sortie", str(tmp_path), *args])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_missing_store_and_unwritable_folder(store: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--store", str(tmp_path / "absent.duckdb"), "--national", "--annee",
+                                 "2023", "--sortie", str(tmp_path / "r")])
+    assert result.exit_code == 1, result.output
+    assert "cvg ingest" in result.output
+    blocker = tmp_path / "fichier"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["report", "--store", str(store), "--national", "--annee", "2023",
+                                 "--sortie", str(blocker / "sous-dossier")])
+    assert result.exit_code == 1, result.output
+    assert "impossible d'écrire le rapport" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_import_stays_light() -> None:
+    """The command module does not import jinja2 or matplotlib (they load when a report is written)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cvg_pipeline.cli; "
+            "print(' '.join(m for m in ('jinja2', 'matplotlib', 'cvg_pipeline.report') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+    assert report.FORMATS == ("md", "html")
