@@ -337,7 +337,7 @@ def _parse_and_validate(
     candidates: Sequence[Candidate],
     schema: Schema,
     *,
-    known: set[str],
+    known: dict[str, tuple[Any, ...]],
     today: date,
     progress: Progress,
 ) -> tuple[list[FileResult], list[ParsedFile]]:
@@ -365,16 +365,20 @@ def _parse_and_validate(
             )
             continue
         if sha in seen:
-            done.append(FileResult(c.path, c.path.name, DEJA_INTEGRE, sha256=sha))
+            nom, siret, territoire, arrete, lignes = known.get(sha, (None,) * 5)
+            done.append(
+                FileResult(c.path, c.path.name, DEJA_INTEGRE, sha, nom, siret, territoire, arrete, lignes)
+            )
             continue
         seen.add(sha)
         todo.append((c.path, c.path.name, sha))
     parsed = read_files(todo, schema, today=today, progress=progress)
-    progress("validation", 0, 1)
-    from cvg_pipeline.validate import validate
+    if parsed:
+        progress("validation", 0, 1)
+        from cvg_pipeline.validate import validate
 
-    validate([p for p in parsed if p.data is not None], schema)
-    progress("validation", 1, 1)
+        validate([p for p in parsed if p.data is not None], schema)
+        progress("validation", 1, 1)
     good: list[ParsedFile] = []
     for pf in parsed:
         if pf.ok and _storable(pf):
@@ -407,7 +411,7 @@ def verify_paths(
     schema = schema or load_schema()
     candidates, skipped = discover(paths)
     done, good = _parse_and_validate(
-        candidates, schema, known=set(), today=today or date.today(), progress=progress
+        candidates, schema, known={}, today=today or date.today(), progress=progress
     )
     results = skipped + done + [_result(pf, VERIFIE) for pf in good]
     # `déjà intégré` here only means the same bytes were given twice
@@ -454,9 +458,12 @@ def ingest_paths(
 TABLES = ("meta", "aci", "snapshots", "parcours", "ingest_log")
 
 
-def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """sha256 of every stored snapshot's file."""
-    return {row[0] for row in con.execute("SELECT sha256 FROM snapshots").fetchall()}
+def known_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[Any, ...]]:
+    """sha256 of every stored snapshot's file → (nom, siret, territoire, date_arrete, nb_lignes)."""
+    rows = con.execute(
+        "SELECT sha256, nom, siret, territoire, date_arrete, nb_lignes FROM snapshots"
+    ).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
