@@ -87,13 +87,13 @@ def _memo(owner: object, kind: str) -> dict[str, Any]:
     return hit[1]
 
 
-def _mapping(values: Sequence[str], resolve: Callable[[str], Any], memo: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _resolved(values: Sequence[str], resolve: Callable[[str], Any], memo: dict[str, Any]) -> list[Any]:
+    """The resolved value of each distinct text (None when it resolves to nothing), memoised."""
+    out: list[Any] = []
     for text in values:
         if text not in memo:
             memo[text] = resolve(text)
-        if memo[text] is not None:
-            out[text] = memo[text]
+        out.append(memo[text])
     return out
 
 
@@ -211,7 +211,9 @@ def _date_slow(frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]) -> pl.Data
 
 
 # -- the whole frame -------------------------------------------------------------------------------------
-def normalise_frame(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
+def normalise_frame(
+    frame: pl.DataFrame, schema: Schema, *, distinct_out: dict[str, list[str]] | None = None
+) -> pl.DataFrame:
     """Type the canonical columns of `frame` (Utf8 text as read, null when empty) and flag each failed cell.
 
     `frame` may hold the rows of several files stacked, any subset of the schema's columns, extra
@@ -221,6 +223,7 @@ def normalise_frame(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
     the error code (`valeur-obligatoire`, `identifiant-manquant`, `date-invalide`, `date-format-us`,
     `oui-non-invalide`, `valeur-inconnue`, `nombre-invalide`, `entier-invalide`, `date-naissance-invalide`).
     Required-value errors are raised for every row; the caller ignores them where the column is absent.
+    `distinct_out`, if given, receives the distinct texts of each Oui/Non and categorical column.
     """
     present = [c for c in schema.columns if c.name in frame.columns]
     technical = [c for c in frame.columns if c not in {col.name for col in schema.columns} and not c.startswith(BIRTH_PREFIX)]
@@ -233,18 +236,23 @@ def normalise_frame(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
     errors: dict[str, pl.Expr] = {}
     slow_dates: list[tuple[str, str]] = []
     for col, texts in zip(looked_up, distinct, strict=True):
-        src = pl.col(col.name)
+        if distinct_out is not None:
+            distinct_out[col.name] = texts
+        if not texts:
+            continue  # an empty column: null
+        dtype: Any
         if col.type == "bool":
-            mapping = _mapping(texts, partial(resolve_bool, schema), _memo(schema, "bool"))
-            value = src.replace_strict(mapping, default=None, return_dtype=pl.Boolean)
-            code = "oui-non-invalide"
+            resolved = _resolved(texts, partial(resolve_bool, schema), _memo(schema, "bool"))
+            dtype, code = pl.Boolean, "oui-non-invalide"
         else:
             domain = schema.domain_of(col)
-            mapping = _mapping(texts, partial(resolve_category, domain), _memo(domain, "cat"))
-            value = src.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-            code = "valeur-inconnue"
+            resolved = _resolved(texts, partial(resolve_category, domain), _memo(domain, "cat"))
+            dtype, code = pl.Utf8, "valeur-inconnue"
+        # distinct text → its position (an Enum cast: one hash lookup) → the resolved value at that position
+        src = pl.col(col.name)
+        value = pl.lit(pl.Series(resolved, dtype=dtype)).gather(src.cast(pl.Enum(texts)).to_physical())
         values[col.name] = value
-        if len(mapping) < len(texts):
+        if any(r is None for r in resolved):
             errors[col.name] = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
 
     # 2. fast paths for dates and numbers; which columns need the slow path?

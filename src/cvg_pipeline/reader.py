@@ -508,7 +508,8 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         stacked = stacked.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells))
     else:
         stacked = stacked.clear()
-    out = normalise_frame(stacked, schema)
+    distinct: dict[str, list[str]] = {}
+    out = normalise_frame(stacked, schema, distinct_out=distinct)
 
     # every failed cell → one located issue, in the file it comes from
     located: dict[int, list[tuple[int, int, Issue]]] = {}
@@ -541,9 +542,10 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
 
     # the text as written, for messages: real dates and booleans as Excel shows them; years of birth only
     dates = [c.name for c in schema.columns if c.type == "date" and c.name in stacked.columns]
-    bools = [c.name for c in schema.columns if c.type == "bool" and c.name in stacked.columns]
+    excel_bools = [c for c, texts in distinct.items() if any(t in _BOOL_DISPLAY for t in texts)]
     raw_exprs = [pl.col(c).str.replace(*_DATE_DISPLAY) for c in dates]
-    raw_exprs += [pl.col(c).replace(_BOOL_DISPLAY) for c in bools]
+    raw_exprs += [pl.when(pl.col(c) == "true").then(pl.lit("VRAI")).when(pl.col(c) == "false").then(pl.lit("FAUX"))
+                  .otherwise(pl.col(c)).alias(c) for c in excel_bools]
     for c in schema.columns:
         if BIRTH_PREFIX + c.name in stacked.columns:
             year = pl.when(pl.col(BIRTH_PREFIX + c.name).is_not_null()).then(out.get_column(c.name).cast(pl.Utf8))
@@ -552,14 +554,14 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
     # rows of a file are contiguous and in file order: slices, not a partition (no copy)
     file_ids = out.get_column(_FILE_ID)
     starts = file_ids.search_sorted(pl.Series(range(len(pending) + 1), dtype=pl.UInt32), side="left").to_list()
-    data_columns = [ROW_COLUMN, *by_column]
+    data_all = out.select(ROW_COLUMN, *by_column)
     for f, p in enumerate(pending):
         if p.body is None:
             continue
         parsed = p.parsed
         start, length = starts[f], starts[f + 1] - starts[f]
         present = [ROW_COLUMN, *(c for c in by_column if c in parsed.columns)]
-        parsed.data = out.slice(start, length)[data_columns]
+        parsed.data = data_all.slice(start, length)
         parsed.raw = raw_all.slice(start, length)[present]
         if length == 0:
             parsed.issues.append(issue("aucune-ligne", parsed.fichier, feuille=parsed.salaries_sheet))
