@@ -43,7 +43,16 @@ pytest: $(VENV)/.installed-dev
 
 ## make golden: regenerate the golden files of the reports (review the diff before committing).
 golden: $(VENV)/.installed-dev
-	@echo "Pas encore de fichiers de référence."
+	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
+	git status --short tests/golden
+
+## make captures: render the golden HTML reports to PNG with headless Chromium (fails on a console error).
+captures: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.test_report_browser captures
+
+## make rapport-national: the yearly national report from a store (STORE=…, ANNEE=…), as CI runs it.
+rapport-national: $(VENV)/.installed
+	$(CVG) report --store $(STORE) --national --annee $(ANNEE) --sortie rapports
 
 ## make bench: whole-process timings side by side (benchmarks/RESULTS.md).
 bench: $(VENV)/.installed-dev
@@ -58,4 +67,4 @@ readme: $(VENV)/.installed
 	$(BIN)/python -m cvg_pipeline.docs
 
 clean:
-	rm -rf $(DEMO) rapports erreurs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DEMO) rapports captures erreurs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,108 @@
+"""The HTML report in a real browser: headless Chromium renders it to PNG with no console message.
+
+Skipped, with the reason, when Chromium is not installed (Debian: `apt-get install -y chromium`).
+`make captures` runs this module as a script to write PNG captures of the golden reports:
+
+    python -m tests.test_report_browser captures/
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+HERE = Path(__file__).parent
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--enable-logging=stderr", "--v=0",
+)
+# What Chromium logs for a page problem: console messages (errors, warnings, uncaught exceptions) and
+# resources that failed to load.
+PROBLEMS = (":CONSOLE", "Failed to load resource", "net::ERR_")
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def capture(html: Path, png: Path, size: tuple[int, int] = (1200, 3000)) -> list[str]:
+    """Render `html` to `png` with headless Chromium; return the console / loading problems it logged."""
+    exe = chromium()
+    if exe is None:
+        raise RuntimeError("chromium est introuvable (apt-get install -y chromium)")
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cvg-chromium-") as profile:
+        proc = subprocess.run(
+            [exe, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={png.resolve()}",
+             f"--window-size={size[0]},{size[1]}", html.resolve().as_uri()],
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+    if not png.exists():
+        raise RuntimeError(f"chromium n'a pas écrit {png} (code {proc.returncode}) : {proc.stderr[-2000:]}")
+    return [line for line in proc.stderr.splitlines() if any(p in line for p in PROBLEMS)]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+needs_chromium = pytest.mark.skipif(
+    chromium() is None, reason="chromium absent : installez le paquet Debian « chromium » pour ce test"
+)
+
+
+@needs_chromium
+def test_report_renders_in_chromium_without_console_error(tmp_path: Path) -> None:
+    from cvg_pipeline.indicators import Indicators
+    from cvg_pipeline.report import render_report
+    from cvg_pipeline.schema import load_schema
+
+    ind = cast(Indicators, json.loads((HERE / "data" / "indicateurs-national-2023.json").read_text("utf-8")))
+    (html,) = render_report(ind, load_schema(), formats=("html",), out_dir=tmp_path)
+    png = tmp_path / "rapport.png"
+    problems = capture(html, png)
+    assert problems == []
+    assert png_size(png) == (1200, 3000)
+    assert png.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+@needs_chromium
+def test_console_errors_are_detected(tmp_path: Path) -> None:
+    """The check above can fail: a page that logs an error is reported."""
+    page = tmp_path / "erreur.html"
+    page.write_text('<!DOCTYPE html><html lang="fr"><title>x</title><script>console.error("panne")</script>')
+    problems = capture(page, tmp_path / "erreur.png", (400, 300))
+    assert any("panne" in line for line in problems)
+
+
+def main(argv: list[str]) -> int:
+    """Capture every golden HTML report into the folder given (default: captures/)."""
+    out = Path(argv[0]) if argv else Path("captures")
+    if chromium() is None:
+        print("chromium absent : installez le paquet Debian « chromium » (apt-get install -y chromium).")
+        return 1
+    failed = False
+    for html in sorted((HERE / "golden").glob("*.html")):
+        png = out / f"{html.stem}.png"
+        problems = capture(html, png)
+        print(png)
+        for line in problems:
+            print(f"  erreur de console : {line}")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
