@@ -246,6 +246,11 @@ def read_files(
     total = len(todo)
     if total == 0:
         return []
+    # While the files are read (by the workers, or by Rust code that releases the GIL), this process imports
+    # the validation stack in a thread: pandera pulls in pandas, ~0.9 s.
+    import threading
+
+    threading.Thread(target=_import_validation, daemon=True).start()
     if total == 1 or WORKERS <= 1:
         out = []
         for n, (path, fichier, sha) in enumerate(todo, 1):
@@ -257,11 +262,6 @@ def read_files(
     from concurrent.futures.process import BrokenProcessPool
 
     results: dict[int, ParsedFile] = {}
-    # While the workers read, this process imports the validation stack (pandera pulls in pandas: ~0.9 s).
-    import threading
-
-    warm = threading.Thread(target=_import_validation, daemon=True)
-    warm.start()
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["cvg_pipeline.reader"])
     with ProcessPoolExecutor(max_workers=min(WORKERS, total), mp_context=ctx) as pool:
@@ -530,7 +530,7 @@ class SnapshotWriter:
             [pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in self.columns[2:]]
         )
         view = "cvg_new_parcours"
-        self.con.register(view, new_rows)
+        self.con.register(view, new_rows.to_arrow())  # Arrow: faster to scan than a registered polars frame
         try:
             self.con.execute("BEGIN TRANSACTION")
             try:
