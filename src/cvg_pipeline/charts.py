@@ -173,9 +173,12 @@ def barres_horizontales(nom: str, description: str, barres: Sequence[Barre], *, 
                         couleur: str = BLEU) -> str:
     """One horizontal bar per category (shares in % by default, or counts)."""
     with _style(nom):
-        fig = _figure(0.45 + 0.3 * len(barres))
-        ax = _axes(fig, _largeur([b.libelle for b in barres]) + 0.15, 0.55, 0.32, 0.08)
+        fig = _figure(0.2 + 0.3 * len(barres))
+        ax = _axes(fig, _largeur([b.libelle for b in barres]) + 0.15, 0.55, 0.06, 0.06)
         _barh(ax, barres, pourcentages, couleur)
+        # Every bar carries its value: no value axis (lighter to read, and fewer artists to draw).
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
         return _svg(fig, nom, description)
 
 
@@ -219,12 +222,20 @@ def panneaux(nom: str, description: str, groupes: Sequence[tuple[str, Sequence[B
     with _style(nom):
         hauteur = 0.55 + 0.3 * max(len(barres) for _, barres in groupes)
         fig = _figure(hauteur)
-        part = LARGEUR / len(groupes)
-        for i, ((titre, barres), couleur) in enumerate(zip(groupes, SERIES, strict=False)):
-            ax = _axes(fig, _largeur([b.libelle for b in barres]) + 0.12, 0.5, 0.08, 0.3, x0=i * part, largeur=part)
+        # Equal bar areas: each panel is as wide as its labels plus the same room for the bars (each scaled
+        # to its own largest share, which is labelled).
+        marges = [_largeur([b.libelle for b in barres]) + 0.12 for _, barres in groupes]
+        droite = 0.45
+        barre = max((LARGEUR - sum(marges) - droite * len(groupes)) / len(groupes), 0.6)
+        x0 = 0.0
+        for (titre, barres), couleur, gauche in zip(groupes, SERIES, marges, strict=False):
+            largeur = gauche + barre + droite
+            ax = _axes(fig, gauche, droite, 0.08, 0.3, x0=x0, largeur=largeur)
             _barh(ax, barres, True, couleur)
-            fig.text((i * part + 0.1) / LARGEUR, 1 - 0.08 / hauteur, titre, ha="left", va="top",
+            fig.text((x0 + 0.1) / LARGEUR, 1 - 0.08 / hauteur, titre, ha="left", va="top",
                      fontsize=10, fontweight="bold", color=TEXTE)
+            x0 += largeur
+            ax.set_xlim(0, max((b.valeur or 0.0 for b in barres), default=0.0) * 1.02 or 1.0)
             ax.xaxis.set_visible(False)
             ax.spines["bottom"].set_visible(False)
             ax.grid(False)
