@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
-from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
+from cvg_pipeline.commands.common import (
+    AciOption,
+    AnneeOption,
+    AuOption,
+    NationalOption,
+    ProgrammeOption,
+    StoreOption,
+    TerritoireOption,
+    WaitOption,
+    echo,
+    guarded,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,25 +28,12 @@ def register(app: typer.Typer) -> None:
 def indicators(
     store: StoreOption = None,
     attente: WaitOption = None,
-    national: Annotated[bool, typer.Option("--national", help="Périmètre : tout le programme.")] = False,
-    territoire: Annotated[
-        str | None, typer.Option("--territoire", metavar="SLUG", help="Périmètre : un territoire (ex. lyon).")
-    ] = None,
-    aci: Annotated[str | None, typer.Option("--aci", metavar="SIRET", help="Périmètre : un ACI.")] = None,
-    annee: Annotated[
-        str | None, typer.Option("--annee", metavar="AAAA", help="Année civile des indicateurs (obligatoire).")
-    ] = None,
-    programme: Annotated[
-        str | None, typer.Option("--programme", metavar="CVG|PHC|tous", help="Programme (défaut : tous).")
-    ] = None,
-    au: Annotated[
-        str | None,
-        typer.Option(
-            "--au",
-            metavar="AAAA-MM-JJ",
-            help="Lit pour chaque ACI son dernier fichier arrêté à cette date ou avant (défaut : le dernier).",
-        ),
-    ] = None,
+    national: NationalOption = False,
+    territoire: TerritoireOption = None,
+    aci: AciOption = None,
+    annee: AnneeOption = None,
+    programme: ProgrammeOption = None,
+    au: AuOption = None,
 ) -> None:
     """Calcule les indicateurs annuels et les écrit en JSON sur la sortie standard."""
 
