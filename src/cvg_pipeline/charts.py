@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 BLEU, ORANGE, VERT, GRIS, ROUGE = "#2b6a8e", "#e08a3c", "#6a9f4e", "#9aa3ab", "#b5475b"
 SERIES = (BLEU, ORANGE, VERT, ROUGE, GRIS)
 TEXTE = "#222222"
-LARGEUR = 7.0  # inches
+LARGEUR = 8.5  # inches (about the width of the HTML column: text keeps its size)
 TAILLE = 9.0  # font size, points
 
 
