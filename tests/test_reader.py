@@ -157,7 +157,7 @@ def test_batch_read_gives_the_same_result_as_one_by_one(tmp_path: Path) -> None:
     paths = [
         write_workbook(tmp_path / "a.xlsx", rows=[valid_row(), valid_row(**{"Sexe": "Inconnu"})]),
         write_workbook(tmp_path / "b.xlsx", rows=[{**{k: v for k, v in valid_row().items() if k != "Année de naissance"},
-                                                   "Date de naissance": date(1975, 5, 12)}]),
+                                                   "Date de naissance": d} for d in (date(1975, 5, 12), "30/02/1975")]),
         write_workbook(tmp_path / "c.xlsx", rows=[valid_row(**{"Date d'entrée": "31/02/2023"})], title_rows=[["T"]]),
         tmp_path / "d.xlsx",
     ]
@@ -172,7 +172,9 @@ def test_batch_read_gives_the_same_result_as_one_by_one(tmp_path: Path) -> None:
         else:
             assert parsed.data is not None and parsed.data.equals(alone.data)
             assert parsed.raw is not None and alone.raw is not None and parsed.raw.equals(alone.raw)
-    assert batch[1].data is not None and batch[1].data["annee_naissance"].to_list() == [1975]
+    assert batch[1].data is not None and batch[1].data["annee_naissance"].to_list() == [1975, None]
+    assert [(i.code, i.valeur) for i in batch[1].errors] == [("date-naissance-invalide", None)]
+    assert [(i.code, i.valeur) for i in batch[0].errors] == [("valeur-inconnue", "Inconnu")]
 
 
 # -- Excel locations ----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any
@@ -76,10 +77,10 @@ def resolve_category(domain: Domain, text: str) -> str | None:
     return None if value is None else value.label
 
 
-_MEMO: dict[tuple[int, str], tuple[object, dict[str, Any]]] = {}
+_MEMO: dict[tuple[int, str], tuple[object, dict[Any, Any]]] = {}
 
 
-def _memo(owner: object, kind: str) -> dict[str, Any]:
+def _memo(owner: object, kind: str) -> dict[Any, Any]:
     key = (id(owner), kind)
     hit = _MEMO.get(key)
     if hit is None:
@@ -140,7 +141,13 @@ _SERIAL = r"^(\d{1,7})(?:[.,]\d+)?$"
 
 
 def _date_fast(src: pl.Expr) -> pl.Expr:
-    return src.str.to_datetime(_EXCEL_DATETIME, strict=False).dt.date()
+    """What fastexcel writes for a date cell, and `JJ/MM/AAAA` (4-digit year: chrono would read `22` as
+    year 22); anything else, or an impossible date, is left to `_date_slow`."""
+    dmy = src.str.to_date("%d/%m/%Y", strict=False)
+    return pl.coalesce(
+        src.str.to_datetime(_EXCEL_DATETIME, strict=False).dt.date(),
+        pl.when(dmy.dt.year() >= 1000).then(dmy),
+    )
 
 
 def _days_in_month(y: pl.Expr, m: pl.Expr) -> pl.Expr:
@@ -210,6 +217,18 @@ def _date_slow(frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]) -> pl.Data
     return frame.drop([c for c in frame.columns if c.startswith(t)])
 
 
+def parse_date_column(texts: Sequence[str | None]) -> list[tuple[date | None, str | None]]:
+    """(date, error code) for each text: the date code path of `normalise_frame`, for a plain list (the
+    Date d'arrêté of the Structure sheets). Blank texts give (None, None)."""
+    frame = pl.DataFrame({"v": list(texts)}, schema={"v": pl.Utf8})
+    frame = frame.with_columns(pl.when(pl.col("v").str.strip_chars() != "").then(pl.col("v")).alias("v"))
+    frame = frame.with_columns(_date_fast(pl.col("v")).alias("d"))
+    if frame.select((pl.col("v").is_not_null() & pl.col("d").is_null()).any()).item():
+        frame = _date_slow(frame, [("v", "s")]).with_columns(pl.coalesce("d", "s").alias("d"))
+        return list(zip(frame.get_column("d").to_list(), frame.get_column(ERR_PREFIX + "s").to_list(), strict=True))
+    return [(d, None) for d in frame.get_column("d").to_list()]
+
+
 # -- the whole frame -------------------------------------------------------------------------------------
 def normalise_frame(
     frame: pl.DataFrame, schema: Schema, *, distinct_out: dict[str, list[str]] | None = None
@@ -219,115 +238,160 @@ def normalise_frame(
     `frame` may hold the rows of several files stacked, any subset of the schema's columns, extra
     technical columns (kept as they are), and `BIRTH_PREFIX + annee_naissance` (a full date of birth, for
     the rows of files that gave one instead of the year). Returns the technical columns, every schema
-    column typed (null where absent or failed) and, for each column with a failed cell, `ERR_PREFIX + name`:
-    the error code (`valeur-obligatoire`, `identifiant-manquant`, `date-invalide`, `date-format-us`,
-    `oui-non-invalide`, `valeur-inconnue`, `nombre-invalide`, `entier-invalide`, `date-naissance-invalide`).
-    Required-value errors are raised for every row; the caller ignores them where the column is absent.
-    `distinct_out`, if given, receives the distinct texts of each Oui/Non and categorical column.
+    column typed (null where absent or failed) and, for each column that may have a failed cell,
+    `ERR_PREFIX + name`: the error code (`valeur-obligatoire`, `identifiant-manquant`, `date-invalide`,
+    `date-format-us`, `oui-non-invalide`, `valeur-inconnue`, `nombre-invalide`, `entier-invalide`,
+    `date-naissance-invalide`) or null. Required-value errors are raised for every row; the caller ignores
+    them where the column is absent. `distinct_out`, if given, receives the distinct texts of each Oui/Non
+    and categorical column.
+
+    Two passes over the data: one of aggregates (distinct texts, fast-path misses), one that types every
+    column. The expressions are cached per column and per set of distinct texts, so building them costs
+    nothing for the next file with the same spellings.
     """
-    present = [c for c in schema.columns if c.name in frame.columns]
-    technical = [c for c in frame.columns if c not in {col.name for col in schema.columns} and not c.startswith(BIRTH_PREFIX)]
-    birth_cols = [c for c in schema.columns if BIRTH_PREFIX + c.name in frame.columns]
-
-    # 1. distinct texts of the Oui/Non and categorical columns, resolved once each in Python
-    looked_up = [c for c in present if c.type in ("bool", "cat")]
-    distinct = frame.select(pl.col(c.name).drop_nulls().unique().implode() for c in looked_up).row(0) if looked_up else ()
-    values: dict[str, pl.Expr] = {}
-    errors: dict[str, pl.Expr] = {}
+    cache = _memo(schema, "expressions")
+    shape = cache.get(("shape", tuple(frame.columns)))
+    if shape is None:
+        shape = cache[("shape", tuple(frame.columns))] = _Shape.of(frame.columns, schema)
+    summary = frame.select(shape.aggregates).row(0) if shape.aggregates else ()
+    distinct = [tuple(sorted(texts)) for texts in summary[: len(shape.looked_up)]]
+    misses = dict(zip(shape.fast, summary[len(shape.looked_up):], strict=True))
+    if distinct_out is not None:
+        distinct_out.update((col.name, list(texts)) for col, texts in zip(shape.looked_up, distinct, strict=True))
+    texts_of = {col.name: texts for col, texts in zip(shape.looked_up, distinct, strict=True)}
+    out: list[pl.Expr] = [pl.col(c) for c in shape.technical]
+    errors: list[pl.Expr] = []
     slow_dates: list[tuple[str, str]] = []
-    for col, texts in zip(looked_up, distinct, strict=True):
-        if distinct_out is not None:
-            distinct_out[col.name] = texts
-        if not texts:
-            continue  # an empty column: null
-        dtype: Any
-        if col.type == "bool":
-            resolved = _resolved(texts, partial(resolve_bool, schema), _memo(schema, "bool"))
-            dtype, code = pl.Boolean, "oui-non-invalide"
-        else:
-            domain = schema.domain_of(col)
-            resolved = _resolved(texts, partial(resolve_category, domain), _memo(domain, "cat"))
-            dtype, code = pl.Utf8, "valeur-inconnue"
-        # distinct text → its position (an Enum cast: one hash lookup) → the resolved value at that position
-        src = pl.col(col.name)
-        value = pl.lit(pl.Series(resolved, dtype=dtype)).gather(src.cast(pl.Enum(texts)).to_physical())
-        values[col.name] = value
-        if any(r is None for r in resolved):
-            errors[col.name] = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
-
-    # 2. fast paths for dates and numbers; which columns need the slow path?
-    fast: dict[str, pl.Expr] = {}
-    for col in present:
-        src = pl.col(col.name)
-        if col.type == "date":
-            fast[col.name] = _date_fast(src)
-        elif col.type in ("number", "int"):
-            fast[col.name] = _number_fast(src)
-        elif col.type == "text":
-            values[col.name] = src.str.strip_chars().str.replace(r"^([+-]?\d+)\.0+$", "${1}")
-    for col in birth_cols:
-        src = pl.col(BIRTH_PREFIX + col.name)
-        fast[BIRTH_PREFIX + col.name] = pl.coalesce(
-            src.str.extract(r"^\s*((?:19|20)\d{2})(?:[.,]0+)?\s*$", 1).cast(pl.Int32),
-            _date_fast(src).dt.year().cast(pl.Int32),
+    for col in schema.columns:
+        state = _ColumnState(
+            present=col.name in shape.present,
+            texts=texts_of.get(col.name, ()),
+            slow=bool(misses.get(col.name)),
+            birth=col.name in shape.birth,
+            birth_slow=bool(misses.get(BIRTH_PREFIX + col.name)),
         )
-    misses: tuple[Any, ...] = ()
-    if fast:
-        frame = frame.with_columns(expr.alias("__fast_" + name) for name, expr in fast.items())
-        misses = frame.select(
-            (pl.col(name).is_not_null() & pl.col("__fast_" + name).is_null()).any().alias(name) for name in fast
-        ).row(0)
-    needs_slow = {name for name, miss in zip(fast, misses, strict=True) if miss}
-
-    for col in present:
-        if col.type not in ("date", "number", "int"):
-            continue
-        src, quick = pl.col(col.name), pl.col("__fast_" + col.name)
-        if col.type == "date":
-            if col.name in needs_slow:
-                slow_dates.append((col.name, "__slow_" + col.name))
-                values[col.name] = pl.col("__slow_" + col.name)
-                errors[col.name] = pl.col(ERR_PREFIX + "__slow_" + col.name)
-            else:
-                values[col.name] = quick
-            continue
-        number = pl.coalesce(quick, _number_slow(src)) if col.name in needs_slow else quick
-        value = number if col.type == "number" else _whole(number)
-        values[col.name] = value
-        if col.name in needs_slow or col.type == "int":
-            code = "nombre-invalide" if col.type == "number" else "entier-invalide"
-            errors[col.name] = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
-    for col in birth_cols:
-        name = BIRTH_PREFIX + col.name
-        year = pl.col("__fast_" + name)
-        if name in needs_slow:
-            slow_dates.append((name, "__slow_" + name))
-            year = pl.coalesce(year, pl.col("__slow_" + name).dt.year().cast(pl.Int32))
-        birth_year = pl.when(pl.col(name).is_not_null()).then(year)
-        values[col.name] = pl.coalesce(values[col.name], birth_year) if col.name in values else birth_year
-        birth_error = pl.when(pl.col(name).is_not_null() & year.is_null()).then(pl.lit("date-naissance-invalide"))
-        errors[col.name] = pl.coalesce(birth_error, errors[col.name]) if col.name in errors else birth_error
+        key = ("column", col.name, state)
+        built = cache.get(key)
+        if built is None:
+            built = cache[key] = _column_exprs(col, state, schema)
+        value, error = built
+        out.append(value)
+        if error is not None:
+            errors.append(error)
+        if col.type == "date" and state.present and state.slow:
+            slow_dates.append((col.name, "__slow_" + col.name))
+        if state.birth and state.birth_slow:
+            slow_dates.append((BIRTH_PREFIX + col.name, "__slow_" + BIRTH_PREFIX + col.name))
+    if len(cache) > 20_000:  # bounded: pathological batches with ever-new spellings
+        cache.clear()
     if slow_dates:
         frame = _date_slow(frame, slow_dates)
+    return frame.select(out + errors)
 
-    # 3. required values
-    for col in schema.columns:
-        if not col.required or (col.name not in frame.columns and col not in birth_cols):
-            continue
-        empty = pl.col(col.name).is_null() if col.name in frame.columns else pl.lit(True)
-        if col in birth_cols:
+
+@dataclass(frozen=True)
+class _Shape:
+    """What depends only on the frame's columns: which are present, and the aggregates to compute."""
+
+    present: frozenset[str]
+    birth: frozenset[str]
+    technical: tuple[str, ...]
+    looked_up: tuple[Column, ...]  # bool and cat columns present
+    fast: dict[str, pl.Expr]  # date / number sources -> fast-path expression
+    aggregates: tuple[pl.Expr, ...]
+
+    @classmethod
+    def of(cls, columns: Sequence[str], schema: Schema) -> _Shape:
+        names = set(columns)
+        canonical = {c.name for c in schema.columns}
+        present = [c for c in schema.columns if c.name in names]
+        birth = [c for c in schema.columns if BIRTH_PREFIX + c.name in names]
+        looked_up = tuple(c for c in present if c.type in ("bool", "cat"))
+        fast = {c.name: _fast_expr(c, pl.col(c.name)) for c in present if c.type in ("date", "number", "int")}
+        fast.update({BIRTH_PREFIX + c.name: _birth_fast(pl.col(BIRTH_PREFIX + c.name)) for c in birth})
+        aggregates = [pl.col(c.name).drop_nulls().unique().implode().alias(c.name) for c in looked_up]
+        aggregates += [(pl.col(name).is_not_null() & expr.is_null()).any().alias("__miss_" + name)
+                       for name, expr in fast.items()]
+        return cls(
+            present=frozenset(c.name for c in present),
+            birth=frozenset(c.name for c in birth),
+            technical=tuple(c for c in columns if c not in canonical and not c.startswith(BIRTH_PREFIX)),
+            looked_up=looked_up,
+            fast=fast,
+            aggregates=tuple(aggregates),
+        )
+
+
+@dataclass(frozen=True)
+class _ColumnState:
+    present: bool
+    texts: tuple[str, ...]  # distinct texts (bool / cat)
+    slow: bool  # some cell missed the fast path (date / number / int)
+    birth: bool  # a full date of birth was given for this column (annee_naissance)
+    birth_slow: bool
+
+
+def _fast_expr(col: Column, src: pl.Expr) -> pl.Expr:
+    return _date_fast(src) if col.type == "date" else _number_fast(src)
+
+
+def _birth_fast(src: pl.Expr) -> pl.Expr:
+    return pl.coalesce(
+        src.str.extract(r"^\s*((?:19|20)\d{2})(?:[.,]0+)?\s*$", 1).cast(pl.Int32),
+        _date_fast(src).dt.year().cast(pl.Int32),
+    )
+
+
+def _column_exprs(col: Column, state: _ColumnState, schema: Schema) -> tuple[pl.Expr, pl.Expr | None]:
+    """(typed value, error code or None) expressions of one column, aliased, for `normalise_frame`."""
+    src = pl.col(col.name)
+    value: pl.Expr | None = None
+    error: pl.Expr | None = None
+    if state.present:
+        if col.type in ("bool", "cat") and state.texts:
+            dtype: Any
+            if col.type == "bool":
+                resolved = _resolved(state.texts, partial(resolve_bool, schema), _memo(schema, "bool"))
+                dtype, code = pl.Boolean, "oui-non-invalide"
+            else:
+                domain = schema.domain_of(col)
+                resolved = _resolved(state.texts, partial(resolve_category, domain), _memo(domain, "cat"))
+                dtype, code = pl.Utf8, "valeur-inconnue"
+            # distinct text → its position (an Enum cast: one hash lookup) → the resolved value there
+            value = pl.lit(pl.Series(resolved, dtype=dtype)).gather(src.cast(pl.Enum(state.texts)).to_physical())
+            if any(r is None for r in resolved):
+                error = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
+        elif col.type == "text":
+            value = src.str.strip_chars().str.replace(r"^([+-]?\d+)\.0+$", "${1}")
+        elif col.type == "date":
+            if state.slow:
+                value, error = pl.col("__slow_" + col.name), pl.col(ERR_PREFIX + "__slow_" + col.name)
+            else:
+                value = _date_fast(src)
+        elif col.type in ("number", "int"):
+            number = pl.coalesce(_number_fast(src), _number_slow(src)) if state.slow else _number_fast(src)
+            value = number if col.type == "number" else _whole(number)
+            if state.slow or col.type == "int":
+                code = "nombre-invalide" if col.type == "number" else "entier-invalide"
+                error = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
+    if state.birth:
+        name = BIRTH_PREFIX + col.name
+        year = _birth_fast(pl.col(name))
+        if state.birth_slow:
+            year = pl.coalesce(year, pl.col("__slow_" + name).dt.year().cast(pl.Int32))
+        birth_year = pl.when(pl.col(name).is_not_null()).then(year)
+        value = birth_year if value is None else pl.coalesce(value, birth_year)
+        birth_error = pl.when(pl.col(name).is_not_null() & year.is_null()).then(pl.lit("date-naissance-invalide"))
+        error = birth_error if error is None else pl.coalesce(birth_error, error)
+    if col.required and (state.present or state.birth):
+        empty = src.is_null() if state.present else pl.lit(True)
+        if state.birth:
             empty = empty & pl.col(BIRTH_PREFIX + col.name).is_null()
-        code = "identifiant-manquant" if col.name == "id_salarie" else "valeur-obligatoire"
-        missing = pl.when(empty).then(pl.lit(code))
-        errors[col.name] = pl.coalesce(missing, errors[col.name]) if col.name in errors else missing
-
-    out = [pl.col(c) for c in technical]
-    for col in schema.columns:
-        dtype = POLARS_DTYPES[col.type]
-        out.append(values[col.name].cast(dtype).alias(col.name) if col.name in values
-                   else pl.lit(None, dtype).alias(col.name))
-    out += [expr.cast(pl.Utf8).alias(ERR_PREFIX + name) for name, expr in errors.items()]
-    return frame.select(out)
+        missing = pl.when(empty).then(pl.lit("identifiant-manquant" if col.name == "id_salarie" else "valeur-obligatoire"))
+        error = missing if error is None else pl.coalesce(missing, error)
+    dtype = POLARS_DTYPES[col.type]
+    typed = pl.lit(None, dtype) if value is None else value.cast(dtype)
+    return typed.alias(col.name), None if error is None else error.cast(pl.Utf8).alias(ERR_PREFIX + col.name)
 
 
 def empty_data(schema: Schema, technical: dict[str, Any] | None = None) -> pl.DataFrame:

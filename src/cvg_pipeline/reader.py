@@ -473,18 +473,14 @@ def _finish_structure(pending: list[_Pending], schema: Schema, today: date) -> N
     todo = [p for p in pending if p.arrete is not None and p.parsed.structure is not None]
     if not todo:
         return
-    import polars as pl
 
-    from cvg_pipeline.normalise import ERR_PREFIX, normalise_frame
+    from cvg_pipeline.normalise import parse_date_column
 
-    name = next(c.name for c in schema.columns if c.type == "date")
-    frame = pl.DataFrame({name: [p.arrete[0] for p in todo if p.arrete]}, schema={name: pl.Utf8})
-    out = normalise_frame(frame, schema)
-    codes = out.get_column(ERR_PREFIX + name).to_list() if ERR_PREFIX + name in out.columns else [None] * len(todo)
-    for p, value, code in zip(todo, out.get_column(name).to_list(), codes, strict=True):
+    parsed_dates = parse_date_column([p.arrete[0] if p.arrete else None for p in todo])
+    for p, (value, code) in zip(todo, parsed_dates, strict=True):
         assert p.arrete is not None and p.parsed.structure is not None
         where = p.arrete[1]
-        if code not in (None, "valeur-obligatoire"):
+        if code is not None:
             p.parsed.issues.append(issue(code, p.parsed.fichier, **where))
         elif value is not None and value > today:
             p.parsed.issues.append(issue("date-future", p.parsed.fichier, aujourdhui=today.strftime("%d/%m/%Y"),
@@ -503,11 +499,10 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
     from cvg_pipeline.normalise import BIRTH_PREFIX, ERR_PREFIX, category_fields, normalise_frame
 
     stacked = pl.concat(bodies, how="diagonal") if len(bodies) > 1 else bodies[0]
+    stacked_columns = set(stacked.columns)
     cells = [c for c in stacked.columns if c not in (_FILE_ID, ROW_COLUMN)]
-    if cells:  # entirely blank rows are skipped
-        stacked = stacked.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells))
-    else:
-        stacked = stacked.clear()
+    # entirely blank rows are skipped (sum_horizontal: several times faster than any_horizontal)
+    stacked = stacked.filter(pl.sum_horizontal(pl.col(cells).is_not_null()) > 0) if cells else stacked.clear()
     distinct: dict[str, list[str]] = {}
     out = normalise_frame(stacked, schema, distinct_out=distinct)
 
@@ -519,7 +514,7 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         if codes.null_count() == len(codes):
             continue
         name = err[len(ERR_PREFIX):]
-        hidden = name == "id_salarie" or name not in stacked.columns
+        hidden = name == "id_salarie" or name not in stacked_columns
         shown = pl.lit(None, pl.Utf8) if hidden else stacked.get_column(name)
         rows = pl.select(out.get_column(_FILE_ID), out.get_column(ROW_COLUMN), codes, shown.alias("v")).filter(
             pl.col(err).is_not_null())
@@ -528,7 +523,8 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
             where = parsed.columns.get(name)
             if where is None:
                 continue  # a required column absent from this file: already `colonne-manquante`
-            birth = BIRTH_PREFIX + name in stacked.columns and name not in stacked.columns
+            body = pending[f].body
+            birth = body is not None and BIRTH_PREFIX + name in body.columns  # a date of birth: never shown
             col = by_column[name]
             fields: dict[str, Any] = {}
             if code == "valeur-obligatoire":
@@ -541,15 +537,15 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
                 lettre=where.letter, valeur=valeur, **fields)))
 
     # the text as written, for messages: real dates and booleans as Excel shows them; years of birth only
-    dates = [c.name for c in schema.columns if c.type == "date" and c.name in stacked.columns]
+    dates = [c.name for c in schema.columns if c.type == "date" and c.name in stacked_columns]
     excel_bools = [c for c, texts in distinct.items() if any(t in _BOOL_DISPLAY for t in texts)]
     raw_exprs = [pl.col(c).str.replace(*_DATE_DISPLAY) for c in dates]
     raw_exprs += [pl.when(pl.col(c) == "true").then(pl.lit("VRAI")).when(pl.col(c) == "false").then(pl.lit("FAUX"))
                   .otherwise(pl.col(c)).alias(c) for c in excel_bools]
     for c in schema.columns:
-        if BIRTH_PREFIX + c.name in stacked.columns:
+        if BIRTH_PREFIX + c.name in stacked_columns:
             year = pl.when(pl.col(BIRTH_PREFIX + c.name).is_not_null()).then(out.get_column(c.name).cast(pl.Utf8))
-            raw_exprs.append((pl.coalesce(pl.col(c.name), year) if c.name in stacked.columns else year).alias(c.name))
+            raw_exprs.append((pl.coalesce(pl.col(c.name), year) if c.name in stacked_columns else year).alias(c.name))
     raw_all = stacked.with_columns(raw_exprs).drop([c for c in stacked.columns if c.startswith(BIRTH_PREFIX)])
     # rows of a file are contiguous and in file order: slices, not a partition (no copy)
     file_ids = out.get_column(_FILE_ID)
