@@ -846,6 +846,24 @@ def render_report(
     return paths
 
 
+def preload(formats: Sequence[str] = FORMATS) -> None:
+    """Import the rendering stack in a background thread (matplotlib for the HTML charts: ~0.7 s), to overlap
+    with the indicators query, which runs in DuckDB without holding the GIL. Harmless if never used."""
+    import threading
+
+    def run() -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            import jinja2  # noqa: F401
+
+            if "html" in formats:
+                import matplotlib.backends.backend_svg
+                import matplotlib.figure  # noqa: F401
+
+    threading.Thread(target=run, name="cvg-report-preload", daemon=True).start()
+
+
 def write_report(
     ind: Indicators,
     schema: Schema,

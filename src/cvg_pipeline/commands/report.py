@@ -57,7 +57,7 @@ def report(
 
     def run() -> None:
         from cvg_pipeline import indicators as ind
-        from cvg_pipeline.report import write_report
+        from cvg_pipeline.report import preload, write_report
         from cvg_pipeline.schema import load_schema
         from cvg_pipeline.store import resolve_store_path
 
@@ -67,6 +67,7 @@ def report(
         prog = ind.parse_programme(schema, programme)
         day = ind.parse_au(au)
         wanted = parse_formats_option(formats)
+        preload(wanted)  # overlaps the matplotlib import with the indicators query
         result = ind.load_indicators(
             resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
         )
