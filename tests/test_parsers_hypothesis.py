@@ -16,6 +16,7 @@ from cvg_pipeline.normalise import (
     normalise_frame,
     parse_bool_value,
     parse_category,
+    parse_date_column,
     parse_date_text,
     parse_number_text,
     siret_problem,
@@ -103,6 +104,12 @@ def test_a_column_parses_like_its_cells_one_by_one(cells: list[str | None]) -> N
         if cell is not None and _blank(cell):
             continue  # fastexcel gives blank cells as null; the scalar helper does the same
         assert (value, code) == parse_date_text(cell)
+
+
+@FEW
+@given(st.lists(st.one_of(printable, dates.map(FORMATS[0]), dates.map(FORMATS[5])), max_size=8))
+def test_structure_date_path_agrees_with_the_cell_path(cells: list[str]) -> None:
+    assert parse_date_column(cells) == [parse_date_text(c) for c in cells]
 
 
 # -- Oui/Non ------------------------------------------------------------------------------------------------

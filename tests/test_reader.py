@@ -491,3 +491,9 @@ def test_xls_renamed_xlsx_is_still_read(tmp_path: Path) -> None:
     path = write_xls(tmp_path / "aci.xls", _sheets([valid_row()]))
     renamed = path.rename(tmp_path / "aci.xlsx")
     assert read(renamed).issues == []
+
+
+def test_xlsm_is_read_and_its_macros_never_run(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "aci.xlsx", rows=[valid_row()]).rename(tmp_path / "aci.xlsm")
+    parsed = read(path)
+    assert parsed.issues == [] and parsed.data is not None and parsed.data.height == 1
