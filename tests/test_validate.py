@@ -16,6 +16,7 @@ import pytest
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.schema import load_schema
 from cvg_pipeline.validate import build_schema, polars_dtype, validate
+from tests.builders import valid_row, write_workbook
 
 SCHEMA = load_schema()
 HEADER_ROW = 3  # a title row and a blank row above the header: data starts at Excel row 4
@@ -408,3 +409,13 @@ def test_invalid_condition_does_not_cascade() -> None:
     g = parsed([typed_row(diff_logement=None)], raw_overrides={(0, "diff_logement"): None})
     validate([g], SCHEMA)
     assert [i.code for i in g.issues] == ["condition-non-remplie"]
+
+
+def test_unknown_motif_is_not_also_reported_missing(tmp_path: Path) -> None:
+    """An unknown motif is one error (valeur-inconnue), not also « sortie-incomplete » on the same cell."""
+    from cvg_pipeline.ingest import verify_paths
+
+    path = write_workbook(tmp_path / "motif.xlsx", rows=[valid_row(**{"Situation à la sortie": "Parti en vacances"})])
+    [result] = verify_paths([path], schema=load_schema())
+    codes = [i.code for i in result.issues if i.is_error]
+    assert codes == ["valeur-inconnue"]

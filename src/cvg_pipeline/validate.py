@@ -355,6 +355,8 @@ def _emit(
         col = schema.column(name)
         if code == "sortie-incomplete" and where is None:
             continue  # the whole column is missing: one structure error (see _absent_exit_columns)
+        if code == "sortie-incomplete" and _failed(rec, name, raw_value(i, name, ligne)):
+            continue  # the cell holds a value the reader refused (its own error), it is not empty
         if code == "bloc-sortie-sans-date" and _failed(
             rec, "date_sortie", raw_value(i, "date_sortie", ligne)
         ):
