@@ -25,9 +25,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 ## make demo: install, write the template, ingest examples/, compute indicators and write the reports.
+# The examples include 3 files with errors (examples/erreurs/): ingest exits 1 for them, which is expected;
+# their annotated copies are written to demo/erreurs/. Any other exit code stops the demo.
 demo: $(VENV)/.installed
-	@mkdir -p $(DEMO)
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
+	$(CVG) ingest --store $(DEMO_STORE) --erreurs $(DEMO)/erreurs examples/ || [ $$? -eq 1 ]
+	$(CVG) ingest --store $(DEMO_STORE) examples/aci examples/historique
+	$(CVG) historique --store $(DEMO_STORE)
+	$(CVG) indicators --store $(DEMO_STORE) --national --annee 2023 > $(DEMO)/indicateurs-national-2023.json
+	$(CVG) indicators --store $(DEMO_STORE) --territoire lyon --annee 2023 > $(DEMO)/indicateurs-lyon-2023.json
+	$(CVG) report --store $(DEMO_STORE) --national --annee 2023 --sortie $(DEMO)/rapports
+	$(CVG) report --store $(DEMO_STORE) --territoire lyon --annee 2023 --sortie $(DEMO)/rapports
+	@echo "Démo terminée : base $(DEMO_STORE), rapports dans $(DEMO)/rapports/, classeurs d'erreurs dans $(DEMO)/erreurs/."
 
 ## make test: ruff, mypy (strict on src/), the whole pytest suite.
 test: lint typecheck pytest
