@@ -68,6 +68,10 @@ rapport-national: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
 
+## make fuzz: the hostile-file fuzzer at full size (well over 1,000 mutated workbooks; statistics printed).
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -p no:cacheprovider -q tests/test_fuzz.py --hypothesis-show-statistics
+
 ## make examples: regenerate the example workbooks (deterministic).
 examples: $(VENV)/.installed-dev
 	$(BIN)/python examples/generate.py
