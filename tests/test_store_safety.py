@@ -246,3 +246,52 @@ def test_busy_store_backup_waits_then_fails_in_french(filled: Path, tmp_path: Pa
     assert result.exit_code == 1
     assert "est utilisée par un autre traitement" in result.output
     assert not (tmp_path / "c.duckdb").exists()
+
+
+# -- the HMAC key -------------------------------------------------------------------------------------------------
+
+
+def test_hmac_key_is_never_printed_nor_written_outside_stores(tmp_path: Path) -> None:
+    """Every command's output (stdout and stderr, table and JSON), the ingest log and every file written next
+    to the store (annotated error workbooks included) are free of the key; only stores and their backups hold
+    it."""
+    import zipfile
+
+    from tests.builders import structure, valid_row, write_workbook
+
+    store = tmp_path / "base" / "cvg.duckdb"
+    inbox = tmp_path / "depot"
+    write_workbook(inbox / "bon.xlsx", rows=[valid_row()])
+    write_workbook(inbox / "mauvais.xlsx", rows=[valid_row(**{"Sexe": "?"})], structure_fields=structure(SIRET=SIRET_2))
+    s = ["--store", str(store)]
+    commands = [
+        ["ingest", *s, str(inbox)],
+        ["ingest", *s, "--json", str(inbox)],
+        ["verifier", str(inbox / "mauvais.xlsx")],
+        ["historique", *s],
+        ["indicators", *s, "--national", "--annee", "2023"],
+        ["sauvegarder", str(tmp_path / "copie.duckdb"), *s],
+        ["--debug", "historique", *s],
+    ]
+    outputs = []
+    for args in commands:
+        result = CliRunner().invoke(app, args)
+        outputs.append(result.output + (result.stderr if result.stderr_bytes else ""))
+        assert result.exit_code in (0, 1), (args, result.output)
+    key = hmac_key(store)
+    assert all(key not in out for out in outputs)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        log = repr(con.execute("SELECT * FROM ingest_log").fetchall())
+    finally:
+        con.close()
+    assert key not in log
+    stores = {store, tmp_path / "copie.duckdb"}
+    for path in tmp_path.rglob("*"):
+        if not path.is_file() or path in stores:
+            continue
+        data = path.read_bytes()
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                data = b"".join(zf.read(n) for n in zf.namelist())
+        assert key.encode() not in data, path
