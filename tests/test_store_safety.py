@@ -295,3 +295,17 @@ def test_hmac_key_is_never_printed_nor_written_outside_stores(tmp_path: Path) ->
             with zipfile.ZipFile(path) as zf:
                 data = b"".join(zf.read(n) for n in zf.namelist())
         assert key.encode() not in data, path
+
+
+def test_every_promise_of_the_personal_data_section_names_an_existing_test() -> None:
+    """README « Données personnelles »: each cited test exists, so no promise is left without its proof."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Données personnelles", 1)[1].split("\n## ", 1)[0]
+    cited = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(cited) >= 10
+    for path, name in cited:
+        source = (root / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.MULTILINE), f"{path}::{name} is cited but missing"
