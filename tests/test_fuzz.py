@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cvg_pipeline.errors import CATALOGUE, scope_of
@@ -66,7 +66,9 @@ def check_outcome(path: Path) -> str:
             assert found.feuille and found.ligne is not None, found
     if result.errors:
         assert not result.accepted, result
-    return "accepte" if result.accepted else "refuse"
+    outcome = "accepte" if result.accepted else "refuse"
+    event(f"issue: {outcome}" + (f" ({result.errors[0].code})" if result.errors else ""))
+    return outcome
 
 
 # -- random cell values ----------------------------------------------------------------------------------------
