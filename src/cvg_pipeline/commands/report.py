@@ -16,6 +16,7 @@ from cvg_pipeline.commands.common import (
     ProgrammeOption,
     StoreOption,
     TerritoireOption,
+    WaitOption,
     echo,
     guarded,
 )
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
 
 def report(
     store: StoreOption = None,
+    attente: WaitOption = None,
     national: NationalOption = False,
     territoire: TerritoireOption = None,
     aci: AciOption = None,
