@@ -51,8 +51,10 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
-## make golden: regenerate the golden files of the reports (review the diff before committing).
+## make golden: regenerate the golden files of the reports (review the diff before committing): the demo
+## reports (examples/ ingested into a temporary store) and the national report of the sample indicators.
 golden: $(VENV)/.installed-dev
+	rm -rf tests/golden
 	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
 	git status --short tests/golden
 

@@ -1,9 +1,12 @@
 """`cvg report`: secret statistique, view model, Markdown / HTML output, goldens, escaping, command line.
 
-Goldens (tests/golden/): the national report of the hand-made sample (tests/data/indicateurs-national-2023.json,
-figures close to the programme's 2023 report) and the lyon report of a small deterministic store filled with
-tests/storefill.py (small counts: the secret statistique shows). Regenerate with `make golden`
-(CVG_UPDATE_GOLDEN=1) and review the diff.
+Goldens (tests/golden/):
+- exemples/: the national and lyon reports of the demo data, from a store built by ingesting the committed
+  examples/aci and examples/historique with the real library (what `make demo` writes; small counts, so the
+  secret statistique shows);
+- echantillon/: the national report of the hand-made sample (tests/data/indicateurs-national-2023.json,
+  figures close to the programme's 2023 report: thousands separators, every share shown).
+Regenerate with `make golden` (CVG_UPDATE_GOLDEN=1) and review the diff.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typer.testing import CliRunner
 from cvg_pipeline import report
 from cvg_pipeline.cli import app
 from cvg_pipeline.indicators import Indicators, Scope, load_indicators
+from cvg_pipeline.ingest import ingest_paths
 from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
-from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.schema import PROJECT_ROOT, Schema, load_schema
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -138,17 +142,30 @@ def test_secret_counts(seuil: int, n: int, expected: str) -> None:
     [
         (5, 0, 0, NON_CALCULABLE, NON_CALCULABLE),  # base 0: not computable, never 0 %
         (0, 0, 0, NON_CALCULABLE, NON_CALCULABLE),
-        (5, 1, 4, NS, NS),  # base below the seuil
-        (5, 4, 4, NS, NS),
-        (5, 1, 5, f"20{NBSP}%", f"20{NBSP}% ({LT5} / 5)"),  # base at the seuil: shown, n masked
-        (5, 5, 5, f"100{NBSP}%", f"100{NBSP}% (5 / 5)"),
-        (5, 0, 5, f"0{NBSP}%", f"0{NBSP}% (0 / 5)"),
+        (1, 0, 0, NON_CALCULABLE, NON_CALCULABLE),
+        (5, 0, 1, NS, NS),  # base below the seuil, even for a count of 0
+        (5, 1, 4, NS, NS),
+        (5, 4, 4, NS, NS),  # base = seuil − 1
+        (5, 0, 4, NS, NS),
+        (5, 1, 5, NS, f"{NS} ({LT5} / 5)"),  # base at the seuil, count masked: 20 % would give 1 back
+        (5, 4, 5, NS, f"{NS} ({LT5} / 5)"),  # count = seuil − 1
+        (5, 5, 5, f"100{NBSP}%", f"100{NBSP}% (5 / 5)"),  # count and base at the seuil
+        (5, 0, 5, f"0{NBSP}%", f"0{NBSP}% (0 / 5)"),  # a count of 0 is shown
+        (5, 1, 11, NS, f"{NS} ({LT5} / 11)"),  # 9 % (< 5 / 11) would give 1 back
+        (5, 3, 961, NS, f"{NS} ({LT5} / 961)"),  # masked count, large base
+        (5, 4, 100_000, NS, f"{NS} ({LT5} / 100{NNBSP}000)"),
+        (5, 5, 11, f"45{NBSP}%", f"45{NBSP}% (5 / 11)"),
         (5, 467, 961, f"49{NBSP}%", f"49{NBSP}% (467 / 961)"),
-        (5, 3, 961, f"0{NBSP}%", f"0{NBSP}% ({LT5} / 961)"),
         (0, 1, 4, f"25{NBSP}%", f"25{NBSP}% (1 / 4)"),  # seuil 0: off
         (0, 1, 1, f"100{NBSP}%", f"100{NBSP}% (1 / 1)"),
+        (0, 0, 1, f"0{NBSP}%", f"0{NBSP}% (0 / 1)"),
+        (1, 1, 1, f"100{NBSP}%", f"100{NBSP}% (1 / 1)"),  # seuil 1: nothing masked
+        (1, 0, 3, f"0{NBSP}%", f"0{NBSP}% (0 / 3)"),
+        (2, 1, 2, NS, f"{NS} (<{NBSP}2 / 2)"),
+        (2, 2, 2, f"100{NBSP}%", f"100{NBSP}% (2 / 2)"),
         (10, 9, 9, NS, NS),
-        (10, 9, 10, f"90{NBSP}%", f"90{NBSP}% (<{NBSP}10 / 10)"),
+        (10, 9, 10, NS, f"{NS} (<{NBSP}10 / 10)"),
+        (10, 10, 10, f"100{NBSP}%", f"100{NBSP}% (10 / 10)"),
     ],
 )
 def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> None:
@@ -156,12 +173,33 @@ def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> N
     assert secret.part(n, base) == part
     assert secret.taux(n, base) == taux
     assert secret.rate({"n": n, "base": base}) == taux
+    # the value a chart draws exists exactly when the share is shown
+    assert (secret.valeur_part(n, base) is not None) == (part not in (NS, NON_CALCULABLE))
+
+
+@pytest.mark.parametrize(
+    ("n", "base", "valeur", "detail"),
+    [
+        (467, 961, f"49{NBSP}%", "467 / 961"),
+        (3, 961, NS, f"{LT5} / 961"),  # masked count, large base: n.s., the base is still given
+        (4, 5, NS, f"{LT5} / 5"),
+        (5, 5, f"100{NBSP}%", "5 / 5"),
+        (0, 5, f"0{NBSP}%", "0 / 5"),
+        (3, 4, NS, ""),  # base below the seuil
+        (0, 0, NON_CALCULABLE, ""),
+    ],
+)
+def test_secret_key_figure_cards(n: int, base: int, valeur: str, detail: str, schema: Schema) -> None:
+    ind = sample()
+    ind["sorties"]["taux_sorties_dynamiques"] = {"n": n, "base": base}
+    card = next(c for c in build_report(ind, schema, charts=False).cartes if "accèdent à l'emploi" in c.texte)
+    assert (card.valeur, card.detail) == (valeur, detail)
 
 
 @pytest.mark.parametrize(
     ("seuil", "n", "base", "drawn"),
-    [(5, 1, 4, False), (5, 0, 0, False), (5, 3, 100, False), (5, 5, 100, True), (5, 0, 100, True),
-     (0, 1, 4, True), (0, 0, 0, False)],
+    [(5, 1, 4, False), (5, 0, 0, False), (5, 3, 100, False), (5, 4, 5, False), (5, 5, 100, True),
+     (5, 0, 100, True), (5, 0, 5, True), (0, 1, 4, True), (0, 0, 0, False), (1, 1, 1, True)],
 )
 def test_secret_chart_values(seuil: int, n: int, base: int, drawn: bool) -> None:
     """Charts never draw a masked count, a share that is n.s., or a share of a masked count."""
@@ -243,6 +281,16 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     assert f">0{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
     assert f">0{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
     assert "Femme : n.s." in secret_on
+    # the table: the masked count and its share (0 % of 3 448 would say « between 1 and 17 »)
+    table = build_report(ind, schema, seuil=5, charts=False).t["sexe"]
+    assert table.lignes[0] == ["Femme", LT5, NS]
+    assert table.lignes[1][2] == f"100{NBSP}%"
+
+
+def test_secret_note_explains_masked_shares(schema: Schema) -> None:
+    text = render_text(build_report(sample(), schema, charts=False), "md")
+    assert "« n.s. » (non significatif) quand elle est calculée sur moins de 5 personnes ou que son effectif " \
+           "est lui-même masqué" in text
 
 
 def test_seuil_zero_shows_everything(lyon: Indicators, schema: Schema) -> None:
@@ -300,6 +348,7 @@ def test_aci_name_is_escaped(tmp_path: Path, schema: Schema) -> None:
 
 # -- goldens ---------------------------------------------------------------------------------------------
 def check_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/<name> (write it under CVG_UPDATE_GOLDEN=1); fail with a unified diff."""
     path = GOLDEN / name
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,14 +363,35 @@ def check_golden(name: str, text: str) -> None:
         pytest.fail(f"{name} differs from its golden file (run `make golden` if intended):\n{diff}")
 
 
+DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
+    """The demo data: the committed examples ingested with the real library (as `make demo` does)."""
+    path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
+    examples = PROJECT_ROOT / "examples"
+    result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
+    assert result.exit_code == 0, [i.message for f in result.files for i in f.errors]
+    return path
+
+
+DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+@pytest.mark.parametrize("perimetre", list(DEMO_SCOPES))
+def test_golden_demo(perimetre: str, fmt: str, demo_store: Path, schema: Schema, tmp_path: Path) -> None:
+    ind = load_indicators(demo_store, scope=DEMO_SCOPES[perimetre], annee=2023, schema=schema)
+    (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and str(demo_store.parent) not in text
+    check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text)
+
+
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_golden_national_sample(fmt: str, schema: Schema) -> None:
-    check_golden(f"rapport-national-2023.{fmt}", render_text(build_report(sample(), schema), fmt))
-
-
-@pytest.mark.parametrize("fmt", ["md", "html"])
-def test_golden_lyon_store(fmt: str, schema: Schema, lyon: Indicators) -> None:
-    check_golden(f"rapport-lyon-2023.{fmt}", render_text(build_report(lyon, schema), fmt))
+    check_golden(f"echantillon/rapport-national-2023.{fmt}", render_text(build_report(sample(), schema), fmt))
 
 
 def test_render_is_deterministic(schema: Schema) -> None:

@@ -8,6 +8,8 @@ the *secret statistique* of indicators.md §5, applied here and only here (the J
 
 - a count from 1 to seuil − 1 is shown as ``< seuil``; 0 is shown as 0;
 - a share whose base is below the seuil is shown as ``n.s.``; a base of 0 is ``non calculable``;
+- a share whose count is masked is also ``n.s.`` (``n.s. (< 5 / 11)``), whatever its base: otherwise
+  ``9 % (< 5 / 11)`` would give the masked count back (1 / 11);
 - seuil 0 turns the secret off.
 
 Charts receive the masked data only: a masked count or a share that is not shown is never drawn.
@@ -47,7 +49,8 @@ NON_RENSEIGNE_LIBELLE = "Non renseigné"
 # -- the secret statistique ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Secret:
-    """indicators.md §5: counts 1 … seuil − 1 → ``< seuil``; shares whose base < seuil → ``n.s.``."""
+    """indicators.md §5: counts 1 … seuil − 1 → ``< seuil``; shares whose base < seuil → ``n.s.``; shares
+    whose count is masked → ``n.s.`` too (a share and its base would give the count back)."""
 
     seuil: int = SEUIL_DEFAUT
 
@@ -62,23 +65,26 @@ class Secret:
     def effectif(self, n: int) -> str:
         return f"<{fr.NBSP}{self.seuil}" if self.masque(n) else fr.entier(n)
 
-    def part_affichable(self, base: int) -> bool:
-        return base > 0 and base >= self.seuil
+    def part_affichable(self, n: int, base: int) -> bool:
+        """A share that may be shown: base 0 < seuil ≤ base and its count not masked."""
+        return base > 0 and base >= self.seuil and not self.masque(n)
 
     def part(self, n: int, base: int) -> str:
-        """``49 %``, ``n.s.`` (base below the seuil) or ``non calculable`` (base 0)."""
+        """``49 %``, ``n.s.`` (base below the seuil, or count masked) or ``non calculable`` (base 0)."""
         if base <= 0:
             return NON_CALCULABLE
-        if base < self.seuil:
+        if not self.part_affichable(n, base):
             return NS
         return fr.pourcentage(n, base)
 
     def taux(self, n: int, base: int) -> str:
-        """``49 % (467 / 961)``; the counts inside are masked like any count."""
-        text = self.part(n, base)
-        if text in (NS, NON_CALCULABLE):
-            return text
-        return f"{text} ({self.effectif(n)} / {self.effectif(base)})"
+        """``49 % (467 / 961)``; ``n.s. (< 5 / 11)`` when the count is masked; ``n.s.`` alone when the base
+        is below the seuil; ``non calculable`` for a base of 0."""
+        if base <= 0:
+            return NON_CALCULABLE
+        if base < self.seuil:
+            return NS
+        return f"{self.part(n, base)} ({self.effectif(n)} / {self.effectif(base)})"
 
     def rate(self, rate: Rate) -> str:
         return self.taux(rate["n"], rate["base"])
@@ -94,7 +100,7 @@ class Secret:
     # chart data: None = not drawn
     def valeur_part(self, n: int, base: int) -> float | None:
         """The share in % to draw, or None when it is not shown or its count is masked."""
-        if not self.part_affichable(base) or self.masque(n):
+        if not self.part_affichable(n, base):
             return None
         return 100.0 * n / base
 
@@ -108,9 +114,9 @@ class Secret:
             return "Secret statistique : seuil 1, aucun effectif n'est masqué ; une part sur une base nulle est « non calculable »."
         return (
             f"Secret statistique (seuil {self.seuil}) : un effectif compris entre 1 et {self.seuil - 1} est affiché "
-            f"« <{fr.NBSP}{self.seuil} » et une part calculée sur moins de {self.seuil} personnes « {NS} » "
-            "(non significatif) ; les graphiques ne représentent pas ces valeurs. Les nombres d'ACI (organisations "
-            "nommées en annexe) ne sont pas masqués."
+            f"« <{fr.NBSP}{self.seuil} » ; une part est affichée « {NS} » (non significatif) quand elle est calculée "
+            f"sur moins de {self.seuil} personnes ou que son effectif est lui-même masqué ; les graphiques ne "
+            "représentent pas ces valeurs. Les nombres d'ACI (organisations nommées en annexe) ne sont pas masqués."
         )
 
 
@@ -257,9 +263,7 @@ class _Builder:
     def barre_part(self, libelle: str, n: int, base: int) -> Barre:
         from cvg_pipeline.charts import Barre
 
-        value = self.s.valeur_part(n, base)
-        label = self.s.part(n, base) if value is not None else (NS if self.s.masque(n) else self.s.part(n, base))
-        return Barre(libelle, value, label)
+        return Barre(libelle, self.s.valeur_part(n, base), self.s.part(n, base))
 
     def barre_effectif(self, libelle: str, n: int) -> Barre:
         from cvg_pipeline.charts import Barre
@@ -683,9 +687,10 @@ class _Builder:
         eff, so, lo, sa = ind["effectifs"], ind["sorties"], ind["logement"], ind["sante"]
 
         def rate_card(r: Rate, texte: str) -> Carte:
-            value = s.part(r["n"], r["base"])
-            detail = "" if value in (NS, NON_CALCULABLE) else f"{s.effectif(r['n'])} / {s.effectif(r['base'])}"
-            return Carte(value, texte, detail)
+            # the same as in the tables: « n.s. » with « < 5 / 18 » under it when only the count is masked
+            shown = r["base"] > 0 and r["base"] >= s.seuil
+            detail = f"{s.effectif(r['n'])} / {s.effectif(r['base'])}" if shown else ""
+            return Carte(s.part(r["n"], r["base"]), texte, detail)
 
         duree = so["duree_parcours"]
         return [
