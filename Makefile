@@ -58,7 +58,8 @@ golden: $(VENV)/.installed-dev
 	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
 	git status --short tests/golden
 
-## make captures: render the golden HTML reports to PNG with headless Chromium (fails on a console error).
+## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
+## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error).
 captures: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.test_report_browser captures
 

@@ -181,11 +181,11 @@ def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> N
     ("n", "base", "valeur", "detail"),
     [
         (467, 961, f"49{NBSP}%", "467 / 961"),
-        (3, 961, NS, f"{LT5} / 961"),  # masked count, large base: n.s., the base is still given
-        (4, 5, NS, f"{LT5} / 5"),
+        (3, 961, NS, f"{LT5} / 961 — non significatif, secret statistique"),  # masked count, large base
+        (4, 5, NS, f"{LT5} / 5 — non significatif, secret statistique"),
         (5, 5, f"100{NBSP}%", "5 / 5"),
         (0, 5, f"0{NBSP}%", "0 / 5"),
-        (3, 4, NS, ""),  # base below the seuil
+        (3, 4, NS, "non significatif, secret statistique"),  # base below the seuil: no count given
         (0, 0, NON_CALCULABLE, ""),
     ],
 )
@@ -257,9 +257,15 @@ def test_numbers_come_from_the_indicators(schema: Schema) -> None:
 
 
 def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
-    rapport = build_report(sample(), schema, charts=False)
+    ind = sample()
+    rapport = build_report(ind, schema, charts=False)
     names = [row[0] for row in rapport.t["territoires"].lignes]
-    assert names == [t.name for t in schema.territoires]
+    par = ind["par_territoire"] or {}
+    # in schema order; a territoire without any ACI in the data is named in a note, not a line of zeros
+    assert names == [t.name for t in schema.territoires if par[t.slug]["effectifs"]["nb_aci"] > 0]
+    absents = [t.name for t in schema.territoires if par[t.slug]["effectifs"]["nb_aci"] == 0]
+    assert absents == ["Seine-Saint-Denis"]
+    assert rapport.t["territoires"].notes[-1] == "Territoires sans ACI dans les données de l'année : Seine-Saint-Denis."
 
 
 def test_sortie_neutre_footnote_and_threshold_in_both_formats(schema: Schema) -> None:
@@ -285,6 +291,17 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     table = build_report(ind, schema, seuil=5, charts=False).t["sexe"]
     assert table.lignes[0] == ["Femme", LT5, NS]
     assert table.lignes[1][2] == f"100{NBSP}%"
+
+
+def test_stacked_line_with_a_masked_segment_is_not_drawn(schema: Schema) -> None:
+    """Resolution chart: drawing the other segments alone would give the masked one back (100 − others)."""
+    ind = sample()
+    ind["resolution"]["justice"].update(resolue=3, en_cours=20, non_resolue=20, non_renseigne=0,
+                                        resolue_ou_en_cours={"n": 23, "base": 43})
+    masked = build_report(ind, schema, seuil=5).g["resolution"].svg
+    shown = build_report(ind, schema, seuil=0).g["resolution"].svg
+    assert masked.count("non représenté (secret statistique)") == 1
+    assert "non représenté" not in shown
 
 
 def test_secret_note_explains_masked_shares(schema: Schema) -> None:

@@ -1,7 +1,9 @@
 """The HTML report in a real browser: headless Chromium renders it to PNG with no console message.
 
 Skipped, with the reason, when Chromium is not installed (Debian: `apt-get install -y chromium`).
-`make captures` runs this module as a script to write PNG captures of the golden reports:
+`make captures` runs this module as a script to write full-page PNG captures of the golden reports
+(tests/golden/exemples: the demo reports; tests/golden/echantillon: the sample) and of the reports
+`make demo` wrote in demo/rapports/, if any:
 
     python -m tests.test_report_browser captures/
 """
@@ -28,6 +30,9 @@ FLAGS = (
 # What Chromium logs for a page problem: console messages (errors, warnings, uncaught exceptions) and
 # resources that failed to load.
 PROBLEMS = (":CONSOLE", "Failed to load resource", "net::ERR_")
+
+
+FULL_PAGE = (1200, 16000)  # tall enough for a whole report; trim() cuts the blank bottom
 
 
 def chromium() -> str | None:
@@ -87,16 +92,31 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     assert any("panne" in line for line in problems)
 
 
+def trim(png: Path, margin: int = 24) -> None:
+    """Cut the blank bottom of a capture taken with a tall window (the page is shorter than the window)."""
+    from PIL import Image, ImageChops
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+    box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, (255, 255, 255))).getbbox()
+    if box is not None and box[3] + margin < rgb.height:
+        rgb.crop((0, 0, rgb.width, box[3] + margin)).save(png)
+
+
 def main(argv: list[str]) -> int:
-    """Capture every golden HTML report into the folder given (default: captures/)."""
+    """Capture the golden HTML reports and demo/rapports/*.html, full page, into the folder given
+    (default: captures/); exit 1 on a console error."""
     out = Path(argv[0]) if argv else Path("captures")
     if chromium() is None:
         print("chromium absent : installez le paquet Debian « chromium » (apt-get install -y chromium).")
         return 1
+    pages = [(f"golden-{p.parent.name}-{p.stem}", p) for p in sorted((HERE / "golden").rglob("*.html"))]
+    pages += [(f"demo-{p.stem}", p) for p in sorted((HERE.parent / "demo" / "rapports").glob("*.html"))]
     failed = False
-    for html in sorted((HERE / "golden").glob("*.html")):
-        png = out / f"{html.stem}.png"
-        problems = capture(html, png)
+    for name, html in pages:
+        png = out / f"{name}.png"
+        problems = capture(html, png, FULL_PAGE)
+        trim(png)
         print(png)
         for line in problems:
             print(f"  erreur de console : {line}")

@@ -222,8 +222,9 @@ def panneaux(nom: str, description: str, groupes: Sequence[tuple[str, Sequence[B
     with _style(nom):
         hauteur = 0.55 + 0.3 * max(len(barres) for _, barres in groupes)
         fig = _figure(hauteur)
-        # Equal bar areas: each panel is as wide as its labels plus the same room for the bars (each scaled
-        # to its own largest share, which is labelled).
+        # Equal bar areas: each panel is as wide as its labels plus the same room for the bars, all on one
+        # scale (the largest share of all panels), so that bars compare across panels.
+        echelle = max((b.valeur or 0.0 for _, barres in groupes for b in barres), default=0.0) * 1.02 or 1.0
         marges = [_largeur([b.libelle for b in barres]) + 0.12 for _, barres in groupes]
         droite = 0.45
         barre = max((LARGEUR - sum(marges) - droite * len(groupes)) / len(groupes), 0.6)
@@ -232,10 +233,11 @@ def panneaux(nom: str, description: str, groupes: Sequence[tuple[str, Sequence[B
             largeur = gauche + barre + droite
             ax = _axes(fig, gauche, droite, 0.08, 0.3, x0=x0, largeur=largeur)
             _barh(ax, barres, True, couleur)
-            fig.text((x0 + 0.1) / LARGEUR, 1 - 0.08 / hauteur, titre, ha="left", va="top",
+            # baseline-aligned: a title starting with an accented capital (« Âge ») stays on the same line
+            fig.text((x0 + 0.1) / LARGEUR, 1 - 0.24 / hauteur, titre, ha="left", va="baseline",
                      fontsize=10, fontweight="bold", color=TEXTE)
             x0 += largeur
-            ax.set_xlim(0, max((b.valeur or 0.0 for b in barres), default=0.0) * 1.02 or 1.0)
+            ax.set_xlim(0, echelle)
             ax.xaxis.set_visible(False)
             ax.spines["bottom"].set_visible(False)
             ax.grid(False)
@@ -244,17 +246,20 @@ def panneaux(nom: str, description: str, groupes: Sequence[tuple[str, Sequence[B
 
 def empilees(nom: str, description: str, lignes: Sequence[tuple[str, Sequence[float | None], str]],
              series: Sequence[str]) -> str:
-    """100 % stacked horizontal bars: one line per category, one segment per series (None: not drawn).
+    """100 % stacked horizontal bars: one line per category, one segment per series.
 
-    Each line is (label, shares in %, text printed after the bar).
+    Each line is (label, shares in %, text printed after the bar). A line with a share that is not drawn
+    (None: masked or not computable) is drawn empty with « non représenté » in italics: the other segments
+    alone would start at the wrong place and give the hidden one back (100 − the others).
     """
     with _style(nom):
         fig = _figure(0.8 + 0.32 * len(lignes))
         ax = _axes(fig, _largeur([label for label, _, _ in lignes]) + 0.15, 0.1, 0.32, 0.4)
         positions = list(range(len(lignes)))
         starts = [0.0] * len(lignes)
+        complete = [all(p is not None for p in parts) for _, parts, _ in lignes]
         for index, serie in enumerate(series):
-            widths = [(parts[index] or 0.0) for _, parts, _ in lignes]
+            widths = [(parts[index] or 0.0) if ok else 0.0 for (_, parts, _), ok in zip(lignes, complete, strict=True)]
             ax.barh(positions, widths, left=starts, color=SERIES[index % len(SERIES)], height=0.62, label=serie)
             starts = [s + w for s, w in zip(starts, widths, strict=True)]
         ax.set_yticks(positions, [label for label, _, _ in lignes])
@@ -262,8 +267,11 @@ def empilees(nom: str, description: str, lignes: Sequence[tuple[str, Sequence[fl
         ax.tick_params(axis="y", length=0)
         _pct_axis(ax, horizontal=True)
         ax.set_xlim(0, 122)
-        for pos, (_, _, texte) in zip(positions, lignes, strict=True):
+        for pos, (_, _, texte), ok in zip(positions, lignes, complete, strict=True):
             ax.text(101, pos, texte, va="center", ha="left", fontsize=8.5, color=TEXTE)
+            if not ok:
+                ax.text(1, pos, "non représenté (secret statistique)", va="center", ha="left", fontsize=8,
+                        color="#666666", fontstyle="italic")
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series), fontsize=8.5,
                   handlelength=1.2, borderaxespad=0.2)
         return _svg(fig, nom, description)
@@ -276,8 +284,8 @@ def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequenc
     import numpy as np
 
     with _style(nom):
-        fig = _figure(1.0 + 0.42 * len(lignes))
-        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.08, 0.75)
+        fig = _figure(1.1 + 0.42 * len(lignes))
+        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.08, 0.85)
         data = np.array([[v if v is not None else 0.0 for v in row] for row in valeurs], dtype=float)
         top = float(data.max()) if data.size else 0.0
         ax.imshow(data, cmap="Blues", vmin=0, vmax=max(top, 1.0), aspect="auto")
@@ -285,8 +293,8 @@ def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequenc
         ax.set_yticks(range(len(lignes)), lignes, fontsize=8.5)
         ax.xaxis.tick_top()
         ax.xaxis.set_label_position("top")
-        ax.set_xlabel(titre_colonnes)
-        ax.set_ylabel(titre_lignes)
+        ax.set_xlabel(titre_colonnes, labelpad=8)
+        ax.set_ylabel(titre_lignes, labelpad=8)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)

@@ -286,7 +286,7 @@ class _Builder:
         if chart:
             from cvg_pipeline import charts
 
-            barres = [self.barre_part(labels.get(k, k), v, base) for k, v in dist.items()]
+            barres = [self.barre_part(labels.get(k, k), v, base) for k, v in dist.items() if k != NON_RENSEIGNE or v]
             self.figure(key, titre, lambda alt: charts.barres_horizontales(key, self.describe(alt, barres), barres))
 
     def yes_no_rows(self, items: Iterable[tuple[str, YesNo]]) -> list[list[str]]:
@@ -657,12 +657,19 @@ class _Builder:
                                                  "Sorties dynamiques", taux))
 
     def territoires(self) -> None:
-        par = self.ind["par_territoire"] or {}
         names = {t.slug: t.name for t in self.schema.territoires}
+        # territoires without any ACI in the data (not deployed yet, or no file) would be lines of zeros:
+        # they are named in a note instead
+        every = self.ind["par_territoire"] or {}
+        par = {k: v for k, v in every.items() if v["effectifs"]["nb_aci"] > 0}
+        absents = [names.get(k, k) for k in every if k not in par]
+        notes = [self.NOTE_DYNAMIQUES]
+        if absents:
+            notes.append("Territoires sans ACI dans les données de l'année : " + ", ".join(absents) + ".")
         self.t["territoires"] = Tableau(
             f"Résultats {self.y} par territoire", _champ(self.pop_acc + ", par territoire de l'ACI"),
             ["Territoire", *self.EFFECTIFS_HEADERS], self._effectifs_rows((names.get(k, k), v) for k, v in par.items()),
-            [self.NOTE_DYNAMIQUES],
+            notes,
         )
         from cvg_pipeline import charts
 
@@ -688,9 +695,12 @@ class _Builder:
 
         def rate_card(r: Rate, texte: str) -> Carte:
             # the same as in the tables: « n.s. » with « < 5 / 18 » under it when only the count is masked
+            value = s.part(r["n"], r["base"])
             shown = r["base"] > 0 and r["base"] >= s.seuil
             detail = f"{s.effectif(r['n'])} / {s.effectif(r['base'])}" if shown else ""
-            return Carte(s.part(r["n"], r["base"]), texte, detail)
+            if value == NS:
+                detail = " — ".join(filter(None, [detail, "non significatif, secret statistique"]))
+            return Carte(value, texte, detail)
 
         duree = so["duree_parcours"]
         return [
