@@ -155,6 +155,83 @@ def test_non_cumulative_file_warns_with_the_number_missing(tmp_path: Path) -> No
     assert json.loads(avert) == {"fichier-non-cumulatif": 1}
 
 
+def _non_cumulative_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """June and December of two ACI; each December drops some parcours that June had ended."""
+    ended = [valid_row(**{"Identifiant salarié": f"E{i}", "Date de sortie": date(2023, 5, 31)}) for i in range(3)]
+    june = [
+        aci_file(folder / f"{s}-juin.xlsx", siret=s, arrete=date(2023, 6, 30), rows=ended) for s in (SIRET, SIRET_2)
+    ]
+    dec = [
+        aci_file(folder / f"{SIRET}-dec.xlsx", rows=ended[:1]),  # 2 missing
+        aci_file(folder / f"{SIRET_2}-dec.xlsx", siret=SIRET_2, rows=ended),  # cumulative
+    ]
+    return june, dec
+
+
+def _stored(store: Path) -> list[tuple[Any, ...]]:
+    return query(
+        store,
+        "SELECT s.fichier, s.avertissements, s.nb_lignes, count(p.siret) FROM snapshots s "
+        "LEFT JOIN parcours p USING (snapshot_id) GROUP BY ALL ORDER BY s.fichier",
+    ) + query(store, "SELECT fichier, statut, codes FROM ingest_log ORDER BY fichier")
+
+
+@pytest.mark.parametrize("runs", ["one run", "two runs"])
+@pytest.mark.parametrize("batch", [True, False], ids=["one transaction", "file by file"])
+def test_non_cumulative_warning_in_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs: str, batch: bool
+) -> None:
+    """The files of a run are stored in one transaction; the result is the same as file by file (the
+    fallback), whether the earlier month is in the same batch or already in the store."""
+    if not batch:
+        monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", lambda self, files: 1 / 0)
+    june, dec = _non_cumulative_files(tmp_path)
+    store = tmp_path / "cvg.duckdb"
+    results = [run([*june, *dec], store)] if runs == "one run" else [run(june, store), run(dec, store)]
+    warned = {f.fichier: [i.message for i in f.issues] for r in results for f in r.files}
+    assert {f.statut for r in results for f in r.files} == {"intégré"}
+    assert warned[f"{SIRET_2}-dec.xlsx"] == [] and warned[f"{SIRET}-juin.xlsx"] == []
+    (message,) = warned[f"{SIRET}-dec.xlsx"]
+    assert "2 parcours" in message and "30/06/2023" in message
+    assert _stored(store) == [
+        (f"{SIRET}-dec.xlsx", '{"fichier-non-cumulatif": 1}', 1, 1),
+        (f"{SIRET}-juin.xlsx", "{}", 3, 3),
+        (f"{SIRET_2}-dec.xlsx", "{}", 3, 3),
+        (f"{SIRET_2}-juin.xlsx", "{}", 3, 3),
+        (f"{SIRET}-dec.xlsx", "intégré", '{"fichier-non-cumulatif": 1}'),
+        (f"{SIRET}-juin.xlsx", "intégré", "{}"),
+        (f"{SIRET_2}-dec.xlsx", "intégré", "{}"),
+        (f"{SIRET_2}-juin.xlsx", "intégré", "{}"),
+    ]
+
+
+def test_batch_replaces_and_keeps_history_like_file_by_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replacement, history and ACI updates, in one transaction, give the store that one transaction per file
+    gives (compared without the ids, the timestamps and the pseudonyms, which depend on the store's key)."""
+
+    def scenario(folder: Path) -> list[tuple[Any, ...]]:
+        store = folder / "cvg.duckdb"
+        early = valid_row(**{"Date de sortie": date(2023, 1, 31)})
+        run([aci_file(folder / "a.xlsx"), aci_file(folder / "b.xlsx", siret=SIRET_2, arrete=date(2023, 6, 30))], store)
+        second = [
+            aci_file(folder / "a2.xlsx", rows=[valid_row()], **{"Nom de la structure": "Nouveau nom"}),  # replaces
+            aci_file(folder / "b2.xlsx", siret=SIRET_2, arrete=date(2023, 3, 31), rows=[early]),  # history
+            aci_file(folder / "b3.xlsx", siret=SIRET_2, **{"Nom de la structure": "B fin"}),  # latest
+        ]
+        result = run(second, store)
+        return (
+            sorted((f.fichier, f.statut) for f in result.files)
+            + _stored(store)
+            + query(store, "SELECT * FROM aci ORDER BY siret")
+            + query(store, "SELECT * EXCLUDE (snapshot_id, id_salarie) FROM parcours ORDER BY ALL")
+        )
+
+    batch = scenario(tmp_path / "lot")
+    monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", lambda self, files: 1 / 0)
+    assert scenario(tmp_path / "fichier") == batch
+    assert batch[:3] == [("a2.xlsx", "remplacé"), ("b2.xlsx", "historique"), ("b3.xlsx", "intégré")]
+
+
 def test_cumulative_file_gives_no_warning(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     rows = [valid_row(**{"Date de sortie": date(2023, 5, 31)})]
@@ -255,7 +332,9 @@ def test_verify_stores_nothing(tmp_path: Path) -> None:
     assert not any(p.suffix == ".duckdb" for p in tmp_path.iterdir())
 
 
-def test_parallel_and_in_process_reading_agree(tmp_path: Path) -> None:
+def test_parallel_and_in_process_reading_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ig, "MIN_FILES_PER_WORKER", 1)  # two files: in worker processes, one chunk each
+    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
     todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
     parallel = ig.read_files(todo, SCHEMA, today=TODAY)

@@ -37,9 +37,13 @@ from cvg_pipeline.schema import Schema, load_schema
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
 SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
-WORKERS = 2
+WORKERS = 2  # worker processes reading files (the machine has 2 cores)
+MIN_FILES_PER_WORKER = 8  # below 2 × this many files, reading in this process is faster than starting workers
+CHUNKS_PER_WORKER = 4
+MIN_CHUNK = 8
 _HASH_CHUNK = 1 << 20
 
 # Statuses (French, stable: they appear in the JSON result).
@@ -216,21 +220,44 @@ def sha256_file(path: Path) -> str:
 
 def _read_one(path: Path, fichier: str, sha256: str, schema_path: Path, today: date) -> ParsedFile:
     """Read and normalise one file; never raises (a reader bug becomes a located `fichier-illisible`)."""
-    if path.suffix.lower() not in SPREADSHEET_EXTENSIONS:
-        pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
-        pf.issues.append(issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(aucune)"))
-        return pf
-    try:
-        from cvg_pipeline.reader import read_workbook
+    return _read_chunk([(path, fichier, sha256)], schema_path, today)[0]
 
-        schema = load_schema(schema_path)
-        pf = read_workbook(path, schema, sha256=sha256, today=today)
-        pf.fichier = fichier
-        return pf
-    except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
-        pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
-        pf.issues.append(issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}"))
-        return pf
+
+def _read_chunk(items: Sequence[tuple[Path, str, str]], schema_path: Path, today: date) -> list[ParsedFile]:
+    """Read and normalise (path, fichier, sha256) files in ONE `read_workbooks` pass (polars costs per
+    expression, not per row: one pass over a chunk of files is much cheaper than one pass per file).
+
+    Never raises: if the batch fails (a reader bug), each file of the chunk is read alone, so that the bug
+    becomes a located `fichier-illisible` on its own file only.
+    """
+    out: list[ParsedFile | None] = [None] * len(items)
+    readable: list[int] = []
+    for i, (path, fichier, sha256) in enumerate(items):
+        if path.suffix.lower() in SPREADSHEET_EXTENSIONS:
+            readable.append(i)
+        else:
+            pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
+            pf.issues.append(issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(aucune)"))
+            out[i] = pf
+    if readable:
+        try:
+            from cvg_pipeline.reader import read_workbooks
+
+            schema = load_schema(schema_path)
+            parsed = read_workbooks([(items[i][0], items[i][2]) for i in readable], schema, today=today)
+            for i, pf in zip(readable, parsed, strict=True):
+                pf.fichier = items[i][1]
+                out[i] = pf
+        except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
+            if len(readable) == 1:
+                path, fichier, sha256 = items[readable[0]]
+                pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
+                pf.issues.append(issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}"))
+                out[readable[0]] = pf
+            else:
+                for i in readable:
+                    out[i] = _read_chunk([items[i]], schema_path, today)[0]
+    return [pf for pf in out if pf is not None]
 
 
 def _crashed(path: Path, fichier: str, sha256: str) -> ParsedFile:
@@ -239,10 +266,21 @@ def _crashed(path: Path, fichier: str, sha256: str) -> ParsedFile:
     return pf
 
 
+def _chunks(total: int, workers: int) -> list[range]:
+    """Split `total` files into chunks: about `CHUNKS_PER_WORKER` per worker (progress, load balance), each
+    of at least `MIN_CHUNK` files (a `read_workbooks` pass has a fixed cost of a few tens of ms)."""
+    count = max(1, min(workers * CHUNKS_PER_WORKER, total // MIN_CHUNK))
+    size, extra = divmod(total, count)
+    bounds = [0]
+    for k in range(count):
+        bounds.append(bounds[-1] + size + (1 if k < extra else 0))
+    return [range(bounds[k], bounds[k + 1]) for k in range(count)]
+
+
 def read_files(
     todo: Sequence[tuple[Path, str, str]], schema: Schema, *, today: date, progress: Progress = _no_progress
 ) -> list[ParsedFile]:
-    """Read (path, fichier, sha256) files, in parallel when there are several; results in input order."""
+    """Read (path, fichier, sha256) files, in chunks, in parallel when there are enough; results in input order."""
     total = len(todo)
     if total == 0:
         return []
@@ -251,27 +289,28 @@ def read_files(
     import threading
 
     threading.Thread(target=_import_validation, daemon=True).start()
-    if total == 1 or WORKERS <= 1:
-        out = []
-        for n, (path, fichier, sha) in enumerate(todo, 1):
-            out.append(_read_one(path, fichier, sha, schema.path, today))
-            progress("lecture", n, total)
-        return out
+    workers = min(WORKERS, total // MIN_FILES_PER_WORKER)
+    chunks = _chunks(total, max(workers, 1))
+    results: dict[int, ParsedFile] = {}
+    if workers <= 1:
+        for chunk in chunks:
+            for i, pf in zip(chunk, _read_chunk([todo[i] for i in chunk], schema.path, today), strict=True):
+                results[i] = pf
+            progress("lecture", len(results), total)
+        return [results[i] for i in range(total)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    results: dict[int, ParsedFile] = {}
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["cvg_pipeline.reader"])
-    with ProcessPoolExecutor(max_workers=min(WORKERS, total), mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_read_one, path, fichier, sha, schema.path, today): i
-            for i, (path, fichier, sha) in enumerate(todo)
-        }
+    # Imported once by the fork server, before any thread exists there; each worker is a fork of it.
+    ctx.set_forkserver_preload(["cvg_pipeline.reader", "cvg_pipeline.normalise", "fastexcel"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_read_chunk, [todo[i] for i in chunk], schema.path, today): chunk for chunk in chunks}
         try:
             for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
+                for i, pf in zip(futures[fut], fut.result(), strict=True):
+                    results[i] = pf
                 progress("lecture", len(results), total)
         except BrokenProcessPool:
             pass  # a worker died (the parser aborted): the files left are retried one by one below
@@ -446,10 +485,7 @@ def ingest_paths(
         writer = SnapshotWriter(con, schema)
         # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
         order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
-        stored: list[FileResult] = []
-        for n, pf in enumerate(order, 1):
-            stored.append(writer.store(pf))
-            progress("enregistrement", n, len(order))
+        stored = writer.store_all(order, progress)
     return IngestResult(_in_order(skipped + done + stored, candidates, skipped), store_path)
 
 
@@ -493,7 +529,8 @@ def _codes(issues: Iterable[Issue]) -> str:
 
 
 class SnapshotWriter:
-    """Stores accepted files, one transaction each, with one DuckDB connection (the only writer).
+    """Stores accepted files with one DuckDB connection (the only writer): all the files of a run in one
+    transaction (`store_all`), or one transaction per file (`store`, the fallback).
 
     What the decisions need (the stored snapshots' SIRET and Date d'arrêté, the `aci` rows) is read once and
     kept up to date here, so that each file costs only the statements that change the store.
@@ -517,6 +554,224 @@ class SnapshotWriter:
                 "SELECT siret, nom, territoire, supports FROM aci"
             ).fetchall()
         }
+
+    def store_all(self, files: Sequence[ParsedFile], progress: Progress = _no_progress) -> list[FileResult]:
+        """Store accepted files (oldest Date d'arrêté first within an ACI) in ONE transaction.
+
+        A DuckDB commit costs 15-30 ms (56 columns), more than reading a file: the files of one run are
+        stored together. They are all validated already (a rejected file is never in the batch), and the
+        transaction is all or nothing, so each snapshot is still wholly old or wholly new, even if the
+        process is killed. If the batch fails, or holds the same SIRET and Date d'arrêté twice, the files
+        are stored one transaction each, as `store` does.
+        """
+        pairs = {(pf.structure.siret, pf.structure.date_arrete) for pf in files if pf.structure is not None}
+        if len(files) > 1 and len(pairs) == len(files):
+            try:
+                results = self._store_batch(files)
+            except Exception:  # the batch was rolled back: file by file below
+                pass
+            else:
+                progress("enregistrement", len(files), len(files))
+                return results
+        out: list[FileResult] = []
+        for n, pf in enumerate(files, 1):
+            out.append(self.store(pf))
+            progress("enregistrement", n, len(files))
+        return out
+
+    def _store_batch(self, files: Sequence[ParsedFile]) -> list[FileResult]:
+        """`store` for many files, in one transaction and a handful of bulk statements (Arrow)."""
+        import polars as pl
+
+        con = self.con
+        n = len(files)
+        now = datetime.now().replace(microsecond=0)
+        snapshot_ids = [int(r[0]) for r in con.execute("SELECT nextval('snapshot_seq') FROM range(?)", [n]).fetchall()]
+        log_ids = [int(r[0]) for r in con.execute("SELECT nextval('ingest_log_seq') FROM range(?)", [n]).fetchall()]
+        # Decisions, file by file, on a copy of the cached state (the batch may hold several months of an ACI).
+        state: dict[str, dict[date, int]] = {}
+        aci = dict(self.aci)
+        replaced: list[int] = []
+        statuts: list[str] = []
+        previous: list[tuple[int, date] | None] = []  # the earlier snapshot a file is compared with
+        frames: list[pl.DataFrame] = []
+        aci_new: dict[str, tuple[str, str, list[str]]] = {}
+        aci_changed: dict[str, tuple[str, str, list[str]]] = {}
+        for k, pf in enumerate(files):
+            s = pf.structure
+            assert s is not None and pf.data is not None
+            assert s.siret is not None and s.date_arrete is not None and s.nom is not None and s.territoire is not None
+            siret, arrete = s.siret, s.date_arrete
+            stored = state.setdefault(siret, dict(self.snapshots.get(siret, {})))
+            old_id = stored.pop(arrete, None)
+            if old_id is not None:
+                replaced.append(old_id)
+                statut = REMPLACE
+            elif stored and max(stored) > arrete:
+                statut = HISTORIQUE
+            else:
+                statut = INTEGRE
+            statuts.append(statut)
+            earlier = [d for d in stored if d < arrete]
+            previous.append((stored[max(earlier)], max(earlier)) if earlier else None)
+            stored[arrete] = snapshot_ids[k]
+            frames.append(self._rows(pf, snapshot_ids[k], siret))
+            row = (s.nom, s.territoire, list(s.supports))
+            if statut != HISTORIQUE and aci.get(siret) != row:
+                (aci_changed if siret in self.aci else aci_new)[siret] = row
+                aci[siret] = row
+        rows = pl.concat(frames, rechunk=False)
+        warnings = self._non_cumulative(files, previous, frames, {sid: k for k, sid in enumerate(snapshot_ids)})
+        all_warnings = [[i for i in pf.issues if not i.is_error] + w for pf, w in zip(files, warnings, strict=True)]
+        snaps = pl.DataFrame(
+            {
+                "snapshot_id": snapshot_ids,
+                "siret": [pf.structure.siret for pf in files],  # type: ignore[union-attr]
+                "date_arrete": [pf.structure.date_arrete for pf in files],  # type: ignore[union-attr]
+                "sha256": [pf.sha256 for pf in files],
+                "fichier": [pf.fichier for pf in files],
+                "ingere_le": [now] * n,
+                "nb_lignes": [pf.data.height for pf in files],  # type: ignore[union-attr]
+                "avertissements": [_codes(w) for w in all_warnings],
+                "nom": [pf.structure.nom for pf in files],  # type: ignore[union-attr]
+                "territoire": [pf.structure.territoire for pf in files],  # type: ignore[union-attr]
+                "supports": [list(pf.structure.supports) for pf in files],  # type: ignore[union-attr]
+            },
+            schema_overrides={"snapshot_id": pl.Int32, "nb_lignes": pl.Int32, "supports": pl.List(pl.String)},
+        )
+        log = pl.DataFrame(
+            {
+                "log_id": log_ids,
+                "ingere_le": [now] * n,
+                "fichier": snaps.get_column("fichier"),
+                "sha256": snaps.get_column("sha256"),
+                "siret": snaps.get_column("siret"),
+                "date_arrete": snaps.get_column("date_arrete"),
+                "statut": statuts,
+                "nb_erreurs": [0] * n,
+                "nb_avertissements": [len(w) for w in all_warnings],
+                "codes": snaps.get_column("avertissements"),
+            },
+            schema_overrides={"log_id": pl.Int32, "nb_erreurs": pl.Int32, "nb_avertissements": pl.Int32},
+        )
+
+        def aci_frame(entries: dict[str, tuple[str, str, list[str]]]) -> pl.DataFrame:
+            return pl.DataFrame(
+                {
+                    "siret": list(entries),
+                    "nom": [v[0] for v in entries.values()],
+                    "territoire": [v[1] for v in entries.values()],
+                    "supports": [v[2] for v in entries.values()],
+                },
+                schema={"siret": pl.String, "nom": pl.String, "territoire": pl.String, "supports": pl.List(pl.String)},
+            )
+
+        views = {
+            "cvg_b_parcours": rows,
+            "cvg_b_snapshots": snaps,
+            "cvg_b_log": log,
+            "cvg_b_aci_new": aci_frame(aci_new),
+            "cvg_b_aci_changed": aci_frame(aci_changed),
+        }
+        for name, frame in views.items():
+            con.register(name, frame.to_arrow())
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if replaced:
+                    con.execute("DELETE FROM parcours WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
+                    con.execute("DELETE FROM snapshots WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
+                con.execute(f"INSERT INTO snapshots ({', '.join(snaps.columns)}) SELECT * FROM cvg_b_snapshots")
+                columns = ", ".join(self.columns)
+                con.execute(f"INSERT INTO parcours ({columns}) SELECT {columns} FROM cvg_b_parcours")
+                if aci_new:
+                    con.execute("INSERT INTO aci (siret, nom, territoire, supports) SELECT * FROM cvg_b_aci_new")
+                if aci_changed:
+                    con.execute(
+                        "UPDATE aci SET nom = c.nom, territoire = c.territoire, supports = c.supports "
+                        "FROM cvg_b_aci_changed c WHERE aci.siret = c.siret"
+                    )
+                con.execute(f"INSERT INTO ingest_log ({', '.join(log.columns)}) SELECT * FROM cvg_b_log")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            for name in views:
+                con.unregister(name)
+        # The cached state follows the committed transaction only.
+        for siret, dates in state.items():
+            self.snapshots[siret] = dates
+        self.aci = aci
+        results = []
+        for pf, w, statut in zip(files, warnings, statuts, strict=True):
+            pf.issues.extend(w)
+            results.append(_result(pf, statut))
+        return results
+
+    def _rows(self, pf: ParsedFile, snapshot_id: int, siret: str) -> pl.DataFrame:
+        """The parcours rows of a file as stored: `id_salarie` pseudonymised, every column of the table."""
+        import polars as pl
+
+        data = pf.data
+        assert data is not None
+        ids = pseudonymise(data.get_column("id_salarie").to_list(), siret, self.key)
+        return data.with_columns(pl.Series("id_salarie", ids, dtype=pl.String)).select(
+            pl.lit(snapshot_id, pl.Int32).alias("snapshot_id"),
+            pl.lit(siret, pl.String).alias("siret"),
+            *[pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in self.columns[2:]],
+        )
+
+    def _non_cumulative(
+        self,
+        files: Sequence[ParsedFile],
+        previous: Sequence[tuple[int, date] | None],
+        frames: Sequence[pl.DataFrame],
+        in_batch: dict[int, int],
+    ) -> list[list[Issue]]:
+        """`fichier-non-cumulatif` warnings: parcours ended by the previous snapshot's Date d'arrêté that the
+        new file no longer lists (same pseudonymised identifier and Date d'entrée)."""
+        import polars as pl
+
+        out: list[list[Issue]] = [[] for _ in files]
+        if not any(previous):
+            return out
+        from_store = sorted({p[0] for p in previous if p is not None and p[0] not in in_batch})
+        rows = (
+            self.con.execute(
+                "SELECT snapshot_id, id_salarie, date_entree, date_sortie FROM parcours "
+                "WHERE list_contains(?::INTEGER[], snapshot_id) AND date_sortie IS NOT NULL",
+                [from_store],
+            ).fetchall()
+            if from_store
+            else []
+        )
+        old = pl.DataFrame(
+            rows,
+            schema={"snapshot_id": pl.Int32, "id_salarie": pl.String, "date_entree": pl.Date, "date_sortie": pl.Date},
+            orient="row",
+        )
+        keys = ["id_salarie", "date_entree"]
+        for k, prev in enumerate(previous):
+            if prev is None:
+                continue
+            prev_id, prev_date = prev
+            if prev_id in in_batch:
+                before = frames[in_batch[prev_id]]
+            else:
+                before = old.filter(pl.col("snapshot_id") == prev_id)
+            ended = before.filter(pl.col("date_sortie").is_not_null() & (pl.col("date_sortie") <= prev_date))
+            missing = ended.select(keys).join(frames[k].select(keys), on=keys, how="anti").height
+            if missing:
+                out[k].append(
+                    issue(
+                        "fichier-non-cumulatif",
+                        files[k].fichier,
+                        nombre=missing,
+                        date_arrete_precedente=prev_date.strftime("%d/%m/%Y"),
+                    )
+                )
+        return out
 
     def store(self, pf: ParsedFile) -> FileResult:
         """Store one accepted file as a snapshot in its own transaction; return its result."""

@@ -38,6 +38,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Final
 
@@ -137,6 +138,83 @@ class _SheetScan:
                 self.columns = max(self.columns, self.current_column)
 
 
+class _FastScan:
+    """Proves cheaply (three regular-expression searches with a literal prefix, no Python loop over tags) that
+    every cell and row tag of a SpreadsheetML part is `<c r="…"` / `<row r="…"` with a plain reference within
+    its declared `<dimension ref="…">`, and that this range is within the limits — what Excel, LibreOffice,
+    openpyxl and xlsxwriter write. The declared range is only a claim to check, never trusted: a tag of any
+    other form (no reference, a namespace prefix, other spacing or quotes), a missing or oversized range, or
+    a reference outside it, and `proved` is False: the caller then counts every tag exactly (`_SheetScan`)."""
+
+    _DIMENSION = re.compile(rb'<dimension\s+ref="(?:[A-Z]{1,3}\d{1,7}:)?([A-Z]{1,3})(\d{1,7})"')
+    _ANY_CELL = re.compile(rb"<c[\s/>]")
+    _ANY_ROW = re.compile(rb"<row[\s/>]")
+    _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.unclaimed = True
+        self.proved = True
+        # match a cell / row tag that is not of the plain form within the declared range
+        self.bad_cell: re.Pattern[bytes] = self._ANY_CELL
+        self.bad_row: re.Pattern[bytes] = self._ANY_ROW
+
+    def feed(self, data: bytes) -> None:
+        if not self.proved:
+            return
+        buf = self.tail + data
+        cut = buf.rfind(b">") + 1
+        self.tail = buf[cut:]
+        if len(self.tail) >= _MAX_TAIL:
+            self.proved = False
+            return
+        seg = buf[:cut]
+        if self.unclaimed:  # until the declared range is found (the cells before it are not proved)
+            m = self._DIMENSION.search(seg)
+            if m is not None:
+                self.unclaimed = False
+                if not m.group(2).startswith(b"0"):
+                    self.bad_cell, self.bad_row = _outside(m.group(1).decode(), m.group(2).decode())
+        if self.bad_cell.search(seg) or self.bad_row.search(seg) or self._PREFIXED.search(seg):
+            self.proved = False
+
+
+_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS: Final = "0123456789"
+
+
+@lru_cache(maxsize=256)
+def _outside(letters: str, digits: str) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Patterns matching a cell / row tag NOT of the plain form within the range A1:<letters><digits>, or
+    within a rounded-up range (Z or ZZ, 9…9: fewer distinct patterns to compile) when that is still within
+    the limits. A range over the limits: patterns matching any tag (nothing is proved)."""
+    rows, columns = int(digits), _column_number(letters.encode())
+    round_rows, round_columns = 10 ** len(digits) - 1, 26 ** len(letters) + (26 if len(letters) == 2 else 0)
+    if len(letters) <= 2 and round_rows <= MAX_ROWS and round_rows * round_columns <= MAX_CELLS:
+        row = f"[1-9][0-9]{{0,{len(digits) - 1}}}".encode()
+        cell = f"[A-Z]{{1,{len(letters)}}}".encode() + row
+    elif rows <= MAX_ROWS and rows * columns <= MAX_CELLS:
+        row = _not_above(digits, "123456789", _DIGITS).encode()
+        cell = _not_above(letters, _LETTERS, _LETTERS).encode() + row
+    else:
+        return _FastScan._ANY_CELL, _FastScan._ANY_ROW
+    return re.compile(rb'<c(?=[\s/>])(?! r="' + cell + rb'")'), re.compile(rb'<row(?=[\s/>])(?! r="' + row + rb'")')
+
+
+def _not_above(value: str, first: str, rest: str) -> str:
+    """A regular expression matching exactly the strings from `first[0]` up to `value` (same alphabet, shorter
+    strings first: the order of column letters and of row numbers), e.g. `BA` → A…Z, AA…AZ, BA."""
+    k = len(value)
+    alternatives = [f"[{first}][{rest}]{{0,{k - 2}}}"] if k > 1 else []
+    for i, ch in enumerate(value):
+        alphabet = first if i == 0 else rest
+        lower = alphabet[: alphabet.index(ch)]
+        if lower:
+            alternatives.append(re.escape(value[:i]) + f"[{lower}]" + (f"[{rest}]{{{k - i - 1}}}" if k - i - 1 else ""))
+    alternatives.append(re.escape(value))
+    return "(?:" + "|".join(alternatives) + ")"
+
+
 def _column_number(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -168,37 +246,47 @@ def _check_zip(path: Path, fichier: str) -> None:
                 raise Refusal(_too_big_part(fichier, info.filename, info.file_size))
             lower = info.filename.lower()
             is_xml = not lower.endswith(_BINARY_PARTS)  # every part a parser might read as text
-            scan = _SheetScan() if lower.endswith(".xml") else None
-            manifest = info.filename == "META-INF/manifest.xml"
-            produced = 0
-            window = b""
-            for chunk in _Inflater(raw, info, fichier):
-                produced += len(chunk)
-                total += len(chunk)
-                if produced > MAX_PART_BYTES:
-                    raise Refusal(_too_big_part(fichier, info.filename, produced))
-                if total > MAX_TOTAL_BYTES:
-                    raise Refusal(_too_big_total(fichier, total))
-                if produced > RATIO_FLOOR_BYTES and produced > MAX_RATIO * max(info.compress_size, 1):
-                    raise Refusal(
-                        issue("fichier-trop-gros", fichier, limite=f"{MAX_RATIO} pour 1 en taux de compression",
-                              detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois "
-                                     "(fichier suspect, de type « bombe zip »)")
-                    )
-                if is_xml:
-                    window = window[-_OVERLAP:] + chunk
-                    if any(token in window for token in _FORBIDDEN):
+            # The fast scan proves, for ordinary sheets, that every cell lies within the declared range, itself
+            # within the limits; when it cannot, the part is inflated again and every tag counted (_SheetScan).
+            fast = _FastScan() if lower.endswith(".xml") else None
+            start = total
+            for exact in (False, True):
+                if exact and (fast is None or fast.proved):
+                    break
+                total = start
+                scan: _FastScan | _SheetScan | None = _SheetScan() if exact else fast
+                manifest = info.filename == "META-INF/manifest.xml"
+                produced = 0
+                window = b""
+                for chunk in _Inflater(raw, info, fichier):
+                    produced += len(chunk)
+                    total += len(chunk)
+                    if produced > MAX_PART_BYTES:
+                        raise Refusal(_too_big_part(fichier, info.filename, produced))
+                    if total > MAX_TOTAL_BYTES:
+                        raise Refusal(_too_big_total(fichier, total))
+                    if produced > RATIO_FLOOR_BYTES and produced > MAX_RATIO * max(info.compress_size, 1):
                         raise Refusal(
-                            issue("contenu-dangereux", fichier,
-                                  detail=f"une déclaration DTD ou d'entité XML (partie « {info.filename} »)")
+                            issue("fichier-trop-gros", fichier, limite=f"{MAX_RATIO} pour 1 en taux de compression",
+                                  detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois "
+                                         "(fichier suspect, de type « bombe zip »)")
                         )
-                    if manifest and b"encryption-data" in window:
-                        encrypted_ods = True
-                if scan is not None:
-                    scan.feed(chunk)
-                    if scan.rows > MAX_ROWS or scan.rows * scan.columns > MAX_CELLS:  # stop early
-                        raise Refusal(_too_many_cells(fichier, _sheet_name(zf, info.filename), scan.rows,
-                                                      scan.columns))
+                    if is_xml:
+                        window = window[-_OVERLAP:] + chunk
+                        if any(token in window for token in _FORBIDDEN):
+                            raise Refusal(
+                                issue("contenu-dangereux", fichier,
+                                      detail=f"une déclaration DTD ou d'entité XML (partie « {info.filename} »)")
+                            )
+                        if manifest and b"encryption-data" in window:
+                            encrypted_ods = True
+                    if isinstance(scan, _FastScan):
+                        scan.feed(chunk)
+                    elif scan is not None:
+                        scan.feed(chunk)
+                        if scan.rows > MAX_ROWS or scan.rows * scan.columns > MAX_CELLS:  # stop early
+                            raise Refusal(_too_many_cells(fichier, _sheet_name(zf, info.filename), scan.rows,
+                                                          scan.columns))
         if encrypted_ods:
             raise Refusal(issue("fichier-protege", fichier))
         if "content.xml" in zf.namelist():
