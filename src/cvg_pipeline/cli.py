@@ -60,7 +60,27 @@ _register()
 
 
 def main() -> None:
-    app()
+    """Entry point: usage errors are printed in French (exit 2), like every other message of `cvg`."""
+    import sys
+
+    from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
+
+    try:
+        code = app(standalone_mode=False)
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `cvg` alone: the help screen, not an error
+            sys.stderr.write(exc.format_message() + "\n")
+            sys.exit(exc.exit_code)
+        hint = f"cvg {exc.ctx.command_path.partition(' ')[2]} --help".replace("  ", " ") if exc.ctx else "cvg --help"
+        sys.stderr.write(f"Erreur : {translate_usage_error(exc.format_message())}\nAide : « {hint} ».\n")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        sys.stderr.write(f"Erreur : {translate_usage_error(exc.format_message())}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("Interrompu.\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

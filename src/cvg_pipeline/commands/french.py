@@ -14,6 +14,13 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+try:  # typer ≥ 0.22 vendors click as typer._click; older typer uses click itself
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+__all__ = ["ClickException", "FrenchTyper", "UsageError", "translate_usage_error"]
+
 HELP_TEXT = "Affiche cette aide et quitte."
 USAGE_PREFIX = "Usage : "
 SECTIONS = {"Options": "Options", "Arguments": "Arguments", "Commands": "Commandes"}
@@ -103,3 +110,38 @@ class FrenchTyper(typer.Typer):
 
     def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
         return super().command(name, cls=cls or FrenchCommand, **kwargs)
+
+
+# Click's usage errors, in French (click has no French catalogue). First match wins; unknown text is kept.
+_USAGE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), french)
+    for pattern, french in (
+        (r"^No such command '(.+)'\.$", r"commande inconnue : « \1 »."),
+        (r"^No such option: (\S+)$", r"option inconnue : \1."),
+        (r"^No such option: (\S+) \(Possible options: (.+)\)$", r"option inconnue : \1 (options possibles : \2)."),
+        (r"^No such option: (\S+) Did you mean (\S+)\?$", r"option inconnue : \1. Vouliez-vous dire \2 ?"),
+        (r"^\(Possible options: (.+)\)$", r"(options possibles : \1)"),
+        (r"^Missing argument '?([^']+?)'?\.$", r"argument manquant : \1."),
+        (r"^Missing option '?([^']+?)'?\.$", r"option manquante : \1."),
+        (r"^Option '(.+)' requires an argument\.$", r"l'option \1 attend une valeur."),
+        (r"^Option '(.+)' requires (\d+) arguments\.$", r"l'option \1 attend \2 valeurs."),
+        (r"^Got unexpected extra argument(?:s|\(s\))? \((.+)\)$", r"argument(s) en trop : \1."),
+        (r"^Invalid value for '?([^':]+?)'?: '(.*)' is not a valid integer\.$", r"valeur invalide pour \1 : « \2 » n'est pas un nombre entier."),
+        (r"^Invalid value for '?([^':]+?)'?: '(.*)' is not a valid float\.$", r"valeur invalide pour \1 : « \2 » n'est pas un nombre."),
+        (r"^Invalid value for '?([^':]+?)'?: '(.*)' is not one of (.+)\.$", r"valeur invalide pour \1 : « \2 » n'est pas parmi \3."),
+        (r"^Invalid value for '?([^':]+?)'?: Path '(.*)' does not exist\.$", r"valeur invalide pour \1 : « \2 » n'existe pas."),
+        (r"^Invalid value for '?([^':]+?)'?: (.+)$", r"valeur invalide pour \1 : \2"),
+    )
+)
+
+
+def translate_usage_error(message: str) -> str:
+    """Click's English usage message → French (line by line; unknown lines are kept as they are)."""
+    out: list[str] = []
+    for line in message.splitlines():
+        for pattern, french in _USAGE_ERRORS:
+            if pattern.match(line):
+                line = pattern.sub(french, line)
+                break
+        out.append(line)
+    return "\n".join(out)
