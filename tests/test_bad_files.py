@@ -313,7 +313,7 @@ def test_bad_file_in_json(case: Case, tmp_path: Path, store: Path) -> None:
     (f,) = payload["fichiers"]
     assert f["statut"] == "rejeté" and f["erreurs"] >= 1
     issue = next(i for i in f["problemes"] if i["code"] == case.code)
-    assert issue["severity"] == "erreur" and issue["message"]
+    assert issue["gravite"] == "erreur" and issue["message"]
     if any(t.startswith("ligne ") for t in case.expected):
         assert (
             issue["ligne"] is not None

@@ -14,7 +14,7 @@ from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbo
 
 runner = CliRunner()
 
-ISSUE_KEYS = {"code", "severity", "message", "fichier", "feuille", "ligne", "colonne", "lettre", "valeur"}
+ISSUE_KEYS = {"code", "gravite", "message", "fichier", "feuille", "ligne", "colonne", "lettre", "valeur"}
 FILE_KEYS = {
     "fichier",
     "chemin",

@@ -87,7 +87,9 @@ class Issue:
         return self.severity == "erreur"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The documented JSON form (README « Le résultat JSON »): French keys, `gravite` for the severity."""
+        data = asdict(self)
+        return {"code": data.pop("code"), "gravite": data.pop("severity"), **data}
 
 
 def location_prefix(feuille: str | None, ligne: int | None, colonne: str | None) -> str:
