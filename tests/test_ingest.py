@@ -261,14 +261,17 @@ def test_one_rejected_file_does_not_stop_the_others(tmp_path: Path) -> None:
     assert query(store, "SELECT siret FROM snapshots") == [(SIRET,)]
 
 
-def test_identifiers_are_pseudonymised_with_the_store_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sirets", [(SIRET,), (SIRET, SIRET_2)], ids=["one file", "a batch"])
+def test_identifiers_are_pseudonymised_with_the_store_key(tmp_path: Path, sirets: tuple[str, ...]) -> None:
     store = tmp_path / "cvg.duckdb"
-    run([aci_file(tmp_path / "a.xlsx")], store)
+    run([aci_file(tmp_path / f"{s}.xlsx", siret=s) for s in sirets], store)
     key = bytes.fromhex(query(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'")[0][0])
     expected = {
-        hmac.new(key, f"{SIRET}\x1f{raw}".encode(), hashlib.sha256).hexdigest() for raw in ("A001", "B2")
+        (s, hmac.new(key, f"{s}\x1f{raw}".encode(), hashlib.sha256).hexdigest())
+        for s in sirets
+        for raw in ("A001", "B2")
     }
-    assert {r[0] for r in query(store, "SELECT id_salarie FROM parcours")} == expected
+    assert set(query(store, "SELECT siret, id_salarie FROM parcours")) == expected
 
 
 def test_pseudonymise_depends_on_siret_and_key() -> None:
@@ -336,12 +339,17 @@ def test_parallel_and_in_process_reading_agree(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(ig, "MIN_FILES_PER_WORKER", 1)  # two files: in worker processes, one chunk each
     monkeypatch.setattr(ig, "MIN_CHUNK", 1)
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
+    # a third file with other columns (one left out, an identifier column dropped) and a bad cell
+    row = {k: v for k, v in valid_row(**{"Sexe": "Z"}).items() if k != "Date de sortie"}
+    paths.append(aci_file(tmp_path / "f2.xlsx", rows=[{**row, "Nom": "Dupont"}, open_row()]))
     todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
     parallel = ig.read_files(todo, SCHEMA, today=TODAY)
     single = [ig.read_files([t], SCHEMA, today=TODAY)[0] for t in todo]
     for a, b in zip(parallel, single, strict=True):
         assert a.fichier == b.fichier and a.issues == b.issues
         assert a.data is not None and b.data is not None and a.data.equals(b.data)
+        assert a.raw is not None and b.raw is not None and a.raw.equals(b.raw) and a.raw.schema == b.raw.schema
+        assert a.columns == b.columns and a.structure == b.structure
 
 
 def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ def _check_zip(path: Path, fichier: str) -> None:
                         )
                     if is_xml:
                         window = window[-_OVERLAP:] + chunk
-                        if any(token in window for token in _FORBIDDEN):
+                        if (b"<!" in window or b"<\x00!" in window) and any(t in window for t in _FORBIDDEN):
                             raise Refusal(
                                 issue("contenu-dangereux", fichier,
                                       detail=f"une déclaration DTD ou d'entité XML (partie « {info.filename} »)")
