@@ -1,6 +1,6 @@
 """Whole-process benchmarks of cvg-pipeline, side by side in one run (issue: performance).
 
-    .venv/bin/python benchmarks/bench.py [--runs 3] [--scales 70,700] [--resultats benchmarks/RESULTS.md]
+    .venv/bin/python benchmarks/bench.py [--runs 3] [--scales 70,700 | --rapide] [--resultats benchmarks/RESULTS.md]
 
 Builds networks of 70 and 700 workbooks with the examples generator, then times whole processes (best and
 median of N runs, peak memory = max RSS of the child process) and prints one table with the ratios and the
@@ -176,14 +176,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scales", default="70,700")
+    parser.add_argument("--rapide", action="store_true", help="70 classeurs seulement (équivaut à --scales 70)")
     parser.add_argument("--resultats", type=Path, default=None, help="écrit les tableaux dans ce fichier Markdown")
     args = parser.parse_args()
+    if args.rapide:
+        args.scales = "70"
     scales = [int(s) for s in args.scales.split(",") if s]
+    load_before = os.getloadavg()
     results = {n: bench_scale(n, args.runs) for n in scales}
+    load_after = os.getloadavg()
     head = [
         f"Mesuré le {datetime.now(UTC):%Y-%m-%d %H:%M} UTC sur {platform.node()} ({os.cpu_count()} cœurs, "
         f"{platform.machine()}, Python {platform.python_version()}), commande : "
-        f"`python benchmarks/bench.py --runs {args.runs} --scales {args.scales}`.",
+        f"`python benchmarks/bench.py --runs {args.runs} --scales {args.scales}`. Charge de la machine "
+        f"(load average 1 / 5 / 15 min) : {' / '.join(f'{x:.2f}' for x in load_before)} au début, "
+        f"{' / '.join(f'{x:.2f}' for x in load_after)} à la fin.",
         "",
     ]
     out = [*head, *table(results), "", *targets(results)]
