@@ -50,6 +50,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "valeur-inconnue": ("erreur", "cellule", "« {valeur} » n'est pas une valeur acceptée{suggestion}. Valeurs acceptées : {valeurs}."),
     "siret-invalide": ("erreur", "cellule", "« {valeur} » n'est pas un SIRET valide ({detail})."),
     "territoire-inconnu": ("erreur", "cellule", "« {valeur} » n'est pas un territoire connu{suggestion}. Territoires : {valeurs}."),
+    "erreur-excel": ("erreur", "cellule", "la cellule affiche l'erreur Excel « {valeur} » (formule en échec) : remplacez-la par la valeur attendue."),
     "texte-invalide": ("erreur", "cellule", "la valeur attendue est un texte ({detail})."),
     # -- rules across cells of one row, or across rows ---------------------------------------------------
     "identifiant-manquant": ("erreur", "ligne", "la ligne contient des données mais pas d'« Identifiant salarié »."),

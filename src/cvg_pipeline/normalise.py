@@ -30,6 +30,13 @@ import polars as pl
 
 from cvg_pipeline.schema import Column, Domain, Schema, fold
 
+# What Excel shows in a cell whose formula failed, by calamine's name of the error. Such a cell is not empty:
+# it is reported at its cell as `erreur-excel`, never read as blank.
+EXCEL_ERRORS = {
+    "Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!", "Ref": "#REF!",
+    "Value": "#VALUE!", "GettingData": "#GETTING_DATA",
+}
+EXCEL_ERROR_TEXTS = frozenset(EXCEL_ERRORS.values()) | {"#ERREUR"}
 ERR_PREFIX = "__err__"  # error code column of a canonical column (Utf8, null when the cell is fine)
 BIRTH_PREFIX = "__naissance__"  # transient column holding a full date of birth, reduced to its year
 ROW_ID = "__row"  # position of a row in the batch
@@ -362,7 +369,9 @@ def _column_exprs(col: Column, state: _ColumnState, schema: Schema) -> tuple[pl.
             if any(r is None for r in resolved):
                 error = pl.when(src.is_not_null() & value.is_null()).then(pl.lit(code))
         elif col.type == "text":
-            value = src.str.strip_chars().str.replace(r"^([+-]?\d+)\.0+$", "${1}")
+            excel_error = src.is_in(sorted(EXCEL_ERROR_TEXTS))
+            value = pl.when(~excel_error).then(src.str.strip_chars().str.replace(r"^([+-]?\d+)\.0+$", "${1}"))
+            error = pl.when(excel_error).then(pl.lit("erreur-excel"))
         elif col.type == "date":
             if state.slow:
                 value, error = pl.col("__slow_" + col.name), pl.col(ERR_PREFIX + "__slow_" + col.name)

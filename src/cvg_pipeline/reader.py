@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -107,10 +108,32 @@ class _Sheet:
 
 
 def _load(reader: Any, name: str) -> _Sheet:
+    import polars as pl
+
+    from cvg_pipeline.normalise import EXCEL_ERRORS
+
     sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", whitespace_as_null=True)
     indices = [info.absolute_index for info in sheet.available_columns()]
-    frame = sheet.to_polars()
+    table, cell_errors = sheet.to_arrow_with_errors()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    if cell_errors is not None and cell_errors.errors:
+        # A cell showing an Excel error (#DIV/0!, #N/A…) is not empty: keep what Excel shows, so that the
+        # normaliser reports it at its cell (`erreur-excel`) instead of reading it as blank.
+        frame = frame.with_row_index("__r")
+        for err in cell_errors.errors:
+            match = _EXCEL_ERROR_DETAIL.search(err.detail)
+            shown = EXCEL_ERRORS.get(match.group(1), "#ERREUR") if match else "#ERREUR"
+            row, col = err.position
+            target = frame.columns[col + 1]
+            frame = frame.with_columns(
+                pl.when(pl.col("__r") == row).then(pl.lit(shown)).otherwise(pl.col(target)).alias(target)
+            )
+        frame = frame.drop("__r")
     return _Sheet(name, frame, [column_letter(i) for i in indices], indices)
+
+
+_EXCEL_ERROR_DETAIL = re.compile(r"Error\((\w+)\)")
 
 
 @dataclass
@@ -510,7 +533,13 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         return
     import polars as pl
 
-    from cvg_pipeline.normalise import BIRTH_PREFIX, ERR_PREFIX, category_fields, normalise_frame
+    from cvg_pipeline.normalise import (
+        BIRTH_PREFIX,
+        ERR_PREFIX,
+        EXCEL_ERROR_TEXTS,
+        category_fields,
+        normalise_frame,
+    )
 
     stacked = pl.concat(bodies, how="diagonal") if len(bodies) > 1 else bodies[0]
     stacked_columns = set(stacked.columns)
@@ -529,7 +558,7 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
             continue
         name = err[len(ERR_PREFIX):]
         hidden = name == "id_salarie" or name not in stacked_columns
-        shown = pl.lit(None, pl.Utf8) if hidden else stacked.get_column(name)
+        shown = pl.lit(None, pl.Utf8) if name not in stacked_columns else stacked.get_column(name)
         rows = pl.select(out.get_column(_FILE_ID), out.get_column(ROW_COLUMN), codes, shown.alias("v")).filter(
             pl.col(err).is_not_null())
         for f, ligne, code, text in rows.iter_rows():
@@ -541,11 +570,14 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
             birth = body is not None and BIRTH_PREFIX + name in body.columns  # a date of birth: never shown
             col = by_column[name]
             fields: dict[str, Any] = {}
+            if text in EXCEL_ERROR_TEXTS:
+                code = "erreur-excel"  # whatever the column's type: the cell shows a failed formula
             if code == "valeur-obligatoire":
                 fields["libelle"] = col.label
             elif code == "valeur-inconnue" and text is not None:
                 fields.update(category_fields(text, schema.domain_of(col)))
-            valeur = None if birth or hidden else display_text(text)
+            # never the raw id_salarie nor a date of birth; what an Excel error shows is not personal data
+            valeur = text if code == "erreur-excel" else None if birth or hidden else display_text(text)
             located.setdefault(f, []).append((ligne, where.index, issue(
                 code, parsed.fichier, feuille=parsed.salaries_sheet, ligne=ligne, colonne=where.header,
                 lettre=where.letter, valeur=valeur, **fields)))
