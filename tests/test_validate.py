@@ -419,3 +419,12 @@ def test_unknown_motif_is_not_also_reported_missing(tmp_path: Path) -> None:
     [result] = verify_paths([path], schema=load_schema())
     codes = [i.code for i in result.issues if i.is_error]
     assert codes == ["valeur-inconnue"]
+
+
+def test_entry_before_2010_gives_no_age_error(tmp_path: Path) -> None:
+    """A year typed as a date (serial 2022 = 1905) is one error at the date, not also an absurd age."""
+    from cvg_pipeline.ingest import verify_paths
+
+    path = write_workbook(tmp_path / "annee.xlsx", rows=[valid_row(**{"Date d'entrée": "01/03/1922"})])
+    [result] = verify_paths([path], schema=load_schema())
+    assert [i.code for i in result.issues if i.is_error] == ["date-trop-ancienne"]

@@ -139,6 +139,7 @@ def _rules(schema: Schema) -> Iterator[_Rule]:
         "annee_naissance",
         birth.is_null()
         | entree.is_null()
+        | (entree < DATE_MIN)  # the entry date is wrong (its own error): the age computed from it means nothing
         | ((entree.dt.year() - birth) >= AGE_MIN) & ((entree.dt.year() - birth) <= AGE_MAX),
         other="date_entree",
     )
