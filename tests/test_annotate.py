@@ -213,7 +213,7 @@ def test_copy_is_the_data_as_sent(tmp_path: Path, schema: Schema) -> None:
     entree = ws[f"{letter_of(header, 'Date d' + chr(39) + 'entrée')}4"]
     assert entree.value == datetime(2022, 3, 1) and entree.is_date and entree.number_format == "DD/MM/YYYY"
     assert ws[f"{letter_of(header, 'Date d' + chr(39) + 'entrée')}5"].value == "01/03/2022"  # text stays text
-    assert ws["A4"].value == "007" and ws["A4"].data_type == "s"
+    assert ws["A3"].value == "Identifiant salarié" and ws["A4"].value is None  # the raw id is never copied
     assert ws[f"{letter_of(header, 'Heures hebdomadaires à l' + chr(39) + 'entrée')}4"].value == 20.5
     assert ws[f"{letter_of(header, 'Année de naissance')}4"].value == 1980
     assert ws[f"{letter_of(header, 'Année de naissance')}5"].value == "1980"
@@ -372,8 +372,8 @@ def test_identifier_columns_are_blank_and_named(tmp_path: Path, schema: Schema) 
     for name in FAKE_NAMES:
         assert name not in text
     note = " ".join(str(c.value) for c in wb[ERRORS_SHEET]["A"] if c.value)
-    assert "« Nom », « Prénom », « NIR », « Téléphone »" in note
-    assert "Identifiant salarié" not in note
+    assert "« Identifiant salarié », « Nom », « Prénom », « NIR », « Téléphone »" in note
+    assert "A002" not in all_text_of_xlsx(out)  # nor the raw id: rows are found by their number
 
 
 def test_identifier_letter_from_reader_warning_is_blanked(tmp_path: Path, schema: Schema) -> None:
@@ -457,7 +457,7 @@ def test_xlsm_formulas_and_macros_are_not_copied(tmp_path: Path, schema: Schema)
 
 # -- cells at their real address, in every format -------------------------------------------------------------------------
 OFFSET_GRID: dict[tuple[int, int], Any] = {
-    (1, 4): "Reporting CVG — Atelier Test",  # a title in D1 (C, the Nom column, is blanked above the header too)
+    (1, 4): "Reporting CVG — Atelier Test",  # a title in D1 (above the header: copied in any column)
     # row 2 and 3 blank; the table starts at column B, row 4
     (4, 2): "Identifiant salarié", (4, 3): "Nom", (4, 4): "Date d'entrée", (4, 5): "Sexe", (4, 6): "Heures hebdomadaires à l'entrée",
     (5, 2): "A001", (5, 3): FAKE_NAMES[0], (5, 4): date(2022, 3, 1), (5, 5): "Femme", (5, 6): 20,
@@ -480,14 +480,14 @@ def test_cells_land_at_their_excel_address(tmp_path: Path, schema: Schema, suffi
     ws = wb["Salariés"]
     for (r, c), value in OFFSET_GRID.items():
         got = ws.cell(row=r, column=c).value
-        if c == 3 and r != 4:
-            assert got is None  # the Nom column: blank
+        if c in (2, 3) and r > 4:
+            assert got is None  # the Identifiant salarié and Nom columns: blank below the header
         elif isinstance(value, date):
             assert got == datetime(value.year, value.month, value.day)
         else:
             assert got == value, (r, c)
     written = {(c.row, c.column) for row in ws.iter_rows() for c in row if c.value is not None}
-    expected = {rc for rc in OFFSET_GRID if not (rc[1] == 3 and rc[0] != 4)} | {(7, 7)}  # + the marker in G7
+    expected = {rc for rc in OFFSET_GRID if not (rc[1] in (2, 3) and rc[0] > 4)} | {(7, 7)}  # + the marker in G7
     assert written == expected
     assert red_cells(wb) == {"Salariés!D7"}
     assert wb["Structure"]["B2"].value == SIRET

@@ -296,7 +296,7 @@ def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Sche
         copy = _Copy(raw, _sheet_title(raw.name, taken), False, header_row=header_row)
         for col in range(raw.first_col, raw.last_col + 1):
             text = raw.text(header_row, col)
-            if text and schema.is_identifier_header(text):
+            if text and _is_identifying(schema, text):
                 copy.identifier_cols[col] = text
             elif text and schema.match_header(text).kind == "birth_date":
                 copy.birth_cols[col] = text
@@ -310,6 +310,17 @@ def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Sche
             copy.birth_cols.pop(col, None)
         copies.append(copy)
     return copies, skipped
+
+
+def _is_identifying(schema: Schema, header: str) -> bool:
+    """A direct identifier (Nom, NIR…) or the raw `id_salarie`: neither is ever copied into the workbook.
+
+    The ACI finds its rows by their number, which the copy keeps; the raw identifier stays in its own file.
+    """
+    if schema.is_identifier_header(header):
+        return True
+    match = schema.match_header(header)
+    return match.column is not None and match.column.name == "id_salarie"
 
 
 def _birth_year(value: CellValue) -> int | None:
@@ -539,11 +550,13 @@ def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -
     if identifiers:
         names = ", ".join(f"« {h} »" for h in dict.fromkeys(identifiers))
         lines.append(
-            f"Données personnelles : les colonnes {names} (nom, prénom, NIR, adresse, téléphone ou courriel) "
-            "ne sont pas recopiées ; elles sont laissées vides dans ce classeur et ne sont jamais conservées."
+            f"Données personnelles : les colonnes {names} (données personnelles ou identifiant "
+            "salarié) ne sont pas recopiées : elles sont laissées vides dans ce classeur, repérez vos lignes par "
+            "leur numéro. Les données personnelles ne sont jamais conservées."
             if len(identifiers) > 1
-            else f"Données personnelles : la colonne {names} (nom, prénom, NIR, adresse, téléphone ou courriel) "
-            "n'est pas recopiée ; elle est laissée vide dans ce classeur et n'est jamais conservée."
+            else f"Données personnelles : la colonne {names} (données personnelles ou identifiant "
+            "salarié) n'est pas recopiée : elle est laissée vide dans ce classeur, repérez vos lignes par leur "
+            "numéro. Les données personnelles ne sont jamais conservées."
         )
     births = [h for c in copies for _col, h in sorted(c.birth_cols.items())]
     if births:
@@ -635,9 +648,9 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
 
     raw = copy.raw
     for (row, col), value in raw.cells.items():
-        if row != copy.header_row:
+        if copy.header_row is None or row > copy.header_row:
             if col in copy.identifier_cols:
-                continue  # a direct identifier's value is never written
+                continue  # a direct identifier's (or the raw id's) value is never written
             if col in copy.birth_cols:
                 value = _birth_year(value)  # nor a full date of birth: its year only, as the reader keeps it
         put(ws, row, col, value)
