@@ -428,3 +428,65 @@ def test_entry_before_2010_gives_no_age_error(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "annee.xlsx", rows=[valid_row(**{"Date d'entrée": "01/03/1922"})])
     [result] = verify_paths([path], schema=load_schema())
     assert [i.code for i in result.issues if i.is_error] == ["date-trop-ancienne"]
+
+
+_PANDERA_PROBE = """
+import sys
+from pathlib import Path
+from cvg_pipeline.ingest import verify_paths
+from cvg_pipeline.schema import load_schema
+[result] = verify_paths([Path(sys.argv[1])], schema=load_schema())
+print(sorted({i.code for i in result.issues if i.is_error}), "pandera" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "[] False"),  # no row can fail a rule: pandera (and pandas) never imported
+        ({"Heures hebdomadaires à l'entrée": 40}, "['hors-bornes'] True"),  # a suspect row: pandera checks it
+    ],
+)
+def test_pandera_runs_only_when_a_row_may_fail(tmp_path: Path, overrides: dict[str, Any], expected: str) -> None:
+    import subprocess
+    import sys
+
+    path = write_workbook(tmp_path / "f.xlsx", rows=[valid_row(**overrides)])
+    out = subprocess.run([sys.executable, "-c", _PANDERA_PROBE, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
+
+
+def test_suspect_subset_gives_the_same_issues_as_the_whole_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandera sees only the suspect rows (and their whole id group): same issues as on every row."""
+    from datetime import date as d
+
+    from cvg_pipeline import validate as validate_module
+    from cvg_pipeline.ingest import verify_paths
+
+    rows = [
+        valid_row(**{"Identifiant salarié": "OK1"}),
+        # duplicate id + entry date, the first of the pair being valid on its own
+        valid_row(**{"Identifiant salarié": "DUP"}), valid_row(**{"Identifiant salarié": "DUP"}),
+        # overlap: the second parcours starts before the first ends
+        valid_row(**{"Identifiant salarié": "OVL", "Date d'entrée": d(2021, 1, 1), "Date de sortie": d(2022, 6, 1)}),
+        valid_row(**{"Identifiant salarié": "OVL", "Date d'entrée": d(2022, 1, 1), "Date de sortie": d(2023, 6, 1)}),
+        # a returning person without overlap (valid), and row-level failures
+        valid_row(**{"Identifiant salarié": "BACK", "Date d'entrée": d(2020, 1, 1), "Date de sortie": d(2020, 6, 1)}),
+        valid_row(**{"Identifiant salarié": "BACK", "Date d'entrée": d(2021, 1, 1), "Date de sortie": d(2021, 6, 1)}),
+        valid_row(**{"Identifiant salarié": "HRS", "Heures hebdomadaires à l'entrée": 36}),
+        valid_row(**{"Identifiant salarié": "RES", "Difficulté Logement à l'entrée": "Non"}),
+    ]
+    path = write_workbook(tmp_path / "mix.xlsx", rows=rows)
+
+    def issues() -> list[tuple[str, int | None, str | None]]:
+        [result] = verify_paths([path], schema=load_schema())
+        return sorted((i.code, i.ligne, i.colonne) for i in result.issues if i.is_error)
+
+    subset = issues()
+    monkeypatch.setattr(validate_module, "_suspects", lambda frame, schema: frame)
+    assert subset == issues()
+    assert {code for code, _, _ in subset} == {
+        "doublon-parcours", "parcours-chevauchants", "hors-bornes", "condition-non-remplie"
+    }

@@ -348,11 +348,8 @@ def read_files(
     total = len(todo)
     if total == 0:
         return []
-    # While the files are read (by the workers, or by Rust code that releases the GIL), this process imports
-    # the validation stack in a thread: pandera pulls in pandas, ~0.9 s.
-    import threading
-
-    threading.Thread(target=_import_validation, args=(schema,), daemon=True).start()
+    # pandera (which pulls in pandas, ~1 s) is imported by validate() only when some row may fail a rule:
+    # a batch of valid files never pays for it (see validate.validate).
     workers = min(WORKERS, total // MIN_FILES_PER_WORKER)
     chunks = _chunks(total, max(workers, 1))
     results: dict[int, ParsedFile] = {}
@@ -382,7 +379,9 @@ def read_files(
             del os.environ["POLARS_MAX_THREADS"]
         else:
             os.environ["POLARS_MAX_THREADS"] = before
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = {
             pool.submit(_read_chunk_packed, [todo[i] for i in chunk], schema.path, today): chunk for chunk in chunks
         }
@@ -400,13 +399,23 @@ def read_files(
     return [results[i] for i in range(total)]
 
 
-def _import_validation(schema: Schema) -> None:
-    import contextlib
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the `cvg` process that started it is gone (e.g. SIGKILL),
+    instead of lingering with its memory and the dead command's output pipes."""
+    import threading
+    import time
 
-    with contextlib.suppress(Exception):
-        from cvg_pipeline.validate import warm_up
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid was reused by another user's process
+                os._exit(1)
 
-        warm_up(schema)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _read_isolated(path: Path, fichier: str, sha: str, schema: Schema, today: date) -> ParsedFile:
@@ -415,7 +424,12 @@ def _read_isolated(path: Path, fichier: str, sha: str, schema: Schema, today: da
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         try:
             return pool.submit(_read_one, path, fichier, sha, schema.path, today).result()
         except BrokenProcessPool:

@@ -280,21 +280,21 @@ def stack(files: list[ParsedFile], schema: Schema) -> pl.DataFrame:
     return pl.concat(frames, how="vertical")
 
 
-def warm_up(schema: Schema) -> None:
-    """Import pandera, build the schema and run it once on no rows (pandera registers its backends, and
-    imports hypothesis, on the first call: ~0.3 s), e.g. in a thread while the files are read."""
-    _cached_schema(schema).validate(stack([], schema), lazy=True)
-
-
 def validate(files: list[ParsedFile], schema: Schema) -> None:
     """Check every file's rows at once and append the issues found to each file's `issues`."""
     if not any(f.data is not None and f.data.height > 0 for f in files):
         return  # nothing to check: pandera (and pandas behind it) is not even imported
-    import pandera.polars as pa
     import polars as pl
 
     _absent_exit_columns(files, schema)
     frame = _suspects(stack(files, schema), schema)
+    if frame.height == 0:
+        # No row can fail a check (the suspects are found with the very expressions of the checks), and the
+        # frame's columns and types are the schema's by construction (stack): pandera would find nothing, so
+        # it (and pandas behind it, ~1 s) is not imported at all.
+        return
+    import pandera.polars as pa
+
     try:
         _cached_schema(schema).validate(frame, lazy=True)
         return
@@ -320,17 +320,28 @@ def validate(files: list[ParsedFile], schema: Schema) -> None:
 
 
 def _suspects(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
-    """The rows pandera has to look at: those where a row rule is not plainly true (false or null), and
-    every row of a (file, identifier) group of several rows (duplicates and overlaps). The other rows
-    cannot fail any check: pandera costs ~30 ms per check on 60,000 rows, ~0.1 s in all on a few rows.
-    Same columns, same types: the schema-level checks see the same frame shape."""
+    """The rows pandera has to look at: those where a rule (the very expressions of the checks, evaluated
+    on the whole frame) is not plainly true, with every row of their (file, identifier) group, so that the
+    rules across rows (duplicates, overlaps) give the same answer on this subset. The other rows cannot fail
+    any check: pandera costs ~30 ms per check on 60,000 rows, ~0.1 s in all on a few rows. Same columns,
+    same types: the schema-level checks see the same frame shape."""
     import polars as pl
 
-    row_rules = [rule.valid for rule in _rules(schema) if not rule.frame]
-    suspect = pl.any_horizontal([~valid.fill_null(False) for valid in row_rules]) | (
-        pl.col("id_salarie").is_not_null() & (pl.len().over([FILE_COLUMN, "id_salarie"]) > 1)
+    rules = list(_rules(schema))
+    failing = pl.any_horizontal([~rule.valid.fill_null(False) for rule in rules if not rule.frame])
+    flags = frame.select(failing.alias("_s"))
+    lazy = frame.lazy()
+    for rule in rules:
+        if rule.frame:
+            ok = rule.valid(lazy).collect().to_series(0)
+            flags = flags.with_columns(pl.col("_s") | ~ok.fill_null(False))
+    group = pl.col("_s").any().over([FILE_COLUMN, "id_salarie"]) & pl.col("id_salarie").is_not_null()
+    keep = (
+        flags.with_columns(frame.get_column(FILE_COLUMN), frame.get_column("id_salarie"))
+        .select(pl.col("_s") | group)
+        .to_series(0)
     )
-    return frame.filter(suspect)
+    return frame.filter(keep)
 
 
 def _other_rows(frame: pl.DataFrame, located: pl.DataFrame) -> dict[tuple[str, int], int]:
