@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from cvg_pipeline.errors import CvgError
+
+if TYPE_CHECKING:
+    from cvg_pipeline.indicators import Indicators
+    from cvg_pipeline.schema import Schema
 
 T = TypeVar("T")
 
@@ -115,3 +119,36 @@ def echo(text: str) -> None:
     """Plain stdout line (machine-readable output goes through here, never through rich)."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def indicators_from_options(
+    store: Path | None,
+    *,
+    national: bool,
+    territoire: str | None,
+    aci: str | None,
+    annee: str | None,
+    programme: str | None,
+    au: str | None,
+    before_query: Callable[[], None] | None = None,
+) -> tuple[Indicators, Schema]:
+    """The scope options of `cvg indicators` and `cvg report`, checked (exit 2 in French), then the
+    indicators computed on the store; their warnings go to stderr. `before_query` runs once the options
+    are valid (e.g. to start a slow import while the store is queried)."""
+    from cvg_pipeline import indicators as ind
+    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.store import resolve_store_path
+
+    schema = load_schema()
+    scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
+    year = ind.parse_annee(annee)
+    prog = ind.parse_programme(schema, programme)
+    day = ind.parse_au(au)
+    if before_query is not None:
+        before_query()
+    result = ind.load_indicators(
+        resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+    )
+    for warning in ind.indicator_warnings(result):
+        sys.stderr.write(f"Attention : {warning}\n")
+    return result, schema

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cvg_pipeline.commands.common import (
@@ -17,6 +15,7 @@ from cvg_pipeline.commands.common import (
     WaitOption,
     echo,
     guarded,
+    indicators_from_options,
 )
 
 
@@ -38,20 +37,11 @@ def indicators(
     """Calcule les indicateurs annuels et les écrit en JSON sur la sortie standard."""
 
     def run() -> None:
-        from cvg_pipeline import indicators as ind
-        from cvg_pipeline.schema import load_schema
-        from cvg_pipeline.store import resolve_store_path
+        from cvg_pipeline.indicators import to_json
 
-        schema = load_schema()
-        scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
-        year = ind.parse_annee(annee)
-        prog = ind.parse_programme(schema, programme)
-        day = ind.parse_au(au)
-        result = ind.load_indicators(
-            resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+        result, _schema = indicators_from_options(
+            store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au
         )
-        for warning in ind.indicator_warnings(result):
-            sys.stderr.write(f"Attention : {warning}\n")
-        echo(ind.to_json(result))
+        echo(to_json(result))
 
     guarded(run)

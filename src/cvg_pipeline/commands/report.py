@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from cvg_pipeline.commands.common import (
     WaitOption,
     echo,
     guarded,
+    indicators_from_options,
 )
 
 
@@ -58,23 +58,13 @@ def report(
     """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits."""
 
     def run() -> None:
-        from cvg_pipeline import indicators as ind
         from cvg_pipeline.report import preload, write_report
-        from cvg_pipeline.schema import load_schema
-        from cvg_pipeline.store import resolve_store_path
 
-        schema = load_schema()
-        scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
-        year = ind.parse_annee(annee)
-        prog = ind.parse_programme(schema, programme)
-        day = ind.parse_au(au)
         wanted = parse_formats_option(formats)
-        preload(wanted)  # overlaps the matplotlib import with the indicators query
-        result = ind.load_indicators(
-            resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+        result, schema = indicators_from_options(
+            store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
+            before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
         )
-        for warning in ind.indicator_warnings(result):
-            sys.stderr.write(f"Attention : {warning}\n")
         for path in write_report(result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret):
             echo(str(path))
 
