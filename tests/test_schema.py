@@ -62,3 +62,25 @@ def test_territoires_and_motifs() -> None:
     assert motifs.match("CDD ≥ 6 mois") == motifs.by_label("CDD de 6 mois ou plus")
     assert motifs.match("Au chômage") == motifs.by_label("Demandeur d'emploi")
     assert {v.category for v in motifs.values} == {c.key for c in schema.exit_categories}
+
+
+@pytest.mark.parametrize(
+    ("written", "motif"),
+    [
+        ("CDD>6 mois", "CDD de 6 mois ou plus"),
+        ("CDD <6 mois", "CDD de moins de 6 mois"),
+        ("CDD≥6 mois", "CDD de 6 mois ou plus"),
+        ("cdd >= 6 MOIS", "CDD de 6 mois ou plus"),
+    ],
+)
+def test_comparison_signs_match_with_or_without_spaces(written: str, motif: str) -> None:
+    value = load_schema().domains["motif_sortie"].match(written)
+    assert value is not None and value.label == motif
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Numéro de téléphone", "N° de téléphone", "Code postal", "Ville", "Lieu de naissance", "Date et lieu de naissance"],
+)
+def test_more_direct_identifier_headers(header: str) -> None:
+    assert load_schema().match_header(header).kind == "identifier"

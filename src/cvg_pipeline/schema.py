@@ -30,6 +30,7 @@ SCHEMA_ENV = "CVG_SCHEMA"
 
 _FOLD_CHARS = re.compile(r"[·.\-'’()/°,;:_\"«»…\s]+")
 _SLUG_CHARS = re.compile(r"[^0-9a-z]+")
+_COMPARISON = re.compile(r"([<>≤≥=]+)")
 
 
 class SchemaFileError(ValueError):
@@ -44,7 +45,8 @@ def fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE"))
     no_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _FOLD_CHARS.sub(" ", no_accents.lower()).strip()
+    spaced = _COMPARISON.sub(r" \1 ", no_accents.lower())  # `CDD<6 mois` = `CDD < 6 mois`
+    return _FOLD_CHARS.sub(" ", spaced).strip()
 
 
 def slugify(text: str) -> str:
