@@ -150,7 +150,7 @@ def test_non_cumulative_file_warns_with_the_number_missing(tmp_path: Path) -> No
     (f,) = result.files
     assert f.statut == "intégré" and result.exit_code == 0
     (w,) = [i for i in f.issues if i.code == "fichier-non-cumulatif"]
-    assert "2 parcours" in w.message and "30/06/2023" in w.message
+    assert "parcours manquants : 2" in w.message and "30/06/2023" in w.message
     avert = query(store, "SELECT avertissements FROM snapshots WHERE fichier = 'dec.xlsx'")[0][0]
     assert json.loads(avert) == {"fichier-non-cumulatif": 1}
 
@@ -192,7 +192,7 @@ def test_non_cumulative_warning_in_a_batch(
     assert {f.statut for r in results for f in r.files} == {"intégré"}
     assert warned[f"{SIRET_2}-dec.xlsx"] == [] and warned[f"{SIRET}-juin.xlsx"] == []
     (message,) = warned[f"{SIRET}-dec.xlsx"]
-    assert "2 parcours" in message and "30/06/2023" in message
+    assert "parcours manquants : 2" in message and "30/06/2023" in message
     assert _stored(store) == [
         (f"{SIRET}-dec.xlsx", '{"fichier-non-cumulatif": 1}', 1, 1),
         (f"{SIRET}-juin.xlsx", "{}", 3, 3),

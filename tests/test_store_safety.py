@@ -176,7 +176,7 @@ def test_sauvegarder_writes_a_private_copy_that_opens_with_store(filled: Path, t
     dest.parent.mkdir()
     result = runner.invoke(app, ["sauvegarder", str(dest), "--store", str(filled)])
     assert result.exit_code == 0, result.output
-    assert f"Sauvegarde écrite : {dest} (2 fichier(s) intégré(s), 3 parcours)" in result.output
+    assert f"Sauvegarde écrite : {dest} (2 fichiers intégrés, 3 parcours)" in result.output
     assert dest.stat().st_mode & 0o777 == 0o600
     assert dump(dest) == dump(filled)
     assert hmac_key(dest) == hmac_key(filled)  # kept inside the copy (itself a store) ...

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
+from cvg_pipeline.fr import pluriel
 from cvg_pipeline.schema import Schema, fold
 
 if TYPE_CHECKING:
@@ -360,11 +361,6 @@ def _sort_key(entry: _Entry, order: dict[str, int]) -> tuple[int, int, int, int]
 
 
 # -- text helpers ------------------------------------------------------------------------------------------------
-def plural(n: int, word: str) -> str:
-    """French count: 0 and 1 take the singular (`0 erreur`, `1 ligne`, `2 lignes`)."""
-    return f"{n} {word}" if n <= 1 else f"{n} {word}s"
-
-
 def summary_line(issues: Sequence[Issue]) -> str:
     """`12 erreurs dans 9 lignes`; errors without a row are counted as errors on the file's structure."""
     errors = [i for i in issues if i.is_error]
@@ -374,12 +370,12 @@ def summary_line(issues: Sequence[Issue]) -> str:
     in_rows = sum(1 for i in errors if i.ligne is not None)
     structural = len(errors) - in_rows
     if structural == 0:
-        return f"{plural(len(errors), 'erreur')} dans {plural(len(rows), 'ligne')}"
+        return f"{pluriel(len(errors), 'erreur')} dans {pluriel(len(rows), 'ligne')}"
     if in_rows == 0:
-        return f"{plural(len(errors), 'erreur')} sur la structure du fichier"
+        return f"{pluriel(len(errors), 'erreur')} sur la structure du fichier"
     return (
-        f"{plural(len(errors), 'erreur')} : {structural} sur la structure du fichier "
-        f"et {in_rows} dans {plural(len(rows), 'ligne')}"
+        f"{pluriel(len(errors), 'erreur')} : {structural} sur la structure du fichier "
+        f"et {in_rows} dans {pluriel(len(rows), 'ligne')}"
     )
 
 
@@ -585,7 +581,7 @@ def _write_errors_sheet(
     row = 2
     warnings = sum(1 for i in issues if not i.is_error)
     if warnings:
-        put(ws, row, 1, f"{plural(warnings, 'avertissement')} (sans effet sur l'acceptation du fichier), listés après les erreurs.")
+        put(ws, row, 1, f"{pluriel(warnings, 'avertissement')} (sans effet sur l'acceptation du fichier), listés après les erreurs.")
         row += 1
     for line in _guide(copies, skipped, read_failed):
         put(ws, row, 1, line).font = Font(italic=True)
@@ -678,7 +674,7 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
         for col in range(raw.first_col, raw.last_col + 1):
             if (row, col) not in by_cell:
                 ws.cell(row=row, column=col).fill = row_fill
-        marker = put(ws, row, marker_col, f"⚠ {plural(len(row_entries), 'erreur')}")
+        marker = put(ws, row, marker_col, f"⚠ {pluriel(len(row_entries), 'erreur')}")
         marker.font = Font(bold=True, color=MARKER_FONT)
         marker.fill = row_fill
         first = min(e.erreurs_row for e in row_entries)

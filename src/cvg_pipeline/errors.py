@@ -35,7 +35,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "champ-en-double": ("erreur", "structure", "le champ « {libelle} » apparaît plusieurs fois dans la feuille Structure."),
     "aucune-ligne": ("avertissement", "structure", "la feuille ne contient aucun parcours."),
     # -- one cell ----------------------------------------------------------------------------------------
-    "valeur-obligatoire": ("erreur", "cellule", "la valeur est obligatoire ({libelle})."),
+    "valeur-obligatoire": ("erreur", "cellule", "la cellule est vide alors que « {libelle} » est obligatoire."),
     "date-invalide": ("erreur", "cellule", "« {valeur} » n'est pas une date valide (attendu JJ/MM/AAAA)."),
     "date-format-us": ("erreur", "cellule", "« {valeur} » ressemble à une date au format américain (MM/JJ/AAAA), qui n'est pas accepté : écrivez-la JJ/MM/AAAA."),
     "date-trop-ancienne": ("erreur", "cellule", "« {valeur} » est antérieure au {minimum} : vérifiez l'année."),
@@ -59,12 +59,12 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "bloc-sortie-sans-date": ("erreur", "ligne", "« {libelle} » est renseigné alors que la « Date de sortie » est vide : remplissez la date de sortie ou videz cette cellule."),
     "condition-non-remplie": ("erreur", "ligne", "« {libelle} » ne peut être renseigné que si « {condition} » vaut Oui."),
     "doublon-parcours": ("erreur", "ligne", "même identifiant salarié et même date d'entrée qu'à la ligne {autre_ligne} : un parcours ne doit figurer qu'une fois."),
-    "parcours-chevauchants": ("erreur", "ligne", "ce parcours chevauche celui de la ligne {autre_ligne} pour le même identifiant salarié (un nouveau parcours commence après la sortie du précédent)."),
+    "parcours-chevauchants": ("erreur", "ligne", "ce parcours chevauche celui de la ligne {autre_ligne} pour le même identifiant salarié : un nouveau parcours doit commencer le jour de la sortie du précédent ou après."),
     # -- warnings ----------------------------------------------------------------------------------------
     "identifiant-direct-supprime": ("avertissement", "structure", "la colonne « {colonne} » contient des données personnelles directes : elle a été ignorée et n'est pas conservée."),
     "colonne-inconnue": ("avertissement", "structure", "la colonne « {colonne} » n'est pas reconnue : elle est ignorée."),
     "date-naissance-reduite": ("avertissement", "structure", "la colonne « {colonne} » (date de naissance complète) a été réduite à l'année ; la date complète n'est pas conservée."),
-    "fichier-non-cumulatif": ("avertissement", "fichier", "le fichier n'est pas cumulatif : {nombre} parcours terminés avant le {date_arrete_precedente} (date d'arrêté du fichier précédent) n'y figurent plus."),
+    "fichier-non-cumulatif": ("avertissement", "fichier", "le fichier n'est pas cumulatif : des parcours terminés avant le {date_arrete_precedente} (date d'arrêté du fichier précédent) n'y figurent plus (parcours manquants : {nombre}). Le fichier doit lister tous les parcours, y compris ceux qui sont terminés."),
     "fichier-ignore": ("avertissement", "fichier", "fichier ignoré ({detail})."),
 }
 

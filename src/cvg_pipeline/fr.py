@@ -79,3 +79,8 @@ def date_longue(d: date) -> str:
 def date_iso_longue(text: str) -> str:
     """The same from an ISO date string (``2023-12-31``)."""
     return date_longue(date.fromisoformat(text))
+
+
+def pluriel(n: int, singulier: str, pluriel_: str | None = None) -> str:
+    """French count: 0 and 1 take the singular (`0 erreur`, `1 ligne`, `2 lignes`, `2 fichiers refusés`)."""
+    return f"{n} {singulier}" if n <= 1 else f"{n} {pluriel_ or singulier + 's'}"

@@ -232,6 +232,7 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
     """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
     from rich.markup import escape
 
+    from cvg_pipeline.fr import pluriel
     from cvg_pipeline.schema import load_schema
 
     schema = load_schema()
@@ -274,8 +275,8 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
     out.print()
     if rejected:
         out.print(
-            f"[bold red]{rejected} fichier(s) refusé(s)[/] : rien n'en a été enregistré. Corrigez les erreurs "
-            "ci-dessus et renvoyez le fichier."
+            f"[bold red]{pluriel(rejected, 'fichier refusé', 'fichiers refusés')}[/] : rien n'en a été "
+            "enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier."
         )
     else:
         out.print(f"Tous les fichiers sont {verb}s ou déjà présents.")
@@ -295,12 +296,13 @@ def _render_file_issues(out: Console, f: FileResult) -> None:
     from rich.markup import escape
 
     from cvg_pipeline.errors import scope_of
+    from cvg_pipeline.fr import pluriel
 
     errors, warnings = f.errors, f.warnings
     out.print()
     head = f"[bold]{escape(f.fichier)}[/] — {f.statut}"
     if errors:
-        head += f" : {len(errors)} erreur(s)"
+        head += f" : {pluriel(len(errors), 'erreur')}"
     out.print(head)
     structural = [i for i in errors if scope_of(i.code) in ("fichier", "structure")]
     cells = [i for i in errors if scope_of(i.code) not in ("fichier", "structure")]

@@ -31,11 +31,12 @@ def sauvegarder(
 
     def run() -> None:
         from cvg_pipeline.backup import backup_store
+        from cvg_pipeline.fr import pluriel
         from cvg_pipeline.store import resolve_store_path
 
         result = backup_store(resolve_store_path(store), destination)
         echo(
-            f"Sauvegarde écrite : {result.path} ({result.snapshots} fichier(s) intégré(s), "
+            f"Sauvegarde écrite : {result.path} ({pluriel(result.snapshots, 'fichier intégré', 'fichiers intégrés')}, "
             f"{result.parcours} parcours). Elle contient la clé de pseudonymisation : "
             "conservez-la en lieu sûr, comme la base."
         )
