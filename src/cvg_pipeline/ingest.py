@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, UsageError, issue
-from cvg_pipeline.model import ParsedFile
+from cvg_pipeline.model import HasIssues, ParsedFile
 from cvg_pipeline.schema import Schema, load_schema
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 @dataclass
-class FileResult:
+class FileResult(HasIssues):
     """What happened to one file, for the table, the JSON result and the error workbooks."""
 
     path: Path
@@ -81,14 +81,6 @@ class FileResult:
     date_arrete: date | None = None
     lignes: int | None = None
     issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.is_error]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if not i.is_error]
 
     @property
     def accepted(self) -> bool:

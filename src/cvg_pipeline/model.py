@@ -48,8 +48,22 @@ class StructureInfo:
     value_letter: str = "B"  # Excel column letter of the Valeur column
 
 
+class HasIssues:
+    """The errors and warnings of an object that carries a list of issues (a file read, a file's result)."""
+
+    issues: list[Issue]
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+
 @dataclass
-class ParsedFile:
+class ParsedFile(HasIssues):
     path: Path
     fichier: str  # file name as received (no directory)
     sha256: str
@@ -62,14 +76,6 @@ class ParsedFile:
     # Same rows: ROW_COLUMN + the cell text as written (Utf8) for every column present in the file.
     raw: pl.DataFrame | None = None
     issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.is_error]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if not i.is_error]
 
     @property
     def ok(self) -> bool:
