@@ -194,7 +194,7 @@ def test_second_ingest_without_wait_exits_1(tmp_path: Path, two_batches: tuple[P
     rc1, _out1, _err1 = finish(one)
     assert rc1 == 0
     assert rc2 == 1
-    assert f"La base « {store} » est utilisée par un autre traitement" in out2 + err2
+    assert f"la base « {store} » est utilisée par un autre traitement" in out2 + err2
     con = duckdb.connect(str(store), read_only=True)
     try:  # the first batch whole, nothing of the second
         assert con.execute("SELECT count(*), sum(nb_lignes) FROM snapshots").fetchone() == (16, 16 * 30)

@@ -199,6 +199,11 @@ def test_siret_with_separators_is_cleaned(prefix: str, separators: list[str], da
     assert siret_problem(text) == (siret, None)
 
 
+def test_siret_dot_before_last_digit_is_a_separator() -> None:
+    """`0000000000000.0` is 14 digits with a dot, not a number `…0.0` (found by hypothesis)."""
+    assert siret_problem("0000000000000.0") == ("00000000000000", None)
+
+
 @given(st.text(alphabet="0123456789", min_size=13, max_size=13), st.integers(0, 13), st.integers(1, 9))
 def test_siret_single_digit_error_is_caught(prefix: str, position: int, delta: int) -> None:
     siret = _with_check_digit(prefix)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
-from cvg_pipeline.fr import pluriel
+from cvg_pipeline.fr import erreur_systeme, pluriel
 from cvg_pipeline.schema import Schema, fold
 
 if TYPE_CHECKING:
@@ -469,7 +469,7 @@ def write_error_workbooks(
         except (KeyboardInterrupt, SystemExit):
             raise
         except OSError as exc:
-            outcomes.append(Outcome(source, None, f"écriture impossible dans « {folder} » ({exc.strerror or exc})"))
+            outcomes.append(Outcome(source, None, f"écriture impossible dans « {folder} » ({erreur_systeme(exc)})"))
             continue
         except Exception as exc:
             outcomes.append(Outcome(source, None, f"erreur inattendue ({type(exc).__name__})"))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cvg_pipeline.errors import CvgError
+from cvg_pipeline.fr import erreur_systeme
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,7 +58,7 @@ def backup_store(store: Path, destination: Path, *, wait: float | None = None) -
             os.chmod(tmp, 0o600)
             _link_no_clobber(tmp, destination)
         except OSError as exc:
-            raise CvgError(f"La sauvegarde vers « {destination} » a échoué : {exc.strerror or exc}.") from exc
+            raise CvgError(f"La sauvegarde vers « {destination} » a échoué : {erreur_systeme(exc)}.") from exc
         finally:
             tmp.unlink(missing_ok=True)
     try:
@@ -68,7 +69,7 @@ def backup_store(store: Path, destination: Path, *, wait: float | None = None) -
             check.close()
     except duckdb.Error as exc:
         destination.unlink(missing_ok=True)
-        raise CvgError(f"La copie « {destination} » ne s'ouvre pas ; elle a été supprimée ({exc}).") from exc
+        raise CvgError(f"La copie « {destination} » ne s'ouvre pas ; elle a été supprimée (ce n'est pas une base DuckDB valide).") from exc
     if copied != counts:
         destination.unlink(missing_ok=True)
         raise CvgError(f"La copie « {destination} » ne correspond pas à la base ; elle a été supprimée.")

@@ -84,3 +84,28 @@ def date_iso_longue(text: str) -> str:
 def pluriel(n: int, singulier: str, pluriel_: str | None = None) -> str:
     """French count: 0 and 1 take the singular (`0 erreur`, `1 ligne`, `2 lignes`, `2 fichiers refusés`)."""
     return f"{n} {singulier}" if n <= 1 else f"{n} {pluriel_ or singulier + 's'}"
+
+
+_OS_ERRORS = {
+    "ENOENT": "fichier ou dossier introuvable",
+    "EACCES": "droits insuffisants",
+    "EPERM": "opération non permise",
+    "ENOTDIR": "un élément du chemin n'est pas un dossier",
+    "EISDIR": "c'est un dossier, pas un fichier",
+    "ENOSPC": "plus de place sur le disque",
+    "EROFS": "disque en lecture seule",
+    "EEXIST": "le fichier existe déjà",
+    "ENAMETOOLONG": "nom de fichier trop long",
+    "ELOOP": "trop de liens symboliques",
+    "EMFILE": "trop de fichiers ouverts",
+    "EIO": "erreur d'entrée-sortie du disque",
+}
+
+
+def erreur_systeme(exc: BaseException) -> str:
+    """An OS error in French (the system's own text is English): `droits insuffisants`, …"""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
+    return _OS_ERRORS.get(name, f"erreur système {name or type(exc).__name__}")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, UsageError, issue
+from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import HasIssues, ParsedFile
 from cvg_pipeline.schema import Schema, load_schema
 
@@ -483,7 +484,7 @@ def _parse_and_validate(
                     c.path.name,
                     REJETE,
                     issues=[
-                        issue("fichier-illisible", c.path.name, detail=exc.strerror or type(exc).__name__)
+                        issue("fichier-illisible", c.path.name, detail=erreur_systeme(exc))
                     ],
                 )
             )
@@ -1042,11 +1043,6 @@ def snapshot_history(
         cur = con.execute(sql, [slug] if slug else [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def require_paths(paths: Sequence[Path | str]) -> None:
-    if not paths:
-        raise UsageError("indiquez au moins un fichier ou un dossier.")
 
 
 __all__ = [

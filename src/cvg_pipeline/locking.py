@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cvg_pipeline.errors import CvgError, StoreBusyError
+from cvg_pipeline.fr import erreur_systeme
 
 DEFAULT_WAIT = 60.0
 _state = {"wait": DEFAULT_WAIT}
@@ -81,7 +82,7 @@ def store_lock(
             yield
             return
         raise CvgError(
-            f"La base « {store} » ne peut pas être verrouillée ({exc.strerror or exc}) : vérifiez les droits "
+            f"La base « {store} » ne peut pas être verrouillée ({erreur_systeme(exc)}) : vérifiez les droits "
             "d'écriture sur son dossier."
         ) from exc
     finally:

@@ -39,7 +39,6 @@ EXCEL_ERRORS = {
 EXCEL_ERROR_TEXTS = frozenset(EXCEL_ERRORS.values()) | {"#ERREUR"}
 ERR_PREFIX = "__err__"  # error code column of a canonical column (Utf8, null when the cell is fine)
 BIRTH_PREFIX = "__naissance__"  # transient column holding a full date of birth, reduced to its year
-ROW_ID = "__row"  # position of a row in the batch
 
 POLARS_DTYPES: dict[str, Any] = {
     "text": pl.Utf8,
@@ -403,11 +402,6 @@ def _column_exprs(col: Column, state: _ColumnState, schema: Schema) -> tuple[pl.
     return typed.alias(col.name), None if error is None else error.cast(pl.Utf8).alias(ERR_PREFIX + col.name)
 
 
-def empty_data(schema: Schema, technical: dict[str, Any] | None = None) -> pl.DataFrame:
-    """A frame with no rows and the given technical columns then every schema column, typed."""
-    return pl.DataFrame(schema={**(technical or {}), **{c.name: POLARS_DTYPES[c.type] for c in schema.columns}})
-
-
 # -- scalar helpers: one value through `normalise_frame` ---------------------------------------------------
 def _one(schema: Schema, name: str, text: str | None, *, birth: bool = False) -> tuple[Any, str | None]:
     source = BIRTH_PREFIX + name if birth else name
@@ -485,7 +479,7 @@ def parse_text(text: str | None, schema: Schema | None = None) -> str | None:
 def clean_siret(text: str) -> str:
     """Remove spaces (Unicode ones included) and dots; a number read as `…0.0` loses its `.0`."""
     text = text.strip()
-    if text.endswith(".0") and text[:-2].isdigit():
+    if text.endswith(".0") and text[:-2].isdigit() and len(text[:-2]) == 14:  # 14 digits read as a number
         text = text[:-2]
     return "".join(ch for ch in text if not ch.isspace() and ch != ".")
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
+from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.schema import HeaderMatch, Schema, SheetSpec, StructureField, Territoire, fold
 
@@ -178,7 +179,7 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: i
         content = path.read_bytes()
     except OSError as exc:
         parsed = ParsedFile(path=path, fichier=fichier, sha256=sha256 or "")
-        parsed.issues.append(issue("fichier-illisible", fichier, detail=f"ouverture impossible : {exc.strerror}"))
+        parsed.issues.append(issue("fichier-illisible", fichier, detail=f"ouverture impossible : {erreur_systeme(exc)}"))
         return _Pending(parsed)
     parsed = ParsedFile(path=path, fichier=fichier, sha256=sha256 or hashlib.sha256(content).hexdigest())
     pending = _Pending(parsed)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cvg_pipeline import fr
+from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.schema import PROJECT_ROOT, Schema
 
 if TYPE_CHECKING:
@@ -894,6 +895,6 @@ def write_report(
         return render_report(ind, schema, formats=formats, out_dir=out_dir, seuil=seuil)
     except OSError as exc:
         raise CvgError(
-            f"impossible d'écrire le rapport dans « {out_dir} » ({exc.strerror or type(exc).__name__}) : "
+            f"impossible d'écrire le rapport dans « {out_dir} » ({erreur_systeme(exc)}) : "
             "choisissez un autre dossier avec --sortie."
         ) from None

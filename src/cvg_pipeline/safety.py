@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from cvg_pipeline.errors import Issue, issue
+from cvg_pipeline.fr import erreur_systeme
 
 MiB: Final = 1024 * 1024
 MAX_FILE_BYTES: Final = 100 * MiB
@@ -105,7 +106,7 @@ def precheck(path: Path, fichier: str) -> Issue | None:
     except Refusal as refusal:
         return refusal.issue
     except OSError as exc:
-        return issue("fichier-illisible", fichier, detail=f"lecture impossible : {exc.strerror or exc}")
+        return issue("fichier-illisible", fichier, detail=f"lecture impossible : {erreur_systeme(exc)}")
     return None
 
 
@@ -226,7 +227,7 @@ def _check_zip(path: Path, fichier: str) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise Refusal(issue("fichier-illisible", fichier, detail=f"archive endommagée : {exc}")) from exc
+        raise Refusal(issue("fichier-illisible", fichier, detail="archive endommagée ou tronquée")) from exc
     with zf, path.open("rb") as raw:
         infos = zf.infolist()
         if len(infos) > MAX_PARTS:

@@ -240,12 +240,6 @@ class Schema:
             return False
         return None
 
-    def exit_category(self, key: str) -> ExitCategory:
-        for cat in self.exit_categories:
-            if cat.key == key:
-                return cat
-        raise KeyError(key)
-
 
 
 def _build_lookup(entries: Iterable[tuple[str, Any]], what: str) -> MappingProxyType[str, Any]:

@@ -200,9 +200,15 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             from cvg_pipeline.locking import busy_message
 
             raise StoreBusyError(busy_message(path)) from exc
-        raise CvgError(f"La base « {path} » ne peut pas être ouverte : {exc}") from exc
+        raise CvgError(f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
     except duckdb.Error as exc:
-        raise CvgError(f"La base « {path} » ne peut pas être ouverte : {exc}") from exc
+        raise CvgError(f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
+
+
+def _why_not_a_store(path: Path) -> str:
+    if path.is_dir():
+        return "c'est un dossier, pas un fichier de base"
+    return "ce n'est pas une base cvg valide (fichier endommagé ou d'un autre type)"
 
 
 # -- schema version and migrations --------------------------------------------------------------------------

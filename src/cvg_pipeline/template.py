@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cvg_pipeline import docs
+from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.schema import Column, Schema, load_schema
 
 if TYPE_CHECKING:
@@ -285,5 +286,5 @@ def write_template(path: Path = DEFAULT_OUTPUT, schema: Schema | None = None) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         wb.save(path)
     except OSError as exc:
-        raise CvgError(f"impossible d'écrire « {path} » ({exc.strerror or exc}).") from exc
+        raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}).") from exc
     return path

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.errors import Issue, issue
+from cvg_pipeline.errors import issue
 from cvg_pipeline.model import FILE_COLUMN, ROW_COLUMN, ParsedFile
 from cvg_pipeline.schema import Column, Schema
 
@@ -493,13 +493,3 @@ def _absent_exit_columns(files: list[ParsedFile], schema: Schema) -> None:
                         ligne_entete=f.header_row,
                     )
                 )
-
-
-def sorted_issues(issues: list[Issue]) -> list[Issue]:
-    """File-level and structure issues first, then by Excel row and column letter."""
-
-    def key(i: Issue) -> tuple[int, int, int, str]:
-        letter = i.lettre or ""
-        return (0 if i.ligne is None else 1, i.ligne or 0, len(letter), letter)
-
-    return sorted(issues, key=key)

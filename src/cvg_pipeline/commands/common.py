@@ -80,6 +80,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print a French message on stderr and exit with `code`."""
     from rich.console import Console
 
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        message = message[0].lower() + message[1:]  # « Erreur : la base … », not « Erreur : La base … »
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]Erreur :[/] {message}", markup=True)
     raise typer.Exit(code)
 

@@ -279,7 +279,10 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
             "enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier."
         )
     else:
-        out.print(f"Tous les fichiers sont {verb}s ou déjà présents.")
+        out.print(
+            "Tous les fichiers sont valides." if verb == "vérifié"
+            else f"Tous les fichiers sont {verb}s ou déjà présents."
+        )
     for outcome in written.values():
         if outcome.path is not None:
             out.print(f"Classeur d'erreurs à renvoyer à l'ACI : {escape(str(outcome.path))}")
