@@ -261,6 +261,9 @@ class _Builder:
     def difficulty_labels(self) -> dict[str, str]:
         return {d.key: d.label for d in self.schema.difficulties}
 
+    def _category_label(self, key: str) -> str:
+        return next(c.label for c in self.schema.exit_categories if c.key == key)
+
     def barre_part(self, libelle: str, n: int, base: int) -> Barre:
         from cvg_pipeline.charts import Barre
 
@@ -352,11 +355,11 @@ class _Builder:
     def profil(self) -> None:
         p, y = self.ind["profil"], self.y
         acc, base = self.pop_acc, self.base_acc()
-        self.distribution("sexe", "Sexe", p["sexe"], self.labels("sexe"), self.n_acc, acc, base)
+        self.distribution("sexe", self.column_label("sexe"), p["sexe"], self.labels("sexe"), self.n_acc, acc, base)
         age_labels = {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}
         self.distribution("age_entree", "Âge à l'entrée", p["age_entree"], age_labels, self.n_acc, acc, base)
         self.t["age_entree"].notes.append(f"Âge à l'entrée : année d'entrée − année de naissance ({y} ou avant).")
-        self.distribution("nationalite", "Nationalité", p["nationalite"], self.labels("nationalite"), self.n_acc,
+        self.distribution("nationalite", self.column_label("nationalite"), p["nationalite"], self.labels("nationalite"), self.n_acc,
                           acc, base)
         from cvg_pipeline import charts
 
@@ -460,7 +463,7 @@ class _Builder:
             ["Situation à la sortie", "Sorti·es depuis 6 à 12 mois", "Contacté·es", "Situation stabilisée (parmi les contacté·es)"],
             [
                 [label, s.effectif(b["sortis"]), s.rate(b["contactes"]), s.rate(b["stabilises"])]
-                for label, b in (("Emploi durable", ps["emploi_durable"]),
+                for label, b in ((self._category_label("emploi_durable"), ps["emploi_durable"]),
                                  (self.labels("logement")["logement_perenne"], ps["logement_perenne"]))
             ],
         )
