@@ -21,14 +21,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
-from cvg_pipeline.schema import HeaderMatch, Schema, SheetSpec, StructureField, Territoire, fold
+from cvg_pipeline.schema import Schema, Territoire, fold
 
 if TYPE_CHECKING:
     import polars as pl
@@ -215,7 +214,7 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: i
     found: dict[str, _Sheet | None] = {}
     sheet_issues: list[Issue] = []
     for key, spec in wanted.items():
-        matching = [name for name in names if _sheet_matches(spec, name)]
+        matching = [name for name in names if spec.matches(name)]
         if not matching:
             sheet_issues.append(issue("feuille-manquante", fichier, feuille_attendue=spec.label,
                                       feuilles=", ".join(f"« {name} »" for name in names) or "aucune"))
@@ -236,18 +235,6 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date, n: i
     if found["salaries"] is not None:
         pending.body = read_salaries(found["salaries"], schema, parsed, n)
     return pending
-
-
-_SHEET_CACHE: dict[tuple[int, str], tuple[SheetSpec, bool]] = {}
-
-
-def _sheet_matches(spec: SheetSpec, name: str) -> bool:
-    """`spec.matches(name)`, memoised (sheet names repeat from file to file)."""
-    key = (id(spec), name)
-    hit = _SHEET_CACHE.get(key)
-    if hit is None:
-        hit = _SHEET_CACHE[key] = (spec, spec.matches(name))
-    return hit[1]
 
 
 def _workbook_is_empty(names: Sequence[str], load: Any, found: dict[str, _Sheet | None]) -> bool:
@@ -291,17 +278,12 @@ _DATE_DISPLAY = (r"^(\d{4})-(\d{2})-(\d{2}) 00:00:00$", "${3}/${2}/${1}")
 # -- sheet Structure (spec §1.1) -------------------------------------------------------------------------------
 def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int, int] | None:
     """(Champ, Valeur) column positions from a header row among the first rows, if there is one."""
-    champ, valeur = _fold(schema.structure_field_header), _fold(schema.structure_value_header)
+    champ, valeur = fold(schema.structure_field_header), fold(schema.structure_value_header)
     for row in rows[: schema.header_search_rows]:
-        folded = [_fold(c) if isinstance(c, str) else "" for c in row]
+        folded = [fold(c) if isinstance(c, str) else "" for c in row]
         if champ in folded and valeur in folded:
             return folded.index(champ), folded.index(valeur)
     return None
-
-
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    return fold(text)
 
 
 def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
@@ -311,20 +293,6 @@ def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
             names.setdefault(fold(spelling), terr)
     found = difflib.get_close_matches(fold(raw), list(names), n=1, cutoff=0.6)
     return names[found[0]] if found else None
-
-
-_FIELD_CACHE: dict[tuple[int, str], tuple[Schema, StructureField | None]] = {}
-
-
-def _structure_field(schema: Schema, label: str) -> StructureField | None:
-    """`schema.match_structure_field`, memoised (folding costs ~60 µs; every file repeats the same labels)."""
-    key = (id(schema), label)
-    hit = _FIELD_CACHE.get(key)
-    if hit is None:
-        if len(_FIELD_CACHE) > 10_000:
-            _FIELD_CACHE.clear()
-        hit = _FIELD_CACHE[key] = (schema, schema.match_structure_field(label))
-    return hit[1]
 
 
 def read_structure(
@@ -349,7 +317,7 @@ def read_structure(
         label_text = _cell_text(label)
         if label_text is None:
             continue
-        spec = _structure_field(schema, label_text)
+        spec = schema.match_structure_field(label_text)
         if spec is None:
             continue
         letter = sheet.letters[value_pos] if value_pos < len(sheet.letters) else column_letter(
@@ -414,25 +382,13 @@ def read_structure(
 
 
 # -- sheet Salariés (spec §1.2, §3.1) --------------------------------------------------------------------------
-_HEADER_CACHE: dict[tuple[int, str], tuple[Schema, HeaderMatch]] = {}
-
-
-def match_header(schema: Schema, header: str) -> HeaderMatch:
-    """`schema.match_header`, memoised: the same headers come back in every file."""
-    key = (id(schema), header)
-    hit = _HEADER_CACHE.get(key)
-    if hit is None:
-        hit = _HEADER_CACHE[key] = (schema, schema.match_header(header))
-    return hit[1]
-
-
 def find_header_row(rows: Sequence[Sequence[Any]], schema: Schema) -> int | None:
     """0-based index of the first of the first rows with enough recognised column labels."""
     for i, row in enumerate(rows[: schema.header_search_rows]):
         recognised = 0
         for cell in row:
             text = _cell_text(cell)
-            if text is not None and match_header(schema, text).kind in ("column", "birth_date"):
+            if text is not None and schema.match_header(text).kind in ("column", "birth_date"):
                 recognised += 1
         if recognised >= schema.header_min_labels:
             return i
@@ -467,7 +423,7 @@ def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile, n: int) -> 
             continue
         where: dict[str, Any] = {"feuille": feuille, "ligne": header_row, "colonne": text,
                                  "lettre": sheet.letters[j]}
-        match = match_header(schema, text)
+        match = schema.match_header(text)
         if match.kind == "identifier":
             issues.append(issue("identifiant-direct-supprime", fichier, **where))
         elif match.kind == "unknown" or match.column is None:

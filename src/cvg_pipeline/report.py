@@ -224,6 +224,13 @@ class Rapport:
     t: dict[str, Tableau]
     g: dict[str, Graphique]
     notes: dict[str, str]
+    dynamiques: str  # « emploi durable, emploi de transition et sortie positive » (schemas/: dynamique = true)
+
+
+def dynamic_categories(schema: Schema) -> str:
+    """The exit categories that count as *sorties dynamiques*, as a French list, from `schemas/`."""
+    labels = [c.label[:1].lower() + c.label[1:] for c in schema.exit_categories if c.dynamic]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
 
 
 def _champ(population: str, base: str | None = None) -> str:
@@ -490,7 +497,7 @@ class _Builder:
             "Sorties dynamiques", _champ(self.pop_sor, f"{s.effectif(base)} sorties hors sorties neutres"),
             ["", "Valeur"],
             [
-                ["Taux de sorties dynamiques (emploi durable, emploi de transition, sortie positive)", s.rate(dyn)],
+                [f"Taux de sorties dynamiques ({dynamic_categories(self.schema).replace(' et ', ', ')})", s.rate(dyn)],
                 ["Taux d'emploi durable", s.rate(so["taux_emploi_durable"])],
                 ["Sorties dynamiques obtenues via le / la CP emploi (effectif)", s.effectif(so["emploi_via_cp"])],
             ],
@@ -631,8 +638,8 @@ class _Builder:
 
     EFFECTIFS_HEADERS: ClassVar[list[str]] = ["ACI", "Accompagné·es", "Entré·es", "Sorti·es", "En parcours au 31 déc.",
                          "Sorties dynamiques"]
-    NOTE_DYNAMIQUES = ("Sorties dynamiques : emploi durable, emploi de transition et sortie positive, en part des "
-                       "sorties hors sorties neutres.")
+    def note_dynamiques(self) -> str:
+        return f"Sorties dynamiques : {dynamic_categories(self.schema)}, en part des sorties hors sorties neutres."
 
     def evolution(self) -> None:
         ev = self.ind["evolution"]
@@ -641,7 +648,7 @@ class _Builder:
             f"Évolution {years[0]}-{years[-1]}" if years else "Évolution",
             _champ("salarié·es des ACI du périmètre, chaque année civile, sur les mêmes fichiers de reporting"),
             ["Année", *self.EFFECTIFS_HEADERS], self._effectifs_rows((y, ev[y]) for y in years),
-            [self.NOTE_DYNAMIQUES],
+            [self.note_dynamiques()],
         )
         from cvg_pipeline import charts
 
@@ -667,7 +674,7 @@ class _Builder:
         every = self.ind["par_territoire"] or {}
         par = {k: v for k, v in every.items() if v["effectifs"]["nb_aci"] > 0}
         absents = [names.get(k, k) for k in every if k not in par]
-        notes = [self.NOTE_DYNAMIQUES]
+        notes = [self.note_dynamiques()]
         if absents:
             notes.append("Territoires sans ACI dans les données de l'année : " + ", ".join(absents) + ".")
         self.t["territoires"] = Tableau(
@@ -781,6 +788,7 @@ def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, 
         t=builder.t,
         g=builder.g,
         notes={c.key: f"{c.label} : {c.note}" for c in schema.exit_categories if c.note},
+        dynamiques=dynamic_categories(schema),
     )
 
 
@@ -853,15 +861,25 @@ def render_report(
     out_dir: Path = Path("rapports"),
     seuil: int = SEUIL_DEFAUT,
 ) -> list[Path]:
-    """Write `rapport-<périmètre>-<année>.<format>` for each format into `out_dir`; return the paths."""
+    """Write `rapport-<périmètre>-<année>.<format>` for each format into `out_dir`; return the paths.
+
+    A folder that cannot be written is a French CvgError (exit 1 on the command line)."""
+    from cvg_pipeline.errors import CvgError
+
     formats = parse_formats(formats)
     rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = report_paths(ind, formats, out_dir)
-    for fmt, path in zip(formats, paths, strict=True):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
-        tmp.replace(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for fmt, path in zip(formats, paths, strict=True):
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
+            tmp.replace(path)
+    except OSError as exc:
+        raise CvgError(
+            f"impossible d'écrire le rapport dans « {out_dir} » ({erreur_systeme(exc)}) : "
+            "choisissez un autre dossier avec --sortie."
+        ) from None
     return paths
 
 
@@ -881,23 +899,3 @@ def preload(formats: Sequence[str] = FORMATS) -> None:
                 import matplotlib.figure  # noqa: F401
 
     threading.Thread(target=run, name="cvg-report-preload", daemon=True).start()
-
-
-def write_report(
-    ind: Indicators,
-    schema: Schema,
-    *,
-    formats: Sequence[str] = FORMATS,
-    out_dir: Path = Path("rapports"),
-    seuil: int = SEUIL_DEFAUT,
-) -> list[Path]:
-    """`render_report` for the command line: a folder that cannot be written is a French CvgError."""
-    from cvg_pipeline.errors import CvgError
-
-    try:
-        return render_report(ind, schema, formats=formats, out_dir=out_dir, seuil=seuil)
-    except OSError as exc:
-        raise CvgError(
-            f"impossible d'écrire le rapport dans « {out_dir} » ({erreur_systeme(exc)}) : "
-            "choisissez un autre dossier avec --sortie."
-        ) from None

@@ -58,14 +58,14 @@ def report(
     """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits."""
 
     def run() -> None:
-        from cvg_pipeline.report import preload, write_report
+        from cvg_pipeline.report import preload, render_report
 
         wanted = parse_formats_option(formats)
         result, schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
         )
-        for path in write_report(result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret):
+        for path in render_report(result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret):
             echo(str(path))
 
     guarded(run)
