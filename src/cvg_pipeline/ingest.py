@@ -614,6 +614,20 @@ def _codes(issues: Iterable[Issue]) -> str:
     return json.dumps(dict(sorted(Counter(i.code for i in issues).items())), ensure_ascii=False)
 
 
+def _non_cumulative_warning(fichier: str, before: pl.DataFrame, prev_date: date, new: pl.DataFrame) -> list[Issue]:
+    """`fichier-non-cumulatif` (spec §5): parcours of the previous snapshot that had ended by its Date
+    d'arrêté and that the new file no longer lists (same pseudonymised identifier and Date d'entrée).
+    One definition for both ways of storing (a run's batch, or one file per transaction)."""
+    import polars as pl
+
+    keys = ["id_salarie", "date_entree"]
+    ended = before.filter(pl.col("date_sortie").is_not_null() & (pl.col("date_sortie") <= prev_date))
+    missing = ended.select(keys).join(new.select(keys), on=keys, how="anti").height
+    if not missing:
+        return []
+    return [issue("fichier-non-cumulatif", fichier, nombre=missing, date_arrete_precedente=prev_date.strftime("%d/%m/%Y"))]
+
+
 class SnapshotWriter:
     """Stores accepted files with one DuckDB connection (the only writer): all the files of a run in one
     transaction (`store_all`), or one transaction per file (`store`, the fallback).
@@ -864,7 +878,6 @@ class SnapshotWriter:
             schema={"snapshot_id": pl.Int32, "id_salarie": pl.String, "date_entree": pl.Date, "date_sortie": pl.Date},
             orient="row",
         )
-        keys = ["id_salarie", "date_entree"]
         for k, prev in enumerate(previous):
             if prev is None:
                 continue
@@ -873,17 +886,7 @@ class SnapshotWriter:
                 before = frames[in_batch[prev_id]]
             else:
                 before = old.filter(pl.col("snapshot_id") == prev_id)
-            ended = before.filter(pl.col("date_sortie").is_not_null() & (pl.col("date_sortie") <= prev_date))
-            missing = ended.select(keys).join(frames[k].select(keys), on=keys, how="anti").height
-            if missing:
-                out[k].append(
-                    issue(
-                        "fichier-non-cumulatif",
-                        files[k].fichier,
-                        nombre=missing,
-                        date_arrete_precedente=prev_date.strftime("%d/%m/%Y"),
-                    )
-                )
+            out[k].extend(_non_cumulative_warning(files[k].fichier, before, prev_date, frames[k]))
         return out
 
     def store(self, pf: ParsedFile) -> FileResult:
@@ -902,7 +905,7 @@ class SnapshotWriter:
         try:
             self.con.execute("BEGIN TRANSACTION")
             try:
-                statut, warnings, after = self._write(pf, view)
+                statut, warnings, after = self._write(pf, view, new_rows)
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
@@ -913,7 +916,11 @@ class SnapshotWriter:
         pf.issues.extend(warnings)
         return _result(pf, statut)
 
-    def _write(self, pf: ParsedFile, view: str) -> tuple[str, list[Issue], Callable[[], None]]:
+    def _write(
+        self, pf: ParsedFile, view: str, new_rows: pl.DataFrame
+    ) -> tuple[str, list[Issue], Callable[[], None]]:
+        import polars as pl
+
         con = self.con
         s = pf.structure
         assert s is not None and pf.data is not None
@@ -939,25 +946,15 @@ class SnapshotWriter:
         earlier = [d for d in stored if d < arrete]
         if earlier:
             prev_date = max(earlier)
-            missing = int(
-                _scalar(
-                    con,
-                    f"""SELECT count(*) FROM parcours p
-                        WHERE p.snapshot_id = ? AND p.date_sortie IS NOT NULL AND p.date_sortie <= ?
-                          AND NOT EXISTS (SELECT 1 FROM {view} n
-                                          WHERE n.id_salarie = p.id_salarie AND n.date_entree = p.date_entree)""",
-                    [stored[prev_date], prev_date],
-                )
+            before = pl.DataFrame(
+                con.execute(
+                    "SELECT id_salarie, date_entree, date_sortie FROM parcours WHERE snapshot_id = ?",
+                    [stored[prev_date]],
+                ).fetchall(),
+                schema={"id_salarie": pl.String, "date_entree": pl.Date, "date_sortie": pl.Date},
+                orient="row",
             )
-            if missing:
-                warnings.append(
-                    issue(
-                        "fichier-non-cumulatif",
-                        pf.fichier,
-                        nombre=missing,
-                        date_arrete_precedente=prev_date.strftime("%d/%m/%Y"),
-                    )
-                )
+            warnings = _non_cumulative_warning(pf.fichier, before, prev_date, new_rows)
         all_warnings = [i for i in pf.issues if not i.is_error] + warnings
         now = datetime.now().replace(microsecond=0)
         supports = list(s.supports)
