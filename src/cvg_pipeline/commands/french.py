@@ -133,6 +133,10 @@ _USAGE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Invalid value for '?([^':]+?)'?: Path '(.*)' does not exist\.$", r"valeur invalide pour \1 : « \2 » n'existe pas."),
         (r"^Invalid value for '?([^':]+?)'?: Input should be greater than or equal to (\S+)$", r"valeur invalide pour \1 : elle doit être supérieure ou égale à \2."),
         (r"^Invalid value for '?([^':]+?)'?: Input should be less than or equal to (\S+)$", r"valeur invalide pour \1 : elle doit être inférieure ou égale à \2."),
+        # typer < 0.29 checks bounds with click's own range types
+        (r"^Invalid value for '?([^':]+?)'?: (\S+) is not in the range x>=(\S+?)\.$", r"valeur invalide pour \1 : \2 ; elle doit être supérieure ou égale à \3."),
+        (r"^Invalid value for '?([^':]+?)'?: (\S+) is not in the range x<=(\S+?)\.$", r"valeur invalide pour \1 : \2 ; elle doit être inférieure ou égale à \3."),
+        (r"^Invalid value for '?([^':]+?)'?: (\S+) is not in the range (\S+?)<=x<=(\S+?)\.$", r"valeur invalide pour \1 : \2 ; elle doit être comprise entre \3 et \4."),
         (r"^Invalid value for '?([^':]+?)'?: (.+)$", r"valeur invalide pour \1 : \2"),
     )
 )
