@@ -76,7 +76,11 @@ def test_already_ingested_bytes_are_never_parsed(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(ig, "read_files", lambda todo, *a, **k: calls.append(todo) or [])
     again = run([path], store)
     assert statuses(again) == {"a.xlsx": "déjà intégré"}
-    assert calls == [[]]
+    assert calls == []  # answered by the store's index (tests/test_store_index.py)
+    (tmp_path / "cvg.duckdb.empreintes").unlink()
+    again = run([path], store)
+    assert statuses(again) == {"a.xlsx": "déjà intégré"}
+    assert calls == [[]]  # answered by DuckDB: nothing to read either
 
 
 def test_same_bytes_twice_in_one_run(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ def test_created_store_is_private_and_has_a_fresh_key(tmp_path: Path) -> None:
         assert len(hmac_key(path)) == 64
     assert hmac_key(a) != hmac_key(b)
     # built under a temporary name then renamed: nothing is left behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.duckdb", "a.duckdb.lock", "sub"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.duckdb", "a.duckdb.empreintes", "a.duckdb.lock", "sub"]
+    assert (tmp_path / "a.duckdb.empreintes").stat().st_mode & 0o777 == 0o600  # the writer's file index
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["b.duckdb"]
 
 

@@ -35,6 +35,7 @@ from cvg_pipeline.errors import Issue, UsageError, issue
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import HasIssues, ParsedFile
 from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.store import known_hashes
 
 if TYPE_CHECKING:
     import duckdb
@@ -458,15 +459,38 @@ def _ordered(issues: list[Issue]) -> list[Issue]:
     return sorted(issues, key=key)
 
 
+def _hash_all(candidates: Sequence[Candidate]) -> tuple[list[tuple[Candidate, str]], list[FileResult]]:
+    """sha256 of every candidate (hash first: known bytes are never parsed); unreadable files are rejected."""
+    hashed: list[tuple[Candidate, str]] = []
+    unreadable: list[FileResult] = []
+    for c in candidates:
+        try:
+            hashed.append((c, sha256_file(c.path)))
+        except OSError as exc:
+            unreadable.append(
+                FileResult(
+                    c.path, c.path.name, REJETE,
+                    issues=[issue("fichier-illisible", c.path.name, detail=erreur_systeme(exc))],
+                )
+            )
+    return hashed, unreadable
+
+
+def _already_stored(hashed: Sequence[tuple[Candidate, str]], known: dict[str, tuple[Any, ...]]) -> list[FileResult]:
+    return [
+        FileResult(c.path, c.path.name, DEJA_INTEGRE, sha, *known.get(sha, (None,) * 5)) for c, sha in hashed
+    ]
+
+
 def _parse_and_validate(
-    candidates: Sequence[Candidate],
+    hashed: Sequence[tuple[Candidate, str]],
     schema: Schema,
     *,
     known: dict[str, tuple[Any, ...]],
     today: date,
     progress: Progress,
 ) -> tuple[list[FileResult], list[ParsedFile]]:
-    """Hash, skip known bytes, read the rest in parallel, validate all at once.
+    """Skip known bytes, read the rest in parallel, validate all at once.
 
     Returns the results of files that need no storing (already there, rejected) and the parsed files
     without errors, in input order.
@@ -474,26 +498,9 @@ def _parse_and_validate(
     done: list[FileResult] = []
     todo: list[tuple[Path, str, str]] = []
     seen = set(known)
-    for c in candidates:
-        try:
-            sha = sha256_file(c.path)
-        except OSError as exc:
-            done.append(
-                FileResult(
-                    c.path,
-                    c.path.name,
-                    REJETE,
-                    issues=[
-                        issue("fichier-illisible", c.path.name, detail=erreur_systeme(exc))
-                    ],
-                )
-            )
-            continue
-        if sha in seen:
-            nom, siret, territoire, arrete, lignes = known.get(sha, (None,) * 5)
-            done.append(
-                FileResult(c.path, c.path.name, DEJA_INTEGRE, sha, nom, siret, territoire, arrete, lignes)
-            )
+    for c, sha in hashed:
+        if sha in seen:  # in the store, or the same bytes earlier in this run
+            done.extend(_already_stored([(c, sha)], known))
             continue
         seen.add(sha)
         todo.append((c.path, c.path.name, sha))
@@ -535,9 +542,9 @@ def verify_paths(
     """`cvg verifier`: the same reading and validation as ingest, nothing stored. Accepted files: `valide`."""
     schema = schema or load_schema()
     candidates, skipped = discover(paths)
-    done, good = _parse_and_validate(
-        candidates, schema, known={}, today=today or date.today(), progress=progress
-    )
+    hashed, unreadable = _hash_all(candidates)
+    done, good = _parse_and_validate(hashed, schema, known={}, today=today or date.today(), progress=progress)
+    done = unreadable + done
     results = skipped + done + [_result(pf, VERIFIE) for pf in good]
     # `déjà intégré` here only means the same bytes were given twice
     return _in_order(results, candidates, skipped)
@@ -558,34 +565,44 @@ def ingest_paths(
     today: date | None = None,
     progress: Progress = _no_progress,
 ) -> IngestResult:
-    """`cvg ingest`: read, validate and store every file found under `paths` into the store."""
+    """`cvg ingest`: read, validate and store every file found under `paths` into the store.
+
+    When every file's bytes are already stored, the store's index (store_index.py) says so without opening
+    DuckDB: nothing is parsed and nothing is written.
+    """
     from cvg_pipeline.store import open_store
 
-    schema = schema or load_schema()
     candidates, skipped = discover(paths)
+    hashed, unreadable = _hash_all(candidates)
+    if not unreadable and (known := _known_from_index(store_path)) is not None and all(
+        sha in known for _, sha in hashed
+    ):
+        return IngestResult(_in_order(skipped + _already_stored(hashed, known), candidates, skipped), store_path)
+    schema = schema or load_schema()
     with open_store(store_path, read_only=False, create=True) as con:
         known = known_hashes(con)
-        done, good = _parse_and_validate(
-            candidates, schema, known=known, today=today or date.today(), progress=progress
-        )
+        done, good = _parse_and_validate(hashed, schema, known=known, today=today or date.today(), progress=progress)
         writer = SnapshotWriter(con, schema)
         # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
         order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
         stored = writer.store_all(order, progress)
-    return IngestResult(_in_order(skipped + done + stored, candidates, skipped), store_path)
+    return IngestResult(_in_order(skipped + unreadable + done + stored, candidates, skipped), store_path)
+
+
+def _known_from_index(store_path: Path) -> dict[str, tuple[Any, ...]] | None:
+    """The store's index, read under the store's shared lock; None if absent or stale (then DuckDB is read)."""
+    from cvg_pipeline import store_index
+    from cvg_pipeline.locking import store_lock
+
+    if not store_path.is_file():
+        return None
+    with store_lock(store_path, exclusive=False, wait=None):
+        return store_index.load(store_path)
 
 
 # -- storing ------------------------------------------------------------------------------------------------
 
 TABLES = ("meta", "aci", "snapshots", "parcours", "ingest_log")
-
-
-def known_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[Any, ...]]:
-    """sha256 of every stored snapshot's file → (nom, siret, territoire, date_arrete, nb_lignes)."""
-    rows = con.execute(
-        "SELECT sha256, nom, siret, territoire, date_arrete, nb_lignes FROM snapshots"
-    ).fetchall()
-    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cvg_pipeline import store_index
 from cvg_pipeline.errors import CvgError
 from cvg_pipeline.schema import Column, Schema, load_schema
 
@@ -166,6 +167,8 @@ def open_store(
                 create_store(path)
     with ExitStack() as stack:
         stack.enter_context(store_lock(path, exclusive=not read_only, wait=wait))
+        if not read_only:
+            store_index.discard(path)  # rewritten below once this writer has closed the store
         if not path.exists():
             create_store(path)
         con = _connect(path, read_only)
@@ -187,6 +190,16 @@ def open_store(
             else:
                 migrate(con, path)
         yield con
+        if not read_only:  # still under the exclusive lock: the index describes the store as closed
+            known = known_hashes(con)
+            con.close()
+            store_index.write(path, known)
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection) -> store_index.Known:
+    """sha256 of every stored snapshot's file → (nom, siret, territoire, date_arrete, nb_lignes)."""
+    rows = con.execute("SELECT sha256, nom, siret, territoire, date_arrete, nb_lignes FROM snapshots").fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:

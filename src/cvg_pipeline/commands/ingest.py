@@ -8,6 +8,7 @@ rendered here: a rich progress bar on stderr, the table and the errors on stdout
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +19,6 @@ from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
     from cvg_pipeline.annotate import Outcome
     from cvg_pipeline.errors import Issue
@@ -147,16 +147,38 @@ def historique(
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
+# Lines are lists of segments, each a text or (text, rich style): user text is never parsed as markup, so it
+# needs no escaping. On a terminal they go through rich (colours); to a file or a pipe (a script, a test,
+# `> journal.txt`) they are written as plain text without importing rich (~50 ms of a run that is all
+# `déjà intégré`).
+
+Segment = str | tuple[str, str]
 
 
-def _stdout() -> Console:
-    """stdout; when it is not a terminal (a file, a pipe, a test), wide enough for the whole table."""
-    from rich.console import Console
+class _Out:
+    """stdout: rich on a terminal, plain text otherwise (never wrapped, as the table is wide)."""
 
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 200))
-    return console
+    def __init__(self) -> None:
+        self.console: Console | None = None
+        if sys.stdout.isatty():
+            from rich.console import Console
+
+            self.console = Console(highlight=False, soft_wrap=True)
+
+    def line(self, *segments: Segment) -> None:
+        if self.console is not None:
+            from rich.text import Text
+
+            self.console.print(Text.assemble(*segments))
+        else:
+            sys.stdout.write("".join(x if isinstance(x, str) else x[0] for x in segments) + "\n")
+
+    def lines(self, rows: list[list[Segment]]) -> None:
+        if self.console is not None:
+            for row in rows:
+                self.line(*row)
+        else:
+            sys.stdout.write("".join("".join(x if isinstance(x, str) else x[0] for x in row) + "\n" for row in rows))
 
 
 def _echo_json(payload: dict[str, Any]) -> None:
@@ -169,15 +191,13 @@ class _progress:
     """A rich progress bar on stderr (only on a terminal); yields the `progress` callback of the library."""
 
     def __init__(self, *, enabled: bool) -> None:
-        from rich.console import Console
-
-        self.console = Console(stderr=True)
-        self.enabled = enabled and self.console.is_terminal
+        self.enabled = enabled and sys.stderr.isatty()
         self.bar: Any = None
         self.tasks: dict[str, Any] = {}
 
     def __enter__(self) -> Progress:
         if self.enabled:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -185,7 +205,7 @@ class _progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=self.console,
+                console=Console(stderr=True),
                 transient=True,
             )
             self.bar.start()
@@ -230,17 +250,13 @@ def _date(d: Any) -> str:
 
 def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str) -> None:
     """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
-    from rich.markup import escape
-
     from cvg_pipeline.fr import pluriel
-    from cvg_pipeline.schema import load_schema
 
-    schema = load_schema()
-    names = {t.slug: t.name for t in schema.territoires}
-    out = _stdout()
+    out = _Out()
     if not files:
-        out.print("Aucun fichier trouvé.")
+        out.line("Aucun fichier trouvé.")
         return
+    names = _territoire_names() if any(f.territoire for f in files) else {}
     styles = {"rejeté": "bold red", "ignoré": "dim", "déjà intégré": "dim"}
     rows = [
         [
@@ -265,76 +281,75 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
         "Erreurs",
         "Avertissements",
     ]
-    out.print(
-        _table(headers, rows, right={4, 6, 7}, style=lambda r, c: styles.get(rows[r][c]) if c == 5 else None)
-    )
+    out.lines(_table(headers, rows, right={4, 6, 7}, style=lambda r, c: styles.get(rows[r][c]) if c == 5 else None))
     for f in files:
         if f.issues:
             _render_file_issues(out, f)
     rejected = sum(1 for f in files if not f.accepted)
-    out.print()
+    out.line()
     if rejected:
-        out.print(
-            f"[bold red]{pluriel(rejected, 'fichier refusé', 'fichiers refusés')}[/] : rien n'en a été "
-            "enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier."
+        out.line(
+            (pluriel(rejected, "fichier refusé", "fichiers refusés"), "bold red"),
+            " : rien n'en a été enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier.",
         )
     else:
-        out.print(
+        out.line(
             "Tous les fichiers sont valides." if verb == "vérifié"
             else f"Tous les fichiers sont {verb}s ou déjà présents."
         )
     for outcome in written.values():
         if outcome.path is not None:
-            out.print(f"Classeur d'erreurs à renvoyer à l'ACI : {escape(str(outcome.path))}")
+            out.line(f"Classeur d'erreurs à renvoyer à l'ACI : {outcome.path}")
         else:
-            out.print(
-                f"[red]Classeur d'erreurs de « {escape(outcome.source.name)} » non écrit[/] : "
-                f"{escape(outcome.probleme or '')}"
+            out.line(
+                (f"Classeur d'erreurs de « {outcome.source.name} » non écrit", "red"), f" : {outcome.probleme or ''}"
             )
 
 
-def _render_file_issues(out: Console, f: FileResult) -> None:
-    from collections import Counter
+def _territoire_names() -> dict[str, str]:
+    from cvg_pipeline.schema import load_schema
 
-    from rich.markup import escape
+    return {t.slug: t.name for t in load_schema().territoires}
+
+
+def _render_file_issues(out: _Out, f: FileResult) -> None:
+    from collections import Counter
 
     from cvg_pipeline.errors import scope_of
     from cvg_pipeline.fr import pluriel
 
     errors, warnings = f.errors, f.warnings
-    out.print()
-    head = f"[bold]{escape(f.fichier)}[/] — {f.statut}"
+    out.line()
+    head: list[Segment] = [(f.fichier, "bold"), f" — {f.statut}"]
     if errors:
-        head += f" : {pluriel(len(errors), 'erreur')}"
-    out.print(head)
+        head.append(f" : {pluriel(len(errors), 'erreur')}")
+    out.line(*head)
     structural = [i for i in errors if scope_of(i.code) in ("fichier", "structure")]
     cells = [i for i in errors if scope_of(i.code) not in ("fichier", "structure")]
     if structural:
-        out.print("  Structure du fichier :")
+        out.line("  Structure du fichier :")
         _print_issues(out, structural)
     if cells:
         counts = Counter(i.code for i in cells)
         summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
-        out.print(f"  Contenu ({escape(summary)}) :")
+        out.line(f"  Contenu ({summary}) :")
         _print_issues(out, cells)
     if warnings:
-        out.print("  Avertissements :")
+        out.line("  Avertissements :")
         _print_issues(out, warnings)
 
 
-def _print_issues(out: Console, issues: list[Issue]) -> None:
-    from rich.markup import escape
-
-    for i in issues:
-        where = f" [{i.lettre}{i.ligne}]" if i.lettre and i.ligne else ""
-        out.print(f"    - {escape(i.message)}{escape(where)} ({i.code})")
+def _print_issues(out: _Out, issues: list[Issue]) -> None:
+    out.lines(
+        [[f"    - {i.message}{f' [{i.lettre}{i.ligne}]' if i.lettre and i.ligne else ''} ({i.code})"] for i in issues]
+    )
 
 
 def _render_history(rows: list[dict[str, Any]], schema: Any) -> None:
 
-    out = _stdout()
+    out = _Out()
     if not rows:
-        out.print("Aucun fichier intégré.")
+        out.line("Aucun fichier intégré.")
         return
     names = {t.slug: t.name for t in schema.territoires}
     headers = ["Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Intégré le"]
@@ -350,7 +365,7 @@ def _render_history(rows: list[dict[str, Any]], schema: Any) -> None:
         ]
         for r in rows
     ]
-    out.print(_table(headers, table, right={5}))
+    out.lines(_table(headers, table, right={5}))
 
 
 def _table(
@@ -359,25 +374,34 @@ def _table(
     *,
     right: frozenset[int] | set[int] = frozenset(),
     style: Callable[[int, int], str | None] | None = None,
-) -> Text:
-    """A plain aligned table as one rich Text (rich's Table measures every cell: ~6 ms a row, too slow for
-    the 700 files of a national batch)."""
-    from rich.cells import cell_len
-    from rich.text import Text
-
-    widths = [max([cell_len(h)] + [cell_len(r[c]) for r in rows]) for c, h in enumerate(headers)]
+) -> list[list[Segment]]:
+    """A plain aligned table, one list of segments a line (rich's Table measures every cell: ~6 ms a row,
+    too slow for the 700 files of a national batch). Widths count terminal cells (a wide character: 2)."""
+    widths = [max([_cells(h)] + [_cells(r[c]) for r in rows]) for c, h in enumerate(headers)]
 
     def cell(text: str, c: int) -> str:
-        pad = " " * (widths[c] - cell_len(text))
+        pad = " " * (widths[c] - _cells(text))
         return pad + text if c in right else text + pad
 
-    out = Text()
-    out.append("  ".join(cell(h, c) for c, h in enumerate(headers)).rstrip(), style="bold")
-    out.append("\n" + "  ".join("─" * w for w in widths))
+    out: list[list[Segment]] = [[("  ".join(cell(h, c) for c, h in enumerate(headers)).rstrip(), "bold")]]
+    out.append(["  ".join("─" * w for w in widths)])
     for r, row in enumerate(rows):
-        out.append("\n")
+        line: list[Segment] = []
         for c, text in enumerate(row):
             if c:
-                out.append("  ")
-            out.append(cell(text, c), style=(style(r, c) if style else None) or "")
+                line.append("  ")
+            st = style(r, c) if style else None
+            line.append((cell(text, c), st) if st else cell(text, c))
+        out.append(line)
     return out
+
+
+def _cells(text: str) -> int:
+    """Terminal cells of `text`: a combining accent takes none, an East Asian wide character two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text
+    )

@@ -1,0 +1,161 @@
+"""The store's file index (store_index.py): `cvg ingest` of stored files without opening DuckDB, and never
+trusting an index that does not describe the store as it is."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from cvg_pipeline import ingest as ig
+from cvg_pipeline import store as st
+from cvg_pipeline import store_index
+from cvg_pipeline.schema import load_schema
+from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
+
+SCHEMA = load_schema()
+TODAY = date(2024, 6, 1)
+
+
+def run(paths: list[Path], store: Path) -> ig.IngestResult:
+    return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
+
+
+def aci_file(path: Path, *, siret: str = SIRET, ident: str = "B2") -> Path:
+    rows = [valid_row(), open_row(**{"Identifiant salarié": ident})]
+    return write_workbook(path, rows=rows, structure_fields=structure(SIRET=siret))
+
+
+def stored_hashes(store: Path) -> dict[str, tuple[Any, ...]]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return st.known_hashes(con)
+    finally:
+        con.close()
+
+
+def results(result: ig.IngestResult) -> list[dict[str, Any]]:
+    return [f.to_dict() for f in result.files]
+
+
+def test_a_writer_leaves_an_index_of_exactly_the_stored_snapshots(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "b.xlsx", siret=SIRET_2)], store)
+    index = store_index.index_path(store)
+    assert index.name == "cvg.duckdb.empreintes"
+    assert stat.S_IMODE(index.stat().st_mode) == 0o600
+    assert store_index.load(store) == stored_hashes(store)
+    assert len(stored_hashes(store)) == 2
+
+
+def test_stored_files_are_answered_from_the_index_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    depot = tmp_path / "depot"
+    a, b = aci_file(depot / "a.xlsx"), aci_file(depot / "b.xlsx", siret=SIRET_2)
+    store = tmp_path / "cvg.duckdb"
+    run([a, b], store)
+    store_index.discard(store)
+    from_duckdb = results(run([depot], store))  # no index: DuckDB answers (and the index is rewritten)
+    assert {r["statut"] for r in from_duckdb} == {"déjà intégré"}
+    opened: list[str] = []
+    monkeypatch.setattr(st, "_connect", lambda *a, **k: opened.append("connect") or pytest.fail("DuckDB opened"))
+    monkeypatch.setattr(ig, "read_files", lambda *a, **k: pytest.fail("file parsed"))
+    assert results(run([depot], store)) == from_duckdb
+    assert opened == []
+
+
+def test_a_new_file_among_stored_ones_goes_through_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    depot = tmp_path / "depot"
+    run([aci_file(depot / "a.xlsx")], store)
+    aci_file(depot / "b.xlsx", siret=SIRET_2)
+    result = run([depot], store)
+    assert {f.fichier: f.statut for f in result.files} == {"a.xlsx": "déjà intégré", "b.xlsx": "intégré"}
+    assert store_index.load(store) == stored_hashes(store)
+    assert len(stored_hashes(store)) == 2
+
+
+def lying_index(store: Path, sha: str) -> None:
+    """Rewrite the index so that it claims `sha` is stored (with the store's current stamp)."""
+    known = dict(store_index.load(store) or {})
+    known[sha] = ("Faux", SIRET_2, "lyon", date(2023, 12, 31), 1)
+    store_index.write(store, known)
+    assert store_index.load(store) is not None and sha in store_index.load(store)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda store: duckdb.connect(str(store)).execute(
+            "INSERT INTO meta VALUES ('autre', 'x')").close(), id="written-by-another-program"),
+        pytest.param(lambda store: shutil.copy2(store, store.with_name("copie")) and os.replace(
+            store.with_name("copie"), store), id="replaced-by-a-copy-with-the-same-times"),
+        pytest.param(lambda store: os.utime(store), id="touched"),
+        pytest.param(lambda store: Path(str(store) + ".wal").write_bytes(b""), id="write-ahead-log-present"),
+    ],
+)
+def test_an_index_that_no_longer_describes_the_store_is_ignored(tmp_path: Path, change: Any) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx")], store)
+    new = aci_file(tmp_path / "nouveau" / "b.xlsx", siret=SIRET_2)
+    lying_index(store, ig.sha256_file(new))
+    change(store)
+    assert store_index.load(store) is None
+    result = run([new], store)
+    assert [f.statut for f in result.files] == ["intégré"]  # read from DuckDB, not from the lying index
+
+
+def test_a_lying_index_with_the_right_stamp_is_the_only_way_to_fool_it(tmp_path: Path) -> None:
+    """Guard for the tests above: with no change to the store, the index is trusted as it is."""
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx")], store)
+    new = aci_file(tmp_path / "nouveau" / "b.xlsx", siret=SIRET_2)
+    lying_index(store, ig.sha256_file(new))
+    assert [f.statut for f in run([new], store).files] == ["déjà intégré"]
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"version": 1}', b'{"version": 99, "base": []}', b"\xff\xfe"])
+def test_a_damaged_index_is_ignored_and_rewritten(tmp_path: Path, content: bytes) -> None:
+    store = tmp_path / "cvg.duckdb"
+    a = aci_file(tmp_path / "a.xlsx")
+    run([a], store)
+    store_index.index_path(store).write_bytes(content)
+    assert store_index.load(store) is None
+    assert [f.statut for f in run([a], store).files] == ["déjà intégré"]
+    assert store_index.load(store) == stored_hashes(store)
+
+
+def test_a_writer_that_fails_leaves_no_index(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx")], store)
+    assert store_index.load(store) is not None
+    with pytest.raises(RuntimeError), st.open_store(store, read_only=False):
+        raise RuntimeError("panne")
+    assert not store_index.index_path(store).exists()
+
+
+def test_readers_neither_need_nor_change_the_index(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx")], store)
+    before = store_index.index_path(store).read_bytes()
+    with st.open_store(store, read_only=True) as con:
+        con.execute("SELECT count(*) FROM parcours").fetchall()
+    assert store_index.index_path(store).read_bytes() == before
+    assert store_index.load(store) is not None  # a read-only connection leaves the store file as it was
+
+
+def test_the_index_holds_no_cell_of_the_salaries_sheet(tmp_path: Path) -> None:
+    store = tmp_path / "cvg.duckdb"
+    run([aci_file(tmp_path / "a.xlsx", ident="IDENTIFIANT-SECRET-42")], store)
+    payload = json.loads(store_index.index_path(store).read_text(encoding="utf-8"))
+    text = json.dumps(payload)
+    assert "IDENTIFIANT-SECRET-42" not in text
+    assert set(payload) == {"version", "base", "fichiers"}
+    for entry in payload["fichiers"].values():
+        assert len(entry) == 5  # nom, siret, territoire, date d'arrêté, lignes
