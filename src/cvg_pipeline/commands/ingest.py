@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -74,15 +75,13 @@ def ingest(
 
     def run() -> int:
         from cvg_pipeline.ingest import ingest_paths
-        from cvg_pipeline.schema import load_schema
         from cvg_pipeline.store import resolve_store_path
 
-        schema = load_schema()
         store_path = resolve_store_path(store)
         with _progress(enabled=True) as progress:
-            result = ingest_paths(chemins, store_path, schema=schema, progress=progress)
+            result = ingest_paths(chemins, store_path, progress=progress)
         # Default: erreurs/ next to the store.
-        written = _error_workbooks(result.files, erreurs or store_path.absolute().parent / "erreurs", schema)
+        written = _error_workbooks(result.files, erreurs or store_path.absolute().parent / "erreurs")
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
@@ -223,12 +222,15 @@ class _progress:
             self.bar.stop()
 
 
-def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any) -> dict[Path, Outcome]:
+def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any = None) -> dict[Path, Outcome]:
     """The annotated copy of every refused file (annotate.py), into `dest` (None: next to each file)."""
-    from cvg_pipeline.annotate import write_error_workbooks
-
     refused = [f for f in files if f.errors]
-    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, schema)
+    if not refused:
+        return {}
+    from cvg_pipeline.annotate import write_error_workbooks
+    from cvg_pipeline.schema import load_schema
+
+    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, schema or load_schema())
     return {f.path: o for f, o in zip(refused, outcomes, strict=True)}
 
 
@@ -398,8 +400,11 @@ def _table(
 
 def _cells(text: str) -> int:
     """Terminal cells of `text`: a combining accent takes none, an East Asian wide character two."""
-    if text.isascii():
-        return len(text)
+    return len(text) if text.isascii() else _wide_cells(text)
+
+
+@cache  # the same names and statuses come back on every line
+def _wide_cells(text: str) -> int:
     import unicodedata
 
     return sum(
