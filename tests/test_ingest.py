@@ -339,9 +339,13 @@ def test_verify_stores_nothing(tmp_path: Path) -> None:
     assert not any(p.suffix == ".duckdb" for p in tmp_path.iterdir())
 
 
-def test_parallel_and_in_process_reading_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ig, "MIN_FILES_PER_WORKER", 1)  # two files: in worker processes, one chunk each
+@pytest.mark.parametrize("main_reads", [False, True], ids=["worker-reads-all", "shared"])
+def test_parallel_and_in_process_reading_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main_reads: bool
+) -> None:
+    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)  # three files, one a chunk: read by the worker
     monkeypatch.setattr(ig, "MIN_CHUNK", 1)
+    monkeypatch.setattr(ig, "MAIN_READS", main_reads)
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
     # a third file with other columns (one left out, an identifier column dropped) and a bad cell
     row = {k: v for k, v in valid_row(**{"Sexe": "Z"}).items() if k != "Date de sortie"}
@@ -354,6 +358,30 @@ def test_parallel_and_in_process_reading_agree(tmp_path: Path, monkeypatch: pyte
         assert a.data is not None and b.data is not None and a.data.equals(b.data)
         assert a.raw is not None and b.raw is not None and a.raw.equals(b.raw) and a.raw.schema == b.raw.schema
         assert a.columns == b.columns and a.structure == b.structure
+
+
+def test_a_worker_that_dies_loses_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker dies on the chunk holding `meurt.xlsx` (as on a parser abort): the files it had taken are
+    read again, each in its own process, and every file gets its own result."""
+    from tests import workers
+
+    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)
+    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
+    monkeypatch.setattr(ig, "MAIN_READS", False)
+    monkeypatch.setattr(ig, "_helper_main", workers.dies_on_a_marked_file)
+    isolated: list[str] = []
+    real = ig._read_isolated
+    monkeypatch.setattr(ig, "_read_isolated", lambda path, *a: isolated.append(path.name) or real(path, *a))
+    paths = [aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "meurt.xlsx", siret=SIRET_2),
+             aci_file(tmp_path / "c.xlsx", rows=[valid_row(**{"Identifiant salarié": "C3"})])]
+    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
+    parsed = ig.read_files(todo, SCHEMA, today=TODAY)
+    assert [p.fichier for p in parsed] == ["a.xlsx", "meurt.xlsx", "c.xlsx"]
+    assert isolated == ["meurt.xlsx"]  # the chunk the worker died on; the next one, never taken, read here
+    for got, path in zip(parsed, paths, strict=True):
+        alone = ig.read_files([(path, path.name, ig.sha256_file(path))], SCHEMA, today=TODAY)[0]
+        assert got.issues == alone.issues and got.data is not None and alone.data is not None
+        assert got.data.equals(alone.data)
 
 
 def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:

@@ -42,13 +42,14 @@ if TYPE_CHECKING:
     import polars as pl
 
 SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
-WORKERS = 2  # worker processes reading files (the machine has 2 cores)
-# Starting the workers costs ~0.7 s (a fork server importing polars), returning their frames ~1 ms a file;
-# reading costs ~10 ms a file: below 2 × this many files, reading in this process is faster (measured: 70
-# files 2.3 s in this process vs 2.9 s with workers; 700 files 13.5 s vs 9.7 s).
-MIN_FILES_PER_WORKER = 75
-CHUNKS_PER_WORKER = 4
-MIN_CHUNK = 8
+# Reading is shared by this process and ONE worker process (the machine has 2 cores): both take the next
+# chunk of files from a shared counter until none is left, so neither waits for the other, this process
+# needs no copy of its own chunks' frames, and the worker's start (a fork server importing polars, ~0.6 s)
+# runs on the other core while this process opens the store and imports polars itself. Below
+# MIN_FILES_FOR_WORKER files the worker would be ready about when the reading is over: not started.
+MIN_FILES_FOR_WORKER = 32
+MIN_CHUNK = 8  # a `read_workbooks` pass costs a few tens of ms whatever its size: chunks are not tiny
+MAIN_READS = True  # False (tests only): the worker reads every chunk, this process only waits
 _HASH_CHUNK = 1 << 20
 
 # Statuses (French, stable: they appear in the JSON result).
@@ -314,7 +315,7 @@ def _unpack(result: _Packed | list[ParsedFile]) -> list[ParsedFile]:
         if where is not None:
             offset, height, columns = where
             pf.data = data.slice(offset, height)
-            pf.raw = raw.slice(offset, height).select(columns)
+            pf.raw = raw.slice(offset, height)[columns]  # eager column pick (select goes through the lazy engine: ~4× slower)
     return result.files
 
 
@@ -324,73 +325,195 @@ def _crashed(path: Path, fichier: str, sha256: str) -> ParsedFile:
     return pf
 
 
-def _chunks(total: int, workers: int) -> list[range]:
-    """Split `total` files into chunks: about `CHUNKS_PER_WORKER` per worker (progress, load balance), each
-    of at least `MIN_CHUNK` files (a `read_workbooks` pass has a fixed cost of a few tens of ms)."""
-    count = max(1, min(workers * CHUNKS_PER_WORKER, total // MIN_CHUNK))
-    size, extra = divmod(total, count)
+def _chunks(total: int, readers: int = 2) -> list[range]:
+    """Split `total` files into chunks of decreasing size ("guided" scheduling): each chunk is the files left
+    divided by 2 × readers, at least MIN_CHUNK. Big chunks first (a pass over many files is cheaper per
+    file), small ones last (the reader that finishes first waits at most a small chunk for the other)."""
     bounds = [0]
-    for k in range(count):
-        bounds.append(bounds[-1] + size + (1 if k < extra else 0))
-    return [range(bounds[k], bounds[k + 1]) for k in range(count)]
+    while bounds[-1] < total:
+        left = total - bounds[-1]
+        bounds.append(bounds[-1] + min(left, max(MIN_CHUNK, left // (2 * readers))))
+    return [range(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
 
 
 def read_files(
     todo: Sequence[tuple[Path, str, str]], schema: Schema, *, today: date, progress: Progress = _no_progress
 ) -> list[ParsedFile]:
-    """Read (path, fichier, sha256) files, in chunks, in parallel when there are enough; results in input order."""
+    """Read (path, fichier, sha256) files, in chunks, shared with a worker process when there are enough;
+    results in input order. A worker that dies (a parser abort) loses no file: what it had not returned is
+    read again one file per process (`_read_isolated`), so a crash is reported on its own file only."""
     total = len(todo)
     if total == 0:
         return []
     # pandera (which pulls in pandas, ~1 s) is imported by validate() only when some row may fail a rule:
     # a batch of valid files never pays for it (see validate.validate).
-    workers = min(WORKERS, total // MIN_FILES_PER_WORKER)
-    chunks = _chunks(total, max(workers, 1))
+    chunks = _chunks(total)
     results: dict[int, ParsedFile] = {}
-    if workers <= 1:
-        for chunk in chunks:
-            for i, pf in zip(chunk, _read_chunk([todo[i] for i in chunk], schema.path, today), strict=True):
-                results[i] = pf
+
+    def keep(chunk: range, parsed: list[ParsedFile]) -> None:
+        for i, pf in zip(chunk, parsed, strict=True):
+            results[i] = pf
+        progress("lecture", len(results), total)
+
+    items = [[todo[i] for i in chunk] for chunk in chunks]
+    helper = _Helper(items, schema.path, today) if total >= MIN_FILES_FOR_WORKER and len(chunks) > 1 else None
+    if helper is None:
+        for chunk, chunk_items in zip(chunks, items, strict=True):
+            keep(chunk, _read_chunk(chunk_items, schema.path, today))
+    else:
+        try:
+            while MAIN_READS and (k := helper.take()) is not None:
+                keep(chunks[k], _read_chunk(items[k], schema.path, today))
+                for j, parsed in helper.returned():
+                    keep(chunks[j], parsed)
+            for j, parsed in helper.finish():
+                keep(chunks[j], parsed)
+            lost = helper.theirs()
+            for k, chunk in enumerate(chunks):  # chunks nobody took (the worker died before): read here
+                if k not in lost and any(i not in results for i in chunk):
+                    keep(chunk, _read_chunk(items[k], schema.path, today))
+        finally:
+            helper.close()
+    for i, (path, fichier, sha) in enumerate(todo):
+        if i not in results:  # taken by a worker that died before returning it
+            results[i] = _read_isolated(path, fichier, sha, schema, today)
             progress("lecture", len(results), total)
-        return [results[i] for i in range(total)]
+    return [results[i] for i in range(total)]
+
+
+class _Helper:
+    """One worker process reading chunks beside this process. Both take chunk numbers from a shared counter
+    and write who took each in a shared array (under the counter's lock); the worker sends each chunk back
+    packed (`_Packed`) through a pipe as soon as it is read, and a thread here receives them, so the worker
+    never waits for this process. If the worker dies, the pipe ends (this process keeps no write end) and
+    the chunks it had taken are known: nothing hangs and nothing is lost."""
+
+    def __init__(self, items: list[list[tuple[Path, str, str]]], schema_path: Path, today: date) -> None:
+        import threading
+
+        ctx = _start_fork_server()
+        self.count = len(items)
+        self.counter: Any = ctx.Value("i", 0)
+        self.owner: Any = ctx.Array("b", self.count, lock=False)  # 1: taken by the worker
+        self.reader, writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(
+            target=_helper_main,
+            args=(items, schema_path, today, self.counter, self.owner, writer, os.getpid()),
+            daemon=True,
+        )
+        self.received: list[tuple[int, Any]] = []
+        self.ended = False
+        self.cond = threading.Condition()
+        # start() waits until the fork server has imported polars (~0.6 s): in a thread, while this process
+        # goes on reading; the same thread then receives the worker's chunks.
+        self.thread = threading.Thread(target=self._run, args=(writer,), daemon=True)
+        self.thread.start()
+
+    def _run(self, writer: Any) -> None:
+        try:
+            try:
+                self.process.start()
+            finally:
+                writer.close()  # the worker has its own copy: the pipe ends when the worker does
+            while True:
+                message = self.reader.recv()
+                with self.cond:
+                    self.received.append(message)
+                    self.cond.notify_all()
+        except Exception:  # EOF (the worker is done or dead), or no worker could be started
+            pass
+        finally:
+            with self.cond:
+                self.ended = True
+                self.cond.notify_all()
+
+    def take(self) -> int | None:
+        """The next chunk for this process, or None when every chunk has been taken."""
+        with self.counter.get_lock():
+            k = int(self.counter.value)
+            if k >= self.count:
+                return None
+            self.counter.value = k + 1
+            return k
+
+    def returned(self) -> list[tuple[int, list[ParsedFile]]]:
+        """The chunks the worker has sent back so far (unpacked here), without waiting."""
+        with self.cond:
+            got, self.received = self.received, []
+        return [(k, _unpack(packed)) for k, packed in got]
+
+    def theirs(self) -> set[int]:
+        """The chunks the worker took."""
+        with self.counter.get_lock():
+            return {k for k in range(self.count) if self.owner[k] == 1}
+
+    def finish(self) -> list[tuple[int, list[ParsedFile]]]:
+        """Once every chunk is taken: wait for those the worker took, until it has sent them all or died."""
+        out: list[tuple[int, list[ParsedFile]]] = []
+        while True:
+            with self.counter.get_lock():
+                all_taken = int(self.counter.value) >= self.count
+            theirs = self.theirs()
+            out.extend(self.returned())
+            with self.cond:
+                if (all_taken and theirs <= {k for k, _ in out}) or (self.ended and not self.received):
+                    return out
+                self.cond.wait(timeout=0.5)
+
+    def close(self) -> None:
+        """End the worker if it is still there (it has nothing left to take); never waits for its start."""
+        if self.process.pid is not None and self.process.is_alive():
+            self.process.kill()
+        with self.cond:
+            ended = self.ended
+        if ended:
+            self.reader.close()
+
+
+def _start_fork_server() -> Any:
+    """Start the fork server the reading worker is forked from (at once, and once): it imports polars and the
+    reader (~0.6 s) on the other core while this process opens the store. Returns the multiprocessing context."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import forkserver
 
     ctx = multiprocessing.get_context("forkserver")
-    # Imported once by the fork server, before any thread exists there; each worker is a fork of it.
+    # Imported once by the fork server, before any thread exists there; the worker is a fork of it.
     ctx.set_forkserver_preload(["cvg_pipeline.reader", "cvg_pipeline.normalise", "fastexcel"])
-    # One polars thread per worker: two workers already fill the two cores, and the frames of one chunk are
-    # small (idle polars threads spinning for work only take CPU from the other worker).
+    # One polars thread in the worker: this process already fills the other core.
     before = os.environ.get("POLARS_MAX_THREADS")
     os.environ["POLARS_MAX_THREADS"] = "1"
     try:
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()  # the fork server (and the workers it forks) take the environment now
+        forkserver.ensure_running()  # the fork server (and the worker it forks) take the environment now
     finally:
         if before is None:
             del os.environ["POLARS_MAX_THREADS"]
         else:
             os.environ["POLARS_MAX_THREADS"] = before
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        futures = {
-            pool.submit(_read_chunk_packed, [todo[i] for i in chunk], schema.path, today): chunk for chunk in chunks
-        }
-        try:
-            for fut in as_completed(futures):
-                for i, pf in zip(futures[fut], _unpack(fut.result()), strict=True):
-                    results[i] = pf
-                progress("lecture", len(results), total)
-        except BrokenProcessPool:
-            pass  # a worker died (the parser aborted): the files left are retried one by one below
-    for i, (path, fichier, sha) in enumerate(todo):
-        if i not in results:
-            results[i] = _read_isolated(path, fichier, sha, schema, today)
-            progress("lecture", len(results), total)
-    return [results[i] for i in range(total)]
+    return ctx
+
+
+def _helper_main(
+    items: list[list[tuple[Path, str, str]]],
+    schema_path: Path,
+    today: date,
+    counter: Any,
+    owner: Any,
+    writer: Any,
+    parent: int,
+) -> None:
+    """The worker process: take chunk numbers until none is left, send each chunk back as soon as it is read."""
+    _exit_with_parent(parent)
+    try:
+        while True:
+            with counter.get_lock():
+                k = int(counter.value)
+                if k >= len(items):
+                    return
+                owner[k] = 1
+                counter.value = k + 1
+            writer.send((k, _read_chunk_packed(items[k], schema_path, today)))
+    finally:
+        writer.close()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -579,6 +702,8 @@ def ingest_paths(
     ):
         return IngestResult(_in_order(skipped + _already_stored(hashed, known), candidates, skipped), store_path)
     schema = schema or load_schema()
+    if len(hashed) >= MIN_FILES_FOR_WORKER:
+        _start_fork_server()  # its imports overlap the opening of the store
     with open_store(store_path, read_only=False, create=True) as con:
         known = known_hashes(con)
         done, good = _parse_and_validate(hashed, schema, known=known, today=today or date.today(), progress=progress)
