@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cvg_pipeline import ingest as ig
 from cvg_pipeline.schema import load_schema
@@ -403,3 +405,15 @@ def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:
     assert [
         r["fichier"] for r in ig.snapshot_history(store, schema=SCHEMA, territoire="Seine-Saint-Denis")
     ] == ["autre.xlsx"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    key=st.binary(min_size=0, max_size=100),
+    siret=st.text(alphabet="0123456789", min_size=14, max_size=14),
+    ids=st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=5),
+)
+def test_pseudonymise_is_hmac_sha256(key: bytes, siret: str, ids: list[str | None]) -> None:
+    """The spelled-out HMAC (two padded-key states copied per identifier) is exactly HMAC-SHA256."""
+    expected = [None if i is None else hmac.new(key, f"{siret}\x1f{i}".encode(), "sha256").hexdigest() for i in ids]
+    assert ig.pseudonymise(ids, siret, key) == expected

@@ -485,8 +485,70 @@ def test_suspect_subset_gives_the_same_issues_as_the_whole_frame(
         return sorted((i.code, i.ligne, i.colonne) for i in result.issues if i.is_error)
 
     subset = issues()
-    monkeypatch.setattr(validate_module, "_suspects", lambda frame, schema: frame)
+    # every row suspect: the readers mark every row and validate stacks them all
+    monkeypatch.setattr(validate_module, "_suspect_flags", lambda frame, schema: pl.Series([True] * frame.height))
     assert subset == issues()
     assert {code for code, _, _ in subset} == {
         "doublon-parcours", "parcours-chevauchants", "hors-bornes", "condition-non-remplie"
     }
+
+
+def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers mark suspect rows chunk by chunk (ingest._read_chunk → mark_suspects); validate then stacks
+    only the marked rows. Marked in chunks of one file, in one chunk, or not at all: the same issues."""
+    from datetime import date as d
+
+    from cvg_pipeline import ingest as ig
+    from cvg_pipeline.model import SUSPECT_COLUMN
+
+    schema = load_schema()
+    paths = [
+        write_workbook(tmp_path / "a.xlsx", rows=[
+            valid_row(**{"Identifiant salarié": "OK1"}),
+            valid_row(**{"Identifiant salarié": "DUP"}), valid_row(**{"Identifiant salarié": "DUP"}),
+        ]),
+        write_workbook(tmp_path / "b.xlsx", rows=[valid_row(**{"Identifiant salarié": "OK2"})]),
+        write_workbook(tmp_path / "c.xlsx", rows=[
+            valid_row(**{"Identifiant salarié": "OVL", "Date d'entrée": d(2021, 1, 1), "Date de sortie": d(2022, 6, 1)}),
+            valid_row(**{"Identifiant salarié": "OVL", "Date d'entrée": d(2022, 1, 1), "Date de sortie": d(2023, 6, 1)}),
+            valid_row(**{"Identifiant salarié": "HRS", "Heures hebdomadaires à l'entrée": 36}),
+        ]),
+    ]
+    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
+    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 10**6)  # in this process: chunks as set below
+
+    def issues(min_chunk: int, mark: bool) -> list[list[tuple[str, int | None]]]:
+        monkeypatch.setattr(ig, "MIN_CHUNK", min_chunk)
+        parsed = ig.read_files(todo, schema, today=date(2024, 6, 1))
+        if not mark:
+            for f in parsed:
+                assert f.data is not None
+                f.data = f.data.drop(SUSPECT_COLUMN)
+        validate([f for f in parsed if f.data is not None], schema)
+        return [sorted((i.code, i.ligne) for i in f.issues if i.is_error) for f in parsed]
+
+    one_by_one = issues(1, mark=True)
+    assert one_by_one == issues(100, mark=True) == issues(100, mark=False)
+    assert one_by_one == [
+        [("doublon-parcours", 4)],  # rows 3 and 4 (row 1: header): the second one is the duplicate
+        [],
+        [("hors-bornes", 4), ("parcours-chevauchants", 3)],
+    ]
+
+
+def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_path: Path) -> None:
+    from cvg_pipeline import ingest as ig
+    from cvg_pipeline.model import SUSPECT_COLUMN
+
+    path = write_workbook(tmp_path / "a.xlsx", rows=[
+        valid_row(**{"Identifiant salarié": "OK1"}),
+        valid_row(**{"Identifiant salarié": "HRS"}),
+        valid_row(**{"Identifiant salarié": "HRS", "Date d'entrée": date(2022, 1, 1),
+                     "Heures hebdomadaires à l'entrée": 36}),
+        valid_row(**{"Identifiant salarié": "OK2"}),
+    ])
+    [parsed] = ig.read_files([(path, path.name, ig.sha256_file(path))], load_schema(), today=date(2024, 6, 1))
+    assert parsed.data is not None
+    assert parsed.data.get_column(SUSPECT_COLUMN).to_list() == [False, True, True, False]

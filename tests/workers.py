@@ -11,7 +11,7 @@ from cvg_pipeline import ingest
 def dies_on_a_marked_file(items: list[list[Any]], *args: Any) -> None:
     """The real worker, except that it dies (like a parser abort) when it takes a chunk holding a file whose
     name starts with `meurt`: that chunk is taken but never sent back."""
-    schema_path, today, counter, owner, writer, _parent = args
+    schema_path, today, key, counter, owner, writer, _parent = args
     try:
         while True:
             with counter.get_lock():
@@ -22,6 +22,6 @@ def dies_on_a_marked_file(items: list[list[Any]], *args: Any) -> None:
                 counter.value = k + 1
             if any(name.startswith("meurt") for _, name, _ in items[k]):
                 os._exit(70)
-            writer.send((k, ingest._read_chunk_packed(items[k], schema_path, today)))
+            writer.send((k, ingest._read_chunk_packed(items[k], schema_path, today, key)))
     finally:
         writer.close()

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 # Technical columns of `ParsedFile.data` and `ParsedFile.raw` (never stored as parcours data).
 ROW_COLUMN = "_ligne"  # Excel row number (1-based) of the parcours, Int32
 FILE_COLUMN = "_fichier"  # file name, added when the frames of several files are stacked
+# Added by the readers (ingest._read_chunk) to `ParsedFile.data`, so that the serial end of an ingest has
+# less to do: whether the row may fail a rule (validate.mark_suspects), and the pseudonymised identifier.
+SUSPECT_COLUMN = "_suspect"
+PSEUDO_COLUMN = "_pseudonyme"
 
 
 @dataclass(frozen=True)
