@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
-from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.schema import Schema, Territoire, fold
 
@@ -172,16 +171,12 @@ def read_workbooks(
 
 def _read_file(path: Path, schema: Schema, sha256: str | None, today: date) -> _Pending:
     fichier = path.name
-    from cvg_pipeline.safety import precheck
+    from cvg_pipeline.safety import read_checked
 
-    if (refused := precheck(path, fichier)) is not None:  # hostile/oversized files never reach a parser
+    content, refused = read_checked(path, fichier)  # read once; hostile/oversized files never reach a parser
+    if content is None:
+        assert refused is not None
         return _Pending(ParsedFile(path=path, fichier=fichier, sha256=sha256 or "", issues=[refused]))
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        parsed = ParsedFile(path=path, fichier=fichier, sha256=sha256 or "")
-        parsed.issues.append(issue("fichier-illisible", fichier, detail=f"ouverture impossible : {erreur_systeme(exc)}"))
-        return _Pending(parsed)
     parsed = ParsedFile(path=path, fichier=fichier, sha256=sha256 or hashlib.sha256(content).hexdigest())
     pending = _Pending(parsed)
     problem = _file_problem(path, content)

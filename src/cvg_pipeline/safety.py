@@ -32,6 +32,7 @@ whole ingest under the 1 GiB budget.
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
@@ -40,7 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.fr import erreur_systeme
@@ -91,23 +92,34 @@ def precheck(path: Path, fichier: str) -> Issue | None:
 
     Never raises for bad content: an unreadable file gives a `fichier-illisible` issue.
     """
+    return read_checked(path, fichier)[1]
+
+
+def read_checked(path: Path, fichier: str) -> tuple[bytes, None] | tuple[None, Issue]:
+    """`precheck`, reading the file only once: (its bytes, None) when a parser may read them, else (None, the
+    reason to refuse it). The size is checked before reading, so at most `MAX_FILE_BYTES` are ever held."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return issue(
-                "fichier-trop-gros", fichier, limite=_mb(MAX_FILE_BYTES), detail=f"le fichier pèse {_mb(size)}"
-            )
+            return None, _too_big_file(fichier, size)
         with path.open("rb") as fh:
-            head = fh.read(8)
+            content = fh.read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:  # grown since stat()
+            return None, _too_big_file(fichier, len(content))
+        head = content[:8]
         if head.startswith(ZIP_MAGIC):
-            _check_zip(path, fichier)
+            _check_zip(content, fichier)
         elif head == OLE_MAGIC:
-            _check_ole(path, fichier)
+            _check_ole(content, fichier)
     except Refusal as refusal:
-        return refusal.issue
+        return None, refusal.issue
     except OSError as exc:
-        return issue("fichier-illisible", fichier, detail=f"lecture impossible : {erreur_systeme(exc)}")
-    return None
+        return None, issue("fichier-illisible", fichier, detail=f"lecture impossible : {erreur_systeme(exc)}")
+    return content, None
+
+
+def _too_big_file(fichier: str, size: int) -> Issue:
+    return issue("fichier-trop-gros", fichier, limite=_mb(MAX_FILE_BYTES), detail=f"le fichier pèse {_mb(size)}")
 
 
 # -- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------------------
@@ -199,7 +211,8 @@ def _outside(letters: str, digits: str) -> tuple[re.Pattern[bytes], re.Pattern[b
         cell = _not_above(letters, _LETTERS, _LETTERS).encode() + row
     else:
         return _FastScan._ANY_CELL, _FastScan._ANY_ROW
-    return re.compile(rb'<c(?=[\s/>])(?! r="' + cell + rb'")'), re.compile(rb'<row(?=[\s/>])(?! r="' + row + rb'")')
+    # the reference test first, then the end of the tag name: same matches, ~20 % cheaper than the other order
+    return re.compile(rb'<c(?! r="' + cell + rb'")[\s/>]'), re.compile(rb'<row(?! r="' + row + rb'")[\s/>]')
 
 
 def _not_above(value: str, first: str, rest: str) -> str:
@@ -223,12 +236,13 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _check_zip(path: Path, fichier: str) -> None:
+def _check_zip(content: bytes, fichier: str) -> None:
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
         raise Refusal(issue("fichier-illisible", fichier, detail="archive endommagée ou tronquée")) from exc
-    with zf, path.open("rb") as raw:
+    raw = memoryview(content)
+    with zf:
         infos = zf.infolist()
         if len(infos) > MAX_PARTS:
             raise Refusal(
@@ -274,7 +288,8 @@ def _check_zip(path: Path, fichier: str) -> None:
                         )
                     if is_xml:
                         window = window[-_OVERLAP:] + chunk
-                        if (b"<!" in window or b"<\x00!" in window) and any(t in window for t in _FORBIDDEN):
+                        # `!` first: one quick scan for a byte that ordinary parts rarely hold at all
+                        if b"!" in window and any(t in window for t in _FORBIDDEN):
                             raise Refusal(
                                 issue("contenu-dangereux", fichier,
                                       detail=f"une déclaration DTD ou d'entité XML (partie « {info.filename} »)")
@@ -295,9 +310,10 @@ def _check_zip(path: Path, fichier: str) -> None:
 
 
 class _Inflater:
-    """Iterate over the inflated bytes of one zip part, read from its raw stream (sizes not trusted)."""
+    """Iterate over the inflated bytes of one zip part, read from its raw stream in the file's bytes (sizes
+    not trusted)."""
 
-    def __init__(self, raw: IO[bytes], info: zipfile.ZipInfo, fichier: str) -> None:
+    def __init__(self, raw: memoryview, info: zipfile.ZipInfo, fichier: str) -> None:
         self.raw, self.info, self.fichier = raw, info, fichier
 
     def _bad(self, detail: str) -> Refusal:
@@ -305,34 +321,40 @@ class _Inflater:
                              detail=f"archive endommagée, partie « {self.info.filename} » : {detail}"))
 
     def __iter__(self) -> Iterator[bytes]:
-        info = self.info
-        self.raw.seek(info.header_offset)
-        header = self.raw.read(30)
+        info, raw = self.info, self.raw
+        header = bytes(raw[info.header_offset : info.header_offset + 30])
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise self._bad("en-tête local invalide")
         name_len, extra_len = struct.unpack("<HH", header[26:30])
-        self.raw.seek(info.header_offset + 30 + name_len + extra_len)
+        pos = info.header_offset + 30 + name_len + extra_len
         if info.flag_bits & 0x1:
             raise Refusal(issue("fichier-protege", self.fichier))
         method = info.compress_type
         remaining = info.compress_size
+
+        def read(size: int) -> memoryview:
+            nonlocal pos
+            block = raw[pos : pos + size]
+            pos += len(block)
+            return block
+
         if method == 0:
             while remaining > 0:
-                block = self.raw.read(min(_CHUNK, remaining))
+                block = read(min(_CHUNK, remaining))
                 if not block:
                     raise self._bad("données tronquées")
                 remaining -= len(block)
-                yield block
+                yield bytes(block)
             return
         if method != 8:
             raise self._bad(f"méthode de compression {method} non prise en charge")
         inflater = zlib.decompressobj(-15)
-        pending = b""
+        pending: bytes | memoryview = b""
         while True:
             if not pending:
                 if remaining <= 0:
                     break
-                pending = self.raw.read(min(64 * 1024, remaining))
+                pending = read(min(64 * 1024, remaining))
                 if not pending:
                     raise self._bad("données tronquées")
                 remaining -= len(pending)
@@ -499,11 +521,11 @@ _FILEPASS: Final = 0x002F
 _BOF: Final = 0x0809
 
 
-def _check_ole(path: Path, fichier: str) -> None:
+def _check_ole(content: bytes, fichier: str) -> None:
     import olefile  # type: ignore[import-untyped]
 
     try:
-        ole = olefile.OleFileIO(str(path))
+        ole = olefile.OleFileIO(io.BytesIO(content))
     except Exception as exc:  # olefile raises various errors on malformed files
         raise Refusal(issue("fichier-illisible", fichier, detail="conteneur OLE endommagé")) from exc
     try:
