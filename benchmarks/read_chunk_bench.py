@@ -31,6 +31,7 @@ DATA = ROOT / "benchmarks" / "data" / "reseau-700"
 STAGES = [
     ("cvg_pipeline.reader", "_read_file", 0),
     ("cvg_pipeline.safety", "precheck", 1),
+    ("cvg_pipeline.safety", "read_checked", 1),
     ("fastexcel", "read_excel", 1),
     ("cvg_pipeline.reader", "_load", 1),
     ("cvg_pipeline.reader", "read_structure", 1),
