@@ -403,15 +403,19 @@ def find_header_row(rows: Sequence[Sequence[Any]], schema: Schema) -> int | None
 
 def _match_header(schema: Schema, text: str) -> HeaderMatch:
     """`schema.match_header`, memoised: the same few dozen headers come back in every file."""
-    from cvg_pipeline.normalise import _memo
-
-    memo: dict[str, HeaderMatch] = _memo(schema, "header")
+    hit = _HEADER_MEMO.get(id(schema))
+    if hit is None:  # the schema is kept with its memo, so that its id is never reused for another one
+        hit = _HEADER_MEMO[id(schema)] = (schema, {})
+    memo = hit[1]
     found = memo.get(text)
     if found is None:
         if len(memo) > 20_000:  # bounded, whatever the files
             memo.clear()
         found = memo[text] = schema.match_header(text)
     return found
+
+
+_HEADER_MEMO: dict[int, tuple[Schema, dict[str, HeaderMatch]]] = {}
 
 
 def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile) -> pl.DataFrame | None:
