@@ -307,6 +307,19 @@ def test_discovery_skips_lock_and_other_files(tmp_path: Path) -> None:
     assert all([i.code for i in f.issues] == ["fichier-ignore"] for f in ignored)
 
 
+def test_hidden_files_and_folders_are_left_out_of_a_folder_walk(tmp_path: Path) -> None:
+    folder = tmp_path / "depot"
+    aci_file(folder / "a.xlsx")
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (folder / "._a.xlsx").write_bytes(b"\0\5\26\7AppleDouble")  # macOS resource fork: not a workbook
+    aci_file(folder / ".cache" / "b.xlsx", siret=SIRET_2)
+    result = run([folder], tmp_path / "cvg.duckdb")
+    assert statuses(result) == {"a.xlsx": "intégré"}
+    assert result.exit_code == 0
+    named = run([folder / "._a.xlsx"], tmp_path / "cvg.duckdb")  # named on the command line: looked at
+    assert statuses(named) == {"._a.xlsx": "rejeté"}
+
+
 def test_explicit_non_spreadsheet_is_rejected(tmp_path: Path) -> None:
     csv = tmp_path / "export.csv"
     csv.write_text("Identifiant salarié;Sexe\nA1;F\n")

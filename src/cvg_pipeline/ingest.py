@@ -144,7 +144,8 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
     """Files to consider, in a stable order, and the files skipped (status `ignoré`).
 
     Folders are walked recursively, following symlinks but visiting each real directory once (a symlink
-    loop or a directory given twice cannot duplicate nor hang). Each real file is considered once.
+    loop or a directory given twice cannot duplicate nor hang), hidden files and folders (name starting
+    with a dot) left out. Each real file is considered once; a file named on the command line always is.
     """
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
@@ -184,9 +185,12 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
                 dirnames[:] = []
                 continue
             seen_dirs.add(key)
-            dirnames.sort()
+            # hidden entries are not looked at: `.DS_Store`, macOS `._aci.xlsx` copies (not workbooks despite
+            # their name), `.git/`, our own store index
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                add_file(Path(dirpath) / name, explicit=False)
+                if not name.startswith("."):
+                    add_file(Path(dirpath) / name, explicit=False)
     return found, skipped
 
 
