@@ -371,7 +371,9 @@ def test_parallel_and_in_process_reading_agree(
     for a, b in zip(parallel, single, strict=True):
         assert a.fichier == b.fichier and a.issues == b.issues
         assert a.data is not None and b.data is not None and a.data.equals(b.data)
-        assert a.raw is not None and b.raw is not None and a.raw.equals(b.raw) and a.raw.schema == b.raw.schema
+        assert (a.raw is None) == (b.raw is None)  # kept only for a file with a suspect row (f2.xlsx)
+        if a.raw is not None and b.raw is not None:
+            assert a.raw.equals(b.raw) and a.raw.schema == b.raw.schema
         assert a.columns == b.columns and a.structure == b.structure
 
 
