@@ -1,18 +1,22 @@
-"""INGEST: discover → hash → read and normalise (2 worker processes) → validate once → store, one file a transaction.
+"""INGEST: discover → hash → read and normalise (this process and one worker) → validate once → store, one
+transaction for the whole run.
 
 Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier`) render the results.
 
-- Files and folders are walked recursively. Excel lock files (`~$…`) and files that are not spreadsheets
-  are skipped with a `fichier-ignore` warning (status `ignoré`); a non-spreadsheet file named explicitly on
-  the command line is rejected (`format-non-pris-en-charge`). A directory given twice, a file reached by two
-  paths and a symlink loop are visited once.
+- Files and folders are walked recursively, hidden entries left out. Excel lock files (`~$…`) and files
+  that are not spreadsheets are skipped with a `fichier-ignore` warning (status `ignoré`); a non-spreadsheet
+  file named explicitly on the command line is rejected (`format-non-pris-en-charge`). A directory given
+  twice, a file reached by two paths and a symlink loop are visited once.
 - Every file is hashed (sha256) first: bytes already in the store, or already seen in the same run, are
-  `déjà intégré` and never parsed.
-- New files are read and normalised (reader.py) in 2 worker processes (one file: in this process), then the
-  cell bounds and row rules of all files are validated in ONE pandera call (validate.py).
-- Each accepted file is stored in its own transaction (one DuckDB writer): same SIRET and Date d'arrêté →
-  the old snapshot and its parcours are replaced (`remplacé`); an earlier Date d'arrêté than the ACI's latest
-  → kept as history (`historique`); otherwise `intégré`. A rejected file (`rejeté`) changes nothing.
+  `déjà intégré` and never parsed. When all of them are, the store's index (store_index.py) answers
+  without opening DuckDB.
+- New files are read and normalised (reader.py) in chunks, by this process and one worker process (from 32
+  files); each reader also marks the rows that may fail a rule and pseudonymises the identifiers of its
+  chunk. Then the rule checks of all files run in ONE pandera call, on the marked rows only (validate.py).
+- The accepted files are stored in one transaction (one DuckDB writer; file by file if that fails): same
+  SIRET and Date d'arrêté → the old snapshot and its parcours are replaced (`remplacé`); an earlier Date
+  d'arrêté than the ACI's latest → kept as history (`historique`); otherwise `intégré`. A rejected file
+  (`rejeté`) changes nothing.
 - `id_salarie` is pseudonymised before storage: HMAC-SHA256(store key, SIRET + "\\x1f" + id), in hex.
 - `ingest_log` gets one row per file written to the store (codes and counts only, never a cell value):
   a rejected or already-ingested file leaves the store exactly as it was.
