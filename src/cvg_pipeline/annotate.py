@@ -42,13 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
 from cvg_pipeline.fr import erreur_systeme, pluriel
+from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX
 from cvg_pipeline.schema import Schema, fold
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 ERRORS_SHEET = "Erreurs"
-SUFFIX = "-erreurs.xlsx"
+SUFFIX = ERROR_WORKBOOK_SUFFIX
 # Written in the workbook's properties, so that a folder scan can skip our own, untouched output (an ACI
 # that corrects the copy and sends it back saves it again: its "last modified by" is no longer ours).
 PRODUCER = "cvg-pipeline"

@@ -19,6 +19,9 @@ from cvg_pipeline.errors import Issue
 if TYPE_CHECKING:
     import polars as pl
 
+# The name ending of the error workbooks cvg writes (annotate.py); folder scans skip them (ingest.py).
+ERROR_WORKBOOK_SUFFIX = "-erreurs.xlsx"
+
 # Technical columns of `ParsedFile.data` and `ParsedFile.raw` (never stored as parcours data).
 ROW_COLUMN = "_ligne"  # Excel row number (1-based) of the parcours, Int32
 FILE_COLUMN = "_fichier"  # file name, added when the frames of several files are stacked

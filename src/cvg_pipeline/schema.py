@@ -9,9 +9,7 @@ Pure standard library: importing it costs nothing, so the CLI can use it for `--
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,13 +18,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from cvg_pipeline.schema_file import DEFAULT_SCHEMA_PATH as DEFAULT_SCHEMA_PATH  # re-exported
+from cvg_pipeline.schema_file import PROJECT_ROOT as PROJECT_ROOT  # re-exported
+from cvg_pipeline.schema_file import SCHEMA_ENV as SCHEMA_ENV  # re-exported
+from cvg_pipeline.schema_file import read_raw, schema_path
+
 ColumnType = Literal["text", "cat", "date", "number", "int", "bool"]
 Rule = Literal["requis", "si_sortie", "facultatif"]
 StructureType = Literal["text", "siret", "territoire", "date", "supports"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SCHEMA_PATH = PROJECT_ROOT / "schemas" / "reporting.toml"
-SCHEMA_ENV = "CVG_SCHEMA"
 
 _FOLD_CHARS = re.compile(r"[·.\-'’()/°,;:_\"«»…\s]+")
 _SLUG_CHARS = re.compile(r"[^0-9a-z]+")
@@ -334,16 +334,12 @@ def _check(schema: Schema) -> None:
 
 def load_schema(path: Path | str | None = None) -> Schema:
     """Load and check a schema file (default: `$CVG_SCHEMA` or `schemas/reporting.toml`)."""
-    if path is None:
-        path = os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA_PATH
-    path = Path(path).resolve()
-    return _load(path)
+    return _load(schema_path(path))
 
 
 @cache
 def _load(path: Path) -> Schema:
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = read_raw(path)
     columns, difficulties = _columns(data)
     domains = {name: _domain(name, raw) for name, raw in data["domaines"].items()}
     structure_fields = tuple(

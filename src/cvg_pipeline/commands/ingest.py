@@ -309,9 +309,9 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
 
 
 def _territoire_names() -> dict[str, str]:
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.schema_file import territoire_names
 
-    return {t.slug: t.name for t in load_schema().territoires}
+    return territoire_names()
 
 
 def _render_file_issues(out: _Out, f: FileResult) -> None:
