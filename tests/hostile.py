@@ -177,6 +177,42 @@ def sparse_sheet(src: Path, dst: Path, far_cell: str = "XFD1048576") -> Path:
     return dst
 
 
+SST_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def shared_strings(src: Path, dst: Path, sst_tag: bytes, *, lead: int = 0, strings: int = 1) -> Path:
+    """The workbook `src` with a shared-strings table (xl/sharedStrings.xml, declared in the workbook's
+    relationships and content types) whose root start tag is `sst_tag` as given — e.g. with a lying
+    `uniqueCount` — holding `strings` items, after `lead` bytes of whitespace (to place the tag across the
+    precheck's inflate steps)."""
+    parts = members(src)
+    declaration = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    close = b"</" + sst_tag[1:].split(None, 1)[0].rstrip(b">") + b">"
+    prefix = close[2:].partition(b":")[0] + b":" if b":" in close else b""
+    item = b"<" + prefix + b"si><" + prefix + b"t>x</" + prefix + b"t></" + prefix + b"si>"
+    parts["xl/sharedStrings.xml"] = declaration + b" " * lead + sst_tag + item * strings + close
+    rels = "xl/_rels/workbook.xml.rels"
+    if b"sharedStrings" not in parts[rels]:
+        parts[rels] = parts[rels].replace(
+            b"</Relationships>",
+            b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            b'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>",
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            b'spreadsheetml.sharedStrings+xml"/></Types>')
+    return rewrite_zip(src, dst, replace=parts)
+
+
+def ods_content(dst: Path, content: str) -> Path:
+    """An .ods whose content.xml is `content` as given (e.g. `hostile.ODS_CONTENT` with its prefixes rebound)."""
+    with zipfile.ZipFile(dst, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("META-INF/manifest.xml", ODS_MANIFEST % b"", compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return dst
+
+
 def encrypted_xlsx(src: Path, dst: Path, password: str = "secret") -> Path:
     from msoffcrypto.format.ooxml import OOXMLFile
 

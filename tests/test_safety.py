@@ -422,3 +422,100 @@ def test_cli_symlink_loop_in_input_folder(tmp_path: Path) -> None:
     run = ingest(tmp_path, folder)
     assert run.returncode in (0, 1), run
     assert stored(tmp_path, "SELECT count(*) FROM snapshots") == [(1,)]
+
+
+# -- lying shared-strings counts (calamine reserves `uniqueCount` strings up front: 4e9 aborts the process) ------
+
+NS = hostile.SST_NS
+HUGE = b"4000000000"
+
+
+@pytest.mark.parametrize(
+    ("label", "sst_tag", "lead", "shown"),
+    [
+        ("uniqueCount", b'<sst ' + NS + b' count="1" uniqueCount="' + HUGE + b'">', 0, "4 000 000 000 textes partagés"),
+        ("count", b'<sst ' + NS + b' count="' + HUGE + b'" uniqueCount="1">', 0, "4 000 000 000 références"),
+        ("single quotes", b"<sst " + NS + b" count='1' uniqueCount='" + HUGE + b"'>", 0, "4 000 000 000 textes"),
+        ("spaces, order", b'<sst\n uniqueCount =\t"' + HUGE + b'" ' + NS + b' >', 0, "4 000 000 000 textes"),
+        ("leading zeros", b'<sst ' + NS + b' uniqueCount="000' + HUGE + b'">', 0, "4 000 000 000 textes"),
+        ("prefixed", b'<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="'
+         + HUGE + b'">', 0, "4 000 000 000 textes"),
+        # the attribute straddles the boundary between two inflate steps
+        ("split attribute", b'<sst ' + NS + b' uniqueCount="' + HUGE + b'">', -(len(NS) + 22), "4 000 000 000 textes"),
+        ("split tag name", b'<sst ' + NS + b' uniqueCount="' + HUGE + b'">', -2, "4 000 000 000 textes"),
+        # within MAX_CELLS, but far more `<si>` items than the part's bytes can hold
+        ("more than the part holds", b'<sst ' + NS + b' uniqueCount="5000000">', 0, "5 000 000 textes partagés annoncés pour"),
+        ("padded tag", b'<sst ' + NS + b' ' + b' ' * (safety._CHUNK + 100 * 1024) + b'uniqueCount="' + HUGE + b'">', 0, "balise « sst » démesurée"),
+    ],
+)
+def test_lying_shared_strings_count_is_refused(tmp_path: Path, good: Path, label: str, sst_tag: bytes, lead: int,
+                                               shown: str) -> None:
+    from cvg_pipeline.reader import read_workbooks
+    from cvg_pipeline.schema import load_schema
+
+    declaration = 56  # len of the XML declaration line written by hostile.shared_strings
+    lead = safety._CHUNK - declaration + lead if lead < 0 else lead
+    path = hostile.shared_strings(good, tmp_path / "textes.xlsx", sst_tag, lead=lead)
+    if lead:
+        data = hostile.members(path)["xl/sharedStrings.xml"]
+        assert data.index(b"<") < safety._CHUNK < data.index(b">", data.index(b"sst")) + 1  # really split
+    found = check(path)
+    assert found is not None and found.code == "contenu-dangereux", label
+    assert shown in found.message and "xl/sharedStrings.xml" in found.message
+    # what `cvg ingest` does in its own process: the refusal comes back, fastexcel never sees the file
+    [parsed] = read_workbooks([path], load_schema())
+    assert [i.code for i in parsed.issues] == ["contenu-dangereux"]
+
+
+@pytest.mark.parametrize(
+    "sst_tag",
+    [
+        b'<sst ' + NS + b' count="3" uniqueCount="1">',
+        b'<sst ' + NS + b'>',  # counts are optional
+        b'<sst ' + NS + b' count="9000" uniqueCount="9000">',  # a writer that miscounts, within the slack
+        b'<sst ' + NS + b' xmlns:y="urn:y" y:uniqueCount="' + HUGE + b'">',  # another attribute: calamine ignores it
+        b'<sst ' + NS + b' uniqueCount="-1">',
+    ],
+)
+def test_honest_or_harmless_shared_strings_counts_pass(tmp_path: Path, good: Path, sst_tag: bytes) -> None:
+    assert check(hostile.shared_strings(good, tmp_path / "textes.xlsx", sst_tag, strings=3)) is None
+
+
+def test_shared_strings_scan_across_every_split() -> None:
+    tag = b'<x:sst ' + NS + b" count='12' uniqueCount=\"" + HUGE + b'"/>'
+    data = b"<?xml?>" + tag + b"<si><t>x</t></si>"
+    for cut in range(len(data) + 1):
+        scan = safety._SstScan()
+        with pytest.raises(safety.Refusal):
+            scan.feed(data[:cut], "f.xlsx", "p")
+            scan.feed(data[cut:], "f.xlsx", "p")
+        assert scan.unique == 4_000_000_000
+
+
+def test_real_workbooks_still_pass() -> None:
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(p for p in (root / "examples").rglob("*") if p.suffix in {".xlsx", ".xlsm", ".xls", ".ods"})
+    assert files
+    network = root / "benchmarks" / "data" / "reseau-700"
+    if network.is_dir():
+        files += sorted(network.glob("*.xls*"))[::25]
+    for path in files:
+        assert precheck(path, path.name) is None, path
+
+
+def test_ods_with_rebound_prefixes_is_counted_as_the_parser_reads_it(tmp_path: Path) -> None:
+    """calamine matches `table:…` and `office:value-type` as written: with `xmlns:table` bound to another URI
+    it still expands every repeat (20 000 × 1 000 cells: 2.5 GB, then SIGABRT); the count must see them too."""
+    rows = ('<table:table-row table:number-rows-repeated="20000"><table:table-cell table:number-columns-repeated='
+            '"1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>')
+    content = hostile.ODS_CONTENT.replace("urn:oasis:names:tc:opendocument:xmlns:table:1.0", "urn:autre")
+    found = check(hostile.ods_content(tmp_path / "espaces.ods", content.format(rows=rows)))
+    assert found is not None and found.code == "fichier-trop-gros"
+    assert "20 000 lignes sur 1 000 colonnes" in found.message
+
+
+def test_ods_nested_table_does_not_reset_the_count(tmp_path: Path) -> None:
+    big = ('<table:table-row table:number-rows-repeated="9000"><table:table-cell table:number-columns-repeated='
+           '"1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>')
+    rows = big + '<table:table table:name="dedans"></table:table>' + big
+    assert code(hostile.ods(tmp_path / "imbrique.ods", rows)) == "fichier-trop-gros"

@@ -16,6 +16,9 @@ the raw bytes first and refuses, with one located French issue, what the parser 
 - a sheet over `MAX_ROWS` rows, or whose used range (rows × columns, as the parser will allocate it) is over
   `MAX_CELLS` cells — counted from the row and cell tags while inflating, never from the declared
   `<dimension>`;
+- a shared-strings table whose root `<sst>` declares more strings than any accepted file can hold (calamine
+  reserves memory for the declared `uniqueCount` before reading any string: 4,000,000,000 aborts the process
+  from a 16 KB file), see `_SstScan`;
 - an encrypted workbook: a password-protected .xlsx/.xlsm is an OLE2 (CFB) file holding `EncryptionInfo` and
   `EncryptedPackage` streams; an encrypted .xls has a FILEPASS record at the start of its `Workbook` stream;
   an encrypted .ods declares `encryption-data` in its manifest.
@@ -270,6 +273,7 @@ def _check_zip(content: bytes, fichier: str) -> None:
                     break
                 total = start
                 scan: _FastScan | _SheetScan | None = _SheetScan() if exact else fast
+                strings = _SstScan() if not exact and lower.endswith("sharedstrings.xml") else None
                 manifest = info.filename == "META-INF/manifest.xml"
                 produced = 0
                 window = b""
@@ -296,6 +300,8 @@ def _check_zip(content: bytes, fichier: str) -> None:
                             )
                         if manifest and b"encryption-data" in window:
                             encrypted_ods = True
+                    if strings is not None:
+                        strings.feed(chunk, fichier, info.filename)
                     if isinstance(scan, _FastScan):
                         scan.feed(chunk)
                     elif scan is not None:
@@ -303,10 +309,99 @@ def _check_zip(content: bytes, fichier: str) -> None:
                         if scan.rows > MAX_ROWS or scan.rows * scan.columns > MAX_CELLS:  # stop early
                             raise Refusal(_too_many_cells(fichier, _sheet_name(zf, info.filename), scan.rows,
                                                           scan.columns))
+                if strings is not None:
+                    strings.finish(produced, fichier, info.filename)
         if encrypted_ods:
             raise Refusal(issue("fichier-protege", fichier))
         if "content.xml" in zf.namelist():
             _check_ods_content(zf, fichier)
+
+
+# Declared counts of a shared-strings table. calamine (0.21 through fastexcel) reads the root element of
+# xl/sharedStrings.xml and reserves room for `uniqueCount` strings (24 bytes each) before reading any: a
+# declared 4,000,000,000 aborts the process (SIGABRT) whatever the memory limit, 100,000,000 under a 2 GiB
+# address-space limit. It matches the element by local name (`<x:sst>` too), the attribute by its exact name,
+# either quote style; newer calamine versions also read `count`. It reads the table by its name
+# (xl/sharedStrings.xml: a renamed table declared in the workbook's relationships is not read, checked), so
+# the parts whose name ends in sharedStrings.xml, in any case, are scanned — not every part: looking for `sst`
+# in every sheet costs ~0.1 ms per file, +8 % of the whole precheck. The rule, for every `<sst>` start tag:
+# - `uniqueCount` (number of `<si>` items) above MAX_CELLS, or above what the part can hold: the shortest item,
+#   `<si/>`, takes 5 bytes, so a part of n inflated bytes holds at most n // 5 of them (with a slack of
+#   `_SST_SLACK` for writers that miscount on small files: reserving that many costs under 1 MB);
+# - `count` (cells referring to the table) above `_MAX_SST_REFERENCES`: each reference is a cell of at least
+#   21 bytes (`<c t="s"><v>0</v></c>`) in a part, and all parts together inflate to at most MAX_TOTAL_BYTES.
+# Values are read more leniently than calamine does (spaces, a sign, character references, any length), so
+# that anything it could reserve is seen. An unfinished `<sst` tag longer than `_MAX_TAIL` is refused too (a
+# hostile file can pad the tag to push its attributes past any window).
+_SST_SLACK: Final = 10_000
+_MAX_SST_REFERENCES: Final = MAX_TOTAL_BYTES // 21
+_SST_START: Final = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])")
+_SST_TAG: Final = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s/>])([^>]*)>")
+_SST_COUNT: Final = re.compile(rb"""\s(uniqueCount|count)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CHAR_REF: Final = re.compile(rb"&#(x[0-9A-Fa-f]{1,8}|[0-9]{1,10});")
+
+
+class _SstScan:
+    """The largest `uniqueCount` and `count` declared by `<sst>` start tags of one XML part, across chunk
+    boundaries (an unfinished tag at the end of a chunk is kept for the next one)."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.unique = 0
+        self.references = 0
+
+    def feed(self, data: bytes, fichier: str, part: str) -> None:
+        buf = self.tail + data if self.tail else data
+        end = len(buf)
+        lt = buf.rfind(b"<")
+        if lt > buf.rfind(b">"):  # a tag begins and is not finished in this chunk
+            end = lt
+            self.tail = buf[lt:]
+            if len(self.tail) > _MAX_TAIL:
+                if _SST_START.match(self.tail):
+                    raise Refusal(_lying_strings(fichier, part, "une balise « sst » démesurée"))
+                self.tail = b""  # some other giant tag: only `<sst` matters, and `<` cannot occur inside a tag
+        else:
+            self.tail = b""
+        if b"sst" not in buf:
+            return
+        for tag in _SST_TAG.finditer(buf, 0, end):
+            for attr in _SST_COUNT.finditer(tag.group(1)):
+                value = _declared(attr.group(2) if attr.group(2) is not None else attr.group(3))
+                if attr.group(1) == b"uniqueCount":
+                    self.unique = max(self.unique, value)
+                else:
+                    self.references = max(self.references, value)
+        if self.unique > MAX_CELLS:
+            raise Refusal(_lying_strings(fichier, part, f"{_fmt(self.unique)} textes partagés annoncés"))
+        if self.references > _MAX_SST_REFERENCES:
+            raise Refusal(_lying_strings(fichier, part, f"{_fmt(self.references)} références à des textes partagés annoncées"))
+
+    def finish(self, produced: int, fichier: str, part: str) -> None:
+        """At the end of the part, its inflated size `produced` known: refuse a count it cannot hold."""
+        if self.unique > max(produced // 5, _SST_SLACK):
+            raise Refusal(_lying_strings(
+                fichier, part, f"{_fmt(self.unique)} textes partagés annoncés pour {_fmt(produced)} octets"))
+
+
+def _declared(value: bytes) -> int:
+    """A declared count as any lenient reader could take it (0 when it holds no number)."""
+    if b"&" in value:
+        value = _CHAR_REF.sub(lambda m: _char(m.group(1)), value)
+    digits = value.strip().lstrip(b"+").lstrip(b"0")
+    if not digits.isdigit():
+        return 0
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+def _char(ref: bytes) -> bytes:
+    code = int(ref[1:], 16) if ref.startswith(b"x") else int(ref)
+    return chr(code).encode("utf-8", "replace") if code < 0x110000 else b"?"
+
+
+def _lying_strings(fichier: str, part: str, what: str) -> Issue:
+    return issue("contenu-dangereux", fichier,
+                 detail=f"une table de textes partagés au nombre annoncé démesuré ({what}, partie « {part} »)")
 
 
 class _Inflater:
@@ -434,12 +529,18 @@ def _check_ods_content(zf: zipfile.ZipFile, fichier: str) -> None:
     Only rows and cells holding a value count towards the used range (LibreOffice writes a million repeated
     empty rows at the end of every sheet; the parser skips them). Runs after the DTD scan: expat never sees a
     DTD here, and refuses one anyway.
+
+    Names are matched as written (`table:table-row`, `office:value-type`), without namespace processing, as
+    calamine matches them: with `xmlns:table` bound to another URI, a namespace-aware count saw no table at all
+    while calamine expanded every repeat (20,000 × 1,000 repeated cells: 2.5 GB, then SIGABRT). A table inside
+    a table is counted with it (over-counting is safe, resetting the counts would not be).
     """
     import xml.parsers.expat
 
-    ns = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
-    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 "
+    ns = "table:"
+    office = "office:"
     st = _OdsScan()
+    depth = 0
     failure: list[Issue] = []
 
     def close_table() -> None:
@@ -447,8 +548,11 @@ def _check_ods_content(zf: zipfile.ZipFile, fichier: str) -> None:
             failure.append(_too_many_cells(fichier, st.table, st.rows_used, st.cols_used))
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal depth
         if name == ns + "table":
-            st.table, st.row, st.rows_used, st.cols_used = attrs.get(ns + "name", "?"), 0, 0, 0
+            depth += 1
+            if depth == 1:
+                st.table, st.row, st.rows_used, st.cols_used = attrs.get(ns + "name", "?"), 0, 0, 0
         elif name == ns + "table-row":
             st.col, st.row_has_value, st.row_rep = 0, False, _int(attrs.get(ns + "number-rows-repeated"))
         elif name in (ns + "table-cell", ns + "covered-table-cell"):
@@ -458,6 +562,7 @@ def _check_ods_content(zf: zipfile.ZipFile, fichier: str) -> None:
                 st.cols_used = max(st.cols_used, st.col)
 
     def end(name: str) -> None:
+        nonlocal depth
         if name == ns + "table-row":
             st.row += st.row_rep
             if st.row_has_value:
@@ -466,13 +571,15 @@ def _check_ods_content(zf: zipfile.ZipFile, fichier: str) -> None:
                 close_table()
                 raise _Stop
         elif name == ns + "table":
-            close_table()
+            depth -= 1
+            if depth == 0:
+                close_table()
 
     def forbid(*_args: object) -> None:
         failure.append(issue("contenu-dangereux", fichier, detail="une déclaration DTD ou d'entité XML"))
         raise _Stop
 
-    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser = xml.parsers.expat.ParserCreate()
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = forbid
