@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 from cvg_pipeline import store_index
 from cvg_pipeline.errors import CvgError
-from cvg_pipeline.schema import Column, Schema, load_schema
 
 if TYPE_CHECKING:
     import duckdb
+
+    from cvg_pipeline.schema import Column, Schema
 
 STORE_SCHEMA_VERSION = 1
 DEFAULT_STORE = "cvg.duckdb"
@@ -110,6 +111,8 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
     half-made store under `path`.
     """
     import duckdb
+
+    from cvg_pipeline.schema import load_schema
 
     schema = schema or load_schema()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +234,8 @@ def _why_not_a_store(path: Path) -> str:
 
 
 def _migrate_0_to_1(con: duckdb.DuckDBPyConnection) -> None:
+    from cvg_pipeline.schema import load_schema
+
     for stmt in ddl(load_schema()):
         con.execute(stmt)  # IF NOT EXISTS: only what is missing
     if not con.execute("SELECT 1 FROM meta WHERE cle = 'cle_hmac'").fetchall():

@@ -399,8 +399,10 @@ def _table(
 
 
 def _cells(text: str) -> int:
-    """Terminal cells of `text`: a combining accent takes none, an East Asian wide character two."""
-    return len(text) if text.isascii() else _wide_cells(text)
+    """Terminal cells of `text`: a combining accent takes none, an East Asian wide character two. Below
+    U+0300 (Latin letters and their precomposed accented forms, « ») every character takes one; other
+    texts (with — or ’, say) are measured once and remembered."""
+    return len(text) if text.isascii() or max(text) < "\u0300" else _wide_cells(text)
 
 
 @cache  # the same names and statuses come back on every line
