@@ -156,6 +156,46 @@ def test_the_index_holds_no_cell_of_the_salaries_sheet(tmp_path: Path) -> None:
     payload = json.loads(store_index.index_path(store).read_text(encoding="utf-8"))
     text = json.dumps(payload)
     assert "IDENTIFIANT-SECRET-42" not in text
-    assert set(payload) == {"version", "base", "fichiers"}
+    assert set(payload) == {"version", "base", "schema", "territoires", "fichiers"}
     for entry in payload["fichiers"].values():
         assert len(entry) == 5  # nom, siret, territoire, date d'arrêté, lignes
+
+
+def test_the_index_records_territoire_names_of_the_schema_file_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of stored files shows territoire names without building the schema: the index records them,
+    with the schema file's size and times; once that file changes they are read from it again."""
+    from cvg_pipeline.schema_file import DEFAULT_SCHEMA_PATH, SCHEMA_ENV
+
+    schema_copy = tmp_path / "schema.toml"
+    schema_copy.write_bytes(DEFAULT_SCHEMA_PATH.read_bytes())
+    monkeypatch.setenv(SCHEMA_ENV, str(schema_copy))
+    store = tmp_path / "cvg.duckdb"
+    a = aci_file(tmp_path / "depot" / "a.xlsx")
+    run([a], store)
+    found = store_index.load_with_names(store)
+    assert found is not None
+    known, names = found
+    assert names == {t.slug: t.name for t in SCHEMA.territoires}
+    again = run([a], store)
+    assert again.territoire_names == names and [f.statut for f in again.files] == ["déjà intégré"]
+
+    schema_copy.write_text(schema_copy.read_text(encoding="utf-8") + "\n# modifié\n", encoding="utf-8")
+    found = store_index.load_with_names(store)
+    assert found is not None and found[0] == known and found[1] is None  # files still known, names re-read
+    assert run([a], store).territoire_names is None
+
+
+def test_cli_table_of_stored_files_shows_territoire_names(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.hostile import CVG
+
+    store = tmp_path / "cvg.duckdb"
+    a = aci_file(tmp_path / "depot" / "a.xlsx")
+    run([a], store)
+    out = subprocess.run([CVG, "ingest", "--store", str(store), str(a)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if line.startswith("a.xlsx"))
+    assert "Métropole de Lyon" in line and "déjà intégré" in line  # the builders' territoire, by its name

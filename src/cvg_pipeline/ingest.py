@@ -114,6 +114,7 @@ class FileResult(HasIssues):
 class IngestResult:
     files: list[FileResult]
     store: Path | None = None
+    territoire_names: dict[str, str] | None = None  # slug → name, when the store's index had them
 
     @property
     def ok(self) -> bool:
@@ -762,10 +763,11 @@ def ingest_paths(
     """
     candidates, skipped = discover(paths)
     hashed, unreadable = _hash_all(candidates)
-    if not unreadable and (known := _known_from_index(store_path)) is not None and all(
-        sha in known for _, sha in hashed
-    ):
-        return IngestResult(_in_order(skipped + _already_stored(hashed, known), candidates, skipped), store_path)
+    indexed = _known_from_index(store_path) if not unreadable else None
+    if indexed is not None and all(sha in indexed[0] for _, sha in hashed):
+        known, names = indexed
+        files = _in_order(skipped + _already_stored(hashed, known), candidates, skipped)
+        return IngestResult(files, store_path, territoire_names=names)
     from cvg_pipeline.schema import load_schema
     from cvg_pipeline.store import known_hashes, open_store
 
@@ -784,15 +786,16 @@ def ingest_paths(
     return IngestResult(_in_order(skipped + unreadable + done + stored, candidates, skipped), store_path)
 
 
-def _known_from_index(store_path: Path) -> dict[str, tuple[Any, ...]] | None:
-    """The store's index, read under the store's shared lock; None if absent or stale (then DuckDB is read)."""
+def _known_from_index(store_path: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, str] | None] | None:
+    """The store's index (and territoire names), read under the store's shared lock; None if absent or stale
+    (then DuckDB is read)."""
     from cvg_pipeline import store_index
     from cvg_pipeline.locking import store_lock
 
     if not store_path.is_file():
         return None
     with store_lock(store_path, exclusive=False, wait=None):
-        return store_index.load(store_path)
+        return store_index.load_with_names(store_path)
 
 
 # -- storing ------------------------------------------------------------------------------------------------

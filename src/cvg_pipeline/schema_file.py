@@ -8,7 +8,6 @@ in the store, a run that otherwise costs about as much as starting Python.
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ def schema_path(path: Path | str | None = None) -> Path:
 @cache
 def read_raw(path: Path) -> dict[str, Any]:
     """The parsed TOML of a resolved schema path (read once per process)."""
+    import tomllib
+
     with path.open("rb") as fh:
         return tomllib.load(fh)
 

@@ -6,6 +6,9 @@ every writer leaves next to the store, in `<base>.empreintes`, what `known_hashe
 stored snapshot, its file's sha256 → structure name, SIRET, territoire slug, Date d'arrêté, number of rows.
 Nothing personal: the same facts as the `snapshots` table, which the reports name anyway.
 
+It also records the territoire names of the schema file (and that file's size and times), which the table
+of `cvg ingest` shows next to every file.
+
 The index is trusted only if it describes the store file as it is now: it records the store's inode, size,
 modification and status-change times (ctime cannot be set by a user: any copy, rename, restore or write
 changes it) and there must be no write-ahead log. Otherwise it is ignored and the store itself is read, so a
@@ -48,6 +51,13 @@ def _stamp(store: Path) -> list[int] | None:
 
 def load(store: Path) -> Known | None:
     """The index of `store` if it describes the store as it is now, else None. Call under the store lock."""
+    found = load_with_names(store)
+    return found[0] if found is not None else None
+
+
+def load_with_names(store: Path) -> tuple[Known, dict[str, str] | None] | None:
+    """`load`, and the territoire names (slug → name) recorded with it if the schema file they were read
+    from is unchanged (None otherwise: read them from the schema)."""
     stamp = _stamp(store)
     if stamp is None:
         return None
@@ -55,12 +65,28 @@ def load(store: Path) -> Known | None:
         payload = json.loads(index_path(store).read_text(encoding="utf-8"))
         if payload.get("version") != INDEX_VERSION or payload.get("base") != stamp:
             return None
-        return {
+        known = {
             sha: (nom, siret, territoire, date.fromisoformat(arrete) if arrete else None, lignes)
             for sha, (nom, siret, territoire, arrete, lignes) in payload["fichiers"].items()
         }
+        names = payload.get("territoires")
+        if not isinstance(names, dict) or payload.get("schema") != _schema_stamp():
+            names = None
+        return known, names
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def _schema_stamp() -> list[object] | None:
+    """Which schema file the names come from, and its version on disk (the schema can be edited)."""
+    from cvg_pipeline.schema_file import schema_path
+
+    path = schema_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
 def discard(store: Path) -> None:
@@ -80,9 +106,18 @@ def write(store: Path, known: Mapping[str, tuple[Any, ...]]) -> None:
     if stamp is None:
         discard(store)
         return
+    from cvg_pipeline.schema_file import territoire_names
+
+    try:
+        names: dict[str, str] | None = territoire_names()
+    except (OSError, ValueError, KeyError, TypeError):
+        names = None
     payload = {
         "version": INDEX_VERSION,
         "base": stamp,
+        # the table of `cvg ingest` shows territoire names: recorded here, a run of stored files needs no schema
+        "schema": _schema_stamp() if names is not None else None,
+        "territoires": names,
         "fichiers": {
             sha: [nom, siret, territoire, arrete.isoformat() if arrete else None, lignes]
             for sha, (nom, siret, territoire, arrete, lignes) in known.items()

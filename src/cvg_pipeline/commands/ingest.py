@@ -85,7 +85,7 @@ def ingest(
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
-            _render(result.files, written, verb="intégré")
+            _render(result.files, written, verb="intégré", names=result.territoire_names)
         return result.exit_code
 
     raise typer.Exit(guarded(run))
@@ -250,7 +250,9 @@ def _date(d: Any) -> str:
     return d.strftime("%d/%m/%Y") if d is not None else "—"
 
 
-def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str) -> None:
+def _render(
+    files: list[FileResult], written: dict[Path, Outcome], *, verb: str, names: dict[str, str] | None = None
+) -> None:
     """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
     from cvg_pipeline.fr import pluriel
 
@@ -258,7 +260,8 @@ def _render(files: list[FileResult], written: dict[Path, Outcome], *, verb: str)
     if not files:
         out.line("Aucun fichier trouvé.")
         return
-    names = _territoire_names() if any(f.territoire for f in files) else {}
+    if names is None:
+        names = _territoire_names() if any(f.territoire for f in files) else {}
     styles = {"rejeté": "bold red", "ignoré": "dim", "déjà intégré": "dim"}
     rows = [
         [
