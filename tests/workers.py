@@ -9,19 +9,14 @@ from cvg_pipeline import ingest
 
 
 def dies_on_a_marked_file(items: list[list[Any]], *args: Any) -> None:
-    """The real worker, except that it dies (like a parser abort) when it takes a chunk holding a file whose
+    """The real worker, except that it dies (like a parser abort) when it reads a chunk holding a file whose
     name starts with `meurt`: that chunk is taken but never sent back."""
-    schema_path, today, key, counter, owner, writer, _parent = args
-    try:
-        while True:
-            with counter.get_lock():
-                k = int(counter.value)
-                if k >= len(items):
-                    return
-                owner[k] = 1
-                counter.value = k + 1
-            if any(name.startswith("meurt") for _, name, _ in items[k]):
-                os._exit(70)
-            writer.send((k, ingest._read_chunk_packed(items[k], schema_path, today, key)))
-    finally:
-        writer.close()
+    real = ingest._read_chunk_packed
+
+    def reading(chunk: list[Any], *a: Any) -> Any:
+        if any(name.startswith("meurt") for _, name, _ in chunk):
+            os._exit(70)
+        return real(chunk, *a)
+
+    ingest._read_chunk_packed = reading  # type: ignore[assignment]  # in the worker process only
+    ingest._helper_main(items, *args)
