@@ -390,7 +390,7 @@ def test_identifier_letter_from_reader_warning_is_blanked(tmp_path: Path, schema
 def test_sheet_without_header_is_not_copied(tmp_path: Path, schema: Schema) -> None:
     src = write_grid(tmp_path / FICHIER, {"Structure": {(1, 1): "Champ", (1, 2): "Valeur"},
                                           "Salariés": {(1, 1): "Qui", (1, 2): "Quoi", (2, 1): FAKE_NAMES[0], (2, 2): "x"}})
-    err = issue("entete-introuvable", FICHIER, feuille="Salariés", lignes=20, minimum=3)
+    err = issue("entete-introuvable", FICHIER, feuille="Salariés", lignes=20, minimum=3, exemples="« Sexe »")
     out = write_error_workbook(src, [err], tmp_path, schema)
     wb = load_workbook(out)
     assert wb.sheetnames == [ERRORS_SHEET, "Structure"]

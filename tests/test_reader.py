@@ -212,6 +212,8 @@ def test_no_header_in_the_first_rows(tmp_path: Path) -> None:
     parsed = read(path)
     assert codes(parsed) == ["entete-introuvable"]
     assert parsed.data is None
+    required = [c.label for c in SCHEMA.columns if c.required][:3]  # the examples come from schemas/
+    assert ", ".join(f"« {label} »" for label in required) in parsed.issues[0].message
 
 
 # -- headers (§3.1) -----------------------------------------------------------------------------------------

@@ -433,8 +433,9 @@ def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile) -> pl.DataF
     head = sheet.frame.head(schema.header_search_rows).rows()
     h = find_header_row(head, schema)
     if h is None:
+        examples = ", ".join(f"« {c.label} »" for c in [c for c in schema.columns if c.required][:3])
         issues.append(issue("entete-introuvable", fichier, feuille=feuille, lignes=schema.header_search_rows,
-                            minimum=schema.header_min_labels))
+                            minimum=schema.header_min_labels, exemples=examples))
         return None
     header_row = h + 1
     parsed.header_row = header_row
