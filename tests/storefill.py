@@ -152,3 +152,17 @@ def memory_store(snapshots: Iterable[Mapping[str, Any]] = (), schema: Schema | N
 def dumps(value: Any) -> str:
     """Readable JSON for assertion messages."""
     return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+
+
+def dump_store(store: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of a store file, in a stable order (tests compare a store before and after)."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()]
+        return {table: sorted(con.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
+    finally:
+        con.close()

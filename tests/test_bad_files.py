@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from cvg_pipeline import ingest as ig
 from cvg_pipeline.cli import app
 from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbook
+from tests.storefill import dump_store
 
 runner = CliRunner()
 STRUCT_2 = {"SIRET": SIRET_2}
@@ -273,11 +273,7 @@ def store(tmp_path: Path) -> Path:
 
 
 def full_dump(store: Path) -> dict[str, list[tuple[object, ...]]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return ig.dump(con)
-    finally:
-        con.close()
+    return dump_store(store)
 
 
 def test_catalogue_has_at_least_25_kinds() -> None:

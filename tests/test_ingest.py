@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from cvg_pipeline import ingest as ig
 from cvg_pipeline.schema import load_schema
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
+from tests.storefill import dump_store
 
 SCHEMA = load_schema()
 TODAY = date(2024, 6, 1)
@@ -28,11 +29,7 @@ def run(paths: list[Path], store: Path) -> ig.IngestResult:
 
 
 def dump(store: Path) -> dict[str, list[tuple[object, ...]]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return ig.dump(con)
-    finally:
-        con.close()
+    return dump_store(store)
 
 
 def query(store: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

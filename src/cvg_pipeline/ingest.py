@@ -800,9 +800,6 @@ def _known_from_index(store_path: Path) -> tuple[dict[str, tuple[Any, ...]], dic
 
 # -- storing ------------------------------------------------------------------------------------------------
 
-TABLES = ("meta", "aci", "snapshots", "parcours", "ingest_log")
-
-
 def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
     """The store's pseudonymisation key (never printed nor exported)."""
     from cvg_pipeline.errors import CvgError
@@ -811,11 +808,6 @@ def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
     if not rows:
         raise CvgError("La base est incomplète (clé de pseudonymisation absente) : recréez-la.")
     return bytes.fromhex(str(rows[0][0]))
-
-
-def dump(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, in a stable order (tests compare a store before and after)."""
-    return {table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
 
 
 def pseudonymise(ids: Sequence[str | None], siret: str, key: bytes) -> list[str | None]:
