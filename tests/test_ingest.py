@@ -398,6 +398,22 @@ def test_a_worker_that_dies_loses_no_file(tmp_path: Path, monkeypatch: pytest.Mo
         assert got.data.equals(alone.data)
 
 
+def test_no_worker_can_start_then_this_process_reads_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine where the fork server cannot start (no socket, a sandbox): same results, read in-process."""
+
+    def refuse() -> None:
+        raise OSError("pas de fork server ici")
+
+    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)
+    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
+    monkeypatch.setattr(ig, "_start_fork_server", refuse)
+    paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
+    result = run(paths, tmp_path / "cvg.duckdb")
+    assert statuses(result) == {"f0.xlsx": "intégré", "f1.xlsx": "intégré"}
+
+
 def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     run([aci_file(tmp_path / "dec.xlsx")], store)

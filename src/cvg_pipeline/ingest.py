@@ -24,6 +24,7 @@ Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -414,7 +415,7 @@ def read_files(
         progress("lecture", len(results), total)
 
     items = [[todo[i] for i in chunk] for chunk in chunks]
-    helper = _Helper(items, schema.path, today, key) if total >= MIN_FILES_FOR_WORKER and len(chunks) > 1 else None
+    helper = _Helper.start(items, schema.path, today, key) if total >= MIN_FILES_FOR_WORKER and len(chunks) > 1 else None
     if helper is None:
         for chunk, chunk_items in zip(chunks, items, strict=True):
             keep(chunk, _read_chunk(chunk_items, schema.path, today, key))
@@ -468,6 +469,16 @@ class _Helper:
         # goes on reading; the same thread then receives the worker's chunks.
         self.thread = threading.Thread(target=self._run, args=(writer,), daemon=True)
         self.thread.start()
+
+    @classmethod
+    def start(
+        cls, items: list[list[tuple[Path, str, str]]], schema_path: Path, today: date, key: bytes | None
+    ) -> _Helper | None:
+        """A helper, or None if no worker can be started here (then this process reads every chunk)."""
+        try:
+            return cls(items, schema_path, today, key)
+        except (OSError, ValueError, RuntimeError):
+            return None
 
     def _run(self, writer: Any) -> None:
         try:
@@ -562,7 +573,10 @@ def _helper_main(
     writer: Any,
     parent: int,
 ) -> None:
-    """The worker process: take chunk numbers until none is left, send each chunk back as soon as it is read."""
+    """The worker process: take chunk numbers until none is left, send each chunk back as soon as it is read.
+
+    Any failure ends the worker quietly (no traceback on the command's stderr): the chunk it held is read
+    again, one file per process, by the command (`read_files`)."""
     _exit_with_parent(parent)
     try:
         while True:
@@ -573,6 +587,8 @@ def _helper_main(
                 owner[k] = 1
                 counter.value = k + 1
             writer.send((k, _read_chunk_packed(items[k], schema_path, today, key)))
+    except Exception:
+        return
     finally:
         writer.close()
 
@@ -773,7 +789,8 @@ def ingest_paths(
 
     schema = schema or load_schema()
     if len(hashed) >= MIN_FILES_FOR_WORKER:
-        _start_fork_server()  # its imports overlap the opening of the store
+        with contextlib.suppress(OSError, ValueError, RuntimeError):  # else read_files reads in this process
+            _start_fork_server()  # its imports overlap the opening of the store
     with open_store(store_path, read_only=False, create=True) as con:
         known = known_hashes(con)
         writer = SnapshotWriter(con, schema)
