@@ -8,7 +8,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tests.builders import valid_row, write_workbook
@@ -346,3 +346,86 @@ def _kill_session(sid: int) -> None:
 
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(sid, signal.SIGKILL)
+
+
+# -- .xls (BIFF8 records in an OLE2 file): sheet sizes ------------------------------------------------------
+# Built from a real xlwt workbook whose Workbook stream is patched: records inserted into a sheet substream
+# (the BOUNDSHEET offsets of the sheets after it moved accordingly), then saved by xlwt's own OLE2 writer.
+
+
+def biff_record(rtype: int, body: bytes) -> bytes:
+    return struct.pack("<HH", rtype, len(body)) + body
+
+
+def xls_stream(sheets: dict[str, list[list[object]]] | None = None) -> bytes:
+    """The BIFF8 Workbook stream of an ordinary xlwt workbook (default: Structure and Salariés, a few cells)."""
+    import xlwt
+
+    if sheets is None:
+        sheets = {"Structure": [["Champ", "Valeur"], ["Nom de la structure", "Atelier"]],
+                  "Salariés": [["Identifiant salarié", "Programme", "Année de naissance"], ["A001", "CVG", 1980]]}
+    wb = xlwt.Workbook()
+    for name, rows in sheets.items():
+        ws = wb.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                ws.write(r, c, value)
+    data: bytes = wb.get_biff_data()
+    return data
+
+
+def biff_records(stream: bytes) -> Iterator[tuple[int, int, int]]:
+    """(offset, type, length) of each record of a well-formed stream, up to its end."""
+    pos = 0
+    while pos + 4 <= len(stream):
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        yield pos, rtype, length
+        pos += 4 + length
+
+
+def biff_sheet_offsets(stream: bytes) -> list[tuple[int, int]]:
+    """(offset of the BOUNDSHEET record, offset of its sheet's BOF) for each sheet."""
+    return [(pos, struct.unpack_from("<I", stream, pos + 4)[0]) for pos, rtype, _ in biff_records(stream)
+            if rtype == 0x0085]
+
+
+def biff_insert(stream: bytes, sheet: int, extra: bytes, *, before: int | None = None) -> bytes:
+    """Insert raw records `extra` into sheet n° `sheet` (0-based) before its record of type `before` (default:
+    its EOF), and move the BOUNDSHEET offsets of the later sheets."""
+    sheets = biff_sheet_offsets(stream)
+    start = sheets[sheet][1]
+    at = next(pos for pos, rtype, _ in biff_records(stream) if pos > start and rtype == (before if before is not None else 0x000A))
+    out = bytearray(stream[:at] + extra + stream[at:])
+    for record, offset in sheets:
+        if offset >= at:
+            struct.pack_into("<I", out, record + 4, offset + len(extra))
+    return bytes(out)
+
+
+def biff_replace(stream: bytes, sheet: int, rtype: int, body: bytes) -> bytes:
+    """Replace the body of the first record of type `rtype` in sheet n° `sheet` (same length only)."""
+    start = biff_sheet_offsets(stream)[sheet][1]
+    pos, _, length = next(r for r in biff_records(stream) if r[0] > start and r[1] == rtype)
+    assert len(body) == length
+    return stream[: pos + 4] + body + stream[pos + 4 + length :]
+
+
+def save_xls(dst: Path, stream: bytes) -> Path:
+    """Write `stream` as the Workbook stream of an OLE2 file (xlwt's writer; it pads the stream with zeros
+    to a multiple of 4096 bytes)."""
+    from xlwt.CompoundDoc import XlsDoc
+
+    XlsDoc().save(str(dst), stream)
+    return dst
+
+
+def patch_xls_stream(path: Path, change: Callable[[bytes], bytes]) -> Path:
+    """Rewrite the Workbook stream of `path` in place with `change(stream)` (same size, as olefile requires)."""
+    import olefile  # type: ignore[import-untyped]
+
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        data = ole.openstream("Workbook").read()
+        new = change(data)
+        assert len(new) == len(data)
+        ole.write_stream("Workbook", new)
+    return path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -519,3 +521,169 @@ def test_ods_nested_table_does_not_reset_the_count(tmp_path: Path) -> None:
            '"1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>')
     rows = big + '<table:table table:name="dedans"></table:table>' + big
     assert code(hostile.ods(tmp_path / "imbrique.ods", rows)) == "fichier-trop-gros"
+
+
+# -- .xls sheet sizes: calamine reserves the declared DIMENSIONS (huge bounds: SIGABRT) and builds a dense range
+# up to the furthest cell (one cell in IV65536: 1.4 GB RSS); the precheck walks the BIFF records first ----------
+
+R = hostile.biff_record
+SALARIES = 1  # sheet index in hostile.xls_stream()
+
+
+def _cell(rtype: int, row: int, col: int) -> bytes:
+    """A well-formed BIFF8 cell record of type `rtype` at (row, col), 0-based."""
+    rc = struct.pack("<HHH", row, col, 0)  # row, column, XF index
+    bodies = {
+        0x00FD: rc + struct.pack("<I", 0),  # LABELSST
+        0x0203: rc + struct.pack("<d", 1.0),  # NUMBER
+        0x027E: rc + struct.pack("<I", 0x3FF00000),  # RK (1.0)
+        0x0201: rc,  # BLANK
+        0x0205: rc + b"\x01\x00",  # BOOLERR (TRUE)
+        0x0006: rc + struct.pack("<d", 2.0) + struct.pack("<HIH", 0, 0, 3) + b"\x1e\x02\x00",  # FORMULA =2
+        0x0204: rc + struct.pack("<HB", 1, 0) + b"x",  # LABEL
+        0x00D6: rc + struct.pack("<HB", 1, 0) + b"x" + struct.pack("<H", 0),  # RSTRING, no formatting runs
+    }
+    return R(rtype, bodies[rtype])
+
+
+def _mul(rtype: int, row: int, first: int, entries: int, last: int | None = None) -> bytes:
+    entry = struct.pack("<HI", 0, 0x3FF00000) if rtype == 0x00BD else struct.pack("<H", 0)
+    last = first + entries - 1 if last is None else last
+    return R(rtype, struct.pack("<HH", row, first) + entry * entries + struct.pack("<H", last))
+
+
+def _dim(first_row: int, last_row: int, first_col: int, last_col: int) -> bytes:
+    return struct.pack("<IIHHH", first_row, last_row, first_col, last_col, 0)
+
+
+def _inserted(*records: bytes, sheet: int = SALARIES) -> Callable[[bytes], bytes]:
+    return lambda s: hostile.biff_insert(s, sheet, b"".join(records))
+
+
+def _dimensions(body: bytes) -> Callable[[bytes], bytes]:
+    return lambda s: hostile.biff_replace(s, SALARIES, 0x0200, body)
+
+
+def _far_row_and_column(s: bytes) -> bytes:
+    return hostile.biff_insert(s, SALARIES, R(0x0208, struct.pack("<HHHHHHI", 65535, 0, 1, 255, 0, 0, 0x100)) +
+                               _cell(0x0203, 0, 200))
+
+
+def _two_big_sheets(s: bytes) -> bytes:
+    return hostile.biff_insert(hostile.biff_insert(s, 0, _cell(0x0203, 65535, 79)), SALARIES, _cell(0x0203, 65535, 79))
+
+
+def _past_the_end(s: bytes) -> bytes:
+    return hostile.biff_insert(s, SALARIES, struct.pack("<HH", 0x0203, 0xFFFF))  # swallows EOF and padding
+
+
+def _truncated_header(s: bytes) -> bytes:
+    """The last sheet without its EOF, the stream's length ≡ 2 (mod 4): the zero padding xlwt adds up to 4096
+    bytes reads as empty records, then ends two bytes into a record header."""
+    eof = max(pos for pos, rtype, _ in hostile.biff_records(s) if rtype == 0x000A)
+    s = s[:eof]
+    return s + R(0x00EF, bytes((2 - len(s) - 4) % 4))
+
+
+def _sheet_outside(s: bytes) -> bytes:
+    record = hostile.biff_sheet_offsets(s)[SALARIES][0]
+    return s[: record + 4] + struct.pack("<I", 0x00FFFFFF) + s[record + 8 :]
+
+
+FAR = "65 536 lignes sur 256 colonnes"
+XLS_HOSTILE = [
+    ("DIMENSIONS, 4 milliards de lignes", _dimensions(_dim(0, 0xFFFFFFFF, 0, 256)), "fichier-trop-gros", "100 000 lignes par feuille"),
+    ("DIMENSIONS, fin avant le début", _dimensions(_dim(10, 5, 0, 2)), "fichier-trop-gros", "100 000 lignes par feuille"),
+    ("DIMENSIONS, trop de colonnes", _dimensions(_dim(0, 65536, 0, 200)), "fichier-trop-gros", "65 536 lignes sur 200 colonnes"),
+    ("DIMENSIONS BIFF5 (u16)", _inserted(R(0x0200, struct.pack("<HHHHH", 0, 65535, 0, 255, 0)), ), "fichier-trop-gros", "65 535 lignes sur 255 colonnes"),
+    ("DIMENSIONS répétées", _inserted(*[R(0x0200, _dim(0, 65536, 0, 60))] * 3), "contenu-dangereux", "dimensions annoncées démesurées"),
+    *[(f"cellule {name} en IV65536", _inserted(_cell(rtype, 65535, 255)), "fichier-trop-gros", FAR)
+      for name, rtype in [("LABELSST", 0x00FD), ("NUMBER", 0x0203), ("RK", 0x027E), ("BLANK", 0x0201), ("BOOLERR", 0x0205),
+                          ("FORMULA", 0x0006), ("LABEL", 0x0204), ("RSTRING", 0x00D6)]],
+    ("MULRK sur toute la ligne 65536", _inserted(_mul(0x00BD, 65535, 0, 256)), "fichier-trop-gros", FAR),
+    ("MULBLANK jusqu'à IV65536", _inserted(_mul(0x00BE, 65535, 250, 6)), "fichier-trop-gros", FAR),
+    ("MULRK à dernière colonne menteuse", _inserted(_mul(0x00BD, 65535, 0, 1, last=255)), "fichier-trop-gros", FAR),
+    ("ROW 65536 et colonne 201", _far_row_and_column, "fichier-trop-gros", "65 536 lignes sur 201 colonnes"),
+    ("deux feuilles de 5 millions de cellules", _two_big_sheets, "fichier-trop-gros", "cellules pour l'ensemble des feuilles"),
+    ("enregistrement au-delà de la fin", _past_the_end, "fichier-illisible", "classeur .xls endommagé"),
+    ("en-tête d'enregistrement tronqué", _truncated_header, "fichier-illisible", "en-tête d'enregistrement tronqué"),
+    ("feuille hors du flux", _sheet_outside, "fichier-illisible", "feuille hors du fichier"),
+    ("DIMENSIONS de longueur inconnue", _inserted(R(0x0200, bytes(12))), "fichier-illisible", "dimensions de feuille illisibles"),
+    ("cellule tronquée", _inserted(R(0x0203, b"\x01\x00")), "fichier-illisible", "cellule tronquée"),
+]
+
+
+@pytest.mark.parametrize(("label", "change", "expected", "phrase"), XLS_HOSTILE, ids=[c[0] for c in XLS_HOSTILE])
+def test_hostile_xls_is_refused(tmp_path: Path, label: str, change: Callable[[bytes], bytes], expected: str,
+                                phrase: str) -> None:
+    from cvg_pipeline.reader import read_workbooks
+    from cvg_pipeline.schema import load_schema
+
+    path = hostile.save_xls(tmp_path / "ancien.xls", change(hostile.xls_stream()))
+    found = check(path)
+    assert found is not None and found.code == expected, (label, found)
+    assert phrase in found.message, found.message
+    if expected == "fichier-trop-gros" and "ensemble" not in phrase:
+        assert "« Salariés »" in found.message
+    content, refused = safety.read_checked(path, path.name)
+    assert content is None and refused == found
+    # what `cvg ingest` does in its own process: the refusal comes back, calamine never sees the file
+    [parsed] = read_workbooks([path], load_schema())
+    assert [i.code for i in parsed.issues] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("label", "change"),
+    [
+        ("inchangé", lambda s: s),
+        ("cellule en DR65536 (65 536 × 122 cellules, sous la limite)", _inserted(_cell(0x0203, 65535, 121))),
+        ("DIMENSIONS de 65 536 × 122", _dimensions(_dim(0, 65536, 0, 122))),
+        ("DIMENSIONS vide", _dimensions(_dim(0, 0, 0, 0))),
+        ("MULRK ordinaire", _inserted(_mul(0x00BD, 5, 0, 20))),
+        ("données après le dernier EOF", lambda s: s + b"\xff\xff\xff\xff"),
+    ],
+)
+def test_ordinary_xls_passes(tmp_path: Path, label: str, change: Callable[[bytes], bytes]) -> None:
+    assert check(hostile.save_xls(tmp_path / "ancien.xls", change(hostile.xls_stream()))) is None, label
+
+
+def test_reporting_xls_passes_and_is_read(tmp_path: Path) -> None:
+    """A whole reporting workbook written as .xls (dates, numbers, texts) passes and is read."""
+    from cvg_pipeline.reader import read_workbooks
+    from cvg_pipeline.schema import load_schema
+    from tests.builders import structure
+    from tests.test_reader import write_xls
+
+    rows = [hostile.valid_row(**{"Identifiant salarié": f"X{i}"}) for i in range(30)]
+    header = list(rows[0])
+    path = write_xls(tmp_path / "rapport.xls", {
+        "Structure": [["Champ", "Valeur"], *[[k, v] for k, v in structure().items()]],
+        "Salariés": [header, *[[row[h] for h in header] for row in rows]],
+    })
+    assert check(path) is None
+    [parsed] = read_workbooks([path], load_schema())
+    assert parsed.data is not None and parsed.data.height == 30, parsed.issues
+
+
+def test_xls_duplicate_cells_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cell written again and again stays in A1 but each record is a cell calamine keeps."""
+    monkeypatch.setattr(safety, "MAX_CELLS", 1000)
+    path = hostile.save_xls(tmp_path / "repete.xls", _inserted(_cell(0x0203, 0, 0) * 1001)(hostile.xls_stream()))
+    found = check(path)
+    assert found is not None and found.code == "fichier-trop-gros" and "contient 1 00" in found.message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (_dim(0, 10, 0, 3), (10, 3)),
+        (_dim(4, 10, 1, 3), (6, 2)),
+        (_dim(0, 0, 0, 0), (1, 1)),  # empty sheet
+        (_dim(10, 5, 0, 2), (2**32 - 5, 2)),  # last row before the first: calamine's u32 subtraction wraps
+        (_dim(0, 3, 300, 4), (3, 4)),  # first column over 0xFF: calamine starts at 0
+        (_dim(0, 3, 3, 2), (3, 2)),  # last column before the first: idem
+        (struct.pack("<HHHHH", 0, 100, 0, 5, 0), (100, 5)),  # BIFF5 layout
+    ],
+)
+def test_dimensions_as_calamine_reads_them(body: bytes, expected: tuple[int, int]) -> None:
+    assert safety._dimensions(body) == expected
