@@ -107,3 +107,32 @@ def test_pourcentage_base_zero_is_refused() -> None:
 def test_date_longue(d: date, expected: str) -> None:
     assert fr.date_longue(d) == expected
     assert fr.date_iso_longue(d.isoformat()) == expected
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([], ""),
+        (["emploi durable"], "emploi durable"),
+        (["CVG", "PHC"], "CVG et PHC"),
+        (["emploi durable", "emploi de transition", "sortie positive"],
+         "emploi durable, emploi de transition et sortie positive"),
+        (["« Salariés »", "« Salariés (2) »", "« Feuil3 »", "« X »"], "« Salariés », « Salariés (2) », « Feuil3 » et « X »"),
+    ],
+)
+def test_liste(items: list[str], expected: str) -> None:
+    assert fr.liste(items) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "args", "expected"),
+    [
+        (0, ("erreur",), "0 erreur"),
+        (1, ("ligne",), "1 ligne"),
+        (2, ("ligne",), "2 lignes"),
+        (1, ("fichier intégré", "fichiers intégrés"), "1 fichier intégré"),
+        (3, ("fichier intégré", "fichiers intégrés"), "3 fichiers intégrés"),
+    ],
+)
+def test_pluriel(n: int, args: tuple[str, ...], expected: str) -> None:
+    assert fr.pluriel(n, *args) == expected

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
-from cvg_pipeline.fr import erreur_systeme, pluriel
+from cvg_pipeline.fr import erreur_systeme, liste, pluriel
 from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX
 from cvg_pipeline.schema import Schema, fold
 
@@ -530,7 +530,7 @@ def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -
         lines.append("Le fichier n'a pas pu être lu : ce classeur contient seulement la liste des erreurs.")
     elif copies:
         titles = [f"« {c.title} »" for c in copies]
-        names = " et ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+        names = liste(titles)
         lines.append(
             f"{'Les feuilles' if len(titles) > 1 else 'La feuille'} {names} "
             f"{'sont une copie' if len(titles) > 1 else 'est une copie'} de vos données, aux mêmes lignes et colonnes : chaque cellule "

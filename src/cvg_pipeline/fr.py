@@ -3,7 +3,8 @@
 - integers: thousands separated by a narrow no-break space (U+202F): ``3 448``, ``12 345 678``;
 - decimals: a comma: ``16,3``;
 - percentages: no decimals, a no-break space (U+00A0) before ``%``: ``49 %``;
-- dates: ``31 décembre 2023``, ``1er janvier 2023``.
+- dates: ``31 décembre 2023``, ``1er janvier 2023``;
+- enumerations: ``a, b et c``; counts: ``1 ligne``, ``2 lignes``.
 
 Rounding is half-up on the exact value (``Fraction``), never Python's round-half-even on a float, so that
 ``0,5 %`` → ``1 %`` and 467 / 961 → ``49 %`` whatever the float representation.
@@ -11,6 +12,7 @@ Rounding is half-up on the exact value (``Fraction``), never Python's round-half
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -79,6 +81,13 @@ def date_longue(d: date) -> str:
 def date_iso_longue(text: str) -> str:
     """The same from an ISO date string (``2023-12-31``)."""
     return date_longue(date.fromisoformat(text))
+
+
+def liste(items: Sequence[str]) -> str:
+    """A French enumeration: ``a``, ``a et b``, ``a, b et c`` (no comma before « et »)."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
 
 
 def pluriel(n: int, singulier: str, pluriel_: str | None = None) -> str:

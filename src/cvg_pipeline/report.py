@@ -227,10 +227,14 @@ class Rapport:
     dynamiques: str  # « emploi durable, emploi de transition et sortie positive » (schemas/: dynamique = true)
 
 
+def dynamic_labels(schema: Schema) -> list[str]:
+    """The exit categories that count as *sorties dynamiques* (from `schemas/`), lower-cased for a sentence."""
+    return [c.label[:1].lower() + c.label[1:] for c in schema.exit_categories if c.dynamic]
+
+
 def dynamic_categories(schema: Schema) -> str:
-    """The exit categories that count as *sorties dynamiques*, as a French list, from `schemas/`."""
-    labels = [c.label[:1].lower() + c.label[1:] for c in schema.exit_categories if c.dynamic]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
+    """The same as a French list: « emploi durable, emploi de transition et sortie positive »."""
+    return fr.liste(dynamic_labels(schema))
 
 
 def _champ(population: str, base: str | None = None) -> str:
@@ -497,7 +501,7 @@ class _Builder:
             "Sorties dynamiques", _champ(self.pop_sor, f"{s.effectif(base)} sorties hors sorties neutres"),
             ["", "Valeur"],
             [
-                [f"Taux de sorties dynamiques ({dynamic_categories(self.schema).replace(' et ', ', ')})", s.rate(dyn)],
+                [f"Taux de sorties dynamiques ({', '.join(dynamic_labels(self.schema))})", s.rate(dyn)],
                 ["Taux d'emploi durable", s.rate(so["taux_emploi_durable"])],
                 ["Sorties dynamiques obtenues via le / la CP emploi (effectif)", s.effectif(so["emploi_via_cp"])],
             ],
@@ -761,7 +765,7 @@ def programme_libelle(ind: Indicators, schema: Schema) -> str:
     labels = schema.domains["programme"].labels
     if prog in labels:
         return f"programme {prog}"
-    return "programmes " + " et ".join(labels)
+    return "programmes " + fr.liste(labels)
 
 
 def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, charts: bool = True) -> Rapport:
