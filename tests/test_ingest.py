@@ -179,6 +179,16 @@ def _stored(store: Path) -> list[tuple[Any, ...]]:
     ) + query(store, "SELECT fichier, statut, codes FROM ingest_log ORDER BY fichier")
 
 
+def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every batch of several files fail: the files are then stored one transaction each (the fallback)."""
+    real = ig.SnapshotWriter._store_batch
+
+    def batch(self: ig.SnapshotWriter, files: Any) -> Any:
+        return real(self, files) if len(files) == 1 else 1 / 0
+
+    monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", batch)
+
+
 @pytest.mark.parametrize("runs", ["one run", "two runs"])
 @pytest.mark.parametrize("batch", [True, False], ids=["one transaction", "file by file"])
 def test_non_cumulative_warning_in_a_batch(
@@ -187,7 +197,7 @@ def test_non_cumulative_warning_in_a_batch(
     """The files of a run are stored in one transaction; the result is the same as file by file (the
     fallback), whether the earlier month is in the same batch or already in the store."""
     if not batch:
-        monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", lambda self, files: 1 / 0)
+        one_by_one(monkeypatch)
     june, dec = _non_cumulative_files(tmp_path)
     store = tmp_path / "cvg.duckdb"
     results = [run([*june, *dec], store)] if runs == "one run" else [run(june, store), run(dec, store)]
@@ -230,7 +240,7 @@ def test_batch_replaces_and_keeps_history_like_file_by_file(tmp_path: Path, monk
         )
 
     batch = scenario(tmp_path / "lot")
-    monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", lambda self, files: 1 / 0)
+    one_by_one(monkeypatch)
     assert scenario(tmp_path / "fichier") == batch
     assert batch[:3] == [("a2.xlsx", "remplacé"), ("b2.xlsx", "historique"), ("b3.xlsx", "intégré")]
 

@@ -880,8 +880,7 @@ def _codes(issues: Iterable[Issue]) -> str:
 
 def _non_cumulative_warning(fichier: str, before: pl.DataFrame, prev_date: date, new: pl.DataFrame) -> list[Issue]:
     """`fichier-non-cumulatif` (spec §5): parcours of the previous snapshot that had ended by its Date
-    d'arrêté and that the new file no longer lists (same pseudonymised identifier and Date d'entrée).
-    One definition for both ways of storing (a run's batch, or one file per transaction)."""
+    d'arrêté and that the new file no longer lists (same pseudonymised identifier and Date d'entrée)."""
     import polars as pl
 
     keys = ["id_salarie", "date_entree"]
@@ -905,7 +904,7 @@ class ArrowStream:
 
 class SnapshotWriter:
     """Stores accepted files with one DuckDB connection (the only writer): all the files of a run in one
-    transaction (`store_all`), or one transaction per file (`store`, the fallback).
+    transaction, or one transaction per file (the fallback), both by `_store_batch`.
 
     What the decisions need (the stored snapshots' SIRET and Date d'arrêté, the `aci` rows) is read once and
     kept up to date here, so that each file costs only the statements that change the store.
@@ -937,7 +936,7 @@ class SnapshotWriter:
         stored together. They are all validated already (a rejected file is never in the batch), and the
         transaction is all or nothing, so each snapshot is still wholly old or wholly new, even if the
         process is killed. If the batch fails, or holds the same SIRET and Date d'arrêté twice, the files
-        are stored one transaction each, as `store` does.
+        are stored one transaction each (a batch of one file).
         """
         pairs = {(pf.structure.siret, pf.structure.date_arrete) for pf in files if pf.structure is not None}
         if len(files) > 1 and len(pairs) == len(files):
@@ -950,12 +949,13 @@ class SnapshotWriter:
                 return results
         out: list[FileResult] = []
         for n, pf in enumerate(files, 1):
-            out.append(self.store(pf))
+            out.extend(self._store_batch([pf]))
             progress("enregistrement", n, len(files))
         return out
 
     def _store_batch(self, files: Sequence[ParsedFile]) -> list[FileResult]:
-        """`store` for many files, in one transaction and a handful of bulk statements (Arrow)."""
+        """Store files in one transaction, with a handful of bulk statements (Arrow); return their results.
+        The cached state follows the committed transaction only."""
         import polars as pl
 
         con = self.con
@@ -1155,132 +1155,6 @@ class SnapshotWriter:
                 before = old.filter(pl.col("snapshot_id") == prev_id)
             out[k].extend(_non_cumulative_warning(files[k].fichier, before, prev_date, frames[k]))
         return out
-
-    def store(self, pf: ParsedFile) -> FileResult:
-        """Store one accepted file as a snapshot in its own transaction; return its result."""
-        import polars as pl
-
-        s = pf.structure
-        assert s is not None and pf.data is not None and s.siret is not None
-        data = pf.data
-        ids = _pseudonyms(pf, self.key)
-        new_rows = data.with_columns(pl.Series("id_salarie", ids, dtype=pl.String)).select(
-            [pl.col(c) if c in data.columns else pl.lit(None).alias(c) for c in self.columns[2:]]
-        )
-        view = "cvg_new_parcours"
-        self.con.register(view, ArrowStream(new_rows))
-        try:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                statut, warnings, after = self._write(pf, view, new_rows)
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-        finally:
-            self.con.unregister(view)
-        after()  # the cached state follows the committed transaction only
-        pf.issues.extend(warnings)
-        return _result(pf, statut)
-
-    def _write(
-        self, pf: ParsedFile, view: str, new_rows: pl.DataFrame
-    ) -> tuple[str, list[Issue], Callable[[], None]]:
-        import polars as pl
-
-        con = self.con
-        s = pf.structure
-        assert s is not None and pf.data is not None
-        assert (
-            s.siret is not None
-            and s.date_arrete is not None
-            and s.nom is not None
-            and s.territoire is not None
-        )
-        siret, arrete = s.siret, s.date_arrete
-        stored = dict(self.snapshots.get(siret, {}))
-        old_id = stored.pop(arrete, None)
-        if old_id is not None:
-            con.execute("DELETE FROM parcours WHERE snapshot_id = ?", [old_id])
-            con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [old_id])
-        if old_id is not None:
-            statut = REMPLACE
-        elif stored and max(stored) > arrete:
-            statut = HISTORIQUE
-        else:
-            statut = INTEGRE
-        warnings: list[Issue] = []
-        earlier = [d for d in stored if d < arrete]
-        if earlier:
-            prev_date = max(earlier)
-            before = pl.DataFrame(
-                con.execute(
-                    "SELECT id_salarie, date_entree, date_sortie FROM parcours WHERE snapshot_id = ?",
-                    [stored[prev_date]],
-                ).fetchall(),
-                schema={"id_salarie": pl.String, "date_entree": pl.Date, "date_sortie": pl.Date},
-                orient="row",
-            )
-            warnings = _non_cumulative_warning(pf.fichier, before, prev_date, new_rows)
-        all_warnings = [i for i in pf.issues if not i.is_error] + warnings
-        now = datetime.now().replace(microsecond=0)
-        supports = list(s.supports)
-        snapshot_id = int(
-            _scalar(
-                con,
-                "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
-                "avertissements, nom, territoire, supports) "
-                "VALUES (nextval('snapshot_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING snapshot_id",
-                [
-                    siret,
-                    arrete,
-                    pf.sha256,
-                    pf.fichier,
-                    now,
-                    pf.data.height,
-                    _codes(all_warnings),
-                    s.nom,
-                    s.territoire,
-                    supports,
-                ],
-            )
-        )
-        con.execute(
-            f"INSERT INTO parcours ({', '.join(self.columns)}) SELECT ?, ?, {', '.join(self.columns[2:])} FROM {view}",
-            [snapshot_id, siret],
-        )
-        # The ACI's row follows its latest snapshot (written only when it changes).
-        aci_row = (s.nom, s.territoire, supports)
-        latest = statut != HISTORIQUE
-        if latest and self.aci.get(siret) != aci_row:
-            if siret in self.aci:
-                con.execute(
-                    "UPDATE aci SET nom = ?, territoire = ?, supports = ? WHERE siret = ?", [*aci_row, siret]
-                )
-            else:
-                con.execute(
-                    "INSERT INTO aci (siret, nom, territoire, supports) VALUES (?, ?, ?, ?)",
-                    [siret, *aci_row],
-                )
-        con.execute(
-            "INSERT INTO ingest_log (log_id, ingere_le, fichier, sha256, siret, date_arrete, statut, nb_erreurs, "
-            "nb_avertissements, codes) VALUES (nextval('ingest_log_seq'), ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            [now, pf.fichier, pf.sha256, siret, arrete, statut, len(all_warnings), _codes(all_warnings)],
-        )
-
-        def after() -> None:
-            stored[arrete] = snapshot_id
-            self.snapshots[siret] = stored
-            if latest:
-                self.aci[siret] = aci_row
-
-        return statut, warnings, after
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
-    """The single value of a query (fetching every row: DuckDB wants results consumed before the next call)."""
-    rows = con.execute(sql, params or []).fetchall()
-    return rows[0][0] if rows else None
 
 
 def snapshot_history(
