@@ -173,6 +173,8 @@ def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> N
     assert secret.part(n, base) == part
     assert secret.taux(n, base) == taux
     assert secret.rate({"n": n, "base": base}) == taux
+    # the base is given (« … / base ») exactly when the rate is not « n.s. » or « non calculable » alone
+    assert secret.base_affichable(base) == (taux not in (NS, NON_CALCULABLE))
     # the value a chart draws exists exactly when the share is shown
     assert (secret.valeur_part(n, base) is not None) == (part not in (NS, NON_CALCULABLE))
 

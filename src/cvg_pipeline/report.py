@@ -66,9 +66,13 @@ class Secret:
     def effectif(self, n: int) -> str:
         return f"<{fr.NBSP}{self.seuil}" if self.masque(n) else fr.entier(n)
 
+    def base_affichable(self, base: int) -> bool:
+        """A base a share may be computed on: not 0, and not below the seuil."""
+        return base > 0 and base >= self.seuil
+
     def part_affichable(self, n: int, base: int) -> bool:
-        """A share that may be shown: base 0 < seuil ≤ base and its count not masked."""
-        return base > 0 and base >= self.seuil and not self.masque(n)
+        """A share that may be shown: its base may, and its count is not masked."""
+        return self.base_affichable(base) and not self.masque(n)
 
     def part(self, n: int, base: int) -> str:
         """``49 %``, ``n.s.`` (base below the seuil, or count masked) or ``non calculable`` (base 0)."""
@@ -83,7 +87,7 @@ class Secret:
         is below the seuil; ``non calculable`` for a base of 0."""
         if base <= 0:
             return NON_CALCULABLE
-        if base < self.seuil:
+        if not self.base_affichable(base):
             return NS
         return f"{self.part(n, base)} ({self.effectif(n)} / {self.effectif(base)})"
 
@@ -711,8 +715,7 @@ class _Builder:
         def rate_card(r: Rate, texte: str) -> Carte:
             # the same as in the tables: « n.s. » with « < 5 / 18 » under it when only the count is masked
             value = s.part(r["n"], r["base"])
-            shown = r["base"] > 0 and r["base"] >= s.seuil
-            detail = f"{s.effectif(r['n'])} / {s.effectif(r['base'])}" if shown else ""
+            detail = f"{s.effectif(r['n'])} / {s.effectif(r['base'])}" if s.base_affichable(r["base"]) else ""
             if value == NS:
                 detail = " — ".join(filter(None, [detail, "non significatif, secret statistique"]))
             return Carte(value, texte, detail)
