@@ -62,7 +62,8 @@ MAX_PARTS: Final = 5_000
 MAX_ROWS: Final = 100_000
 MAX_CELLS: Final = 8_000_000
 
-ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")  # local header, or the end record of an empty zip
+ZIP_LOCAL_MAGIC: Final = b"PK\x03\x04"  # a zip's first local header
+ZIP_MAGIC: Final = (ZIP_LOCAL_MAGIC, b"PK\x05\x06")  # or the end record of an empty zip
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _CHUNK: Final = 1 * MiB  # inflated bytes produced per step (bounded memory whatever the input)
@@ -73,8 +74,8 @@ _OVERLAP: Final = max(len(t) for t in _FORBIDDEN)
 # Start tags of rows and cells in SpreadsheetML, with an optional namespace prefix (`<x:row …>`).
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _ATTR_R = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{0,3})(\d*)["']""")
-_MAX_TAIL: Final = 64 * 1024
-_BINARY_PARTS: Final = (".bin", ".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".tif", ".tiff", ".bmp")  # an unfinished tag longer than this is not a row or cell tag
+_MAX_TAIL: Final = 64 * 1024  # an unfinished tag longer than this is not a row or cell tag
+_BINARY_PARTS: Final = (".bin", ".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".tif", ".tiff", ".bmp")
 
 
 def _fmt(n: int) -> str:
@@ -627,8 +628,12 @@ def _int(text: str | None) -> int:
 
 # -- OLE2 / CFB containers (.xls, encrypted .xlsx) ----------------------------------------------------------
 
-_FILEPASS: Final = 0x002F
+# BIFF record types (the records of an .xls Workbook stream: u16 type, u16 length, body)
 _BOF: Final = 0x0809
+_EOF: Final = 0x000A
+_FILEPASS: Final = 0x002F
+_BOUNDSHEET: Final = 0x0085
+_HEADER: Final = struct.Struct("<HH")
 
 
 def _check_ole(content: bytes, fichier: str) -> None:
@@ -666,12 +671,12 @@ def _biff_has_filepass(data: bytes) -> bool:
     for index in range(64):
         if pos + 4 > len(data):
             return False
-        rtype, length = struct.unpack_from("<HH", data, pos)
+        rtype, length = _HEADER.unpack_from(data, pos)
         if index == 0 and rtype != _BOF:
             return False
         if rtype == _FILEPASS:
             return True
-        if rtype == 0x0085 or rtype == 0x000A:  # BOUNDSHEET or EOF: past the place FILEPASS would be
+        if rtype in (_BOUNDSHEET, _EOF):  # past the place FILEPASS would be
             return False
         pos += 4 + length
     return False
@@ -697,8 +702,6 @@ def _biff_has_filepass(data: bytes) -> bool:
 # body running past the end of the stream, a cell record too short to hold its position, a DIMENSIONS of an
 # unknown length or a sheet offset outside the stream: damaged (calamine fails or panics on them anyway).
 
-_EOF: Final = 0x000A
-_BOUNDSHEET: Final = 0x0085
 _DIMENSIONS: Final = 0x0200
 _ROW: Final = 0x0208
 _STRING: Final = 0x0207  # the text value of the FORMULA before it: one more cell for calamine
@@ -706,7 +709,6 @@ _STRING: Final = 0x0207  # the text value of the FORMULA before it: one more cel
 _CELL_RECORDS: Final = frozenset({0x00FD, 0x0203, 0x027E, 0x0201, 0x0205, 0x0006, 0x0204, 0x00D6})
 # MULRK, MULBLANK: row u16, first column u16, entries (6 / 2 bytes), last column u16
 _MUL_RECORDS: Final = {0x00BD: 6, 0x00BE: 2}
-_HEADER: Final = struct.Struct("<HH")
 
 
 class _Damaged(Exception):
