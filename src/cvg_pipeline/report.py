@@ -216,11 +216,9 @@ def _parties(tables: Mapping[str, Tableau], graphs: Mapping[str, Graphique]) -> 
 @dataclass
 class Rapport:
     titre: str
-    perimetre: str
     programme: str
     annee: int
     donnees_au: str
-    national: bool
     secret: str
     avertissements: list[str]
     cartes: list[Carte]
@@ -783,11 +781,9 @@ def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, 
     titre = f"Rapport d'activité {ind['annee']} — {perimetre[0].upper()}{perimetre[1:]}"
     return Rapport(
         titre=titre,
-        perimetre=perimetre,
         programme=programme_libelle(ind, schema),
         annee=ind["annee"],
         donnees_au=donnees_au,
-        national=ind["par_territoire"] is not None,
         secret=secret.mention(),
         avertissements=[_avertissement_fr(w) for w in indicator_warnings(ind)],
         cartes=builder.cartes(),
