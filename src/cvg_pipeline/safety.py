@@ -294,7 +294,7 @@ def _check_zip(content: bytes, fichier: str) -> None:
                                   detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois "
                                          "(fichier suspect, de type « bombe zip »)")
                         )
-                    if is_xml:
+                    if is_xml and not exact:  # the second pass inflates the same bytes: scanned already
                         window = window[-_OVERLAP:] + chunk
                         # `!` first: one quick scan for a byte that ordinary parts rarely hold at all
                         if b"!" in window and any(t in window for t in _FORBIDDEN):
