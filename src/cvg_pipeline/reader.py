@@ -28,15 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
+from cvg_pipeline.safety import OLE_MAGIC, ZIP_LOCAL_MAGIC, read_checked
 from cvg_pipeline.schema import HeaderMatch, Schema, Territoire, fold
 
 if TYPE_CHECKING:
     import polars as pl
 
 ACCEPTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
-_ZIP_MAGIC = b"PK\x03\x04"
-_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
-_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 
 def column_letter(index: int) -> str:
@@ -66,9 +64,9 @@ def _looks_like_text(content: bytes) -> bool:
 
 
 def _unreadable_detail(content: bytes) -> str:
-    if content.startswith(_ZIP_MAGIC):
+    if content.startswith(ZIP_LOCAL_MAGIC):
         return "le fichier est endommagé (archive incomplète ou corrompue) : enregistrez-le à nouveau depuis Excel"
-    if content.startswith(_CFB_MAGIC):
+    if content.startswith(OLE_MAGIC):
         return "le classeur .xls est endommagé : enregistrez-le à nouveau au format .xlsx"
     if _looks_like_text(content):
         return ("c'est un fichier texte (CSV ?) et non un classeur : ouvrez-le dans Excel et enregistrez-le "
@@ -83,9 +81,8 @@ def _file_problem(path: Path, content: bytes) -> Issue | None:
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_EXTENSIONS:
         return issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(sans extension)")
-    if content.startswith(_CFB_MAGIC) and _ENCRYPTED_STREAM in content:
-        return issue("fichier-protege", fichier)
-    if not (content.startswith(_ZIP_MAGIC) or content.startswith(_CFB_MAGIC)):
+    # (a password-protected file never gets here: `safety.read_checked` refused it)
+    if not content.startswith((ZIP_LOCAL_MAGIC, OLE_MAGIC)):
         return issue("fichier-illisible", fichier, detail=_unreadable_detail(content))
     return None
 
@@ -180,8 +177,6 @@ def read_workbooks(
 
 def _read_file(path: Path, schema: Schema, sha256: str | None, today: date) -> _Pending:
     fichier = path.name
-    from cvg_pipeline.safety import read_checked
-
     content, refused = read_checked(path, fichier)  # read once; hostile/oversized files never reach a parser
     if content is None:
         assert refused is not None
