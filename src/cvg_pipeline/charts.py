@@ -120,17 +120,19 @@ def _svg(fig: Figure, nom: str, description: str) -> str:
     return re.sub(r" +\n", "\n", text).strip() + "\n"
 
 
+def _pct_tick(x: float, _pos: int) -> str:
+    """A tick of a percentage axis: ``25 %``."""
+    from cvg_pipeline import fr
+
+    return f"{round(x)}{fr.NBSP}%"
+
+
 def _pct_axis(ax: Axes, horizontal: bool) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-    from cvg_pipeline import fr
-
-    def fmt(x: float, _pos: int) -> str:
-        return f"{round(x)}{fr.NBSP}%"
-
     axis = ax.xaxis if horizontal else ax.yaxis
     axis.set_major_locator(MultipleLocator(25))
-    axis.set_major_formatter(FuncFormatter(fmt))
+    axis.set_major_formatter(FuncFormatter(_pct_tick))
     (ax.set_xlim if horizontal else ax.set_ylim)(0, 108)
     ax.grid(axis="x" if horizontal else "y", color="#e3e6e8", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -199,10 +201,8 @@ def barres_verticales(nom: str, description: str, barres: Sequence[Barre], *, po
             ax.set_ylim(0, top)
             from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-            from cvg_pipeline import fr
-
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: f"{round(y)}{fr.NBSP}%"))
+            ax.yaxis.set_major_formatter(FuncFormatter(_pct_tick))
             ax.grid(axis="y", color="#e3e6e8", linewidth=0.6)
             ax.set_axisbelow(True)
             span = top

@@ -239,6 +239,14 @@ def dynamic_categories(schema: Schema) -> str:
     return fr.liste(dynamic_labels(schema))
 
 
+def territoire_name(schema: Schema, slug: str) -> str:
+    """The territoire's name from `schemas/` (its slug if the schema no longer lists it)."""
+    try:
+        return schema.territoire(slug).name
+    except KeyError:
+        return slug
+
+
 def _champ(population: str, base: str | None = None) -> str:
     return f"Population : {population}." + (f" Base : {base}." if base else "")
 
@@ -270,6 +278,9 @@ class _Builder:
 
     def column_label(self, name: str) -> str:
         return self.schema.column(name).label
+
+    def territoire_name(self, slug: str) -> str:
+        return territoire_name(self.schema, slug)
 
     def difficulty_labels(self) -> dict[str, str]:
         return {d.key: d.label for d in self.schema.difficulties}
@@ -674,33 +685,32 @@ class _Builder:
                                                  "Sorties dynamiques", taux))
 
     def territoires(self) -> None:
-        names = {t.slug: t.name for t in self.schema.territoires}
+        name = self.territoire_name
         # territoires without any ACI in the data (not deployed yet, or no file) would be lines of zeros:
         # they are named in a note instead
         every = self.ind["par_territoire"] or {}
         par = {k: v for k, v in every.items() if v["effectifs"]["nb_aci"] > 0}
-        absents = [names.get(k, k) for k in every if k not in par]
+        absents = [name(k) for k in every if k not in par]
         notes = [self.note_dynamiques()]
         if absents:
             notes.append("Territoires sans ACI dans les données de l'année : " + ", ".join(absents) + ".")
         self.t["territoires"] = Tableau(
             f"Résultats {self.y} par territoire", _champ(self.pop_acc + ", par territoire de l'ACI"),
-            ["Territoire", *self.EFFECTIFS_HEADERS], self._effectifs_rows((names.get(k, k), v) for k, v in par.items()),
+            ["Territoire", *self.EFFECTIFS_HEADERS], self._effectifs_rows((name(k), v) for k, v in par.items()),
             notes,
         )
         from cvg_pipeline import charts
 
-        barres = [self.barre_effectif(names.get(k, k), v["effectifs"]["accompagnes"]) for k, v in par.items()]
+        barres = [self.barre_effectif(name(k), v["effectifs"]["accompagnes"]) for k, v in par.items()]
         self.figure("territoires", f"Salarié·es accompagné·es en {self.y} par territoire",
                     lambda alt: charts.barres_horizontales("territoires", self.describe(alt, barres), barres,
                                                            pourcentages=False))
 
     def snapshots(self) -> None:
-        names = {t.slug: t.name for t in self.schema.territoires}
         self.t["snapshots"] = Tableau(
             "Fichiers de reporting utilisés", _champ("pour chaque ACI, son dernier fichier arrêté à la date demandée"),
             ["ACI", "SIRET", "Territoire", "Données arrêtées au"],
-            [[sn["nom"], sn["siret"], names.get(sn["territoire"], sn["territoire"]),
+            [[sn["nom"], sn["siret"], self.territoire_name(sn["territoire"]),
               fr.date_iso_longue(sn["date_arrete"])] for sn in self.ind["snapshots"]],
             colonnes_texte=4,
         )
@@ -753,8 +763,7 @@ def perimetre_slug(ind: Indicators) -> str:
 def perimetre_libelle(ind: Indicators, schema: Schema) -> str:
     p = ind["perimetre"]
     if p["niveau"] == "territoire" and p["territoire"]:
-        names = {t.slug: t.name for t in schema.territoires}
-        return f"territoire {names.get(p['territoire'], p['territoire'])}"
+        return f"territoire {territoire_name(schema, p['territoire'])}"
     if p["niveau"] == "aci" and p["siret"]:
         noms = {sn["nom"] for sn in ind["snapshots"] if sn["siret"] == p["siret"]}
         return f"ACI {' / '.join(sorted(noms))} (SIRET {p['siret']})" if noms else f"ACI SIRET {p['siret']}"
