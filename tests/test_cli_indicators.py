@@ -78,7 +78,7 @@ def test_aci_with_spaces_and_au(store: Path) -> None:
         (["--aci", "1234", "--annee", "2023"], "« 1234 » n'est pas un SIRET (14 chiffres attendus)."),
         (["--national"], "l'option --annee est obligatoire"),
         (["--national", "--annee", "deux mille"], "« deux mille » n'est pas une année valide"),
-        (["--annee", "2023"], "indiquez le périmètre : --national, --territoire SLUG ou --aci SIRET."),
+        (["--annee", "2023"], "indiquez le périmètre : --national, --territoire NOM ou --aci SIRET."),
         (["--national", "--territoire", "lyon", "--annee", "2023"],
          "un seul périmètre à la fois : --national et --territoire sont incompatibles."),
         (["--national", "--annee", "2023", "--au", "31/12/2023"], "« 31/12/2023 » n'est pas une date valide pour --au"),
@@ -126,3 +126,14 @@ def test_au_before_every_file_warns(store: Path) -> None:
     assert code == 0
     assert json.loads(out)["snapshots"] == []
     assert "aucun fichier ne correspond" in " ".join(err.split())
+
+
+@pytest.mark.parametrize("command", ["indicators", "report"])
+def test_scope_options_help_speaks_plain_french(command: str) -> None:
+    """The scope options are shared by both commands; their help names no developer jargon (« SLUG »)."""
+    result = runner.invoke(app, [command, "-h"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "--territoire NOM" in text and "par son nom ou son code" in text
+    assert "national (tous les territoires)" in text
+    assert "SLUG" not in text

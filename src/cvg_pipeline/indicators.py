@@ -279,7 +279,7 @@ def scope_from_options(schema: Schema, *, national: bool, territoire: str | None
     given = [name for name, on in (("--national", national), ("--territoire", territoire is not None),
                                    ("--aci", aci is not None)) if on]
     if not given:
-        raise UsageError("indiquez le périmètre : --national, --territoire SLUG ou --aci SIRET.")
+        raise UsageError("indiquez le périmètre : --national, --territoire NOM ou --aci SIRET.")
     if len(given) > 1:
         raise UsageError(f"un seul périmètre à la fois : {' et '.join(given)} sont incompatibles.")
     if territoire is not None:

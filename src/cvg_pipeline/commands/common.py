@@ -29,12 +29,12 @@ StoreOption = Annotated[
 ]
 
 
-
 # Scope options of the commands that read indicators (`cvg indicators`, `cvg report`); validated by
 # indicators.scope_from_options / parse_annee / parse_programme / parse_au.
-NationalOption = Annotated[bool, typer.Option("--national", help="Périmètre : tout le programme.")]
+NationalOption = Annotated[bool, typer.Option("--national", help="Périmètre : national (tous les territoires).")]
 TerritoireOption = Annotated[
-    str | None, typer.Option("--territoire", metavar="SLUG", help="Périmètre : un territoire (ex. lyon).")
+    str | None,
+    typer.Option("--territoire", metavar="NOM", help="Périmètre : un territoire, par son nom ou son code (ex. lyon)."),
 ]
 AciOption = Annotated[str | None, typer.Option("--aci", metavar="SIRET", help="Périmètre : un ACI.")]
 AnneeOption = Annotated[
