@@ -20,11 +20,11 @@ Bounds and row rules are not checked here (validate.py).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -104,10 +104,20 @@ def _resolved(values: Sequence[str], resolve: Callable[[str], Any], memo: dict[s
     return out
 
 
+_T = TypeVar("_T")
+
+
+def closest(raw: str, spellings: Mapping[str, _T]) -> _T | None:
+    """What the folded spelling closest to `raw` stands for, if any is close enough (the « vouliez-vous
+    dire » of the messages)."""
+    found = difflib.get_close_matches(fold(raw), list(spellings), n=1, cutoff=0.6)
+    return spellings[found[0]] if found else None
+
+
 def closest_label(raw: str, domain: Domain) -> str | None:
     """The canonical label whose spelling (label or synonym) is closest to `raw`, if any is close enough."""
-    found = difflib.get_close_matches(fold(raw), list(domain.lookup), n=1, cutoff=0.6)
-    return domain.lookup[found[0]].label if found else None
+    value = closest(raw, domain.lookup)
+    return None if value is None else value.label
 
 
 def category_fields(raw_text: str, domain: Domain) -> dict[str, str]:
@@ -416,63 +426,46 @@ def _one(schema: Schema, name: str, text: str | None, *, birth: bool = False) ->
     return row[0], code
 
 
-def _column_of_type(schema: Schema, kind: str, *, optional: bool = True) -> Column:
-    for col in schema.columns:
-        if col.type == kind and (not optional or not col.required):
-            return col
-    return next(c for c in schema.columns if c.type == kind)
+def _of_type(kind: str, text: str | None, schema: Schema | None, *, optional: bool = True,
+             birth: bool = False) -> tuple[Any, str | None]:
+    """`text` as a cell of the first column of type `kind` (an optional one if `optional` and there is one)."""
+    from cvg_pipeline.schema import load_schema
+
+    schema = schema or load_schema()
+    of_kind = [c for c in schema.columns if c.type == kind]
+    col = next((c for c in of_kind if not (optional and c.required)), of_kind[0])
+    return _one(schema, col.name, text, birth=birth)
 
 
 def parse_date_text(text: str | None, schema: Schema | None = None) -> tuple[date | None, str | None]:
     """(date, None), (None, error code), or (None, None) for an empty cell. The sheet's own code path."""
-    from cvg_pipeline.schema import load_schema
-
-    schema = schema or load_schema()
-    value, code = _one(schema, _column_of_type(schema, "date").name, text)
-    return value, code
+    return _of_type("date", text, schema)
 
 
 def parse_birth_year(text: str | None, schema: Schema | None = None) -> tuple[int | None, str | None]:
-    from cvg_pipeline.schema import load_schema
-
-    schema = schema or load_schema()
-    value, code = _one(schema, _column_of_type(schema, "int", optional=False).name, text, birth=True)
-    return value, code
+    return _of_type("int", text, schema, optional=False, birth=True)
 
 
 def parse_bool_value(text: str | None, schema: Schema) -> tuple[bool | None, str | None]:
-    value, code = _one(schema, _column_of_type(schema, "bool").name, text)
-    return value, code
+    return _of_type("bool", text, schema)
 
 
 def parse_number_text(text: str | None, schema: Schema | None = None) -> tuple[float | None, str | None]:
-    from cvg_pipeline.schema import load_schema
-
-    schema = schema or load_schema()
-    value, code = _one(schema, _column_of_type(schema, "number").name, text)
-    return value, code
+    return _of_type("number", text, schema)
 
 
 def parse_int_text(text: str | None, schema: Schema | None = None) -> tuple[int | None, str | None]:
-    from cvg_pipeline.schema import load_schema
-
-    schema = schema or load_schema()
-    value, code = _one(schema, _column_of_type(schema, "int", optional=False).name, text)
-    return value, code
+    return _of_type("int", text, schema, optional=False)
 
 
 def parse_category(text: str | None, schema: Schema, column: str) -> tuple[str | None, str | None]:
     """Value of categorical column `column` (canonical name)."""
-    value, code = _one(schema, column, text)
-    return value, code
+    return _one(schema, column, text)
 
 
 def parse_text(text: str | None, schema: Schema | None = None) -> str | None:
-    from cvg_pipeline.schema import load_schema
-
-    schema = schema or load_schema()
-    value, _ = _one(schema, _column_of_type(schema, "text", optional=False).name, text)
-    return value  # type: ignore[no-any-return]
+    value: str | None = _of_type("text", text, schema, optional=False)[0]
+    return value
 
 
 # -- SIRET (Structure sheet) -------------------------------------------------------------------------------

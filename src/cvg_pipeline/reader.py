@@ -15,7 +15,6 @@ step, so neither reaches `ParsedFile` (not even `raw`).
 
 from __future__ import annotations
 
-import difflib
 import gc
 import hashlib
 import re
@@ -288,12 +287,13 @@ def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int
 
 
 def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
+    from cvg_pipeline.normalise import closest
+
     names: dict[str, Territoire] = {}
     for terr in schema.territoires:
         for spelling in (terr.name, terr.slug, *terr.synonyms):
             names.setdefault(fold(spelling), terr)
-    found = difflib.get_close_matches(fold(raw), list(names), n=1, cutoff=0.6)
-    return names[found[0]] if found else None
+    return closest(raw, names)
 
 
 def read_structure(
