@@ -223,6 +223,7 @@ def test_truncated_zip(tmp_path: Path, good: Path, cut: float) -> None:
     path.write_bytes(data[: int(len(data) * cut)])
     found = check(path)
     assert found is not None and found.code == "fichier-illisible" and "archive endommagée" in found.message
+    assert "enregistrez-le à nouveau depuis Excel ou LibreOffice" in found.message  # what to do
 
 
 def test_unsupported_compression_method(tmp_path: Path, good: Path) -> None:
@@ -232,12 +233,16 @@ def test_unsupported_compression_method(tmp_path: Path, good: Path) -> None:
             zf.writestr(name, data)
     found = check(path)
     assert found is not None and found.code == "fichier-illisible" and "méthode de compression 12" in found.message
+    assert "enregistrez-le à nouveau" in found.message
 
 
 def test_damaged_ole_container(tmp_path: Path) -> None:
     path = tmp_path / "casse.xls"
     path.write_bytes(hostile.xls_bytes()[:700])
-    assert code(path) == "fichier-illisible"
+    found = check(path)
+    assert found is not None and found.code == "fichier-illisible"
+    assert "classeur .xls endommagé : enregistrez-le à nouveau au format .xlsx" in found.message
+    assert "OLE" not in found.message  # no jargon
 
 
 def test_unreadable_file_is_an_issue_not_an_exception(tmp_path: Path) -> None:
@@ -623,6 +628,8 @@ def test_hostile_xls_is_refused(tmp_path: Path, label: str, change: Callable[[by
     found = check(path)
     assert found is not None and found.code == expected, (label, found)
     assert phrase in found.message, found.message
+    if expected == "fichier-illisible":
+        assert found.message.endswith("enregistrez-le à nouveau au format .xlsx)."), found.message
     if expected == "fichier-trop-gros" and "ensemble" not in phrase:
         assert "« Salariés »" in found.message
     content, refused = safety.read_checked(path, path.name)
