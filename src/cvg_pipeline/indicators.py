@@ -760,15 +760,17 @@ def indicator_warnings(ind: Indicators) -> list[str]:
     """French warnings for stderr: nothing selected, or data arrested before the end of the year."""
     if not ind["snapshots"]:
         return ["aucun fichier ne correspond au périmètre et à la date demandés : tous les indicateurs valent 0."]
-    end = date(ind["annee"], 12, 31).isoformat()
-    early = [s for s in ind["snapshots"] if s["date_arrete"] < end]
+    from cvg_pipeline.fr import date_iso_longue, date_longue
+
+    end = date(ind["annee"], 12, 31)
+    early = [s for s in ind["snapshots"] if s["date_arrete"] < end.isoformat()]
     if not early:
         return []
     verbe, pronom = ("a", "lui") if len(early) == 1 else ("ont", "eux")
+    oldest = date_iso_longue(min(s["date_arrete"] for s in early))
     return [
-        f"{len(early)} ACI sur {len(ind['snapshots'])} {verbe} des données arrêtées avant le {end} "
-        f"(la plus ancienne au {min(s['date_arrete'] for s in early)}) : l'année {ind['annee']} n'est pas "
-        f"complète pour {pronom}."
+        f"{len(early)} ACI sur {len(ind['snapshots'])} {verbe} des données arrêtées avant le {date_longue(end)} "
+        f"(la plus ancienne au {oldest}) : l'année {ind['annee']} n'est pas complète pour {pronom}."
     ]
 
 

@@ -794,7 +794,7 @@ def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, 
         annee=ind["annee"],
         donnees_au=donnees_au,
         secret=secret.mention(),
-        avertissements=[_avertissement_fr(w) for w in indicator_warnings(ind)],
+        avertissements=indicator_warnings(ind),
         cartes=builder.cartes(),
         parties=_parties(builder.t, builder.g),
         t=builder.t,
@@ -802,11 +802,6 @@ def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, 
         notes={c.key: f"{c.label} : {c.note}" for c in schema.exit_categories if c.note},
         dynamiques=dynamic_categories(schema),
     )
-
-
-def _avertissement_fr(text: str) -> str:
-    """Dates in indicator warnings (ISO) written the French way."""
-    return re.sub(r"\b(\d{4}-\d{2}-\d{2})\b", lambda m: fr.date_iso_longue(m.group(1)), text)
 
 
 # -- rendering -------------------------------------------------------------------------------------------
