@@ -552,3 +552,16 @@ def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_p
     [parsed] = ig.read_files([(path, path.name, ig.sha256_file(path))], load_schema(), today=date(2024, 6, 1))
     assert parsed.data is not None
     assert parsed.data.get_column(SUSPECT_COLUMN).to_list() == [False, True, True, False]
+
+
+def test_a_salaries_sheet_without_rows_is_marked_too(tmp_path: Path) -> None:
+    """A header-only sheet gets its (empty) suspect column like any other, alone or beside a file with rows."""
+    from cvg_pipeline import ingest as ig
+    from cvg_pipeline.model import SUSPECT_COLUMN
+
+    paths = [write_workbook(tmp_path / "vide.xlsx", rows=[]), write_workbook(tmp_path / "a.xlsx", rows=[valid_row()])]
+    for todo in ([paths[0]], paths):
+        parsed = ig.read_files([(p, p.name, ig.sha256_file(p)) for p in todo], load_schema(), today=date(2024, 6, 1))
+        empty = parsed[0]
+        assert empty.data is not None and empty.data.height == 0
+        assert empty.data.get_column(SUSPECT_COLUMN).to_list() == []

@@ -245,6 +245,9 @@ def _read_chunk(
     Never raises: if the batch fails (a reader bug), each file of the chunk is read alone, so that the bug
     becomes a located `fichier-illisible` on its own file only.
     """
+    from cvg_pipeline.schema import load_schema
+
+    schema = load_schema(schema_path)
     out: list[ParsedFile | None] = [None] * len(items)
     readable: list[int] = []
     for i, (path, fichier, sha256) in enumerate(items):
@@ -254,30 +257,22 @@ def _read_chunk(
             pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
             pf.issues.append(issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(aucune)"))
             out[i] = pf
-    if readable:
-        try:
-            from cvg_pipeline.reader import read_workbooks
-            from cvg_pipeline.schema import load_schema
+    try:
+        from cvg_pipeline.reader import read_workbooks
 
-            schema = load_schema(schema_path)
-            parsed = read_workbooks([(items[i][0], items[i][2]) for i in readable], schema, today=today)
-            for i, pf in zip(readable, parsed, strict=True):
-                pf.fichier = items[i][1]
-                out[i] = pf
-        except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
-            if len(readable) == 1:
-                path, fichier, sha256 = items[readable[0]]
-                pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
-                pf.issues.append(issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}"))
-                out[readable[0]] = pf
-            else:
-                for i in readable:
-                    out[i] = _read_chunk([items[i]], schema_path, today, key)[0]
-            return [pf for pf in out if pf is not None]
-        parsed = [pf for pf in out if pf is not None]
-        _prepare(parsed, schema, key)
-        return parsed
-    return [pf for pf in out if pf is not None]
+        parsed = read_workbooks([(items[i][0], items[i][2]) for i in readable], schema, today=today)
+        for i, pf in zip(readable, parsed, strict=True):
+            pf.fichier = items[i][1]
+            out[i] = pf
+    except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
+        if len(readable) > 1:
+            return [_read_chunk([item], schema_path, today, key)[0] for item in items]
+        path, fichier, sha256 = items[readable[0]]
+        out[readable[0]] = ParsedFile(path=path, fichier=fichier, sha256=sha256, issues=[
+            issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}")])
+    done = [pf for pf in out if pf is not None]
+    _prepare(done, schema, key)
+    return done
 
 
 def _prepare(parsed: list[ParsedFile], schema: Schema, key: bytes | None) -> None:
@@ -290,15 +285,16 @@ def _prepare(parsed: list[ParsedFile], schema: Schema, key: bytes | None) -> Non
 
     try:
         mark_suspects(parsed, schema)
-        for pf in parsed:  # the text as written only serves the messages of rows that may fail a rule
-            if pf.data is not None and not pf.data.get_column(SUSPECT_COLUMN).any():
-                pf.raw = None
         if key is not None:
             add_pseudonyms(parsed, key)
     except Exception:
         for pf in parsed:
             if pf.data is not None:
                 pf.data = pf.data.drop([SUSPECT_COLUMN, PSEUDO_COLUMN], strict=False)
+        return
+    for pf in parsed:  # the text as written only serves the messages of rows that may fail a rule
+        if pf.data is not None and not pf.data.get_column(SUSPECT_COLUMN).any():
+            pf.raw = None
 
 
 @dataclass
@@ -399,8 +395,9 @@ def read_files(
 ) -> list[ParsedFile]:
     """Read (path, fichier, sha256) files, in chunks, shared with a worker process when there are enough;
     results in input order; `key`: the store's key, to pseudonymise the identifiers as they are read (the
-    worker gets it through its pipe from the fork server, like the paths). A worker that dies (a parser abort) loses no file: what it had not returned is
-    read again one file per process (`_read_isolated`), so a crash is reported on its own file only."""
+    worker gets it through its pipe from the fork server, like the paths). A worker that dies (a parser
+    abort) loses no file: what it had not returned is read again one file per process (`_read_isolated`),
+    so a crash is reported on its own file only."""
     total = len(todo)
     if total == 0:
         return []
@@ -500,12 +497,7 @@ class _Helper:
 
     def take(self) -> int | None:
         """The next chunk for this process, or None when every chunk has been taken."""
-        with self.counter.get_lock():
-            k = int(self.counter.value)
-            if k >= self.count:
-                return None
-            self.counter.value = k + 1
-            return k
+        return _claim(self.counter, self.owner, self.count, 0)
 
     def returned(self) -> list[tuple[int, list[ParsedFile]]]:
         """The chunks the worker has sent back so far (unpacked here), without waiting."""
@@ -563,6 +555,18 @@ def _start_fork_server() -> Any:
     return ctx
 
 
+def _claim(counter: Any, owner: Any, count: int, reader: int) -> int | None:
+    """The next chunk number for `reader` (0: the command, 1: the worker), recorded in `owner`; None when all
+    are taken."""
+    with counter.get_lock():
+        k = int(counter.value)
+        if k >= count:
+            return None
+        owner[k] = reader
+        counter.value = k + 1
+        return k
+
+
 def _helper_main(
     items: list[list[tuple[Path, str, str]]],
     schema_path: Path,
@@ -579,13 +583,7 @@ def _helper_main(
     again, one file per process, by the command (`read_files`)."""
     _exit_with_parent(parent)
     try:
-        while True:
-            with counter.get_lock():
-                k = int(counter.value)
-                if k >= len(items):
-                    return
-                owner[k] = 1
-                counter.value = k + 1
+        while (k := _claim(counter, owner, len(items), 1)) is not None:
             writer.send((k, _read_chunk_packed(items[k], schema_path, today, key)))
     except Exception:
         return
@@ -862,8 +860,7 @@ def add_pseudonyms(files: Sequence[ParsedFile], key: bytes) -> None:
     for pf in files:
         if pf.data is None or pf.structure is None or pf.structure.siret is None or pf.data.height == 0:
             continue
-        ids = pseudonymise(pf.data.get_column("id_salarie").to_list(), pf.structure.siret, key)
-        pf.data = pf.data.with_columns(pl.Series(PSEUDO_COLUMN, ids, dtype=pl.String))
+        pf.data = pf.data.with_columns(pl.Series(PSEUDO_COLUMN, _pseudonyms(pf, key), dtype=pl.String))
 
 
 def _pseudonyms(pf: ParsedFile, key: bytes) -> list[str | None]:

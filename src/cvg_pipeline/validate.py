@@ -330,6 +330,9 @@ def mark_suspects(files: Sequence[ParsedFile], schema: Schema) -> None:
     readers mark their own chunks, in parallel) and `validate` then stacks only the marked rows."""
     import polars as pl
 
+    for f in files:
+        if f.data is not None and f.data.height == 0:
+            f.data = f.data.with_columns(pl.lit(False).alias(SUSPECT_COLUMN))
     with_rows = [f for f in files if f.data is not None and f.data.height > 0]
     if not with_rows:
         return
@@ -339,9 +342,6 @@ def mark_suspects(files: Sequence[ParsedFile], schema: Schema) -> None:
         assert f.data is not None
         f.data = f.data.with_columns(flags.slice(offset, f.data.height).alias(SUSPECT_COLUMN))
         offset += f.data.height
-    for f in files:
-        if f.data is not None and f.data.height == 0:
-            f.data = f.data.with_columns(pl.lit(False).alias(SUSPECT_COLUMN))
 
 
 def _suspects(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
