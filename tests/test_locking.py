@@ -132,8 +132,16 @@ def test_lock_file_not_creatable(store: Path, monkeypatch: pytest.MonkeyPatch) -
         raise PermissionError(13, "Permission non accordée")
 
     monkeypatch.setattr(locking.os, "open", denied)
-    with store_lock(store, exclusive=False, wait=0):
-        pass
+    import os
+
+    before = os.umask(0o022)
+    try:
+        with store_lock(store, exclusive=False, wait=0):
+            inside = os.umask(0o022)  # what the reader's body runs with: the process's own umask
+            os.umask(inside)
+    finally:
+        os.umask(before)
+    assert inside == 0o022  # not the lock file's 0o077 left set while the reader works
     with pytest.raises(CvgError, match=r"ne peut pas être verrouillée .*droits d'écriture"), store_lock(
         store, exclusive=True, wait=0
     ):

@@ -78,15 +78,17 @@ def store_lock(
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        if not exclusive:
-            yield
-            return
-        raise CvgError(
-            f"La base « {store} » ne peut pas être verrouillée ({erreur_systeme(exc)}) : vérifiez les droits "
-            "d'écriture sur son dossier."
-        ) from exc
+        if exclusive:
+            raise CvgError(
+                f"La base « {store} » ne peut pas être verrouillée ({erreur_systeme(exc)}) : vérifiez les droits "
+                "d'écriture sur son dossier."
+            ) from exc
+        fd = -1
     finally:
-        os.umask(old_umask)
+        os.umask(old_umask)  # before the caller's block runs (a reader without lock file included)
+    if fd < 0:
+        yield
+        return
     try:
         acquire(fd, store, exclusive=exclusive, wait=wait, notify=notify)
         yield
