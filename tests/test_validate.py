@@ -559,7 +559,9 @@ def test_a_salaries_sheet_without_rows_is_marked_too(tmp_path: Path) -> None:
     from cvg_pipeline import ingest as ig
     from cvg_pipeline.model import SUSPECT_COLUMN
 
-    paths = [write_workbook(tmp_path / "vide.xlsx", rows=[]), write_workbook(tmp_path / "a.xlsx", rows=[valid_row()])]
+    header = list(valid_row())
+    paths = [write_workbook(tmp_path / "vide.xlsx", header=header, rows=[]),
+             write_workbook(tmp_path / "a.xlsx", rows=[valid_row()])]
     for todo in ([paths[0]], paths):
         parsed = ig.read_files([(p, p.name, ig.sha256_file(p)) for p in todo], load_schema(), today=date(2024, 6, 1))
         empty = parsed[0]
