@@ -810,7 +810,7 @@ def _known_from_index(store_path: Path) -> tuple[dict[str, tuple[Any, ...]], dic
     if not store_path.is_file():
         return None
     with store_lock(store_path, exclusive=False, wait=None):
-        return store_index.load_with_names(store_path)
+        return store_index.load(store_path)
 
 
 # -- storing ------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any
 INDEX_VERSION = 1
 SUFFIX = ".empreintes"
 
-# sha256 → (nom, siret, territoire, date_arrete, nb_lignes), as `ingest.known_hashes` returns them.
+# sha256 → (nom, siret, territoire, date_arrete, nb_lignes), as `store.known_hashes` returns them.
 Known = dict[str, tuple[Any, ...]]
 
 
@@ -49,15 +49,10 @@ def _stamp(store: Path) -> list[int] | None:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def load(store: Path) -> Known | None:
-    """The index of `store` if it describes the store as it is now, else None. Call under the store lock."""
-    found = load_with_names(store)
-    return found[0] if found is not None else None
-
-
-def load_with_names(store: Path) -> tuple[Known, dict[str, str] | None] | None:
-    """`load`, and the territoire names (slug → name) recorded with it if the schema file they were read
-    from is unchanged (None otherwise: read them from the schema)."""
+def load(store: Path) -> tuple[Known, dict[str, str] | None] | None:
+    """The index of `store` if it describes the store as it is now (else None), and the territoire names
+    (slug → name) recorded with it if the schema file they were read from is unchanged (else None: read
+    them from the schema). Call under the store lock."""
     stamp = _stamp(store)
     if stamp is None:
         return None
