@@ -456,6 +456,17 @@ def test_bad_files_never_raise(tmp_path: Path, case: str) -> None:
     assert parsed.data is None
 
 
+@pytest.mark.parametrize(("data", "says"), [
+    (bytes(range(256)) * 16, "ce n'est pas un classeur : vérifiez que c'est le bon fichier"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "classeur .xls endommagé : enregistrez-le à nouveau au format .xlsx"),
+])
+def test_unreadable_message_says_what_to_do(tmp_path: Path, data: bytes, says: str) -> None:
+    path = tmp_path / "recu.xlsx"
+    path.write_bytes(data)
+    [found] = read(path).issues
+    assert found.code == "fichier-illisible" and says in found.message, found.message
+
+
 def test_csv_message_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     path.write_bytes(b"id;date\nA1;01/03/2022\n")
@@ -467,7 +478,8 @@ def test_a_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("hello.txt", "bonjour")
     parsed = read(path)
-    assert len(parsed.errors) == 1 and parsed.errors[0].code in ("fichier-illisible", "contenu-dangereux")
+    assert [i.code for i in parsed.issues] == ["fichier-illisible"]
+    assert "archive endommagée ou incomplète : enregistrez-le à nouveau" in parsed.issues[0].message
 
 
 # -- other formats ------------------------------------------------------------------------------------------

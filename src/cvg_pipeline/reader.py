@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
-from cvg_pipeline.safety import OLE_MAGIC, ZIP_LOCAL_MAGIC, read_checked
+from cvg_pipeline.safety import OLE_MAGIC, SAVE_AGAIN, SAVE_XLS_AGAIN, ZIP_LOCAL_MAGIC, read_checked
 from cvg_pipeline.schema import HeaderMatch, Schema, Territoire, fold
 
 if TYPE_CHECKING:
@@ -64,13 +64,14 @@ def _looks_like_text(content: bytes) -> bool:
 
 def _unreadable_detail(content: bytes) -> str:
     if content.startswith(ZIP_LOCAL_MAGIC):
-        return "le fichier est endommagé (archive incomplète ou corrompue) : enregistrez-le à nouveau depuis Excel"
+        return f"archive endommagée ou incomplète : {SAVE_AGAIN}"
     if content.startswith(OLE_MAGIC):
-        return "le classeur .xls est endommagé : enregistrez-le à nouveau au format .xlsx"
+        return f"classeur .xls endommagé : {SAVE_XLS_AGAIN}"
     if _looks_like_text(content):
         return ("c'est un fichier texte (CSV ?) et non un classeur : ouvrez-le dans Excel et enregistrez-le "
                 "au format .xlsx")
-    return "le contenu n'est pas celui d'un classeur Excel ou OpenDocument"
+    return ("ce n'est pas un classeur : vérifiez que c'est le bon fichier, ou ouvrez-le dans Excel et "
+            "enregistrez-le au format .xlsx")
 
 
 def _file_problem(path: Path, content: bytes) -> Issue | None:

@@ -66,9 +66,9 @@ ZIP_LOCAL_MAGIC: Final = b"PK\x03\x04"  # a zip's first local header
 ZIP_MAGIC: Final = (ZIP_LOCAL_MAGIC, b"PK\x05\x06")  # or the end record of an empty zip
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-# What to do with a damaged file, closing each `fichier-illisible` detail of the precheck.
-_SAVE_AGAIN: Final = "enregistrez-le à nouveau depuis Excel ou LibreOffice"
-_SAVE_XLS_AGAIN: Final = "enregistrez-le à nouveau au format .xlsx"
+# What to do with a damaged file, closing each `fichier-illisible` detail (precheck and reader).
+SAVE_AGAIN: Final = "enregistrez-le à nouveau depuis Excel ou LibreOffice"
+SAVE_XLS_AGAIN: Final = "enregistrez-le à nouveau au format .xlsx"
 
 _CHUNK: Final = 1 * MiB  # inflated bytes produced per step (bounded memory whatever the input)
 _FORBIDDEN: Final = tuple(
@@ -251,7 +251,7 @@ def _check_zip(content: bytes, fichier: str) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
-        raise Refusal(issue("fichier-illisible", fichier, detail=f"archive endommagée ou tronquée : {_SAVE_AGAIN}")) from exc
+        raise Refusal(issue("fichier-illisible", fichier, detail=f"archive endommagée ou tronquée : {SAVE_AGAIN}")) from exc
     raw = memoryview(content)
     with zf:
         infos = zf.infolist()
@@ -421,7 +421,7 @@ class _Inflater:
 
     def _bad(self, detail: str) -> Refusal:
         return Refusal(issue("fichier-illisible", self.fichier,
-                             detail=f"archive endommagée, partie « {self.info.filename} » : {detail} ; {_SAVE_AGAIN}"))
+                             detail=f"archive endommagée, partie « {self.info.filename} » : {detail} ; {SAVE_AGAIN}"))
 
     def __iter__(self) -> Iterator[bytes]:
         info, raw = self.info, self.raw
@@ -646,7 +646,7 @@ def _check_ole(content: bytes, fichier: str) -> None:
     try:
         ole = olefile.OleFileIO(io.BytesIO(content))
     except Exception as exc:  # olefile raises various errors on malformed files
-        raise Refusal(issue("fichier-illisible", fichier, detail=f"classeur .xls endommagé : {_SAVE_XLS_AGAIN}")) from exc
+        raise Refusal(issue("fichier-illisible", fichier, detail=f"classeur .xls endommagé : {SAVE_XLS_AGAIN}")) from exc
     try:
         if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
             raise Refusal(issue("fichier-protege", fichier))
@@ -661,7 +661,7 @@ def _check_ole(content: bytes, fichier: str) -> None:
     except Refusal:
         raise
     except Exception as exc:
-        raise Refusal(issue("fichier-illisible", fichier, detail=f"classeur .xls endommagé : {_SAVE_XLS_AGAIN}")) from exc
+        raise Refusal(issue("fichier-illisible", fichier, detail=f"classeur .xls endommagé : {SAVE_XLS_AGAIN}")) from exc
     finally:
         ole.close()
 
@@ -759,7 +759,7 @@ def _check_biff(data: bytes, fichier: str) -> None:
                            "ou les cellules inutiles"))
     except _Damaged as exc:
         raise Refusal(issue("fichier-illisible", fichier,
-                            detail=f"classeur .xls endommagé : {exc} ; {_SAVE_XLS_AGAIN}")) from exc
+                            detail=f"classeur .xls endommagé : {exc} ; {SAVE_XLS_AGAIN}")) from exc
 
 
 def _biff_sheets(data: bytes) -> list[tuple[int, str]]:
