@@ -8,7 +8,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tests.builders import valid_row, write_workbook
@@ -36,9 +36,8 @@ def rewrite_zip(src: Path, dst: Path, replace: dict[str, bytes] | None = None, a
     return dst
 
 
-def salaries_part(path: Path) -> str:
-    """The zip part name of sheet « Salariés » in a workbook written by tests.builders (second sheet)."""
-    return "xl/worksheets/sheet2.xml"
+# The zip part of sheet « Salariés » in a workbook written by tests.builders (its second sheet).
+SALARIES_PART = "xl/worksheets/sheet2.xml"
 
 
 # -- raw zip writing (lying sizes, hand-made deflate streams) ---------------------------------------------
@@ -104,7 +103,7 @@ def zip_bomb(src: Path, dst: Path, *, inflated_mb: int, lie: bool = False) -> Pa
     between the worksheet's tags). With `lie`, the zip directory declares the sheet's true tiny size
     instead (a bomb whose central directory lies)."""
     parts = members(src)
-    sheet_name = salaries_part(src)
+    sheet_name = SALARIES_PART
     sheet = parts.pop(sheet_name)
     cut = sheet.index(b"<sheetData")
     stream, crc, size = bomb_stream([(sheet[:cut], 1), (b" " * MiB, inflated_mb), (sheet[cut:], 1)])
@@ -139,7 +138,7 @@ def entity_bomb(src: Path, dst: Path, *, part: str = "xl/sharedStrings.xml", utf
 def huge_sheet(src: Path, dst: Path, *, rows: int) -> Path:
     """The workbook `src` whose Salariés sheet has `rows` parcours rows (written straight into the zip)."""
     parts = members(src)
-    sheet_name = salaries_part(src)
+    sheet_name = SALARIES_PART
     sheet = parts.pop(sheet_name)
     head, _, rest = sheet.partition(b"<sheetData>")
     header_rows, _, tail = rest.partition(b"</sheetData>")
@@ -166,7 +165,7 @@ def huge_sheet(src: Path, dst: Path, *, rows: int) -> Path:
 def sparse_sheet(src: Path, dst: Path, far_cell: str = "XFD1048576") -> Path:
     """One extra cell far away: the parser would allocate the dense range up to it."""
     parts = members(src)
-    name = salaries_part(src)
+    name = SALARIES_PART
     row = int("".join(ch for ch in far_cell if ch.isdigit()))
     parts[name] = parts[name].replace(
         b"</sheetData>", f'<row r="{row}"><c r="{far_cell}"><v>1</v></c></row></sheetData>'.encode()
@@ -418,14 +417,3 @@ def save_xls(dst: Path, stream: bytes) -> Path:
     XlsDoc().save(str(dst), stream)
     return dst
 
-
-def patch_xls_stream(path: Path, change: Callable[[bytes], bytes]) -> Path:
-    """Rewrite the Workbook stream of `path` in place with `change(stream)` (same size, as olefile requires)."""
-    import olefile  # type: ignore[import-untyped]
-
-    with olefile.OleFileIO(str(path), write_mode=True) as ole:
-        data = ole.openstream("Workbook").read()
-        new = change(data)
-        assert len(new) == len(data)
-        ole.write_stream("Workbook", new)
-    return path
