@@ -239,16 +239,15 @@ class _Entry:
 
 
 def _find_header_row(raw: RawSheet, schema: Schema) -> int | None:
-    """First of the first rows holding at least `header_min_labels` recognised column labels (spec §1.2)."""
-    for row in range(1, min(schema.header_search_rows, raw.last_row) + 1):
-        recognised = 0
-        for col in range(raw.first_col, raw.last_col + 1):
-            text = raw.text(row, col)
-            if text and schema.match_header(text).kind in ("column", "birth_date"):
-                recognised += 1
-        if recognised >= schema.header_min_labels:
-            return row
-    return None
+    """The Excel row of the header, by the reader's own rule (spec §1.2) applied to the cells read here."""
+    from cvg_pipeline.reader import find_header_row
+
+    rows = [
+        [raw.cells.get((row, col)) for col in range(raw.first_col, raw.last_col + 1)]
+        for row in range(1, min(schema.header_search_rows, raw.last_row) + 1)
+    ]
+    index = find_header_row(rows, schema)
+    return None if index is None else index + 1
 
 
 def _letter_index(letter: str | None) -> int | None:
