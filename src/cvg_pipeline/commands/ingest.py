@@ -107,13 +107,11 @@ def verifier(
 
     def run() -> int:
         from cvg_pipeline.ingest import IngestResult, verify_paths
-        from cvg_pipeline.schema import load_schema
 
-        schema = load_schema()
         with _progress(enabled=len(fichiers) > 1 or any(p.is_dir() for p in fichiers)) as progress:
-            files = verify_paths(fichiers, schema=schema, progress=progress)
+            files = verify_paths(fichiers, progress=progress)
         result = IngestResult(files)
-        written = _error_workbooks(files, erreurs, schema)  # default: next to each file
+        written = _error_workbooks(files, erreurs)  # default: next to each file
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
@@ -135,12 +133,9 @@ def historique(
 
     def run() -> None:
         from cvg_pipeline.ingest import snapshot_history
-        from cvg_pipeline.schema import load_schema
         from cvg_pipeline.store import resolve_store_path
 
-        schema = load_schema()
-        rows = snapshot_history(resolve_store_path(store), schema=schema, territoire=territoire)
-        _render_history(rows, schema)
+        _render_history(snapshot_history(resolve_store_path(store), territoire=territoire))
 
     guarded(run)
 
@@ -165,19 +160,16 @@ class _Out:
             self.console = Console(highlight=False, soft_wrap=True)
 
     def line(self, *segments: Segment) -> None:
-        if self.console is not None:
-            from rich.text import Text
-
-            self.console.print(Text.assemble(*segments))
-        else:
-            sys.stdout.write("".join(x if isinstance(x, str) else x[0] for x in segments) + "\n")
+        self.lines([list(segments)])
 
     def lines(self, rows: list[list[Segment]]) -> None:
-        if self.console is not None:
-            for row in rows:
-                self.line(*row)
-        else:
+        if self.console is None:
             sys.stdout.write("".join("".join(x if isinstance(x, str) else x[0] for x in row) + "\n" for row in rows))
+            return
+        from rich.text import Text
+
+        for row in rows:
+            self.console.print(Text.assemble(*row))
 
 
 def _echo_json(payload: dict[str, Any]) -> None:
@@ -222,7 +214,7 @@ class _progress:
             self.bar.stop()
 
 
-def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any = None) -> dict[Path, Outcome]:
+def _error_workbooks(files: list[FileResult], dest: Path | None) -> dict[Path, Outcome]:
     """The annotated copy of every refused file (annotate.py), into `dest` (None: next to each file)."""
     refused = [f for f in files if f.errors]
     if not refused:
@@ -230,7 +222,7 @@ def _error_workbooks(files: list[FileResult], dest: Path | None, schema: Any = N
     from cvg_pipeline.annotate import write_error_workbooks
     from cvg_pipeline.schema import load_schema
 
-    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, schema or load_schema())
+    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, load_schema())
     return {f.path: o for f, o in zip(refused, outcomes, strict=True)}
 
 
@@ -350,13 +342,12 @@ def _print_issues(out: _Out, issues: list[Issue]) -> None:
     )
 
 
-def _render_history(rows: list[dict[str, Any]], schema: Any) -> None:
-
+def _render_history(rows: list[dict[str, Any]]) -> None:
     out = _Out()
     if not rows:
         out.line("Aucun fichier intégré.")
         return
-    names = {t.slug: t.name for t in schema.territoires}
+    names = _territoire_names()
     headers = ["Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Intégré le"]
     table = [
         [
