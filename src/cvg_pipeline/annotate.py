@@ -330,10 +330,8 @@ def _birth_year(value: CellValue) -> int | None:
         return value.year
     if value is None or isinstance(value, bool | time):
         return None
-    try:
-        from cvg_pipeline.normalise import parse_birth_year
-    except ImportError:  # pragma: no cover - the reader's normaliser is part of the package
-        return None
+    from cvg_pipeline.normalise import parse_birth_year
+
     year, _error = parse_birth_year(str(value))
     return year
 
