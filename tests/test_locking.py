@@ -122,6 +122,17 @@ def test_default_wait_is_settable() -> None:
     assert DEFAULT_WAIT == 60.0
 
 
+@pytest.mark.parametrize("command", ["indicators", "report", "sauvegarder"])
+def test_attente_help_states_the_real_default(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from cvg_pipeline.cli import app
+
+    result = CliRunner().invoke(app, [command, "-h"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert f"(défaut : {DEFAULT_WAIT:g} ; 0 : ne pas attendre)" in " ".join(result.stdout.split())
+
+
 def test_lock_file_not_creatable(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only folder: a reader proceeds without the lock file, a writer gets a French message."""
     import cvg_pipeline.locking as locking

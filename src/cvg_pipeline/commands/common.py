@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from cvg_pipeline.errors import CvgError
+from cvg_pipeline.locking import DEFAULT_WAIT
 
 if TYPE_CHECKING:
     from cvg_pipeline.indicators import Indicators
@@ -54,7 +55,7 @@ AuOption = Annotated[
 
 
 def _set_wait(value: float | None) -> float | None:
-    from cvg_pipeline.locking import DEFAULT_WAIT, set_default_wait
+    from cvg_pipeline.locking import set_default_wait
 
     set_default_wait(DEFAULT_WAIT if value is None else value)
     return value
@@ -69,7 +70,7 @@ WaitOption = Annotated[
         callback=_set_wait,
         help=(
             "Si la base est utilisée par un autre traitement, l'attendre au plus SECONDES secondes "
-            "(défaut : 60 ; 0 : ne pas attendre)."
+            f"(défaut : {DEFAULT_WAIT:g} ; 0 : ne pas attendre)."
         ),
         show_default=False,
     ),
