@@ -786,7 +786,8 @@ def ingest_paths(
     from cvg_pipeline.store import known_hashes, open_store
 
     schema = schema or load_schema()
-    if len(hashed) >= MIN_FILES_FOR_WORKER:
+    new = len(hashed) if indexed is None else sum(sha not in indexed[0] for _, sha in hashed)
+    if new >= MIN_FILES_FOR_WORKER:
         with contextlib.suppress(OSError, ValueError, RuntimeError):  # else read_files reads in this process
             _start_fork_server()  # its imports overlap the opening of the store
     with open_store(store_path, read_only=False, create=True) as con:
