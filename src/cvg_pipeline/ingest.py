@@ -269,7 +269,8 @@ def _read_chunk(
             return [_read_chunk([item], schema_path, today, key)[0] for item in items]
         path, fichier, sha256 = items[readable[0]]
         out[readable[0]] = ParsedFile(path=path, fichier=fichier, sha256=sha256, issues=[
-            issue("fichier-illisible", fichier, detail=f"erreur interne {type(exc).__name__}")])
+            issue("fichier-illisible", fichier, detail=f"erreur de cvg lui-même, {type(exc).__name__} : le fichier "
+                  "n'est peut-être pas en cause, transmettez-le à l'équipe qui maintient cvg")])
     done = [pf for pf in out if pf is not None]
     _prepare(done, schema, key)
     return done
