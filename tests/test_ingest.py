@@ -424,6 +424,27 @@ def test_no_worker_can_start_then_this_process_reads_everything(
     assert statuses(result) == {"f0.xlsx": "intégré", "f1.xlsx": "intégré"}
 
 
+def test_a_reader_bug_is_reported_on_its_own_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of the reader on one file (here: any file named « bug ») is that file's `fichier-illisible`,
+    worded as cvg's own fault; the other files of the chunk are read as usual."""
+    import cvg_pipeline.reader as reader
+
+    real = reader.read_workbooks
+
+    def buggy(files: Any, *a: Any, **k: Any) -> Any:
+        if any(Path(p).stem == "bug" for p, _ in files):
+            raise KeyError("colonne")
+        return real(files, *a, **k)
+
+    monkeypatch.setattr(reader, "read_workbooks", buggy)
+    paths = [aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "bug.xlsx", siret=SIRET_2)]
+    parsed = ig.read_files([(p, p.name, ig.sha256_file(p)) for p in paths], SCHEMA, today=TODAY)
+    assert parsed[0].ok and parsed[0].data is not None
+    [problem] = parsed[1].issues
+    assert problem.code == "fichier-illisible"
+    assert "erreur de cvg lui-même, KeyError" in problem.message and "transmettez-le" in problem.message
+
+
 def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     run([aci_file(tmp_path / "dec.xlsx")], store)
