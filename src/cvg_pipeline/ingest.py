@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, UsageError, issue
 from cvg_pipeline.fr import erreur_systeme
-from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX, PSEUDO_COLUMN, HasIssues, ParsedFile
+from cvg_pipeline.model import (
+    ERROR_WORKBOOK_SUFFIX,
+    PSEUDO_COLUMN,
+    SPREADSHEET_EXTENSIONS,
+    HasIssues,
+    ParsedFile,
+)
 
 if TYPE_CHECKING:  # the schema and the store are imported where used: a run whose files are all stored needs
     # neither (see ingest_paths)
@@ -46,7 +52,6 @@ if TYPE_CHECKING:  # the schema and the store are imported where used: a run who
 
     from cvg_pipeline.schema import Schema
 
-SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
 # Reading is shared by this process and ONE worker process (the machine has 2 cores): both take the next
 # chunk of files from a shared counter until none is left, so neither waits for the other, this process
 # needs no copy of its own chunks' frames, and the worker's start (a fork server importing polars, ~0.6 s)
@@ -248,32 +253,21 @@ def _read_chunk(
     from cvg_pipeline.schema import load_schema
 
     schema = load_schema(schema_path)
-    out: list[ParsedFile | None] = [None] * len(items)
-    readable: list[int] = []
-    for i, (path, fichier, sha256) in enumerate(items):
-        if path.suffix.lower() in SPREADSHEET_EXTENSIONS:
-            readable.append(i)
-        else:
-            pf = ParsedFile(path=path, fichier=fichier, sha256=sha256)
-            pf.issues.append(issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(aucune)"))
-            out[i] = pf
     try:
         from cvg_pipeline.reader import read_workbooks
 
-        parsed = read_workbooks([(items[i][0], items[i][2]) for i in readable], schema, today=today)
-        for i, pf in zip(readable, parsed, strict=True):
-            pf.fichier = items[i][1]
-            out[i] = pf
+        parsed = read_workbooks([(path, sha256) for path, _, sha256 in items], schema, today=today)
+        for pf, (_, fichier, _) in zip(parsed, items, strict=True):
+            pf.fichier = fichier
     except Exception as exc:  # a bug or an unforeseen file: reported on the file, never a traceback
-        if len(readable) > 1:
+        if len(items) > 1:
             return [_read_chunk([item], schema_path, today, key)[0] for item in items]
-        path, fichier, sha256 = items[readable[0]]
-        out[readable[0]] = ParsedFile(path=path, fichier=fichier, sha256=sha256, issues=[
+        path, fichier, sha256 = items[0]
+        parsed = [ParsedFile(path=path, fichier=fichier, sha256=sha256, issues=[
             issue("fichier-illisible", fichier, detail=f"erreur de cvg lui-même, {type(exc).__name__} : le fichier "
-                  "n'est peut-être pas en cause, transmettez-le à l'équipe qui maintient cvg")])
-    done = [pf for pf in out if pf is not None]
-    _prepare(done, schema, key)
-    return done
+                  "n'est peut-être pas en cause, transmettez-le à l'équipe qui maintient cvg")])]
+    _prepare(parsed, schema, key)
+    return parsed
 
 
 def _prepare(parsed: list[ParsedFile], schema: Schema, key: bytes | None) -> None:

@@ -19,6 +19,9 @@ from cvg_pipeline.errors import Issue
 if TYPE_CHECKING:
     import polars as pl
 
+# The workbooks cvg reads (anything else found in a folder is skipped, and refused when named explicitly).
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+
 # The name ending of the error workbooks cvg writes (annotate.py); folder scans skip them (ingest.py).
 ERROR_WORKBOOK_SUFFIX = "-erreurs.xlsx"
 

@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
-from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
+from cvg_pipeline.model import ROW_COLUMN, SPREADSHEET_EXTENSIONS, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.safety import OLE_MAGIC, SAVE_AGAIN, SAVE_XLS_AGAIN, ZIP_LOCAL_MAGIC, read_checked
 from cvg_pipeline.schema import HeaderMatch, Schema, Territoire, fold
 
 if TYPE_CHECKING:
     import polars as pl
 
-ACCEPTED_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 def column_letter(index: int) -> str:
@@ -79,7 +78,7 @@ def _file_problem(path: Path, content: bytes) -> Issue | None:
     if not content:
         return issue("fichier-vide", fichier)
     suffix = path.suffix.lower()
-    if suffix not in ACCEPTED_EXTENSIONS:
+    if suffix not in SPREADSHEET_EXTENSIONS:
         return issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(sans extension)")
     # (a password-protected file never gets here: `safety.read_checked` refused it)
     if not content.startswith((ZIP_LOCAL_MAGIC, OLE_MAGIC)):
