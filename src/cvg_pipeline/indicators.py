@@ -270,10 +270,6 @@ def resolve_territoire(schema: Schema, raw: str) -> str:
     raise UsageError(f"territoire inconnu : « {raw} ».{hint} Territoires : {slugs}.")
 
 
-def normalise_siret(raw: str) -> str:
-    return "".join(ch for ch in raw if ch not in " .\u00a0\u202f")
-
-
 def scope_from_options(schema: Schema, *, national: bool, territoire: str | None, aci: str | None) -> Scope:
     """Exactly one of --national, --territoire, --aci (UsageError otherwise)."""
     given = [name for name, on in (("--national", national), ("--territoire", territoire is not None),
@@ -285,7 +281,9 @@ def scope_from_options(schema: Schema, *, national: bool, territoire: str | None
     if territoire is not None:
         return Scope.of_territoire(resolve_territoire(schema, territoire))
     if aci is not None:
-        siret = normalise_siret(aci)
+        from cvg_pipeline.siret import clean_siret
+
+        siret = clean_siret(aci)
         if not (len(siret) == 14 and siret.isdigit()):
             raise UsageError(f"« {aci} » n'est pas un SIRET (14 chiffres attendus).")
         return Scope.of_aci(siret)

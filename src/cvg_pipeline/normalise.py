@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import polars as pl
 
 from cvg_pipeline.schema import Column, Domain, Schema, fold
+from cvg_pipeline.siret import clean_siret as clean_siret  # re-exported
+from cvg_pipeline.siret import luhn_valid as luhn_valid  # re-exported
 
 # What Excel shows in a cell whose formula failed, by calamine's name of the error. Such a cell is not empty:
 # it is reported at its cell as `erreur-excel`, never read as blank.
@@ -469,29 +471,6 @@ def parse_text(text: str | None, schema: Schema | None = None) -> str | None:
 
 
 # -- SIRET (Structure sheet) -------------------------------------------------------------------------------
-def clean_siret(text: str) -> str:
-    """Remove spaces (Unicode ones included) and dots; a number read as `…0.0` loses its `.0`."""
-    text = text.strip()
-    if text.endswith(".0") and text[:-2].isdigit() and len(text[:-2]) == 14:  # 14 digits read as a number
-        text = text[:-2]
-    return "".join(ch for ch in text if not ch.isspace() and ch != ".")
-
-
-def luhn_valid(digits: str) -> bool:
-    """Luhn checksum of a string of ASCII digits (SIRET)."""
-    if not digits or not (digits.isascii() and digits.isdigit()):
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2 == 1:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
-
-
 def siret_problem(text: str) -> tuple[str | None, str | None]:
     """(clean SIRET, None) when valid, else (None, French detail for `siret-invalide`)."""
     digits = clean_siret(text)
