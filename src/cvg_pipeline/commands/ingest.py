@@ -126,7 +126,7 @@ def historique(
     attente: WaitOption = None,
     territoire: Annotated[
         str | None,
-        typer.Option("--territoire", metavar="SLUG", help="Seulement les ACI d'un territoire (ex. lyon)."),
+        typer.Option("--territoire", metavar="NOM", help="Seulement les ACI d'un territoire, par son nom ou son code (ex. lyon)."),
     ] = None,
 ) -> None:
     """Liste les fichiers intégrés (un par ACI et par date d'arrêté), les plus récents d'abord."""
