@@ -36,7 +36,6 @@ Decisions where the spec is silent (also in the final report to the lead):
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -260,13 +259,9 @@ def resolve_territoire(schema: Schema, raw: str) -> str:
     found = schema.match_territoire(raw)
     if found is not None:
         return found.slug
-    candidates: dict[str, str] = {}
-    for terr in schema.territoires:
-        for text in (terr.slug, terr.name, *terr.synonyms):
-            candidates.setdefault(fold(text), terr.slug)
-    close = difflib.get_close_matches(fold(raw), list(candidates), n=1, cutoff=0.5)
+    close = schema.closest_territoire(raw, cutoff=0.5)
     slugs = ", ".join(t.slug for t in schema.territoires)
-    hint = f" Vouliez-vous dire « {candidates[close[0]]} » ?" if close else ""
+    hint = f" Vouliez-vous dire « {close.slug} » ?" if close else ""
     raise UsageError(f"territoire inconnu : « {raw} ».{hint} Territoires : {slugs}.")
 
 

@@ -19,8 +19,7 @@ Bounds and row rules are not checked here (validate.py).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -28,7 +27,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from cvg_pipeline.schema import Column, Domain, Schema, fold
+from cvg_pipeline.schema import Column, Domain, Schema, closest
 from cvg_pipeline.siret import clean_siret as clean_siret  # re-exported
 from cvg_pipeline.siret import luhn_valid as luhn_valid  # re-exported
 
@@ -107,13 +106,6 @@ def _resolved(values: Sequence[str], resolve: Callable[[str], Any], memo: dict[s
 
 
 _T = TypeVar("_T")
-
-
-def closest(raw: str, spellings: Mapping[str, _T]) -> _T | None:
-    """What the folded spelling closest to `raw` stands for, if any is close enough (the « vouliez-vous
-    dire » of the messages)."""
-    found = difflib.get_close_matches(fold(raw), list(spellings), n=1, cutoff=0.6)
-    return spellings[found[0]] if found else None
 
 
 def closest_label(raw: str, domain: Domain) -> str | None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from cvg_pipeline.errors import Issue, issue
 from cvg_pipeline.model import ROW_COLUMN, SPREADSHEET_EXTENSIONS, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.safety import OLE_MAGIC, SAVE_AGAIN, SAVE_XLS_AGAIN, ZIP_LOCAL_MAGIC, read_checked
-from cvg_pipeline.schema import HeaderMatch, Schema, Territoire, fold
+from cvg_pipeline.schema import HeaderMatch, Schema, fold
 
 if TYPE_CHECKING:
     import polars as pl
@@ -286,16 +286,6 @@ def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int
     return None
 
 
-def closest_territoire(raw: str, schema: Schema) -> Territoire | None:
-    from cvg_pipeline.normalise import closest
-
-    names: dict[str, Territoire] = {}
-    for terr in schema.territoires:
-        for spelling in (terr.name, terr.slug, *terr.synonyms):
-            names.setdefault(fold(spelling), terr)
-    return closest(raw, names)
-
-
 def read_structure(
     sheet: _Sheet, schema: Schema, fichier: str, issues: list[Issue]
 ) -> tuple[StructureInfo, tuple[str, dict[str, Any]] | None]:
@@ -356,7 +346,7 @@ def read_structure(
         elif spec.type == "territoire":
             terr = schema.match_territoire(value)
             if terr is None:
-                close = closest_territoire(value, schema)
+                close = schema.closest_territoire(value)
                 issues.append(issue(
                     "territoire-inconnu", fichier,
                     suggestion=f" (vouliez-vous dire « {close.name} » ?)" if close else "",

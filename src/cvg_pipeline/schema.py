@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from cvg_pipeline.schema_file import DEFAULT_SCHEMA_PATH as DEFAULT_SCHEMA_PATH  # re-exported
 from cvg_pipeline.schema_file import PROJECT_ROOT as PROJECT_ROOT  # re-exported
 from cvg_pipeline.schema_file import SCHEMA_ENV as SCHEMA_ENV  # re-exported
 from cvg_pipeline.schema_file import read_raw, schema_path
+
+_T = TypeVar("_T")
 
 ColumnType = Literal["text", "cat", "date", "number", "int", "bool"]
 Rule = Literal["requis", "si_sortie", "facultatif"]
@@ -48,6 +50,15 @@ def fold(text: str) -> str:
     no_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
     spaced = _COMPARISON.sub(r" \1 ", no_accents.lower())  # `CDD<6 mois` = `CDD < 6 mois`
     return _FOLD_CHARS.sub(" ", spaced).strip()
+
+
+def closest(raw: str, spellings: Mapping[str, _T], cutoff: float = 0.6) -> _T | None:
+    """What the folded spelling closest to `raw` stands for, if any is close enough (the « vouliez-vous
+    dire » of the messages); `spellings` maps folded spellings to what they stand for."""
+    import difflib
+
+    found = difflib.get_close_matches(fold(raw), list(spellings), n=1, cutoff=cutoff)
+    return spellings[found[0]] if found else None
 
 
 def slugify(text: str) -> str:
@@ -225,6 +236,10 @@ class Schema:
 
     def match_territoire(self, raw: str) -> Territoire | None:
         return self._territoire_lookup.get(fold(raw))
+
+    def closest_territoire(self, raw: str, cutoff: float = 0.6) -> Territoire | None:
+        """The territoire whose name, code or synonym is closest to `raw` (for « vouliez-vous dire »)."""
+        return closest(raw, self._territoire_lookup, cutoff)
 
     def territoire(self, slug: str) -> Territoire:
         for terr in self.territoires:
