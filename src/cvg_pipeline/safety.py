@@ -762,11 +762,10 @@ def _check_biff(data: bytes, fichier: str) -> None:
                             detail=f"classeur .xls endommagé : {exc} ; {SAVE_XLS_AGAIN}")) from exc
 
 
-def _biff_sheets(data: bytes) -> list[tuple[int, str]]:
-    """(offset, name) of each BOUNDSHEET of the workbook globals (walked up to their EOF, as calamine does)."""
-    sheets: list[tuple[int, str]] = []
-    biff8 = True
-    pos, end = 0, len(data)
+def _biff_records(data: bytes, pos: int) -> Iterator[tuple[int, int, int]]:
+    """(record type, start of its body, end of its body) of each record from `pos` to the end of the stream;
+    _Damaged when a header or a body runs past the end."""
+    end = len(data)
     unpack = _HEADER.unpack_from
     while pos < end:
         if pos + 4 > end:
@@ -776,6 +775,16 @@ def _biff_sheets(data: bytes) -> list[tuple[int, str]]:
         pos = body + length
         if pos > end:
             raise _Damaged("enregistrement tronqué")
+        yield rtype, body, pos
+
+
+def _biff_sheets(data: bytes) -> list[tuple[int, str]]:
+    """(offset, name) of each BOUNDSHEET of the workbook globals (walked up to their EOF, as calamine does)."""
+    sheets: list[tuple[int, str]] = []
+    biff8 = True
+    end = len(data)
+    for rtype, body, pos in _biff_records(data, 0):
+        length = pos - body
         if rtype == _BOF and length >= 2:
             biff8 = data[body] | data[body + 1] << 8 != 0x0500
         elif rtype == _BOUNDSHEET:
@@ -805,22 +814,15 @@ def _biff_sheet_name(record: bytes, biff8: bool, index: int) -> str:
     return "".join(ch for ch in text if ch.isprintable()) or f"n° {index + 1}"
 
 
-def _biff_sheet(data: bytes, pos: int) -> _BiffSheet:
-    """Walk one sheet substream from `pos` to its first EOF (or the end of the stream)."""
+def _biff_sheet(data: bytes, start: int) -> _BiffSheet:
+    """Walk one sheet substream from `start` to its first EOF (or the end of the stream)."""
     sheet = _BiffSheet()
-    end = len(data)
     unpack = _HEADER.unpack_from
     cells = _CELL_RECORDS
     max_row = max_col = -1
     count = 0
-    while pos < end:
-        if pos + 4 > end:
-            raise _Damaged("en-tête d'enregistrement tronqué")
-        rtype, length = unpack(data, pos)
-        body = pos + 4
-        pos = body + length
-        if pos > end:
-            raise _Damaged("enregistrement tronqué")
+    for rtype, body, pos in _biff_records(data, start):
+        length = pos - body
         if rtype in cells:
             if length < 4:
                 raise _Damaged("cellule tronquée")
