@@ -79,7 +79,7 @@ fuzz: $(VENV)/.installed-dev
 examples: $(VENV)/.installed-dev
 	$(BIN)/python examples/generate.py
 
-## make readme: regenerate the README column reference from schemas/.
+## make readme: regenerate the README column reference from src/cvg_pipeline/schemas/.
 readme: $(VENV)/.installed
 	$(BIN)/python -m cvg_pipeline.docs
 

@@ -10,7 +10,7 @@ Proportions follow the programme's 2023 report (« Mise en œuvre de l'action CV
 dynamiques among non-neutral exits, 20 % of neutral exits, 45 % French nationals, 51 % on RSA, 49 % in
 unstable housing at entry, and so on.
 
-Column names, labels, synonyms, categorical values and territoires all come from `schemas/` (load_schema);
+Column names, labels, synonyms, categorical values and territoires all come from the schema (load_schema);
 values are referred to by their JSON key. Same seed, same files: the .xlsx are written by xlsxwriter with
 a fixed creation date, the .ods by odfpy with fixed zip timestamps.
 """
@@ -54,7 +54,7 @@ LAST_NAMES = (
 
 
 # --------------------------------------------------------------------------------------------------------
-# Distributions (weights by value key of schemas/), close to the 2023 report
+# Distributions (weights by value key of the schema), close to the 2023 report
 # --------------------------------------------------------------------------------------------------------
 
 NATIONALITY = {  # by territoire slug; default national (45 % French, 45 % outside the EU)
@@ -258,7 +258,7 @@ class Generator:
         self._check_keys()
 
     def _check_keys(self) -> None:
-        """Every key used by the distributions exists in schemas/ (a renamed value fails loudly here)."""
+        """Every key used by the distributions exists in the schema (a renamed value fails loudly here)."""
         d = self.schema.domains
         checks: list[tuple[str, Iterable[str]]] = [
             ("nationalite", (k for w in NATIONALITY.values() for k in w)),

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from cvg_pipeline.schema import PROJECT_ROOT, Schema, load_schema
+from cvg_pipeline.schema import Schema, load_schema
 
-EXAMPLES = PROJECT_ROOT / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WORKBOOKS = ("*.xlsx", "*.ods")
 
 

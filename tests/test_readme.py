@@ -10,7 +10,7 @@ from typer.main import get_command
 
 from cvg_pipeline import docs
 from cvg_pipeline.cli import app
-from cvg_pipeline.schema import DEFAULT_SCHEMA_PATH, load_schema
+from cvg_pipeline.schema import default_schema_path, load_schema
 
 README = docs.README_PATH
 
@@ -41,7 +41,7 @@ def test_reference_lists_every_column_value_and_territoire() -> None:
 
 
 def test_schema_change_makes_the_readme_stale(tmp_path: Path) -> None:
-    text = DEFAULT_SCHEMA_PATH.read_text(encoding="utf-8").replace(
+    text = default_schema_path().read_text(encoding="utf-8").replace(
         'synonymes = ["Genre", ', 'synonymes = ["Sexe déclaré", "Genre", '
     )
     schema_path = tmp_path / "reporting.toml"

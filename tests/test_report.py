@@ -28,7 +28,7 @@ from cvg_pipeline.cli import app
 from cvg_pipeline.indicators import Indicators, Scope, load_indicators
 from cvg_pipeline.ingest import ingest_paths
 from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
-from cvg_pipeline.schema import PROJECT_ROOT, Schema, load_schema
+from cvg_pipeline.schema import Schema, load_schema
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -389,7 +389,7 @@ DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 Februa
 def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
     """The demo data: the committed examples ingested with the real library (as `make demo` does)."""
     path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
-    examples = PROJECT_ROOT / "examples"
+    examples = HERE.parent / "examples"
     result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
     assert result.exit_code == 0, [i.message for f in result.files for i in f.errors]
     return path

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
-from cvg_pipeline.schema import DEFAULT_SCHEMA_PATH, SCHEMA_ENV, load_schema
+from cvg_pipeline.schema import SCHEMA_ENV, default_schema_path, load_schema
 from cvg_pipeline.template import GUIDE_SHEET
 
 NEW_TERRITOIRE_SYNONYM = "Lugdunum"
@@ -20,7 +20,7 @@ NEW_TERRITOIRE = ("grenoble", "Grenoble-Alpes Métropole", "Grenoble")
 @pytest.fixture
 def modified_schema(tmp_path: Path) -> Path:
     """A copy of schemas/reporting.toml with one territoire synonym, one column synonym, one territoire."""
-    text = DEFAULT_SCHEMA_PATH.read_text(encoding="utf-8")
+    text = default_schema_path().read_text(encoding="utf-8")
     lyon = 'synonymes = ["Lyon", '
     entree = 'synonymes = ["Date entrée", '
     assert text.count(lyon) == 1 and text.count(entree) == 1
@@ -37,7 +37,7 @@ def modified_schema(tmp_path: Path) -> Path:
 
 
 def test_default_schema_does_not_know_the_additions() -> None:
-    schema = load_schema(DEFAULT_SCHEMA_PATH)
+    schema = load_schema(default_schema_path())
     assert schema.match_territoire(NEW_TERRITOIRE_SYNONYM) is None
     assert schema.match_header(NEW_COLUMN_SYNONYM).kind == "unknown"
     assert schema.match_territoire(NEW_TERRITOIRE[2]) is None
@@ -52,7 +52,7 @@ def test_load_schema_from_path(modified_schema: Path) -> None:
     new = schema.match_territoire(NEW_TERRITOIRE[2])
     assert new is not None and new.slug == NEW_TERRITOIRE[0] and new.name == NEW_TERRITOIRE[1]
     # Everything else is unchanged.
-    default = load_schema(DEFAULT_SCHEMA_PATH)
+    default = load_schema(default_schema_path())
     assert [c.name for c in schema.columns] == [c.name for c in default.columns]
     assert len(schema.territoires) == len(default.territoires) + 1
 

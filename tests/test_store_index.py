@@ -172,10 +172,10 @@ def test_the_index_records_territoire_names_of_the_schema_file_as_it_is(
 ) -> None:
     """A run of stored files shows territoire names without building the schema: the index records them,
     with the schema file's size and times; once that file changes they are read from it again."""
-    from cvg_pipeline.schema_file import DEFAULT_SCHEMA_PATH, SCHEMA_ENV
+    from cvg_pipeline.schema_file import SCHEMA_ENV, default_schema_path
 
     schema_copy = tmp_path / "schema.toml"
-    schema_copy.write_bytes(DEFAULT_SCHEMA_PATH.read_bytes())
+    schema_copy.write_bytes(default_schema_path().read_bytes())
     monkeypatch.setenv(SCHEMA_ENV, str(schema_copy))
     store = tmp_path / "cvg.duckdb"
     a = aci_file(tmp_path / "depot" / "a.xlsx")

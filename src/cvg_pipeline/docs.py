@@ -1,7 +1,7 @@
 """Human-readable descriptions of the schema, shared by the README column reference and the template.
 
 `python -m cvg_pipeline.docs` rewrites the README section between `<!-- colonnes:debut -->` and
-`<!-- colonnes:fin -->` from `schemas/`; `python -m cvg_pipeline.docs --verifier` exits 1 when the README
+`<!-- colonnes:fin -->` from the schema (`src/cvg_pipeline/schemas/`); `python -m cvg_pipeline.docs --verifier` exits 1 when the README
 is out of date. Pure standard library (imported by the template writer and by a test).
 """
 
@@ -12,13 +12,14 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from cvg_pipeline.schema import PROJECT_ROOT, Column, ColumnType, Schema, load_schema
+from cvg_pipeline.schema import Column, ColumnType, Schema, load_schema
 
-README_PATH = PROJECT_ROOT / "README.md"
+# A maintainer's tool: the README of the source checkout (`make readme`), not part of an installed wheel.
+README_PATH = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN_MARKER = "<!-- colonnes:debut -->"
 END_MARKER = "<!-- colonnes:fin -->"
 
-# French names of the column types and rules (presentation only; the types themselves live in schemas/).
+# French names of the column types and rules (presentation only; the types themselves live in the schema file).
 TYPE_LABELS: dict[ColumnType, str] = {
     "text": "Texte",
     "cat": "Liste de valeurs",
@@ -100,7 +101,7 @@ def _synonyms(items: Iterable[str]) -> str:
 def render_columns(schema: Schema) -> str:
     """The README column reference (Markdown), generated from the schema."""
     out: list[str] = [
-        f"*Généré depuis `schemas/{schema.path.name}` (version {schema.version}) par "
+        f"*Généré depuis `src/cvg_pipeline/schemas/{schema.path.name}` (version {schema.version}) par "
         "`python -m cvg_pipeline.docs` (`make readme`) : ne pas modifier à la main.*",
         "",
         f"### Feuille « {schema.structure_sheet.label} »",
@@ -211,7 +212,7 @@ def update_readme(path: Path = README_PATH, schema: Schema | None = None, *, che
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Régénère la référence des colonnes du README depuis schemas/.")
+    parser = argparse.ArgumentParser(description="Régénère la référence des colonnes du README depuis le schéma.")
     parser.add_argument("--readme", type=Path, default=README_PATH)
     parser.add_argument("--verifier", action="store_true", help="ne rien écrire ; code 1 si le README est périmé")
     args = parser.parse_args(argv)

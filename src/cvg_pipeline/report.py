@@ -15,8 +15,8 @@ the *secret statistique* of indicators.md §5, applied here and only here (the J
 Charts receive the masked data only: a masked count or a share that is not shown is never drawn.
 
 The view model (`Tableau`, `Graphique`, `Carte`) is built once and rendered by two jinja2 templates,
-``templates/report.md.j2`` and ``templates/report.html.j2`` (autoescaped), so both formats carry the same
-numbers. jinja2 and matplotlib are imported inside the functions.
+``templates/report.md.j2`` and ``templates/report.html.j2`` of the package (autoescaped), so both formats
+carry the same numbers. jinja2 and matplotlib are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cvg_pipeline import fr
 from cvg_pipeline.fr import erreur_systeme
-from cvg_pipeline.schema import PROJECT_ROOT, Schema
+from cvg_pipeline.schema import Schema
 
 if TYPE_CHECKING:
     from cvg_pipeline.charts import Barre
     from cvg_pipeline.indicators import EffectifsEtTaux, Indicators, Rate, YesNo
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
 FORMATS = ("md", "html")
 SEUIL_DEFAUT = 5
 NON_RENSEIGNE = "non_renseigne"
@@ -818,7 +817,7 @@ def _environment(kind: str) -> Any:
     import markupsafe
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=jinja2.PackageLoader("cvg_pipeline", "templates"),  # package data, in the wheel too
         autoescape=(kind == "html"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

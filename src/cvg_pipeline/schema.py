@@ -1,4 +1,4 @@
-"""Load `schemas/reporting.toml` into typed, immutable objects.
+"""Load the schema file (`cvg_pipeline/schemas/reporting.toml`) into typed, immutable objects.
 
 This module is the only place that knows the layout of the schema file. Everything else (reader,
 normaliser, validation, store, template, README, indicators, report) asks the `Schema` object. No column
@@ -18,9 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
-from cvg_pipeline.schema_file import DEFAULT_SCHEMA_PATH as DEFAULT_SCHEMA_PATH  # re-exported
-from cvg_pipeline.schema_file import PROJECT_ROOT as PROJECT_ROOT  # re-exported
 from cvg_pipeline.schema_file import SCHEMA_ENV as SCHEMA_ENV  # re-exported
+from cvg_pipeline.schema_file import default_schema_path as default_schema_path  # re-exported
 from cvg_pipeline.schema_file import read_raw, schema_path
 
 _T = TypeVar("_T")
