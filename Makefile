@@ -39,7 +39,8 @@ demo: $(VENV)/.installed
 	$(CVG) report --store $(DEMO_STORE) --territoire lyon --annee 2023 --sortie $(DEMO)/rapports
 	@echo "Démo terminée : base $(DEMO_STORE), rapports dans $(DEMO)/rapports/, classeurs d'erreurs dans $(DEMO)/erreurs/."
 
-## make test: ruff, mypy (strict on src/), the whole pytest suite.
+## make test: ruff, mypy (strict on src/), the whole pytest suite (tests/test_wheel.py builds the wheel, installs
+## it into a fresh virtualenv outside the source tree and runs cvg template, verifier and report with it).
 test: lint typecheck pytest
 
 lint: $(VENV)/.installed-dev
