@@ -50,9 +50,9 @@ def root(
 
 def _register() -> None:
     # One module per group of commands; each adds its own commands (the order is the help's order).
-    from cvg_pipeline.commands import indicators, ingest, maintenance, report, template
+    from cvg_pipeline.commands import indicators, ingest, maintenance, report, suivi, template
 
-    for module in (ingest, indicators, report, template, maintenance):
+    for module in (ingest, suivi, indicators, report, template, maintenance):
         module.register(app)
 
 
