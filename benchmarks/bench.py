@@ -136,6 +136,9 @@ def bench_scale(n: int, runs: int) -> dict[str, Timing]:
         [CVG, "report", "--store", str(store), "--national", "--annee", "2023", "--sortie", str(OUT / f"rapports-{n}")],
         runs,
     )
+    res["suivi"] = measure(
+        "cvg suivi --mois 2024-01", [CVG, "suivi", "--store", str(store), "--mois", "2024-01"], runs
+    )
     res["help"] = measure("cvg --help", [CVG, "--help"], max(runs, 5))
     return res
 
@@ -173,6 +176,7 @@ def targets(results: dict[int, dict[str, Timing]]) -> list[str]:
         add(f"{n} : cvg verifier d'un classeur (s)", res["verifier"].best, 1.5)
         add(f"{n} : cvg indicators (s)", res["indicators"].best, 1.0)
         add(f"{n} : cvg report md + html (s)", res["report"].best, 3.0)
+        add(f"{n} : cvg suivi (s)", res["suivi"].best, 1.0)
         add(f"{n} : cvg --help (s)", res["help"].best, 0.3)
         add(f"{n} : mémoire max, toutes commandes (Mio)", max(t.rss_mib for t in res.values()), 1024)
     if 70 in results and 700 in results:

@@ -152,7 +152,7 @@ def test_historique(depot: Path, tmp_path: Path) -> None:
     ingest("--store", store, str(depot))
     result = runner.invoke(app, ["historique", "--store", store])
     assert result.exit_code == 0
-    for text in ("lyon.xlsx", "bondy.xlsx", "Intégré le", "Date d'arrêté", "Métropole de Lyon"):
+    for text in ("lyon.xlsx", "bondy.xlsx", "Reçu le", "Date d'arrêté", "Métropole de Lyon"):
         assert text in result.output
     result = runner.invoke(app, ["historique", "--store", store, "--territoire", "seine-saint-denis"])
     assert "bondy.xlsx" in result.output and "lyon.xlsx" not in result.output

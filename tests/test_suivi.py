@@ -255,3 +255,41 @@ def test_a_store_of_the_previous_version_gets_the_new_tables(tmp_path: Path) -> 
     bad = write_workbook(tmp_path / "b" / "aci.xlsx", rows=[valid_row(**{"Sexe": "Inconnu"})])
     cvg("ingest", "--store", store, bad, check_codes=(1,))
     assert by_siret(suivi(store, "--mois", "2024-01"))[SIRET]["statut"] == "a_corriger"
+
+
+def test_historique_lists_refusals_marked_as_such(tmp_path: Path) -> None:
+    """Before: `cvg historique` listed stored snapshots only; a refused file left no trace."""
+    store = new_store(tmp_path)
+    good = write_workbook(tmp_path / "a" / "bon.xlsx", rows=[valid_row()])
+    bad = write_workbook(
+        tmp_path / "b" / "mauvais.xlsx",
+        rows=[valid_row(**{"Sexe": "Inconnu"})],
+        structure_fields=structure(SIRET=SIRET_2, **{"Nom de la structure": "Atelier Deux"}),
+    )
+    cvg("ingest", "--store", store, good, bad, check_codes=(1,))
+    lines = cvg("historique", "--store", store).stdout.splitlines()
+    [refused] = [line for line in lines if "mauvais.xlsx" in line]
+    assert "refusé (valeur-inconnue × 1)" in refused and "Atelier Deux" in refused
+    [stored] = [line for line in lines if "bon.xlsx" in line]
+    assert "intégré" in stored and "refusé" not in stored
+
+
+def test_the_report_sources_list_the_optional_columns_each_file_lacks(tmp_path: Path) -> None:
+    """Before: the report's sources listed the files used, not which columns each one lacked."""
+    store = new_store(tmp_path)
+    without = write_workbook(tmp_path / "a" / "sans.xlsx", rows=[valid_row(), valid_row(**{"Identifiant salarié": "B"})])
+    full = write_workbook(
+        tmp_path / "b" / "avec.xlsx",
+        rows=[valid_row(**{REFUGIE: "Non"}), valid_row(**{"Identifiant salarié": "B", REFUGIE: "Oui"})],
+        structure_fields=structure(SIRET=SIRET_2, **{"Nom de la structure": "Atelier Deux"}),
+    )
+    cvg("ingest", "--store", store, without, full)
+    out = tmp_path / "rapports"
+    cvg("report", "--store", store, "--national", "--annee", "2023", "--format", "md", "--sortie", out)
+    [md] = out.glob("*.md")
+    text = md.read_text(encoding="utf-8")
+    assert "Colonnes facultatives absentes du fichier" in text
+    [row_sans] = [line for line in text.splitlines() if line.startswith("| Atelier Test |")]
+    [row_avec] = [line for line in text.splitlines() if line.startswith("| Atelier Deux |")]
+    assert f"« {REFUGIE} »" in row_sans
+    assert REFUGIE not in row_avec

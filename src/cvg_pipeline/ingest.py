@@ -1153,7 +1153,9 @@ class SnapshotWriter:
 def snapshot_history(
     store_path: Path, *, schema: Schema | None = None, territoire: str | None = None
 ) -> list[dict[str, Any]]:
-    """`cvg historique`: the stored snapshots, latest Date d'arrêté first (then latest ingested first)."""
+    """`cvg historique`: the stored snapshots and the refused files (`statut` « intégré » or « refusé », with
+    the error codes of a refusal), latest Date d'arrêté first (then latest received first); refusals whose
+    Date d'arrêté could not be read come last."""
     from cvg_pipeline.schema import load_schema
     from cvg_pipeline.store import open_store
 
@@ -1166,13 +1168,13 @@ def snapshot_history(
             raise UsageError(f"territoire inconnu : « {territoire} ». Territoires : {slugs}.")
         slug = terr.slug
     sql = (
-        "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements "
-        "FROM snapshots"
-        + (" WHERE territoire = ?" if slug else "")
-        + " ORDER BY date_arrete DESC, ingere_le DESC, fichier"
+        "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements, "
+        f"'intégré' AS statut, NULL AS codes FROM snapshots{where} UNION ALL "
+        "SELECT fichier, nom, siret, territoire, date_arrete, NULL, recu_le, '', 'refusé', codes "
+        f"FROM refus{where} ORDER BY date_arrete DESC NULLS LAST, ingere_le DESC, fichier"
     )
     with open_store(store_path, read_only=True) as con:
-        cur = con.execute(sql, [slug] if slug else [])
+        cur = con.execute(sql, [slug, slug] if slug else [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

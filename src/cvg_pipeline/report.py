@@ -253,8 +253,16 @@ def _champ(population: str, base: str | None = None) -> str:
 class _Builder:
     """Builds the tables, cards and (optionally) charts from one indicators object."""
 
-    def __init__(self, ind: Indicators, schema: Schema, secret: Secret, charts: bool) -> None:
+    def __init__(
+        self,
+        ind: Indicators,
+        schema: Schema,
+        secret: Secret,
+        charts: bool,
+        colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
+    ) -> None:
         self.ind, self.schema, self.s, self.charts = ind, schema, secret, charts
+        self.colonnes_absentes = colonnes_absentes
         self.y = ind["annee"]
         self.t: dict[str, Tableau] = {}
         self.g: dict[str, Graphique] = {}
@@ -706,6 +714,19 @@ class _Builder:
                                                            pourcentages=False))
 
     def snapshots(self) -> None:
+        rows = [[sn["nom"], sn["siret"], self.territoire_name(sn["territoire"]),
+                 fr.date_iso_longue(sn["date_arrete"])] for sn in self.ind["snapshots"]]
+        headers = ["ACI", "SIRET", "Territoire", "Données arrêtées au"]
+        notes = []
+        if self.colonnes_absentes is not None:  # what each file's header lacked (cvg suivi records it)
+            absent = self.colonnes_absentes
+            headers.append("Colonnes facultatives absentes du fichier")
+            for row, sn in zip(rows, self.ind["snapshots"], strict=True):
+                cols = absent.get(sn["siret"])
+                row.append("non connues (fichier intégré avant leur relevé)" if cols is None
+                           else fr.liste([f"« {c} »" for c in cols]) if cols else "aucune")
+            notes.append("Une colonne absente du fichier d'un ACI ne dit rien de ses salarié·es : leurs valeurs "
+                         "comptent comme « non renseigné » dans les indicateurs qui l'utilisent.")
         self.t["snapshots"] = Tableau(
             "Fichiers de reporting utilisés", _champ("pour chaque ACI, son dernier fichier arrêté à la date demandée"),
             ["ACI", "SIRET", "Territoire", "Données arrêtées au"],
@@ -777,12 +798,20 @@ def programme_libelle(ind: Indicators, schema: Schema) -> str:
     return "programmes " + fr.liste(labels)
 
 
-def build_report(ind: Indicators, schema: Schema, *, seuil: int = SEUIL_DEFAUT, charts: bool = True) -> Rapport:
-    """The view model of the report (every number formatted, the secret applied)."""
+def build_report(
+    ind: Indicators,
+    schema: Schema,
+    *,
+    seuil: int = SEUIL_DEFAUT,
+    charts: bool = True,
+    colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
+) -> Rapport:
+    """The view model of the report (every number formatted, the secret applied). `colonnes_absentes`
+    (SIRET → labels of the optional columns its file lacked, None when not recorded) adds them to the sources."""
     from cvg_pipeline.indicators import indicator_warnings
 
     secret = Secret(seuil)
-    builder = _Builder(ind, schema, secret, charts)
+    builder = _Builder(ind, schema, secret, charts, colonnes_absentes)
     builder.build()
     donnees_au = fr.date_iso_longue(ind["donnees_au"]) if ind["donnees_au"] else "aucune donnée"
     perimetre = perimetre_libelle(ind, schema)
@@ -863,6 +892,7 @@ def render_report(
     ind: Indicators,
     schema: Schema,
     *,
+    colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
     formats: Sequence[str] = FORMATS,
     out_dir: Path = Path("rapports"),
     seuil: int = SEUIL_DEFAUT,
@@ -873,7 +903,7 @@ def render_report(
     from cvg_pipeline.errors import CvgError
 
     formats = parse_formats(formats)
-    rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats)
+    rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats, colonnes_absentes=colonnes_absentes)
     paths = report_paths(ind, formats, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import calendar
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -319,6 +319,30 @@ def month_status(
         non_attribues = []  # a refusal whose SIRET could not be read has no territoire either
     non_attribues.sort(key=lambda r: (r.recu_le, r.fichier))
     return Suivi(f"{year:04d}-{month:02d}", attendu, result, non_attribues)
+
+
+def absent_columns(
+    store_path: Path, snapshots: Sequence[Mapping[str, Any]], schema: Schema
+) -> dict[str, list[str] | None]:
+    """For the report's sources: SIRET → labels of the optional columns the header of its snapshot (SIRET,
+    Date d'arrêté) lacked; None when the snapshot was stored before headers were recorded."""
+    from cvg_pipeline.store import open_store
+
+    optional = [c for c in schema.columns if not c.required]
+    wanted = [(str(sn["siret"]), str(sn["date_arrete"])) for sn in snapshots]
+    out: dict[str, list[str] | None] = dict.fromkeys((siret for siret, _ in wanted), None)
+    if not wanted:
+        return out
+    with open_store(store_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT s.siret, c.colonnes FROM snapshots s JOIN colonnes_fichier c USING (snapshot_id) "
+            "WHERE list_contains(?::VARCHAR[], s.siret || '|' || strftime(s.date_arrete, '%Y-%m-%d'))",
+            [[f"{siret}|{day}" for siret, day in wanted]],
+        ).fetchall()
+    for siret, colonnes in rows:
+        header = set(colonnes)
+        out[siret] = [c.label for c in optional if c.name not in header]
+    return out
 
 
 def _fill_rate(counts: tuple[int, int] | None) -> float:

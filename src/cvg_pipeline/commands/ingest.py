@@ -129,7 +129,7 @@ def historique(
         typer.Option("--territoire", metavar="NOM", help="Seulement les ACI d'un territoire, par son nom ou son code (ex. lyon)."),
     ] = None,
 ) -> None:
-    """Liste les fichiers intégrés (un par ACI et par date d'arrêté), les plus récents d'abord."""
+    """Liste les fichiers intégrés (un par ACI et par date d'arrêté) et les fichiers refusés, les plus récents d'abord."""
 
     def run() -> None:
         from cvg_pipeline.ingest import snapshot_history
@@ -345,10 +345,10 @@ def _print_issues(out: _Out, issues: list[Issue]) -> None:
 def _render_history(rows: list[dict[str, Any]]) -> None:
     out = _Out()
     if not rows:
-        out.line("Aucun fichier intégré.")
+        out.line("Aucun fichier intégré ni refusé.")
         return
     names = _territoire_names()
-    headers = ["Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Intégré le"]
+    headers = ["Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Reçu le", "Statut"]
     table = [
         [
             r["fichier"],

@@ -65,7 +65,13 @@ def report(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
         )
-        for path in render_report(result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret):
+        from cvg_pipeline.store import resolve_store_path
+        from cvg_pipeline.suivi import absent_columns
+
+        absent = absent_columns(resolve_store_path(store), result["snapshots"], schema)
+        for path in render_report(
+            result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent
+        ):
             echo(str(path))
 
     guarded(run)
