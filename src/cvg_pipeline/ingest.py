@@ -44,6 +44,7 @@ from cvg_pipeline.model import (
     HasIssues,
     ParsedFile,
 )
+from cvg_pipeline.suivi import present_columns, record_refusals
 
 if TYPE_CHECKING:  # the schema and the store are imported where used: a run whose files are all stored needs
     # neither (see ingest_paths)
@@ -794,6 +795,7 @@ def ingest_paths(
         # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
         order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
         stored = writer.store_all(order, progress)
+        record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
     return IngestResult(_in_order(skipped + unreadable + done + stored, candidates, skipped), store_path)
 
 
@@ -1036,7 +1038,12 @@ class SnapshotWriter:
                 schema={"siret": pl.String, "nom": pl.String, "territoire": pl.String, "supports": pl.List(pl.String)},
             )
 
+        headers = pl.DataFrame(
+            {"snapshot_id": snapshot_ids, "colonnes": [present_columns(pf) for pf in files]},
+            schema={"snapshot_id": pl.Int32, "colonnes": pl.List(pl.String)},
+        )
         views = {
+            "cvg_b_headers": headers,
             "cvg_b_parcours": rows,
             "cvg_b_snapshots": snaps,
             "cvg_b_log": log,
@@ -1051,6 +1058,7 @@ class SnapshotWriter:
                 if replaced:
                     con.execute("DELETE FROM parcours WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
                     con.execute("DELETE FROM snapshots WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
+                    con.execute("DELETE FROM colonnes_fichier WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
                 con.execute(f"INSERT INTO snapshots ({', '.join(snaps.columns)}) SELECT * FROM cvg_b_snapshots")
                 columns = ", ".join(self.columns)
                 con.execute(f"INSERT INTO parcours ({columns}) SELECT {columns} FROM cvg_b_parcours")
@@ -1062,6 +1070,7 @@ class SnapshotWriter:
                         "FROM cvg_b_aci_changed c WHERE aci.siret = c.siret"
                     )
                 con.execute(f"INSERT INTO ingest_log ({', '.join(log.columns)}) SELECT * FROM cvg_b_log")
+                con.execute("INSERT INTO colonnes_fichier (snapshot_id, colonnes) SELECT * FROM cvg_b_headers")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -1167,6 +1176,7 @@ def snapshot_history(
             slugs = ", ".join(t.slug for t in schema.territoires)
             raise UsageError(f"territoire inconnu : « {territoire} ». Territoires : {slugs}.")
         slug = terr.slug
+    where = " WHERE territoire = ?" if slug else ""
     sql = (
         "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements, "
         f"'intégré' AS statut, NULL AS codes FROM snapshots{where} UNION ALL "

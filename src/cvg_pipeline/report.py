@@ -729,10 +729,7 @@ class _Builder:
                          "comptent comme « non renseigné » dans les indicateurs qui l'utilisent.")
         self.t["snapshots"] = Tableau(
             "Fichiers de reporting utilisés", _champ("pour chaque ACI, son dernier fichier arrêté à la date demandée"),
-            ["ACI", "SIRET", "Territoire", "Données arrêtées au"],
-            [[sn["nom"], sn["siret"], self.territoire_name(sn["territoire"]),
-              fr.date_iso_longue(sn["date_arrete"])] for sn in self.ind["snapshots"]],
-            colonnes_texte=4,
+            headers, rows, notes=notes, colonnes_texte=len(headers),
         )
 
     # -- key figures ------------------------------------------------------------------------------------
@@ -892,10 +889,10 @@ def render_report(
     ind: Indicators,
     schema: Schema,
     *,
-    colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
     formats: Sequence[str] = FORMATS,
     out_dir: Path = Path("rapports"),
     seuil: int = SEUIL_DEFAUT,
+    colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
 ) -> list[Path]:
     """Write `rapport-<périmètre>-<année>.<format>` for each format into `out_dir`; return the paths.
 

@@ -10,6 +10,8 @@ Tables
   in hex, never the raw identifier; categorical columns hold the canonical label; bool columns are
   BOOLEAN with NULL for *non renseigné*.
 - `ingest_log(...)`: one row per file seen by `cvg ingest` (codes and counts only, no cell values).
+- `refus(...)`, `colonnes_fichier(snapshot_id, colonnes)`: the refused files and the header of each stored
+  snapshot, for `cvg suivi` (suivi.py; no cell value).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
     from cvg_pipeline.schema import Column, Schema
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 DEFAULT_STORE = "cvg.duckdb"
 STORE_ENV = "CVG_STORE"
 
@@ -101,7 +103,14 @@ def ddl(schema: Schema) -> list[str]:
     nb_avertissements INTEGER NOT NULL,
     codes VARCHAR NOT NULL
 )""",
+        *suivi_ddl(),
     ]
+
+
+def suivi_ddl() -> list[str]:
+    from cvg_pipeline.suivi import DDL
+
+    return list(DDL)
 
 
 def create_store(path: Path, schema: Schema | None = None) -> None:
@@ -242,7 +251,15 @@ def _migrate_0_to_1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO meta VALUES ('cle_hmac', ?)", [secrets.token_hex(32)])
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {0: _migrate_0_to_1}
+def _migrate_suivi(con: duckdb.DuckDBPyConnection) -> None:
+    """1 → 2: the tables of `cvg suivi` (refused files, each snapshot's header). Snapshots stored before have
+    no header recorded: their completeness stays unknown rather than guessed."""
+    from cvg_pipeline.suivi import create_tables
+
+    create_tables(con)
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {0: _migrate_0_to_1, 1: _migrate_suivi}
 
 
 def store_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:

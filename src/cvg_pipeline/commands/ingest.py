@@ -347,21 +347,27 @@ def _render_history(rows: list[dict[str, Any]]) -> None:
     if not rows:
         out.line("Aucun fichier intégré ni refusé.")
         return
+    import json
+
     names = _territoire_names()
     headers = ["Fichier", "Structure", "SIRET", "Territoire", "Date d'arrêté", "Lignes", "Reçu le", "Statut"]
     table = [
         [
             r["fichier"],
-            r["nom"],
-            r["siret"],
-            names.get(r["territoire"], r["territoire"]),
+            r["nom"] or "—",
+            r["siret"] or "—",
+            names.get(r["territoire"], r["territoire"]) if r["territoire"] else "—",
             _date(r["date_arrete"]),
-            str(r["nb_lignes"]),
+            "—" if r["nb_lignes"] is None else str(r["nb_lignes"]),
             r["ingere_le"].strftime("%d/%m/%Y %H:%M"),
+            r["statut"]
+            if r["codes"] is None
+            else f"{r['statut']} ({', '.join(f'{c} × {n}' for c, n in json.loads(r['codes']).items())})",
         ]
         for r in rows
     ]
-    out.lines(_table(headers, table, right={5}))
+    refused = {k for k, r in enumerate(rows) if r["codes"] is not None}
+    out.lines(_table(headers, table, right={5}, style=lambda r, c: "red" if c == 7 and r in refused else None))
 
 
 def _table(
