@@ -507,8 +507,11 @@ def _derived_relation(schema: Schema, defs: _Defs, snapshot_ids: Sequence[int], 
             flags.append(f"coalesce({pred}, FALSE) AS {name}_{year}")
     ids = ", ".join(str(i) for i in snapshot_ids) or "NULL"
     last = years[-1]
+    # The columns of the schema, by name: a column the schema no longer has stays in the store
+    # (store_columns.py) and must never stand in for a value derived below under the same name.
+    stored = ", ".join(["snapshot_id", "siret", *(_col(c.name) for c in schema.columns)])
     return f"""(
-        SELECT *,
+        SELECT {stored},
             coalesce({prog}, FALSE) AS prog,
             coalesce(programme = {_lit(PHC)}, FALSE) AS phc,
             {", ".join(flags)},

@@ -166,6 +166,7 @@ def open_store(
     from contextlib import ExitStack
 
     from cvg_pipeline.locking import store_lock
+    from cvg_pipeline.store_columns import grow_parcours, missing_columns
 
     if not path.exists() and not create:
         raise CvgError(
@@ -186,13 +187,14 @@ def open_store(
         con = _connect(path, read_only)
         stack.callback(con.close)
         version = store_version(con, path)
-        if version < STORE_SCHEMA_VERSION:
+        if version < STORE_SCHEMA_VERSION or missing_columns(con):  # store_columns.py: the schema grew
             if read_only:
                 stack.close()  # the migration needs the exclusive lock and a read-write connection
                 with store_lock(path, exclusive=True, wait=wait):
                     rw = _connect(path, False)
                     try:
                         migrate(rw, path)
+                        grow_parcours(rw, path)
                     finally:
                         rw.close()
                 stack.enter_context(store_lock(path, exclusive=False, wait=wait))
@@ -201,6 +203,7 @@ def open_store(
                 store_version(con, path)
             else:
                 migrate(con, path)
+                grow_parcours(con, path)
         yield con
         if not read_only:  # still under the exclusive lock: the index describes the store as closed
             known = known_hashes(con)
