@@ -293,3 +293,17 @@ def test_the_report_sources_list_the_optional_columns_each_file_lacks(tmp_path: 
     [row_avec] = [line for line in text.splitlines() if line.startswith("| Atelier Deux |")]
     assert f"« {REFUGIE} »" in row_sans
     assert REFUGIE not in row_avec
+
+
+def test_a_column_is_judged_on_the_rows_it_applies_to(tmp_path: Path) -> None:
+    """Date de sortie blank on running parcours, a difficulty at exit blank where it was not a difficulty at
+    entry: these blanks are answers, not gaps, and never make a column « peu remplie »."""
+    store = new_store(tmp_path)
+    rows = [
+        open_row(**{"Identifiant salarié": f"O{k}", "Difficulté Santé à la sortie": None}) for k in range(3)
+    ] + [valid_row(**{"Difficulté Santé à l'entrée": "Non", "Difficulté Santé à la sortie": None})]
+    path = write_workbook(tmp_path / "aci.xlsx", rows=rows, header=[*valid_row().keys(), "Difficulté Santé à la sortie"])
+    cvg("ingest", "--store", store, path)
+    aci = by_siret(suivi(store, "--mois", "2024-01"))[SIRET]
+    assert "Date de sortie" not in aci["colonnes_peu_remplies"]
+    assert "Difficulté Santé à la sortie" not in aci["colonnes_peu_remplies"]

@@ -40,6 +40,8 @@ EN_RETARD = "en_retard"
 A_CORRIGER = "a_corriger"
 STATUS_LABELS = {A_JOUR: "à jour", EN_RETARD: "en retard", A_CORRIGER: "à corriger"}
 LOW_FILL = 0.5  # a present column filled on fewer than half of the rows it applies to is « peu remplie »
+# Columns whose blank is an answer, not a gap: no Date de sortie means the parcours is running.
+BLANK_MEANS_SOMETHING = frozenset({"date_sortie"})
 
 DDL = [
     "CREATE SEQUENCE IF NOT EXISTS refus_seq START 1",
@@ -311,7 +313,7 @@ def month_status(
             status.colonnes_peu_remplies = [
                 labels[c.name]
                 for c in optional
-                if c.name in header and _fill_rate(counts.get(c.name)) < LOW_FILL
+                if c.name in header and c.name not in BLANK_MEANS_SOMETHING and _fill_rate(counts.get(c.name)) < LOW_FILL
             ]
         result.append(status)
     result.sort(key=lambda a: (a.territoire or "", a.nom.casefold(), a.siret))
@@ -381,12 +383,16 @@ def _fill_counts(
 ) -> dict[int, dict[str, tuple[int, int]]]:
     """Per snapshot and optional column: (rows with a value, rows the column applies to).
 
-    A column filled only at exit (`exit_only`) applies to the rows with a Date de sortie."""
+    A column filled only at exit (`exit_only`) applies to the rows with a Date de sortie; one filled only if
+    another is Oui (`only_if`: a difficulty at exit, the situation at the post-sortie contact) to those rows."""
     if not snapshot_ids or not columns:
         return {}
     parts = []
     for c in columns:
-        applicable = "count(date_sortie)" if c.exit_only else "count(*)"
+        conditions = (["date_sortie IS NOT NULL"] if c.exit_only else []) + (
+            [f'"{c.only_if}" IS TRUE'] if c.only_if else []
+        )
+        applicable = f"count(*) FILTER (WHERE {' AND '.join(conditions)})" if conditions else "count(*)"
         parts.append(f'count("{c.name}"), {applicable}')
     rows = con.execute(
         f"SELECT snapshot_id, {', '.join(parts)} FROM parcours "
