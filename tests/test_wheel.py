@@ -21,11 +21,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_OK = ROOT / "examples" / "aci" / "lyon-atelier-des-pentes.xlsx"
 EXAMPLE_BAD = ROOT / "examples" / "erreurs" / "erreurs-siret-et-territoire.xlsx"
+CREATE_STORE = "from pathlib import Path; from cvg_pipeline.store import create_store; create_store(Path('cvg.duckdb'))"
 
 
 def _run(args: list[str | Path], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -44,10 +43,8 @@ def _copy_sources(dest: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+def _build_and_install(tmp: Path) -> tuple[Path, dict[str, str], str]:
     """(bin folder of a fresh virtualenv holding the built wheel, environment to run it in, build output)."""
-    tmp = tmp_path_factory.mktemp("wheel")
     sources = _copy_sources(tmp / "sources")
     dist = tmp / "dist"
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", dist, sources], cwd=tmp)
@@ -59,8 +56,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     made = _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp)
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
-    put = _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index",
-                wheels[0]], cwd=tmp)
+    put = _run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", wheels[0]],
+        cwd=tmp,
+    )
     assert put.returncode == 0, put.stderr
     site = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp)
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
@@ -68,46 +67,50 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CVG_SCHEMA", "CVG_STORE")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["MPLCONFIGDIR"] = str(tmp / "mpl")
     where = _run([python, "-c", "import cvg_pipeline; print(cvg_pipeline.__file__)"], cwd=tmp, env=env)
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout  # the wheel's copy, not src/
     return venv / "bin", env, built.stdout + built.stderr
 
 
-def test_build_prints_no_licence_warning(installed: tuple[Path, dict[str, str], str]) -> None:
-    """Fails on main before 22399b2: `license = { text = "MIT" }` made setuptools print a deprecation
-    warning on every build (three times in `make demo`)."""
-    output = installed[2]
+def test_the_wheel_works_outside_the_source_tree(tmp_path: Path) -> None:
+    """One build for every check (the suite runs on two workers: a fixture shared by several tests would be
+    built once per worker)."""
+    bin_dir, env, output = _build_and_install(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    # The build prints no licence warning. Fails on main before 22399b2: `license = { text = "MIT" }` made
+    # setuptools print a deprecation warning on every build (three times in `make demo`).
     assert "Building wheel for cvg-pipeline" in output  # the backend's output is there to be looked at
     assert "license" not in output.lower(), output
 
-
-def test_template_from_the_wheel(installed: tuple[Path, dict[str, str], str], tmp_path: Path) -> None:
-    bin_dir, env, _ = installed
-    done = _run([bin_dir / "cvg", "template", "--sortie", "modele.xlsx"], cwd=tmp_path, env=env)
+    # cvg template: the schema is package data.
+    done = _run([bin_dir / "cvg", "template", "--sortie", "modele.xlsx"], cwd=work, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (tmp_path / "modele.xlsx").stat().st_size > 0
+    assert (work / "modele.xlsx").stat().st_size > 0
 
-
-def test_verifier_from_the_wheel(installed: tuple[Path, dict[str, str], str], tmp_path: Path) -> None:
-    bin_dir, env, _ = installed
-    good = shutil.copy2(EXAMPLE_OK, tmp_path / EXAMPLE_OK.name)
-    bad = shutil.copy2(EXAMPLE_BAD, tmp_path / EXAMPLE_BAD.name)
-    ok = _run([bin_dir / "cvg", "verifier", good], cwd=tmp_path, env=env)
+    # cvg verifier on an example, accepted and refused (with its annotated copy).
+    good = shutil.copy2(EXAMPLE_OK, work / EXAMPLE_OK.name)
+    bad = shutil.copy2(EXAMPLE_BAD, work / EXAMPLE_BAD.name)
+    ok = _run([bin_dir / "cvg", "verifier", good], cwd=work, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    refused = _run([bin_dir / "cvg", "verifier", "--erreurs", "erreurs", bad], cwd=tmp_path, env=env)
+    refused = _run([bin_dir / "cvg", "verifier", "--erreurs", "erreurs", bad], cwd=work, env=env)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "inattendue" not in refused.stdout + refused.stderr
-    assert [p.name for p in (tmp_path / "erreurs").iterdir()] == [f"{EXAMPLE_BAD.stem}-erreurs.xlsx"]
+    assert [p.name for p in (work / "erreurs").iterdir()] == [f"{EXAMPLE_BAD.stem}-erreurs.xlsx"]
 
-
-def test_report_from_the_wheel(installed: tuple[Path, dict[str, str], str], tmp_path: Path) -> None:
-    """The report templates are package data too: `cvg report` renders both formats from the wheel."""
-    bin_dir, env, _ = installed
-    env = {**env, "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    stored = _run([bin_dir / "cvg", "ingest", "--store", "cvg.duckdb", EXAMPLE_OK], cwd=tmp_path, env=env)
+    # cvg report: the report templates are package data too (both formats rendered from the wheel).
+    made = _run([bin_dir / "python", "-c", CREATE_STORE], cwd=work, env=env)
+    assert made.returncode == 0, made.stderr
+    stored = _run([bin_dir / "cvg", "ingest", "--store", "cvg.duckdb", good], cwd=work, env=env)
     assert stored.returncode == 0, stored.stdout + stored.stderr
-    report = _run([bin_dir / "cvg", "report", "--store", "cvg.duckdb", "--territoire", "lyon", "--annee", "2023",
-                   "--sortie", "rapports"], cwd=tmp_path, env=env)
+    report = _run(
+        [bin_dir / "cvg", "report", "--store", "cvg.duckdb", "--territoire", "lyon", "--annee", "2023",
+         "--sortie", "rapports"],
+        cwd=work,
+        env=env,
+    )
     assert report.returncode == 0, report.stdout + report.stderr
-    assert sorted(p.suffix for p in (tmp_path / "rapports").iterdir()) == [".html", ".md"]
+    assert sorted(p.suffix for p in (work / "rapports").iterdir()) == [".html", ".md"]
