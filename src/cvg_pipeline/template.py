@@ -2,22 +2,40 @@
 
 Sheets:
 - `Structure`: Champ / Valeur, one row per structure field; a drop-down of territoires, a date format on the
-  Date d'arrêté, the SIRET kept as text.
+  Date d'arrêté, the other values formatted as text.
 - `Salariés`: one header row of template labels in schema order (frozen), a drop-down on every categorical
-  and Oui/Non column, a date format on date columns, for `DATA_ROWS` rows; required headers are coloured.
-- `Mode d'emploi`: one row per column (type, rule, accepted values, other accepted headers, help), generated.
+  and Oui/Non column, for `DATA_ROWS` rows; whole columns formatted (text `@` for text, list and Oui/Non
+  columns, so that Excel never turns « 1-2 » into a date; a date format for dates); required headers are
+  coloured.
+- `Mode d'emploi`: short paragraphs, then one row per column (type, rule, accepted values, other accepted
+  headers, help), generated.
 - `Listes` (hidden): the values of the drop-downs that cannot be written inline (Excel limits inline lists
   to 255 characters, and a comma inside a value would split it).
+
+LibreOffice does not size rows holding wrapped text when it opens an .xlsx: every such row gets an explicit
+height computed from its text (`text_lines`). Every sheet prints landscape on A4, fitted to the page width,
+its header row repeated on each page, with « Page n / N » in the footer.
+
+The file is written to a temporary file of the destination folder (`.<name>.partiel-<pid>`, mode 0600), then
+linked to its name: an existing file is never replaced unless asked (`overwrite`), a failed write leaves
+nothing behind, and a temporary file left by a killed run is removed by the next one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import os
+import re
+import signal
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cvg_pipeline import docs
+from cvg_pipeline.errors import CvgError, UsageError
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.schema import Column, Schema, load_schema
 
@@ -27,13 +45,25 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 DEFAULT_OUTPUT = Path("modele-reporting-cvg.xlsx")
-DATA_ROWS = 1000  # rows of Salariés prepared with drop-downs and formats (rows 2 … DATA_ROWS + 1)
+DATA_ROWS = 1000  # rows of Salariés prepared with drop-downs (rows 2 … DATA_ROWS + 1)
 DATE_FORMAT = "DD/MM/YYYY"
+TEXT_FORMAT = "@"
 LISTS_SHEET = "Listes"
 GUIDE_SHEET = "Mode d'emploi"
 INLINE_LIMIT = 255  # Excel's limit for an inline list (formula1 between quotes)
 # A fixed creation date (openpyxl stamps the modification date itself).
 CREATED = datetime(2024, 1, 1)
+
+# Row heights (LibreOffice keeps wrapped rows one line high unless the file gives their height). Widths are
+# in Excel's units (one digit of the default font, Calibri 11): a unit holds about 1.2 characters of text in
+# Excel, about 1.1 in LibreOffice with DejaVu Sans (its stand-in for Calibri, whose lines are 12.8 points
+# high instead of Excel's 15): the estimate below fits both, with a little room to spare in LibreOffice.
+LINE_HEIGHT = 15.0  # points per line of 11-point text
+ROW_PADDING = 3.0  # points
+CHARS_PER_WIDTH = 1.05  # characters of text per unit of column width
+BOLD_CHARS_PER_WIDTH = 0.95
+FOOTER = "Page &P / &N"
+TEMP_MARK = ".partiel-"  # temporary file: .<name>.partiel-<pid>, in the destination folder
 
 # Header colours by rule (the legend is in Mode d'emploi).
 FILL_BY_RULE = {"requis": "F4B183", "si_sortie": "FFE699", "facultatif": "DDEBF7"}
@@ -99,9 +129,85 @@ def column_values(schema: Schema, column: Column) -> tuple[str, ...] | None:
     return None
 
 
-def _width(label: str) -> float:
-    # Headers wrap on two or three lines: about a third of the label, within readable bounds.
-    return float(max(12, min(30, len(label) // 2 + 4)))
+def text_lines(text: str, width: float, *, bold: bool = False) -> int:
+    """Lines that `text` takes in a wrapped cell of `width` (Excel units), each paragraph wrapped on words."""
+    chars = max(1, int(width * (BOLD_CHARS_PER_WIDTH if bold else CHARS_PER_WIDTH)))
+    return sum(max(1, len(textwrap.wrap(part, chars, break_on_hyphens=False))) for part in text.split("\n"))
+
+
+def lines_height(lines: int) -> float:
+    return lines * LINE_HEIGHT + ROW_PADDING
+
+
+# Width a cell of Salariés needs for its values, by type (lists: their longest value, within bounds).
+VALUE_WIDTHS = {"bool": 8, "date": 12, "text": 14, "number": 8, "int": 8}
+MIN_WIDTH, MAX_WIDTH = 10, 22
+HEADER_LINES = 4  # a header wraps on up to about four lines
+
+
+def column_width(schema: Schema, column: Column) -> float:
+    """Width of a column of Salariés: room for its values and for its header on about four lines, kept
+    narrow so that the table prints on few pages."""
+    need = VALUE_WIDTHS.get(column.type)
+    if need is None:
+        need = max(len(v) for v in schema.domain_of(column).labels) + 3  # the drop-down's arrow
+    header = math.ceil(len(column.label) / (HEADER_LINES * CHARS_PER_WIDTH)) + 1
+    word = math.ceil(max(len(w) for w in column.label.split()) / BOLD_CHARS_PER_WIDTH) + 1  # never cut a word
+    return float(max(MIN_WIDTH, word, min(MAX_WIDTH, max(need, header))))
+
+
+def _fit_rows(ws: Worksheet, first_row: int = 1) -> None:
+    """Give every row from `first_row` holding wrapped text the height its text needs (merged cells count the
+    width of their whole range)."""
+    from openpyxl.utils import get_column_letter
+
+    def width(col: int) -> float:
+        dim = ws.column_dimensions.get(get_column_letter(col))
+        return float(dim.width) if dim is not None and dim.width else 8.43
+
+    spans = {(r.min_row, r.min_col): r.max_col for r in ws.merged_cells.ranges}
+    for row in ws.iter_rows(min_row=first_row):
+        number = row[0].row
+        lines = 0
+        for cell in row:
+            if cell.value is None or not cell.alignment.wrap_text or cell.column is None:
+                continue
+            last = spans.get((cell.row, cell.column), cell.column)
+            total = sum(width(c) for c in range(cell.column, last + 1))
+            lines = max(lines, text_lines(str(cell.value), total, bold=bool(cell.font.b)))
+        if lines and number is not None:
+            ws.row_dimensions[number].height = lines_height(lines)
+
+
+def _page_setup(ws: Worksheet, *, title_rows: str | None, area: str | None, title_cols: str | None = None) -> None:
+    """Landscape A4 fitted to the page width (as many pages down as needed), header row(s) repeated, footer
+    « Page n / N »."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    from openpyxl.worksheet.header_footer import HeaderFooterItem
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = 0.5
+    ws.page_margins.bottom = 0.6
+    ws.page_margins.header = 0.3
+    ws.page_margins.footer = 0.3
+    footer = ws.oddFooter if ws.oddFooter is not None else HeaderFooterItem()
+    footer.center.text = FOOTER
+    footer.left.text = "&A"  # the sheet's name
+    ws.oddFooter = footer
+    ws.HeaderFooter.scaleWithDoc = False  # the footer keeps its size when the sheet is shrunk to the page
+    if title_rows:
+        ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+    if area:
+        ws.print_area = area
 
 
 def _structure_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
@@ -121,6 +227,8 @@ def _structure_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
         label = ws.cell(row=row, column=1, value=fld.label)
         value = ws.cell(row=row, column=2)
         value.alignment = Alignment(horizontal="left")
+        # Text unless a date: a SIRET keeps its leading zeros, a name or a list value is never converted.
+        value.number_format = DATE_FORMAT if fld.type == "date" else TEXT_FORMAT
         if fld.required:
             label.font = bold
             label.fill = PatternFill("solid", fgColor=FILL_BY_RULE["requis"])
@@ -130,13 +238,19 @@ def _structure_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
             ws.add_data_validation(
                 _validation(lists.formula(fld.name, names), value.coordinate, fld.label, "Choisissez le territoire.")
             )
-        elif fld.type == "date":
-            value.number_format = DATE_FORMAT
-        elif fld.type == "siret":
-            value.number_format = "@"
         elif fld.type == "supports":
             accepted = ", ".join(schema.domains["supports"].labels)
             value.comment = Comment(f"Une ou plusieurs valeurs séparées par « ; » parmi : {accepted}.", "cvg")
+    _page_setup(ws, title_rows="1:1", area=f"A1:B{ws.max_row}")
+
+
+def column_format(column: Column) -> str | None:
+    """The number format of a column of Salariés: dates as dates, numbers as typed, everything else text."""
+    if column.type == "date":
+        return DATE_FORMAT
+    if column.type in ("text", "cat", "bool"):
+        return TEXT_FORMAT
+    return None
 
 
 def _salaries_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
@@ -158,7 +272,12 @@ def _salaries_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
         note = docs.column_notes(schema, col)
         rule = docs.rule_label(col)
         cell.comment = Comment(f"{rule}. {note}".strip(), "cvg")
-        ws.column_dimensions[letter].width = _width(col.label)
+        dim = ws.column_dimensions[letter]
+        dim.width = column_width(schema, col)
+        # The whole column's format (Excel and LibreOffice give it to every cell typed in the column).
+        fmt = column_format(col)
+        if fmt is not None:
+            dim.number_format = fmt
         cells = f"{letter}2:{letter}{last}"
         values = column_values(schema, col)
         if values is not None:
@@ -167,34 +286,61 @@ def _salaries_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
                 validations[formula].add(cells)
             else:
                 validations[formula] = _validation(formula, cells, col.domain or col.label)
-        if col.type == "date":
-            for row in range(2, last + 1):
-                ws.cell(row=row, column=idx).number_format = DATE_FORMAT
-        elif col.type == "text":
-            for row in range(2, last + 1):
-                ws.cell(row=row, column=idx).number_format = "@"
     for dv in validations.values():
         ws.add_data_validation(dv)
-    ws.row_dimensions[1].height = 60
+    _fit_rows(ws)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(schema.columns))}1"
+    # No print area: Excel prints the used range, which grows with the rows the ACI types; a fixed area
+    # would either cut them or print blank pages.
+    _page_setup(ws, title_rows="1:1", title_cols="A:A", area=None)
+
+
+GUIDE_WIDTHS = (24, 14, 12, 50, 46, 50)  # Colonne, Type, Obligatoire, Valeurs acceptées, Autres intitulés, Aide
+
+
+def guide_paragraphs(schema: Schema) -> list[str]:
+    """The short paragraphs at the top of « Mode d'emploi »."""
+    fields = ", ".join(f.label for f in schema.structure_fields)
+    return [
+        f"1. Feuille « {schema.structure_sheet.label} » : une valeur par champ ({fields}).",
+        f"2. Feuille « {schema.salaries_sheet.label} » : une ligne par parcours, y compris les parcours "
+        "terminés (le fichier est cumulatif).",
+        "Les listes déroulantes proposent les valeurs acceptées ; le tableau ci-dessous décrit chaque colonne.",
+        "Les noms, prénoms, numéros de sécurité sociale, adresses, téléphones et e-mails ne doivent pas figurer "
+        "dans le fichier.",
+    ]
 
 
 def _guide_sheet(wb: Workbook, schema: Schema) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.pagebreak import Break
 
     ws = wb.create_sheet(GUIDE_SHEET)
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
+    last_col = len(GUIDE_WIDTHS)
+
+    def paragraph(text: str, *, font: Font | None = None, first_col: int = 1) -> None:
+        row = ws.max_row + 1
+        cell = ws.cell(row=row, column=first_col, value=text)
+        cell.alignment = wrap
+        if font is not None:
+            cell.font = font
+        ws.merge_cells(start_row=row, start_column=first_col, end_row=row, end_column=last_col)
+
     ws.append(["Modèle de reporting CVG / PHC — mode d'emploi"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([
-        f"Remplissez la feuille « {schema.structure_sheet.label} » (une valeur par champ) puis la feuille "
-        f"« {schema.salaries_sheet.label} » : une ligne par parcours, y compris les parcours terminés "
-        "(le fichier est cumulatif). Les noms, prénoms, numéros de sécurité sociale, adresses, téléphones "
-        "et e-mails ne doivent pas figurer dans le fichier."
-    ])
-    ws.append(["Couleur des en-têtes : " + " ; ".join(f"{docs.RULE_LABELS[r]} = {t}" for r, t in LEGEND.items()) + "."])
+    ws.row_dimensions[1].height = 24
+    for text in guide_paragraphs(schema):
+        paragraph(text)
+    paragraph(f"Couleur des en-têtes de la feuille « {schema.salaries_sheet.label} » :", font=bold)
+    for rule, meaning in LEGEND.items():
+        ws.append([docs.RULE_LABELS[rule]])
+        ws.cell(row=ws.max_row, column=1).fill = PatternFill("solid", fgColor=FILL_BY_RULE[rule])
+        ws.cell(row=ws.max_row, column=1).alignment = wrap
+        ws.cell(row=ws.max_row, column=2, value=meaning).alignment = wrap
+        ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=last_col)
     ws.append([])
     header = ["Colonne", "Type", "Obligatoire", "Valeurs acceptées", "Autres intitulés acceptés", "Aide"]
     ws.append(header)
@@ -216,6 +362,7 @@ def _guide_sheet(wb: Workbook, schema: Schema) -> None:
     ws.append([])
     ws.append([f"Feuille « {schema.structure_sheet.label} »"])
     ws.cell(row=ws.max_row, column=1).font = bold
+    ws.row_breaks.append(Break(id=ws.max_row - 1))  # the section starts a page (its title not left alone)
     for fld in schema.structure_fields:
         if fld.type == "supports":
             values = "Une ou plusieurs valeurs séparées par « ; » : " + " ; ".join(schema.domains["supports"].labels)
@@ -241,17 +388,18 @@ def _guide_sheet(wb: Workbook, schema: Schema) -> None:
     for terr in schema.territoires:
         ws.append(["", "", "", terr.name, ", ".join(terr.synonyms)])
     ws.append([])
-    ws.append([
+    paragraph(
         f"Oui / Non : « {schema.true_labels[0]} » ou « {schema.false_labels[0]} » (aussi acceptés : "
         + ", ".join((*schema.true_labels[1:], *schema.false_labels[1:]))
         + "). Une cellule vide signifie « non renseigné »."
-    ])
+    )
     for row in ws.iter_rows(min_row=head_row):
         for cell in row:
             cell.alignment = wrap
-    for letter, width in zip("ABCDEF", (34, 16, 20, 48, 40, 50), strict=True):
+    for letter, width in zip("ABCDEF", GUIDE_WIDTHS, strict=True):
         ws.column_dimensions[letter].width = width
-    ws.freeze_panes = ws.cell(row=head_row + 1, column=1).coordinate
+    _fit_rows(ws, 2)
+    _page_setup(ws, title_rows=f"{head_row}:{head_row}", area=f"A1:F{ws.max_row}")
 
 
 def build_template(schema: Schema | None = None) -> Workbook:
@@ -274,17 +422,120 @@ def build_template(schema: Schema | None = None) -> Workbook:
     return wb
 
 
-def write_template(path: Path = DEFAULT_OUTPUT, schema: Schema | None = None) -> Path:
-    """Write the blank reporting workbook to `path` (parents created); return the path."""
-    from cvg_pipeline.errors import CvgError
+def write_template(path: Path = DEFAULT_OUTPUT, schema: Schema | None = None, *, overwrite: bool = False) -> Path:
+    """Write the blank reporting workbook to `path` (parents created); return the path.
 
-    wb = build_template(schema)
+    A format other than .xlsx is a usage error (exit 2). An existing `path` is refused unless `overwrite`
+    (then replaced in one step, never truncated). The workbook goes to a temporary file of the destination
+    folder first (mode 0600), removed on every failure, interrupt or SIGTERM included.
+    """
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise CvgError(f"« {path.name} » : le modèle s'écrit au format .xlsx (exemple : {DEFAULT_OUTPUT}).")
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"« {path.name} » : le modèle s'écrit au format .xlsx (exemple : {DEFAULT_OUTPUT}).")
+    if path.is_dir():
+        raise UsageError(f"« {path} » est un dossier : donnez le nom du fichier à écrire (exemple : {path / DEFAULT_OUTPUT}).")
+    if path.exists() and not overwrite:
+        raise CvgError(_exists_message(path))
+    wb = build_template(schema)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(path)
     except OSError as exc:
         raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}).") from exc
+    remove_stale_temporaries(path)
+    tmp = temporary_path(path)
+    with _sigterm_as_interrupt():
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                wb.save(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o600)
+            _publish(tmp, path, overwrite=overwrite)
+        except OSError as exc:
+            raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}) ; rien n'a été écrit.") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
+
+
+def _exists_message(path: Path) -> str:
+    return (
+        f"« {path} » existe déjà : il n'a pas été modifié. Ajoutez --ecraser pour le remplacer, "
+        "ou choisissez un autre nom avec --sortie."
+    )
+
+
+def temporary_path(path: Path, pid: int | None = None) -> Path:
+    """The temporary file `path` is written to: hidden, in the same folder, named after this process."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files of `path` left by runs that died: their process no longer exists, or has
+    this process's PID (a container restarts its processes under the same numbers; this run has not created
+    its own temporary file yet)."""
+    pattern = re.compile(re.escape(f".{path.name}{TEMP_MARK}") + r"(\d+)")
+    removed: list[Path] = []
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.fullmatch(candidate.name)
+        pid = int(match.group(1)) if match else 0
+        if match is None or (pid != os.getpid() and _alive(pid)):
+            continue
+        try:
+            candidate.unlink()
+        except OSError:
+            continue
+        removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or an absurd number): leave its file alone
+    return True
+
+
+def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
+    """Give the finished temporary file its name: atomically replaced if asked, never clobbered otherwise."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if `path` exists meanwhile
+    except FileExistsError:
+        raise CvgError(_exists_message(path)) from None
+    except OSError:
+        if path.exists():
+            raise CvgError(_exists_message(path)) from None
+        os.rename(tmp, path)  # a file system without hard links
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while the file is written, so the temporary file is removed (unless a
+    handler is already installed, or outside the main thread)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        installed = previous in (signal.SIG_DFL, None)
+        if installed:
+            signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
