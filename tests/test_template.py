@@ -203,7 +203,7 @@ def test_cli_sortie_option(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["modele.csv", "modele.ods", "modele.xlsm"])
 def test_cli_refuses_other_formats(tmp_path: Path, name: str) -> None:
-    """Another format is a usage error, exit 2 (documented). Fails on main before the --ecraser commit: exit
+    """Another format is a usage error, exit 2 (documented). Fails on main before 27f396a: exit
     1, and .xlsm was accepted though openpyxl writes an .xlsx inside (Excel refuses to open it)."""
     result = runner.invoke(app, ["template", "--sortie", str(tmp_path / name)])
     assert result.exit_code == 2
@@ -285,7 +285,7 @@ def test_guide_rows_are_tall_enough_for_their_wrapped_text(workbook: Workbook) -
     """Every row of « Mode d'emploi » holding text has an explicit height, at least the lines its text needs:
     LibreOffice does not size rows itself. A line of a unit-wide column holds at most 1.3 characters (Excel's
     Calibri: about 1.2; LibreOffice's DejaVu Sans: about 1.1) and takes at least 12.8 points (DejaVu Sans 11;
-    Excel: 15). Fails on main before the page-setup commit: no height, rows one line high, text overlapping."""
+    Excel: 15). Fails on main before 27f396a: no height, rows one line high, text overlapping."""
     ws = workbook[GUIDE_SHEET]
     checked = 0
     for row in ws.iter_rows(min_row=2):
@@ -304,7 +304,7 @@ def test_guide_rows_are_tall_enough_for_their_wrapped_text(workbook: Workbook) -
 
 def test_guide_intro_is_short_paragraphs(workbook: Workbook, schema: Schema) -> None:
     """The introduction is a few short paragraphs, each wrapped over the width of the table. Fails on main
-    before the page-setup commit: one 330-character line, cut at the page's edge."""
+    before 27f396a: one 330-character line, cut at the page's edge."""
     ws = workbook[GUIDE_SHEET]
     head = guide_head_row(ws)
     intro = [ws.cell(row=r, column=1) for r in range(2, head) if ws.cell(row=r, column=1).value]
@@ -321,7 +321,7 @@ def test_guide_intro_is_short_paragraphs(workbook: Workbook, schema: Schema) -> 
 def test_page_setup(workbook: Workbook, schema: Schema, sheet: str) -> None:
     """Each sheet prints landscape on A4, fitted to one page wide (as many pages down as needed), its header
     row repeated, with « Page n / N » in the footer; Structure and Mode d'emploi have a print area over their
-    whole content. Fails on main before the page-setup commit: portrait, no fit, 29 pages for a blank template."""
+    whole content. Fails on main before 27f396a: portrait, no fit, 29 pages for a blank template."""
     name = {"structure": schema.structure_sheet.label, "salaries": schema.salaries_sheet.label}.get(sheet, sheet)
     ws = workbook[name]
     assert ws.page_setup.orientation == "landscape"
@@ -350,7 +350,7 @@ def quote(sheet: str) -> str:
 def test_text_and_list_columns_are_formatted_as_text(workbook: Workbook, schema: Schema) -> None:
     """Every text, list and Oui/Non column of Salariés is formatted as text (`@`) as a whole column, so Excel
     keeps « 1-2 » or « 5-8 » (Niveau de formation) as typed instead of making a date; the Structure values
-    too, except the date. Fails on main before the text-format commit: « Niveau de formation » and every
+    too, except the date. Fails on main before 27f396a: « Niveau de formation » and every
     list column were General."""
     ws = workbook[schema.salaries_sheet.label]
     text_like = 0
@@ -377,7 +377,7 @@ def folder(path: Path) -> set[str]:
 
 def test_existing_file_is_refused_without_ecraser(tmp_path: Path) -> None:
     """An existing file is left untouched (exit 1, French message naming it and --ecraser). Fails on main
-    before the --ecraser commit: the file was overwritten."""
+    before 27f396a: the file was overwritten."""
     target = tmp_path / "modele.xlsx"
     target.write_bytes(b"le classeur de l'ACI")
     result = runner.invoke(app, ["template", "--sortie", str(target)])
@@ -389,8 +389,8 @@ def test_existing_file_is_refused_without_ecraser(tmp_path: Path) -> None:
 
 
 def test_ecraser_replaces_the_file(tmp_path: Path) -> None:
-    """With --ecraser the file is replaced by a complete workbook, mode 0600. Fails on main before the
-    --ecraser commit: no such option (exit 2)."""
+    """With --ecraser the file is replaced by a complete workbook, mode 0600. Fails on main before
+    27f396a: no such option (exit 2)."""
     target = tmp_path / "modele.xlsx"
     target.write_bytes(b"ancien")
     result = runner.invoke(app, ["template", "--sortie", str(target), "--ecraser"])
@@ -429,7 +429,7 @@ def test_failed_write_leaves_nothing(
 ) -> None:
     """A write that fails (disk full, I/O error, Ctrl-C) leaves no truncated workbook and no temporary file;
     while writing, the only file is the temporary `.modele.xlsx.partiel-<pid>`, mode 0600. Fails on main
-    before the temporary-file commit: the workbook was written in place and a truncated modele.xlsx stayed."""
+    before 27f396a: the workbook was written in place and a truncated modele.xlsx stayed."""
     from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 
     seen: list[tuple[str, int]] = []
@@ -443,7 +443,7 @@ def test_failed_write_leaves_nothing(
 
 def test_failed_write_with_ecraser_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--ecraser replaces the file only once the new one is complete: a failed write keeps the old one intact.
-    Fails on main before the --ecraser commit (no such option; and the file was truncated in place)."""
+    Fails on main before 27f396a (no such option; and the file was truncated in place)."""
     from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 
     target = tmp_path / "modele.xlsx"
@@ -459,7 +459,7 @@ def test_failed_write_with_ecraser_keeps_the_old_file(tmp_path: Path, monkeypatc
 def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
     """A temporary file of the tool's naming left by a process that no longer exists (or by an earlier process
     that had this very PID, as in a container) is removed by the next run; one of a live process, or of
-    another file name, is left alone. Fails on main before the temporary-file commit: nothing was removed."""
+    another file name, is left alone. Fails on main before 27f396a: nothing was removed."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -498,7 +498,7 @@ main()
 
 def test_sigterm_during_the_write_leaves_nothing(tmp_path: Path) -> None:
     """A real `cvg template` terminated (SIGTERM) in the middle of its write leaves neither a truncated
-    workbook nor its temporary file. Fails on main before the temporary-file commit: modele.xlsx stayed,
+    workbook nor its temporary file. Fails on main before 27f396a: modele.xlsx stayed,
     truncated."""
     target = tmp_path / "modele.xlsx"
     proc = subprocess.Popen(
@@ -552,7 +552,7 @@ def test_libreoffice_prints_the_template_readably(tmp_path: Path) -> None:
     """Real client: the template converted to PDF by LibreOffice fits in 6 pages, every text of « Mode
     d'emploi » is printed whole (each cell's text in one piece) and no two words are drawn over each other.
     Skipped when LibreOffice or poppler is missing, failed instead under CVG_CLIENTS_REQUIRED=1. Fails on main
-    before the page-setup commit: 29 pages, the intro cut at the page's edge, wrapped lines over the next row."""
+    before 27f396a: 29 pages, the intro cut at the page's edge, wrapped lines over the next row."""
     pdfinfo = require_client("pdfinfo")
     pdftotext = require_client("pdftotext")
     require_client("soffice")
@@ -573,8 +573,8 @@ def test_libreoffice_prints_the_template_readably(tmp_path: Path) -> None:
 def test_libreoffice_keeps_the_text_format_of_columns(tmp_path: Path) -> None:
     """Real client: LibreOffice reads the whole-column formats (text for text, list and Oui/Non columns, a date
     format for dates): the .ods it converts the template to gives each Salariés column that default cell
-    style. Skipped without LibreOffice (failed under CVG_CLIENTS_REQUIRED=1). Fails on main before the
-    text-format commit: the list columns had no format."""
+    style. Skipped without LibreOffice (failed under CVG_CLIENTS_REQUIRED=1). Fails on main before
+    27f396a: the list columns had no format."""
     import re
     import zipfile
 
