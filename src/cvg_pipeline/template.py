@@ -296,7 +296,7 @@ def _salaries_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
     _page_setup(ws, title_rows="1:1", title_cols="A:A", area=None)
 
 
-GUIDE_WIDTHS = (24, 14, 12, 50, 46, 50)  # Colonne, Type, Obligatoire, Valeurs acceptées, Autres intitulés, Aide
+GUIDE_WIDTHS = (24, 16, 12, 50, 46, 50)  # Colonne, Type, Obligatoire, Valeurs acceptées, Autres intitulés, Aide
 
 
 def guide_paragraphs(schema: Schema) -> list[str]:
@@ -360,6 +360,12 @@ def _guide_sheet(wb: Workbook, schema: Schema) -> None:
         row = ws.max_row
         ws.cell(row=row, column=3).fill = PatternFill("solid", fgColor=FILL_BY_RULE[col.rule])
     ws.append([])
+    paragraph(
+        f"Oui / Non : « {schema.true_labels[0]} » ou « {schema.false_labels[0]} » (aussi acceptés : "
+        + ", ".join((*schema.true_labels[1:], *schema.false_labels[1:]))
+        + "). Une cellule vide signifie « non renseigné »."
+    )
+    ws.append([])
     ws.append([f"Feuille « {schema.structure_sheet.label} »"])
     ws.cell(row=ws.max_row, column=1).font = bold
     ws.row_breaks.append(Break(id=ws.max_row - 1))  # the section starts a page (its title not left alone)
@@ -384,15 +390,10 @@ def _guide_sheet(wb: Workbook, schema: Schema) -> None:
         ])
     ws.append([])
     ws.append(["Territoires", "", "", "Nom", "Autres noms acceptés"])
-    ws.cell(row=ws.max_row, column=1).font = bold
+    for col in (1, 4, 5):
+        ws.cell(row=ws.max_row, column=col).font = bold
     for terr in schema.territoires:
         ws.append(["", "", "", terr.name, ", ".join(terr.synonyms)])
-    ws.append([])
-    paragraph(
-        f"Oui / Non : « {schema.true_labels[0]} » ou « {schema.false_labels[0]} » (aussi acceptés : "
-        + ", ".join((*schema.true_labels[1:], *schema.false_labels[1:]))
-        + "). Une cellule vide signifie « non renseigné »."
-    )
     for row in ws.iter_rows(min_row=head_row):
         for cell in row:
             cell.alignment = wrap
