@@ -390,8 +390,8 @@ def _guide_sheet(wb: Workbook, schema: Schema) -> None:
         ])
     ws.append([])
     ws.append(["Territoires", "", "", "Nom", "Autres noms acceptés"])
-    for col in (1, 4, 5):
-        ws.cell(row=ws.max_row, column=col).font = bold
+    for index in (1, 4, 5):
+        ws.cell(row=ws.max_row, column=index).font = bold
     for terr in schema.territoires:
         ws.append(["", "", "", terr.name, ", ".join(terr.synonyms)])
     for row in ws.iter_rows(min_row=head_row):
