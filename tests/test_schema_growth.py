@@ -2,11 +2,13 @@
 
 - A column added to the schema (a copy named by `$CVG_SCHEMA`): the next command that opens a store made
   with the original schema adds the column to `parcours`, NULL for the rows already stored, and says so in
-  one line on stderr. Fails on main before the commit that adds store_columns.py: `cvg ingest` stopped with
-  « erreur inattendue (BinderException) » (the insert named a column the table lacked).
+  one line on stderr; a reader (`cvg indicators`) too. Fails on main before 106fcf7: `cvg ingest` stopped
+  with « erreur inattendue (BinderException) » (the insert named a column the table lacked).
 - A column removed from the schema stays stored with its values and is ignored: ingest and indicators work.
+  This held before 106fcf7 already; the test keeps it so (a growth step that dropped the columns the schema
+  no longer has, or refused a table wider than the schema, fails it).
 - A removed column that bears the name of a value the indicators derive (`age`) never stands in for it.
-  Fails on main before that commit: indicators.py read the parcours with `SELECT *, … AS age`, and DuckDB
+  Fails on main before 106fcf7: indicators.py read the parcours with `SELECT *, … AS age`, and DuckDB
   resolved `age` to the stored column, so every salarié·e fell in the age band of the stale column.
 """
 
