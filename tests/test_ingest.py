@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvg_pipeline import ingest as ig
+from cvg_pipeline.identifiers import normalise_identifier
 from cvg_pipeline.schema import load_schema
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.storefill import dump_store
@@ -280,7 +281,7 @@ def test_identifiers_are_pseudonymised_with_the_store_key(tmp_path: Path, sirets
     run([aci_file(tmp_path / f"{s}.xlsx", siret=s) for s in sirets], store)
     key = bytes.fromhex(query(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'")[0][0])
     expected = {
-        (s, hmac.new(key, f"{s}\x1f{raw}".encode(), hashlib.sha256).hexdigest())
+        (s, hmac.new(key, f"{s}\x1f{normalise_identifier(raw)}".encode(), hashlib.sha256).hexdigest())
         for s in sirets
         for raw in ("A001", "B2")
     }
@@ -473,6 +474,8 @@ def test_history_lists_latest_first_and_filters(tmp_path: Path) -> None:
     ids=st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=5),
 )
 def test_pseudonymise_is_hmac_sha256(key: bytes, siret: str, ids: list[str | None]) -> None:
-    """The spelled-out HMAC (two padded-key states copied per identifier) is exactly HMAC-SHA256."""
-    expected = [None if i is None else hmac.new(key, f"{siret}\x1f{i}".encode(), "sha256").hexdigest() for i in ids]
+    """The spelled-out HMAC (two padded-key states copied per identifier) is exactly HMAC-SHA256 (of the
+    normalised identifier: tests/test_identifiers.py)."""
+    expected = [None if i is None else hmac.new(key, f"{siret}\x1f{normalise_identifier(i)}".encode(), "sha256")
+                .hexdigest() for i in ids]
     assert ig.pseudonymise(ids, siret, key) == expected

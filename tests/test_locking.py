@@ -12,7 +12,7 @@ import pytest
 
 from cvg_pipeline.errors import CvgError, StoreBusyError
 from cvg_pipeline.locking import DEFAULT_WAIT, default_wait, lock_path, set_default_wait, store_lock
-from cvg_pipeline.store import open_store
+from cvg_pipeline.store import STORE_SCHEMA_VERSION, open_store
 
 HOLDER = textwrap.dedent(
     """
@@ -78,7 +78,8 @@ def test_waits_with_a_french_message_then_proceeds(store: Path, capsys: pytest.C
     proc = hold(store, "ex", 0.7)
     try:
         with open_store(store, read_only=False, wait=30) as con:
-            assert con.execute("SELECT valeur FROM meta WHERE cle = 'schema_version'").fetchone() == ("1",)
+            assert con.execute("SELECT valeur FROM meta WHERE cle = 'schema_version'").fetchone() == (
+                str(STORE_SCHEMA_VERSION),)
         err = capsys.readouterr().err
         assert f"La base « {store} » est utilisée par un autre traitement : attente (30 s au plus)…" in err
         assert proc.wait(timeout=10) == 0

@@ -141,7 +141,7 @@ def test_valid_workbook_is_read_without_issue(tmp_path: Path) -> None:
     assert parsed.data is not None and parsed.raw is not None
     assert parsed.data.columns == ["_ligne", *(c.name for c in SCHEMA.columns)]
     assert parsed.data["_ligne"].to_list() == [2, 3]
-    assert parsed.data["id_salarie"].to_list() == ["A001", "B2"]
+    assert parsed.data["id_salarie"].to_list() == ["a001", "b2"]  # normalised: identifiers are case-blind
     assert parsed.data["date_entree"].to_list() == [date(2022, 3, 1)] * 2
     assert parsed.data["date_sortie"].to_list() == [date(2023, 6, 30), None]
     assert parsed.data["heures_hebdo_entree"].to_list() == [20.0, 20.0]

@@ -65,6 +65,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "colonne-inconnue": ("avertissement", "structure", "la colonne « {colonne} » n'est pas reconnue : elle est ignorée."),
     "date-naissance-reduite": ("avertissement", "structure", "la colonne « {colonne} » (date de naissance complète) a été réduite à l'année ; la date complète n'est pas conservée."),
     "fichier-non-cumulatif": ("avertissement", "fichier", "le fichier n'est pas cumulatif : des parcours terminés avant le {date_arrete_precedente} (date d'arrêté du fichier précédent) n'y figurent plus (parcours manquants : {nombre}). Le fichier doit lister tous les parcours, y compris ceux qui sont terminés."),
+    "cumul-non-verifie": ("avertissement", "fichier", "le contrôle « fichier cumulatif » n'a pas pu être fait : le fichier précédent de cette structure (date d'arrêté {date_arrete_precedente}) a été intégré par une version de cvg qui ne normalisait pas encore les identifiants salariés, et ses pseudonymes ne sont pas comparables à ceux de ce fichier. Le contrôle reprendra avec le fichier suivant."),
     "fichier-ignore": ("avertissement", "fichier", "fichier ignoré ({detail})."),
 }
 

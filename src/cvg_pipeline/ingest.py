@@ -17,7 +17,8 @@ Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier
   SIRET and Date d'arrêté → the old snapshot and its parcours are replaced (`remplacé`); an earlier Date
   d'arrêté than the ACI's latest → kept as history (`historique`); otherwise `intégré`. A rejected file
   (`rejeté`) changes nothing.
-- `id_salarie` is pseudonymised before storage: HMAC-SHA256(store key, SIRET + "\\x1f" + id), in hex.
+- `id_salarie` is pseudonymised before storage: HMAC-SHA256(store key, SIRET + "\\x1f" + id), in hex, of the
+  identifier as normalised by identifiers.py (look-alike spellings are one identifier).
 - `ingest_log` gets one row per file written to the store (codes and counts only, never a cell value):
   a rejected or already-ingested file leaves the store exactly as it was.
 """
@@ -824,10 +825,17 @@ def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
 
 
 def pseudonymise(ids: Sequence[str | None], siret: str, key: bytes) -> list[str | None]:
-    """HMAC-SHA256(key, SIRET + "\\x1f" + id) in hex, for each identifier (None stays None).
+    """HMAC-SHA256(key, SIRET + "\\x1f" + normalised id) in hex, for each identifier (None stays None).
+
+    The identifier is normalised first (identifiers.normalise_identifier, pseudonym version
+    identifiers.PSEUDONYM_VERSION): look-alike spellings of one identifier give one pseudonym. The reader
+    has normalised them already (so that duplicates are found on the same values); doing it again here
+    costs little (~0.1 µs an identifier) and holds for any caller.
 
     RFC 2104 spelled out with the two padded-key states hashed once and copied for each identifier: the
     same digests as `hmac.digest`, about twice as fast (tests/test_ingest.py compares them)."""
+    from cvg_pipeline.identifiers import normalise_identifier
+
     if len(key) > _SHA256_BLOCK:
         key = hashlib.sha256(key).digest()
     key = key.ljust(_SHA256_BLOCK, b"\0")
@@ -840,7 +848,7 @@ def pseudonymise(ids: Sequence[str | None], siret: str, key: bytes) -> list[str 
             out.append(None)
             continue
         h = inner.copy()
-        h.update(prefix + i.encode())
+        h.update(prefix + normalise_identifier(i).encode())
         o = outer.copy()
         o.update(h.digest())
         out.append(o.hexdigest())
@@ -1126,13 +1134,26 @@ class SnapshotWriter:
         in_batch: dict[int, int],
     ) -> list[list[Issue]]:
         """`fichier-non-cumulatif` warnings: parcours ended by the previous snapshot's Date d'arrêté that the
-        new file no longer lists (same pseudonymised identifier and Date d'entrée)."""
+        new file no longer lists (same pseudonymised identifier and Date d'entrée); `cumul-non-verifie` when
+        the previous snapshot's pseudonyms are of another version (not comparable)."""
         import polars as pl
+
+        from cvg_pipeline.identifiers import PSEUDONYM_VERSION
 
         out: list[list[Issue]] = [[] for _ in files]
         if not any(previous):
             return out
         from_store = sorted({p[0] for p in previous if p is not None and p[0] not in in_batch})
+        # snapshots whose pseudonyms were made by another rule (store.py, _migrate_pseudonym_version): the
+        # same person has another pseudonym there, so comparing would report parcours missing that are not
+        other_version = {
+            int(r[0]) for r in self.con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE list_contains(?::INTEGER[], snapshot_id) "
+                "AND version_pseudonymes <> ?",
+                [from_store, PSEUDONYM_VERSION],
+            ).fetchall()
+        } if from_store else set()
+        from_store = [i for i in from_store if i not in other_version]
         rows = (
             self.con.execute(
                 "SELECT snapshot_id, id_salarie, date_entree, date_sortie FROM parcours "
@@ -1151,6 +1172,10 @@ class SnapshotWriter:
             if prev is None:
                 continue
             prev_id, prev_date = prev
+            if prev_id in other_version:
+                out[k].append(issue("cumul-non-verifie", files[k].fichier,
+                                    date_arrete_precedente=prev_date.strftime("%d/%m/%Y")))
+                continue
             if prev_id in in_batch:
                 before = frames[in_batch[prev_id]]
             else:

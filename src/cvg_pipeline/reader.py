@@ -513,6 +513,13 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         repeat(f, height) for f, _, height in with_body)), dtype=pl.UInt32))
     stacked_columns = set(stacked.columns)
     cells = [c for c in stacked.columns if c not in (_FILE_ID, ROW_COLUMN)]
+    if "id_salarie" in stacked_columns:
+        # one person, one identifier: look-alike spellings (invisible characters, full-width letters, case…)
+        # are made one here, before duplicates are looked for and pseudonyms made (identifiers.py); an
+        # identifier of invisible characters only is an empty cell
+        from cvg_pipeline.identifiers import normalise_column
+
+        stacked = stacked.with_columns(normalise_column(stacked.get_column("id_salarie")))
     # entirely blank rows are skipped (sum_horizontal: several times faster than any_horizontal)
     stacked = stacked.filter(pl.sum_horizontal(pl.col(cells).is_not_null()) > 0) if cells else stacked.clear()
     distinct: dict[str, list[str]] = {}

@@ -4,11 +4,12 @@ Tables
 - `meta(cle, valeur)`: `schema_version`, `cle_hmac` (hex; never printed nor exported), `cree_le`.
 - `aci(siret, nom, territoire, supports)`: one row per ACI, from its latest snapshot.
 - `snapshots(snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, avertissements,
-  nom, territoire, supports)`: one row per stored snapshot; (siret, date_arrete) is unique (a new file with
-  the same pair replaces the snapshot, its parcours with it).
+  nom, territoire, supports, version_pseudonymes)`: one row per stored snapshot; (siret, date_arrete) is
+  unique (a new file with the same pair replaces the snapshot, its parcours with it); `version_pseudonymes`:
+  how its pseudonyms were made (identifiers.PSEUDONYM_VERSION; 1: before identifiers were normalised).
 - `parcours(snapshot_id, siret, <every column of schemas/>)`: `id_salarie` holds HMAC-SHA256(key, SIRET + id)
-  in hex, never the raw identifier; categorical columns hold the canonical label; bool columns are
-  BOOLEAN with NULL for *non renseigné*.
+  in hex of the normalised identifier (identifiers.py), never the raw identifier; categorical columns hold
+  the canonical label; bool columns are BOOLEAN with NULL for *non renseigné*.
 - `ingest_log(...)`: one row per file seen by `cvg ingest` (codes and counts only, no cell values).
 - `refus(...)`, `colonnes_fichier(snapshot_id, colonnes)`: the refused files and the header of each stored
   snapshot, for `cvg suivi` (suivi.py; no cell value).
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from cvg_pipeline.schema import Column, Schema
 
-STORE_SCHEMA_VERSION = 2
+STORE_SCHEMA_VERSION = 3
 DEFAULT_STORE = "cvg.duckdb"
 STORE_ENV = "CVG_STORE"
 
@@ -65,6 +66,8 @@ def parcours_columns(schema: Schema) -> list[tuple[str, str]]:
 
 
 def ddl(schema: Schema) -> list[str]:
+    from cvg_pipeline.identifiers import PSEUDONYM_VERSION
+
     parcours = ",\n    ".join(f"{name} {typ}" for name, typ in parcours_columns(schema))
     return [
         "CREATE TABLE IF NOT EXISTS meta (cle VARCHAR PRIMARY KEY, valeur VARCHAR NOT NULL)",
@@ -75,7 +78,7 @@ def ddl(schema: Schema) -> list[str]:
     supports VARCHAR[] NOT NULL
 )""",
         "CREATE SEQUENCE IF NOT EXISTS snapshot_seq START 1",
-        """CREATE TABLE IF NOT EXISTS snapshots (
+        f"""CREATE TABLE IF NOT EXISTS snapshots (
     snapshot_id INTEGER PRIMARY KEY,
     siret VARCHAR NOT NULL,
     date_arrete DATE NOT NULL,
@@ -87,6 +90,7 @@ def ddl(schema: Schema) -> list[str]:
     nom VARCHAR NOT NULL,
     territoire VARCHAR NOT NULL,
     supports VARCHAR[] NOT NULL,
+    version_pseudonymes INTEGER NOT NULL DEFAULT {PSEUDONYM_VERSION},
     UNIQUE (siret, date_arrete)
 )""",
         f"CREATE TABLE IF NOT EXISTS parcours (\n    {parcours}\n)",
@@ -262,7 +266,32 @@ def _migrate_suivi(con: duckdb.DuckDBPyConnection) -> None:
     create_tables(con)
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {0: _migrate_0_to_1, 1: _migrate_suivi}
+def _migrate_pseudonym_version(con: duckdb.DuckDBPyConnection) -> None:
+    """2 → 3: identifiers are normalised before they are pseudonymised (identifiers.py), which changes the
+    pseudonym of many of them (« AB12 » is now « ab12 »). The raw identifiers are not stored, so the rows
+    already stored cannot be given their new pseudonyms: each snapshot records instead the version of the
+    pseudonyms it holds (`version_pseudonymes`), 1 for those stored before. Indicators read each ACI's
+    latest snapshot alone, whose pseudonyms are all of one version; the next file of the ACI (cumulative)
+    brings every parcours again under the new version. Only the comparison of a new file with an older
+    snapshot (`fichier-non-cumulatif`) needs both on one version: across versions it is not made, and the
+    file says so (`cumul-non-verifie`, ingest.py)."""
+    from cvg_pipeline.identifiers import PSEUDONYM_VERSION
+
+    has = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND table_name = 'snapshots' AND column_name = 'version_pseudonymes'"
+    ).fetchone()
+    if not (has and has[0]):  # (a store of version 0 got the column with the table from _migrate_0_to_1)
+        con.execute("ALTER TABLE snapshots ADD COLUMN version_pseudonymes INTEGER DEFAULT 1")
+    con.execute(f"ALTER TABLE snapshots ALTER COLUMN version_pseudonymes SET DEFAULT {PSEUDONYM_VERSION}")
+    con.execute("ALTER TABLE snapshots ALTER COLUMN version_pseudonymes SET NOT NULL")
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    0: _migrate_0_to_1,
+    1: _migrate_suivi,
+    2: _migrate_pseudonym_version,
+}
 
 
 def store_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:

@@ -143,6 +143,8 @@ def _rules(schema: Schema) -> Iterator[_Rule]:
         | ((entree.dt.year() - birth) >= AGE_MIN) & ((entree.dt.year() - birth) <= AGE_MAX),
         other="date_entree",
     )
+    # `id_salarie` holds the identifier as normalised by the reader (identifiers.normalise_identifier, the
+    # rule pseudonyms are made with): look-alike spellings of one identifier are one salarié here too.
     key = [FILE_COLUMN, "id_salarie"]
 
     first = pl.int_range(pl.len()).over([*key, "date_entree"]) == 0
