@@ -456,6 +456,46 @@ def test_failed_write_with_ecraser_keeps_the_old_file(tmp_path: Path, monkeypatc
     assert folder(tmp_path) == {"modele.xlsx"}
 
 
+def test_unwritable_folder_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder where the temporary file cannot be created (read-only: EACCES, injected because the tests may
+    run as root) gives a French message and leaves nothing. Fails on main before 27f396a: no temporary file
+    was used, the workbook went straight to its name."""
+    real_open = os.open
+
+    def refusing_open(path: object, flags: int, mode: int = 0o777, **kwargs: object) -> int:
+        if ".partiel-" in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    result = runner.invoke(app, ["template", "--sortie", str(tmp_path / "modele.xlsx")])
+    assert result.exit_code == 1
+    assert "droits insuffisants" in result.stderr and "Traceback" not in result.output
+    assert folder(tmp_path) == set()
+
+
+def test_a_file_that_appears_meanwhile_is_not_clobbered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file given the destination's name while the workbook is being written (another program, a second
+    `cvg template`) is kept: the finished workbook is linked to its name only if the name is still free.
+    Fails on main before 27f396a: the workbook was written over whatever was there."""
+    from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
+
+    target = tmp_path / "modele.xlsx"
+    real_save = OpenpyxlWorkbook.save
+
+    def save_then_collide(self: OpenpyxlWorkbook, filename: object) -> None:
+        real_save(self, filename)  # type: ignore[arg-type]
+        if not target.exists():
+            target.write_bytes(b"le fichier d'un autre")
+
+    monkeypatch.setattr(OpenpyxlWorkbook, "save", save_then_collide)
+    result = runner.invoke(app, ["template", "--sortie", str(target)])
+    assert result.exit_code == 1
+    assert "existe déjà" in result.stderr
+    assert target.read_bytes() == b"le fichier d'un autre"
+    assert folder(tmp_path) == {"modele.xlsx"}
+
+
 def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
     """A temporary file of the tool's naming left by a process that no longer exists (or by an earlier process
     that had this very PID, as in a container) is removed by the next run; one of a live process, or of
