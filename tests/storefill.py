@@ -83,8 +83,7 @@ def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
     rows = list(snap["parcours"])
     sha = hashlib.sha256(f"{siret}|{date_arrete}|{snapshot_id}".encode()).hexdigest()
     con.execute(
-        "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
-        "avertissements, nom, territoire, supports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [snapshot_id, siret, date_arrete, sha, f"{siret}_{date_arrete}.xlsx", datetime.now(UTC).replace(tzinfo=None),
          len(rows), "[]", snap["nom"], snap["territoire"], snap["supports"]],
     )
@@ -109,7 +108,8 @@ def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
     )
     con.register("storefill_rows", table)
     try:
-        con.execute("INSERT INTO parcours SELECT * FROM storefill_rows")
+        names = ", ".join(f'"{name}"' for name, _ in columns)  # by name: a store may hold columns no longer in the schema
+        con.execute(f"INSERT INTO parcours ({names}) SELECT {names} FROM storefill_rows")
     finally:
         con.unregister("storefill_rows")
     latest = con.execute("SELECT max(date_arrete) FROM snapshots WHERE siret = ?", [siret]).fetchone()
