@@ -83,7 +83,8 @@ def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
     rows = list(snap["parcours"])
     sha = hashlib.sha256(f"{siret}|{date_arrete}|{snapshot_id}".encode()).hexdigest()
     con.execute(
-        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO snapshots (snapshot_id, siret, date_arrete, sha256, fichier, ingere_le, nb_lignes, "
+        "avertissements, nom, territoire, supports) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [snapshot_id, siret, date_arrete, sha, f"{siret}_{date_arrete}.xlsx", datetime.now(UTC).replace(tzinfo=None),
          len(rows), "[]", snap["nom"], snap["territoire"], snap["supports"]],
     )
