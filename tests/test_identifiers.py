@@ -87,6 +87,13 @@ def test_normalisation_is_idempotent_and_the_column_agrees(text: str) -> None:
     assert column == [once or None, None]
 
 
+@pytest.mark.parametrize("dtype", [pl.String, pl.Null])
+def test_a_column_of_empty_cells_stays_empty(dtype: pl.DataType) -> None:
+    """However polars typed it. Fails before the fix: the module did not exist."""
+    values = pl.Series("id_salarie", [None, None], dtype=dtype)
+    assert normalise_column(values).to_list() == [None, None]
+
+
 @settings(max_examples=300, deadline=None)
 @given(a=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.", min_size=1, max_size=10),
        b=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.", min_size=1, max_size=10))

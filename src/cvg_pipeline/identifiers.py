@@ -95,6 +95,7 @@ def normalise_column(values: pl.Series) -> pl.Series:
     with nothing left becomes null."""
     import polars as pl
 
+    values = values.cast(pl.String)  # a column of empty cells may come typed Null
     is_ascii = values.str.contains(r"^[\x00-\x7f]*$")
     fast = values.str.replace_all(r"[\x00-\x20\x7f]", "").str.to_lowercase()
     others = values.filter(~is_ascii).unique()
