@@ -20,8 +20,18 @@ app = FrenchTyper(
         "Pipeline CVG / PHC : vérifie et intègre les fichiers de reporting mensuels des ACI, "
         "calcule les indicateurs et écrit les rapports annuels."
     ),
+    epilog=(
+        "\b\nPour commencer, dans l'ordre habituel :\n"
+        "  cvg init                                  crée la base (une seule fois)\n"
+        "  cvg ingest recus/2024-03/                 intègre les fichiers du mois\n"
+        "  cvg suivi                                 qui est à jour, en retard, à corriger\n"
+        "  cvg report --national --annee 2023        écrit le rapport annuel\n"
+        "Aide d'une commande : cvg COMMANDE --help. Les commandes ont aussi un nom français\n"
+        "(cvg intégrer, cvg rapport…). Codes de sortie : 0 réussi, 1 erreur ou fichier refusé,\n"
+        "2 commande mal écrite, 130 interrompu (Ctrl-C)."
+    ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -66,7 +76,7 @@ def main() -> None:
     from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
 
     try:
-        code = app(standalone_mode=False)
+        code = app(args=_debug_first(sys.argv[1:]), prog_name="cvg", standalone_mode=False)
     except UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `cvg` alone: the help screen, not an error
             sys.stderr.write(exc.format_message() + "\n")
@@ -81,6 +91,16 @@ def main() -> None:
         sys.stderr.write("Interrompu.\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _debug_first(args: list[str]) -> list[str]:
+    """`cvg ingest --debug x` = `cvg --debug ingest x`: the option is accepted after the command too
+    (not after `--`, where it would be a file name)."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args
+    rest = [a for k, a in enumerate(args) if k >= end or a != "--debug"]
+    return ["--debug", *rest]
 
 
 if __name__ == "__main__":
