@@ -59,7 +59,7 @@ CREATED = datetime(2024, 1, 1)
 # Excel, about 1.1 in LibreOffice with DejaVu Sans (its stand-in for Calibri, whose lines are 12.8 points
 # high instead of Excel's 15): the estimate below fits both, with a little room to spare in LibreOffice.
 LINE_HEIGHT = 15.0  # points per line of 11-point text
-ROW_PADDING = 3.0  # points
+ROW_PADDING = 0.0  # points (Excel gives a wrapped cell of Calibri 11 exactly 15 points a line)
 CHARS_PER_WIDTH = 1.05  # characters of text per unit of column width
 BOLD_CHARS_PER_WIDTH = 0.95
 FOOTER = "Page &P / &N"
@@ -296,7 +296,7 @@ def _salaries_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
     _page_setup(ws, title_rows="1:1", title_cols="A:A", area=None)
 
 
-GUIDE_WIDTHS = (24, 16, 12, 50, 46, 50)  # Colonne, Type, Obligatoire, Valeurs acceptées, Autres intitulés, Aide
+GUIDE_WIDTHS = (24, 16, 13, 58, 54, 58)  # Colonne, Type, Obligatoire, Valeurs acceptées, Autres intitulés, Aide
 
 
 def guide_paragraphs(schema: Schema) -> list[str]:
