@@ -200,6 +200,7 @@ def test_one_person_under_several_spellings_has_one_pseudonym(tmp_path: Path) ->
             for k, s in enumerate(SPELLINGS)]
     result = ig.ingest_paths([write_workbook(tmp_path / "aci.xlsx", rows=rows)], store, schema=SCHEMA, today=TODAY)
     assert [f.statut for f in result.files] == ["intégré"], [i.message for f in result.files for i in f.issues]
+    assert result.exit_code == 0 and [i.code for f in result.files for i in f.issues] == []
     key = bytes.fromhex(query(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'")[0][0])
     expected = hmac.new(key, f"{SIRET}\x1fab-0012".encode(), hashlib.sha256).hexdigest()
     assert query(store, "SELECT id_salarie, count(*) FROM parcours GROUP BY ALL") == [(expected, 4)]
@@ -214,7 +215,10 @@ def test_an_identifier_of_invisible_characters_only_is_missing(tmp_path: Path) -
     result = ig.ingest_paths([path], store, schema=SCHEMA, today=TODAY)
     (f,) = result.files
     assert f.statut == "rejeté" and result.exit_code == 1
-    assert [(i.code, i.ligne) for i in f.issues if i.is_error] == [("identifiant-manquant", 2)]
+    (error,) = [i for i in f.issues if i.is_error]
+    assert (error.code, error.ligne) == ("identifiant-manquant", 2)
+    assert error.message.endswith("la ligne contient des données mais pas d'identifiant salarié.")
+    assert query(store, "SELECT count(*) FROM snapshots") == [(0,)]
 
 
 # -- a store written before: migrated, its snapshots marked, never compared across versions ------------------
@@ -266,6 +270,27 @@ def test_a_store_written_before_is_migrated_with_its_key(tmp_path: Path, read_on
     assert query(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'") == key
     assert dump(store, "parcours") == parcours
     assert dump(store, "snapshots") == [(*row, 1) for row in snapshots]
+
+
+def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pseudonym migration runs in the store's migration transaction: if anything fails after it,
+    the column is not added and the version stays. Fails before the fix: there was no migration to run."""
+    from cvg_pipeline import store as store_mod
+    from cvg_pipeline.errors import CvgError
+
+    store = old_store(tmp_path)
+    tables = {t: dump(store, t) for t in ("meta", "snapshots", "parcours")}
+    real = store_mod.MIGRATIONS[BEFORE]
+
+    def then_fail(con: duckdb.DuckDBPyConnection) -> None:
+        real(con)
+        raise RuntimeError("panne juste après la migration")
+
+    monkeypatch.setitem(store_mod.MIGRATIONS, BEFORE, then_fail)
+    with pytest.raises(CvgError, match="a échoué ; la base est restée telle quelle"), open_store(store, read_only=False):
+        pass
+    assert {t: dump(store, t) for t in tables} == tables
+    assert query(store, "SELECT count(*) FROM duckdb_columns() WHERE column_name = 'version_pseudonymes'") == [(0,)]
 
 
 def test_after_migration_a_cumulative_file_is_not_called_non_cumulative(tmp_path: Path) -> None:
