@@ -24,12 +24,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## make demo: install, write the template, ingest examples/, compute indicators and write the reports.
+## make demo: install, write the template, create the store (`cvg init`), ingest examples/, compute
+## indicators and write the reports.
 # The examples include 3 files with errors (examples/erreurs/): ingest exits 1 for them, which is expected;
 # their annotated copies are written to demo/erreurs/. Any other exit code stops the demo.
 demo: $(VENV)/.installed
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
+	$(CVG) init --store $(DEMO_STORE)
 	$(CVG) ingest --store $(DEMO_STORE) --erreurs $(DEMO)/erreurs examples/ || [ $$? -eq 1 ]
 	$(CVG) ingest --store $(DEMO_STORE) examples/aci examples/historique
 	$(CVG) historique --store $(DEMO_STORE)

@@ -74,7 +74,8 @@ def run_once(argv: list[str], *, expect: tuple[int, ...] = (0,)) -> tuple[float,
 
 
 def measure(
-    label: str, argv: list[str], runs: int, *, before: list[str] | None = None, expect: tuple[int, ...] = (0,)
+    label: str, argv: list[str], runs: int, *, before: list[str] | None = None, expect: tuple[int, ...] = (0,),
+    prepare: list[str] | None = None,
 ) -> Timing:
     times: list[float] = []
     rss = 0.0
@@ -83,6 +84,8 @@ def measure(
         if before:
             for p in before:
                 Path(p).unlink(missing_ok=True)
+        if prepare:  # untimed (e.g. `cvg init`: ingest refuses a missing store)
+            subprocess.run(prepare, check=True, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL)
         t, r, code = run_once(argv, expect=expect)
         times.append(t)
         rss = max(rss, r)
@@ -115,7 +118,7 @@ def bench_scale(n: int, runs: int) -> dict[str, Timing]:
     res: dict[str, Timing] = {}
     res["ingest"] = measure(
         "cvg ingest (base neuve)", [CVG, "ingest", "--store", str(store), str(folder)], runs,
-        before=[str(store), str(wal), str(lock)],
+        before=[str(store), str(wal), str(lock)], prepare=[CVG, "init", "--store", str(store)],
     )
     res["floor"] = measure(
         "plancher de lecture (fastexcel → polars)", [PY, str(ROOT / "benchmarks" / "read_floor.py"), str(folder)], runs

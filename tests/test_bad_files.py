@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cvg_pipeline import ingest as ig
 from cvg_pipeline.cli import app
+from cvg_pipeline.store import create_store
 from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.storefill import dump_store
 
@@ -267,6 +268,7 @@ def store(tmp_path: Path) -> Path:
     good = write_workbook(
         tmp_path / "deja" / "bon.xlsx", rows=[valid_row(), open_row(**{"Identifiant salarié": "Z"})]
     )
+    create_store(path)  # `cvg init`
     result = ig.ingest_paths([good], path)
     assert result.exit_code == 0
     return path

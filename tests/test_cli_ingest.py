@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
+from cvg_pipeline.store import create_store
 from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbook
 
 runner = CliRunner()
@@ -46,6 +47,8 @@ def depot(tmp_path: Path) -> Path:
 
 
 def ingest(*args: str) -> tuple[int, str]:
+    if "--store" in args and not Path(args[args.index("--store") + 1]).exists():  # `cvg init` first
+        create_store(Path(args[args.index("--store") + 1]))
     result = runner.invoke(app, ["ingest", *args])
     assert "Traceback" not in result.output
     return result.exit_code, result.output
@@ -79,6 +82,7 @@ def test_ingest_table_then_already_there(depot: Path, tmp_path: Path) -> None:
 def test_store_from_environment(depot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = tmp_path / "env.duckdb"
     monkeypatch.setenv("CVG_STORE", str(store))
+    assert runner.invoke(app, ["init"]).exit_code == 0
     code, _ = ingest(str(depot))
     assert code == 0 and store.exists()
 
@@ -89,6 +93,7 @@ def test_json_shape(depot: Path, tmp_path: Path) -> None:
         rows=[valid_row(**{"Heures hebdomadaires à l'entrée": 50})],
         structure_fields=structure(SIRET=SIRET_2, **{"Date d'arrêté": date(2023, 11, 30)}),
     )
+    create_store(tmp_path / "s.duckdb")
     result = runner.invoke(
         app, ["ingest", "--json", "--store", str(tmp_path / "s.duckdb"), str(depot), str(bad)]
     )

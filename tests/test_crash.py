@@ -24,6 +24,7 @@ import pytest
 
 from cvg_pipeline.errors import CvgError
 from cvg_pipeline.locking import lock_path
+from cvg_pipeline.store import create_store
 from tests import hostile
 from tests.builders import make_siret, open_row, structure, valid_row, write_workbook
 
@@ -46,6 +47,9 @@ def network(folder: Path, *, acis: int, rows: int, variant: str = "A", first: in
 
 
 def ingest_cmd(store: Path, *args: str) -> list[str]:
+    """`cvg ingest` into `store`, created first (`cvg init`) if missing."""
+    if not store.exists():
+        create_store(store)
     return [hostile.CVG, "ingest", "--store", str(store), *args]
 
 

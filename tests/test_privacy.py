@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
+from cvg_pipeline.store import create_store
 from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbook
 
 runner = CliRunner()
@@ -68,6 +69,7 @@ def all_text_in_store(store: Path) -> str:
 
 def test_no_personal_data_anywhere(files: list[Path], tmp_path: Path) -> None:
     store = tmp_path / "base" / "cvg.duckdb"
+    create_store(store)  # `cvg init`
     errors_dir = tmp_path / "erreurs"
     outputs = []
     for args in (["ingest"], ["ingest", "--json"], ["verifier"], ["verifier", "--json"]):
@@ -95,6 +97,7 @@ def test_no_personal_data_anywhere(files: list[Path], tmp_path: Path) -> None:
 
 def test_ingest_log_holds_codes_and_counts_only(files: list[Path], tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
+    create_store(store)  # `cvg init`
     runner.invoke(app, ["ingest", "--store", str(store), "--erreurs", str(tmp_path / "e"), str(files[0])])
     con = duckdb.connect(str(store), read_only=True)
     try:

@@ -29,6 +29,7 @@ from cvg_pipeline.indicators import Indicators, Scope, load_indicators
 from cvg_pipeline.ingest import ingest_paths
 from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
 from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.store import create_store
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -390,6 +391,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path
     """The demo data: the committed examples ingested with the real library (as `make demo` does)."""
     path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
     examples = HERE.parent / "examples"
+    create_store(path, schema)  # `cvg init`
     result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
     assert result.exit_code == 0, [i.message for f in result.files for i in f.errors]
     return path

@@ -12,6 +12,7 @@ import pytest
 from cvg_pipeline import safety
 from cvg_pipeline.errors import CATALOGUE, Issue
 from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, precheck
+from cvg_pipeline.store import create_store
 from tests import hostile
 
 
@@ -286,6 +287,8 @@ def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monk
 
 
 def ingest(tmp_path: Path, *paths: Path | str) -> hostile.Run:
+    if not (tmp_path / "cvg.duckdb").exists():  # `cvg init`
+        create_store(tmp_path / "cvg.duckdb")
     run = hostile.run_cvg(["ingest", "--store", str(tmp_path / "cvg.duckdb"), *map(str, paths)])
     assert "Traceback" not in run.output, run
     assert run.peak < hostile.GiB, run

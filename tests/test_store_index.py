@@ -25,6 +25,8 @@ TODAY = date(2024, 6, 1)
 
 
 def run(paths: list[Path], store: Path) -> ig.IngestResult:
+    if not store.exists():  # ingest refuses a missing store (`cvg init` creates it)
+        st.create_store(store, SCHEMA)
     return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
 
 

@@ -81,7 +81,7 @@ def test_created_store_is_private_and_has_a_fresh_key(tmp_path: Path) -> None:
 
 
 def test_missing_store_is_a_french_error(tmp_path: Path) -> None:
-    with pytest.raises(CvgError, match="n'existe pas : lancez d'abord « cvg ingest »"), open_store(
+    with pytest.raises(CvgError, match=r"n'existe pas ; rien n'a été créé.*cvg init"), open_store(
         tmp_path / "absent.duckdb", read_only=True
     ):
         pass
@@ -202,7 +202,8 @@ def test_sauvegarder_into_a_folder_and_never_overwrites(filled: Path, tmp_path: 
 
 def test_sauvegarder_errors_are_french(tmp_path: Path, filled: Path) -> None:
     missing = runner.invoke(app, ["sauvegarder", str(tmp_path / "x.duckdb"), "--store", str(tmp_path / "non")])
-    assert missing.exit_code == 1 and "n'existe pas : il n'y a rien à sauvegarder" in missing.output
+    assert missing.exit_code == 1 and "n'existe pas (chemin donné par --store)" in missing.output
+    assert "cvg init" in missing.output and not (tmp_path / "non").exists()
     no_dir = runner.invoke(app, ["sauvegarder", str(tmp_path / "nul" / "x.duckdb"), "--store", str(filled)])
     assert no_dir.exit_code == 1 and "n'existe pas" in no_dir.output
     for result in (missing, no_dir):
@@ -266,6 +267,7 @@ def test_hmac_key_is_never_printed_nor_written_outside_stores(tmp_path: Path) ->
     write_workbook(inbox / "mauvais.xlsx", rows=[valid_row(**{"Sexe": "?"})], structure_fields=structure(SIRET=SIRET_2))
     s = ["--store", str(store)]
     commands = [
+        ["init", *s],
         ["ingest", *s, str(inbox)],
         ["ingest", *s, "--json", str(inbox)],
         ["verifier", str(inbox / "mauvais.xlsx")],

@@ -1,9 +1,16 @@
 """`cvg sauvegarder`: a consistent copy of the store, itself a store that `--store` opens.
 
-Under the store's exclusive lock (no ingest can write meanwhile), DuckDB checkpoints (the write-ahead log is
-folded into the file), the file is copied byte for byte to a temporary name in the destination folder (mode
-0600), flushed to disk, then linked to its final name (never overwriting an existing file), and the copy is
-opened and checked. The copy holds the HMAC key, like the store itself: it is never printed.
+Under the store's exclusive lock (no ingest can write meanwhile), every table of the store is read (which
+checks DuckDB's block checksums: a damaged store is refused, with what to do, and nothing is written), DuckDB
+checkpoints (the write-ahead log is folded into the file), the file is copied byte for byte to a temporary
+name in the destination folder (mode 0600), flushed to disk, then linked to its final name (never
+overwriting an existing file), and the copy is opened and every table read back: its content must be the
+store's (row counts and a hash of every column of every table), else the copy is removed. The copy holds the
+HMAC key, like the store itself: it is never printed.
+
+The temporary file `.<destination>.partiel-<pid>` is removed on every exit path (an error, Ctrl-C, SIGTERM);
+one left by a run that was killed (SIGKILL, power cut) is removed by the next `cvg sauvegarder` into that
+folder.
 """
 
 from __future__ import annotations
@@ -13,13 +20,9 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cvg_pipeline.errors import CvgError
 from cvg_pipeline.fr import erreur_systeme
-
-if TYPE_CHECKING:
-    import duckdb
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,12 @@ class Backup:
 
 def backup_store(store: Path, destination: Path, *, wait: float | None = None) -> Backup:
     """Write a consistent copy of `store` at `destination` (a file, or a folder to put it in)."""
-    import duckdb
-
+    from cvg_pipeline.files import private_umask, remove_stale, temp_pattern
     from cvg_pipeline.store import open_store
+    from cvg_pipeline.store_checks import checkpoint, missing_store_message, verify_tables
 
     if not store.exists():
-        raise CvgError(f"La base « {store} » n'existe pas : il n'y a rien à sauvegarder.")
+        raise CvgError(missing_store_message(store) + " Il n'y a rien à sauvegarder.")
     if destination.is_dir():
         destination = destination / f"{store.stem}-{date.today().isoformat()}{store.suffix or '.duckdb'}"
     if destination.exists():
@@ -45,42 +48,65 @@ def backup_store(store: Path, destination: Path, *, wait: float | None = None) -
         )
     if not destination.parent.is_dir():
         raise CvgError(f"Le dossier « {destination.parent} » n'existe pas.")
+    remove_stale(destination.parent, temp_pattern("partiel"))  # copies of killed runs (they hold the key)
     tmp = destination.with_name(f".{destination.name}.partiel-{os.getpid()}")
-    with open_store(store, read_only=False, wait=wait) as con:
-        con.execute("CHECKPOINT")
-        counts = _counts(con)
+    with private_umask(), open_store(store, read_only=False, wait=wait) as con:
+        checkpoint(con, store)
+        digests = verify_tables(con, store)  # open_store read them already; again after the checkpoint
+        counts = _counts(digests)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out, store.open("rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            _link_no_clobber(tmp, destination)
-        except OSError as exc:
-            raise CvgError(f"La sauvegarde vers « {destination} » a échoué : {erreur_systeme(exc)}.") from exc
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out, store.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(tmp, 0o600)
+                _link_no_clobber(tmp, destination)
+            except OSError as exc:
+                raise CvgError(f"La sauvegarde vers « {destination} » a échoué : {erreur_systeme(exc)}.") from exc
         finally:
             tmp.unlink(missing_ok=True)
     try:
+        _check_copy(destination, digests)
+    except BaseException:
+        destination.unlink(missing_ok=True)  # a copy that was not checked (Ctrl-C, SIGTERM) is not kept
+        raise
+    return Backup(destination, *counts)
+
+
+def _check_copy(destination: Path, digests: dict[str, tuple[object, ...]]) -> None:
+    """Read every table of the copy back (checksums included); remove a copy that differs or fails."""
+    import duckdb
+
+    from cvg_pipeline.store_checks import table_digests
+
+    try:
         check = duckdb.connect(str(destination), read_only=True)
         try:
-            copied = _counts(check)
+            copied = table_digests(check)
         finally:
             check.close()
     except duckdb.Error as exc:
         destination.unlink(missing_ok=True)
-        raise CvgError(f"La copie « {destination} » ne s'ouvre pas ; elle a été supprimée (ce n'est pas une base DuckDB valide).") from exc
-    if copied != counts:
+        raise CvgError(
+            f"La copie « {destination} » ne se relit pas ({type(exc).__name__}) ; elle a été supprimée. La base "
+            "n'a pas été modifiée : relancez la sauvegarde, si possible vers un autre disque."
+        ) from exc
+    if copied != digests:
         destination.unlink(missing_ok=True)
-        raise CvgError(f"La copie « {destination} » ne correspond pas à la base ; elle a été supprimée.")
-    return Backup(destination, *counts)
+        raise CvgError(
+            f"La copie « {destination} » ne correspond pas à la base ; elle a été supprimée. La base n'a pas été "
+            "modifiée : relancez la sauvegarde, si possible vers un autre disque."
+        )
 
 
-def _counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    snapshots = con.execute("SELECT count(*) FROM snapshots").fetchone()
-    parcours = con.execute("SELECT count(*) FROM parcours").fetchone()
-    assert snapshots is not None and parcours is not None
-    return int(snapshots[0]), int(parcours[0])
+def _counts(digests: dict[str, tuple[object, ...]]) -> tuple[int, int]:
+    def rows(table: str) -> int:
+        value = digests.get(table, (0,))[0]
+        return int(value) if isinstance(value, int) else 0
+
+    return rows("snapshots"), rows("parcours")
 
 
 def _link_no_clobber(src: Path, dst: Path) -> None:

@@ -60,9 +60,9 @@ def root(
 
 def _register() -> None:
     # One module per group of commands; each adds its own commands (the order is the help's order).
-    from cvg_pipeline.commands import indicators, ingest, maintenance, report, suivi, template
+    from cvg_pipeline.commands import indicators, ingest, init, maintenance, report, suivi, template
 
-    for module in (ingest, suivi, indicators, report, template, maintenance):
+    for module in (init, ingest, suivi, indicators, report, template, maintenance):
         module.register(app)
 
 
@@ -70,11 +70,19 @@ _register()
 
 
 def main() -> None:
-    """Entry point: usage errors are printed in French (exit 2), like every other message of `cvg`."""
+    """Entry point: usage errors are printed in French (exit 2), like every other message of `cvg`.
+
+    Every command runs under umask 077 (each file it creates is its owner's only: store, DuckDB's .wal,
+    index, lock, backups, reports, error workbooks, temporary files) and ends on SIGTERM as on Ctrl-C
+    (cleanly: temporary files removed), files.py."""
+    import os
     import sys
 
     from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
+    from cvg_pipeline.files import PRIVATE_UMASK, handle_sigterm
 
+    os.umask(PRIVATE_UMASK)
+    handle_sigterm()
     try:
         code = app(args=_debug_first(sys.argv[1:]), prog_name="cvg", standalone_mode=False)
     except UsageError as exc:

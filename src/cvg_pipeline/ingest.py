@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.errors import Issue, UsageError, issue
+from cvg_pipeline.errors import CvgError, Issue, UsageError, issue
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import (
     ERROR_WORKBOOK_SUFFIX,
@@ -536,6 +536,9 @@ def _start_fork_server() -> Any:
     import multiprocessing
     from multiprocessing import forkserver
 
+    from cvg_pipeline.files import private_mp_tempdir
+
+    private_mp_tempdir()  # its socket in `cvg-mp-<pid>-…`, removed at exit or by the next run (not `pymp-…`)
     ctx = multiprocessing.get_context("forkserver")
     # Imported once by the fork server, before any thread exists there; the worker is a fork of it.
     ctx.set_forkserver_preload(["cvg_pipeline.reader", "cvg_pipeline.normalise", "cvg_pipeline.validate", "fastexcel"])
@@ -770,9 +773,16 @@ def ingest_paths(
     """`cvg ingest`: read, validate and store every file found under `paths` into the store.
 
     When every file's bytes are already stored, the store's index (store_index.py) says so without opening
-    DuckDB: nothing is parsed and nothing is written.
+    DuckDB: nothing is parsed and nothing is written. No workbook at all is an error (a wrong folder?):
+    nothing is opened nor created.
     """
     candidates, skipped = discover(paths)
+    if not store_path.exists():  # refused before anything is read or created: `cvg init` creates a store
+        from cvg_pipeline.store_checks import missing_store_message
+
+        raise CvgError(missing_store_message(store_path))
+    if not candidates:
+        raise CvgError(_no_workbook_message(paths, skipped))
     hashed, unreadable = _hash_all(candidates)
     indexed = _known_from_index(store_path) if not unreadable else None
     if indexed is not None and all(sha in indexed[0] for _, sha in hashed):
@@ -787,7 +797,7 @@ def ingest_paths(
     if new >= MIN_FILES_FOR_WORKER:
         with contextlib.suppress(OSError, ValueError, RuntimeError):  # else read_files reads in this process
             _start_fork_server()  # its imports overlap the opening of the store
-    with open_store(store_path, read_only=False, create=True) as con:
+    with open_store(store_path, read_only=False) as con:  # a missing store is refused: `cvg init` creates it
         known = known_hashes(con)
         writer = SnapshotWriter(con, schema)
         done, good = _parse_and_validate(
@@ -798,6 +808,13 @@ def ingest_paths(
         stored = writer.store_all(order, progress)
         record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
     return IngestResult(_in_order(skipped + unreadable + done + stored, candidates, skipped), store_path)
+
+
+def _no_workbook_message(paths: Iterable[Path | str], skipped: Sequence[FileResult]) -> str:
+    where = ", ".join(f"« {p} »" for p in paths)
+    ignored = f" ({len(skipped)} fichier(s) ignoré(s) : pas des classeurs de reporting)" if skipped else ""
+    kinds = ", ".join(SPREADSHEET_EXTENSIONS)
+    return f"aucun classeur ({kinds}) trouvé dans {where}{ignored} : rien n'a été lu ni enregistré."
 
 
 def _known_from_index(store_path: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, str] | None] | None:

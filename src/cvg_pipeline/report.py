@@ -902,12 +902,18 @@ def render_report(
     formats = parse_formats(formats)
     rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats, colonnes_absentes=colonnes_absentes)
     paths = report_paths(ind, formats, out_dir)
+    from cvg_pipeline.files import private_umask
+
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for fmt, path in zip(formats, paths, strict=True):
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
-            tmp.replace(path)
+        with private_umask():  # 0600, like every file cvg writes
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for fmt, path in zip(formats, paths, strict=True):
+                tmp = path.with_name(path.name + ".tmp")
+                try:
+                    tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
+                    tmp.replace(path)
+                finally:
+                    tmp.unlink(missing_ok=True)  # a full disk, Ctrl-C: no half-written `.tmp` left
     except OSError as exc:
         raise CvgError(
             f"impossible d'écrire le rapport dans « {out_dir} » ({erreur_systeme(exc)}) : "

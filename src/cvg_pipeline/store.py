@@ -48,10 +48,13 @@ _SQL_TYPES = {
 
 
 def resolve_store_path(option: str | Path | None) -> Path:
-    """`--store`, else `$CVG_STORE`, else `cvg.duckdb` in the current directory."""
-    if option:
-        return Path(option)
-    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+    """`--store`, else `$CVG_STORE`, else `cvg.duckdb` in the current directory (how, for the messages:
+    store_checks.note_source)."""
+    from cvg_pipeline.store_checks import note_source
+
+    path = Path(option) if option else Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+    note_source(path, option)
+    return path
 
 
 def sql_type(column: Column) -> str:
@@ -120,23 +123,46 @@ def suivi_ddl() -> list[str]:
 def create_store(path: Path, schema: Schema | None = None) -> None:
     """Create a new store file (mode 0600) with its tables and a fresh random HMAC key.
 
-    Built under a temporary name and renamed into place: a process killed while creating leaves no
-    half-made store under `path`.
+    Built under a temporary name and linked into place: a process killed while creating leaves no
+    half-made store under `path` (its temporary file is removed by the next creation in that folder), and
+    an existing file is never replaced (CvgError: `cvg init` refuses a store that exists).
     """
-    import duckdb
-
+    from cvg_pipeline.files import private_umask, remove_stale, temp_pattern
     from cvg_pipeline.schema import load_schema
 
     schema = schema or load_schema()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
+    if path.exists() or path.is_symlink():
+        raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).")
+    with private_umask():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path.parent, temp_pattern("creation"))
+        tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
+        try:
+            _create_tables(tmp, schema)
+            os.chmod(tmp, 0o600)
+            _link_no_clobber(tmp, path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+
+
+def _link_no_clobber(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # fails if `path` exists: two `cvg init` at once make one store
+    except FileExistsError as exc:
+        raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).") from exc
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié.") from None
+        os.replace(tmp, path)
+
+
+def _create_tables(tmp: Path, schema: Schema) -> None:
+    import duckdb
+
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    old_umask = os.umask(0o077)
-    try:
-        con = duckdb.connect(str(tmp))
-    finally:
-        os.umask(old_umask)
+    con = duckdb.connect(str(tmp))
     try:
         con.execute("BEGIN TRANSACTION")
         for stmt in ddl(schema):
@@ -153,8 +179,6 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 @contextmanager
@@ -163,26 +187,29 @@ def open_store(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store under its inter-process lock (locking.py): shared for readers, exclusive for writers.
 
-    A missing store is created when `create`, else a French CvgError. A busy store is waited for up to
+    A missing store is created when `create` (tests; the commands create a store only with `cvg init`),
+    else a French CvgError that says where it was looked for. A busy store is waited for up to
     `wait` seconds (None: `--attente`, default 60), then StoreBusyError. A store written by a newer version
     of cvg is refused; an older one is migrated in one transaction (under the exclusive lock) first.
+    A writer reads every table first (a damaged store is refused before anything is written) and checks
+    the checkpoint that folds its writes into the file (store_checks.py). Files are created 0600.
     """
     from contextlib import ExitStack
 
+    from cvg_pipeline.files import private_umask
     from cvg_pipeline.locking import store_lock
+    from cvg_pipeline.store_checks import checkpoint, missing_store_message, verify_tables
     from cvg_pipeline.store_columns import grow_parcours, missing_columns
 
     if not path.exists() and not create:
-        raise CvgError(
-            f"La base « {path} » n'existe pas : lancez d'abord « cvg ingest » pour y intégrer des fichiers."
-        )
+        raise CvgError(missing_store_message(path))
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     if read_only and not path.exists():
         with store_lock(path, exclusive=True, wait=wait):
             if not path.exists():
                 create_store(path)
-    with ExitStack() as stack:
+    with private_umask(), ExitStack() as stack:  # 0600: DuckDB's .wal holds the run's rows (the key in a migration)
         stack.enter_context(store_lock(path, exclusive=not read_only, wait=wait))
         if not read_only:
             store_index.discard(path)  # rewritten below once this writer has closed the store
@@ -199,6 +226,7 @@ def open_store(
                     try:
                         migrate(rw, path)
                         grow_parcours(rw, path)
+                        checkpoint(rw, path)
                     finally:
                         rw.close()
                 stack.enter_context(store_lock(path, exclusive=False, wait=wait))
@@ -208,8 +236,11 @@ def open_store(
             else:
                 migrate(con, path)
                 grow_parcours(con, path)
+        if not read_only:
+            verify_tables(con, path)
         yield con
         if not read_only:  # still under the exclusive lock: the index describes the store as closed
+            checkpoint(con, path)
             known = known_hashes(con)
             con.close()
             store_index.write(path, known)
@@ -224,17 +255,21 @@ def known_hashes(con: duckdb.DuckDBPyConnection) -> store_index.Known:
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     import duckdb
 
+    from cvg_pipeline.store_checks import open_error_message
+
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+        if "lock" in str(exc).lower() and "Permission denied" not in str(exc):
             from cvg_pipeline.errors import StoreBusyError
             from cvg_pipeline.locking import busy_message
 
             raise StoreBusyError(busy_message(path)) from exc
-        raise CvgError(f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
+        said = open_error_message(path, exc, read_only=read_only)
+        raise CvgError(said or f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
     except duckdb.Error as exc:
-        raise CvgError(f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
+        said = open_error_message(path, exc, read_only=read_only)
+        raise CvgError(said or f"la base « {path} » ne peut pas être ouverte : {_why_not_a_store(path)}.") from exc
 
 
 def _why_not_a_store(path: Path) -> str:

@@ -105,6 +105,11 @@ def guarded(fn: Callable[[], T]) -> T:
     except Exception as exc:
         if STATE["debug"]:
             raise
+        from cvg_pipeline.store_checks import describe_store_error
+
+        said = describe_store_error(exc)  # e.g. a damaged block met by a query: say so and what to do
+        if said is not None:
+            fail(_escape(said), 1)
         fail(
             f"erreur inattendue ({type(exc).__name__}). Relancez avec « cvg --debug … » pour le détail "
             "et signalez-la à l'équipe.",
@@ -140,7 +145,7 @@ def indicators_from_options(
     are valid (e.g. to start a slow import while the store is queried)."""
     from cvg_pipeline import indicators as ind
     from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store import resolve_store_path
+    from cvg_pipeline.store_checks import existing_store
 
     schema = load_schema()
     scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
@@ -150,7 +155,7 @@ def indicators_from_options(
     if before_query is not None:
         before_query()
     result = ind.load_indicators(
-        resolve_store_path(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+        existing_store(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
     )
     for warning in ind.indicator_warnings(result):
         sys.stderr.write(f"Attention : {warning}\n")

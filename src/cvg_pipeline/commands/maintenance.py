@@ -32,9 +32,9 @@ def sauvegarder(
     def run() -> None:
         from cvg_pipeline.backup import backup_store
         from cvg_pipeline.fr import pluriel
-        from cvg_pipeline.store import resolve_store_path
+        from cvg_pipeline.store_checks import existing_store
 
-        result = backup_store(resolve_store_path(store), destination)
+        result = backup_store(existing_store(store), destination)
         echo(
             f"Sauvegarde écrite : {result.path} ({pluriel(result.snapshots, 'fichier intégré', 'fichiers intégrés')}, "
             f"{result.parcours} parcours). Elle contient la clé de pseudonymisation : "
