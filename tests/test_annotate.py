@@ -208,7 +208,7 @@ def test_copy_is_the_data_as_sent(tmp_path: Path, schema: Schema) -> None:
     wb = load_workbook(out)
     header = header_of(rows)
     ws = wb["Salariés"]
-    assert ws["A1"].value == "Reporting CVG 2023"
+    assert ws["A1"].value is None  # a title row is not a cell of the table: never copied
     assert [c.value for c in ws[3]] == header  # header row kept at its position (row 3)
     entree = ws[f"{letter_of(header, 'Date d' + chr(39) + 'entrée')}4"]
     assert entree.value == datetime(2022, 3, 1) and entree.is_date and entree.number_format == "DD/MM/YYYY"
@@ -480,14 +480,14 @@ def test_cells_land_at_their_excel_address(tmp_path: Path, schema: Schema, suffi
     ws = wb["Salariés"]
     for (r, c), value in OFFSET_GRID.items():
         got = ws.cell(row=r, column=c).value
-        if c in (2, 3) and r > 4:
-            assert got is None  # the Identifiant salarié and Nom columns: blank below the header
+        if (c in (2, 3) and r > 4) or r < 4:
+            assert got is None  # the Identifiant salarié and Nom columns: blank below the header; no title
         elif isinstance(value, date):
             assert got == datetime(value.year, value.month, value.day)
         else:
             assert got == value, (r, c)
     written = {(c.row, c.column) for row in ws.iter_rows() for c in row if c.value is not None}
-    expected = {rc for rc in OFFSET_GRID if not (rc[1] in (2, 3) and rc[0] > 4)} | {(7, 7)}  # + the marker in G7
+    expected = {rc for rc in OFFSET_GRID if not (rc[1] in (2, 3) and rc[0] > 4) and rc[0] >= 4} | {(7, 7)}  # + marker G7
     assert written == expected
     assert red_cells(wb) == {"Salariés!D7"}
     assert wb["Structure"]["B2"].value == SIRET
@@ -520,13 +520,37 @@ def test_read_raw_sheets_types(tmp_path: Path) -> None:
                          (6, 1): datetime(2023, 1, 2, 10, 30), (7, 1): "12", (8, 1): 10**12, (9, 1): -5}
 
 
-def test_existing_error_workbook_is_replaced(tmp_path: Path, schema: Schema) -> None:
+def test_an_existing_file_is_never_replaced(tmp_path: Path, schema: Schema) -> None:
+    """Fails on main before issue 13 point 1: a second workbook replaced the first (os.replace)."""
     src = write_workbook(tmp_path / FICHIER, rows=[valid_row()])
     first = write_error_workbook(src, [issue("colonne-manquante", FICHIER, feuille="Salariés", libelle="Sexe", ligne_entete=1)], tmp_path, schema)
+    before = first.read_bytes()
     second = write_error_workbook(src, [], tmp_path, schema)
-    assert first == second
+    assert (first.name, second.name) == ("aci-test-erreurs.xlsx", "aci-test-erreurs-2.xlsx")
+    assert first.read_bytes() == before
     assert load_workbook(second)[ERRORS_SHEET]["A1"].value == "Aucune erreur"
+    assert {p.stat().st_mode & 0o777 for p in (first, second)} == {0o600}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cvg-")] == []
+    # a dangling symbolic link holds its name too: never followed, never replaced
+    (tmp_path / "aci-test-erreurs-3.xlsx").symlink_to(tmp_path / "ailleurs.xlsx")
+    third = write_error_workbook(src, [], tmp_path, schema)
+    assert third.name == "aci-test-erreurs-4.xlsx" and not (tmp_path / "ailleurs.xlsx").exists()
+
+
+def test_without_hard_links_the_name_is_still_created_exclusively(tmp_path: Path, schema: Schema, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    def no_link(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    src = write_workbook(tmp_path / FICHIER, rows=[valid_row()])
+    (tmp_path / "aci-test-erreurs.xlsx").write_bytes(b"corrige par l'ACI")
+    out = write_error_workbook(src, [], tmp_path, schema)
+    assert out.name == "aci-test-erreurs-2.xlsx" and out.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "aci-test-erreurs.xlsx").read_bytes() == b"corrige par l'ACI"
+    assert load_workbook(out)[ERRORS_SHEET]["A1"].value == "Aucune erreur"
 
 
 def test_full_dates_of_birth_are_copied_as_the_year(tmp_path: Path, schema: Schema) -> None:
@@ -551,7 +575,7 @@ def test_several_files_never_overwrite_each_other(tmp_path: Path, schema: Schema
     c = write_workbook(tmp_path / "in" / "sub" / "aci.xlsx", rows=[valid_row()])
     err = [issue("colonne-manquante", "aci", feuille="Salariés", libelle="Sexe", ligne_entete=1)]
     outcomes = write_error_workbooks([(a, err), (b, err), (c, err)], tmp_path / "erreurs", schema)
-    assert [o.path.name if o.path else None for o in outcomes] == ["aci-erreurs.xlsx", "aci-ods-erreurs.xlsx", "aci-xlsx-erreurs.xlsx"]
+    assert [o.path.name if o.path else None for o in outcomes] == ["aci-erreurs.xlsx", "aci-erreurs-2.xlsx", "aci-erreurs-3.xlsx"]
     assert [o.source for o in outcomes] == [a, b, c] and all(o.probleme is None for o in outcomes)
     titles = {load_workbook(o.path).properties.title for o in outcomes if o.path}
     assert titles == {"Erreurs du fichier aci.xlsx", "Erreurs du fichier aci.ods"}
@@ -663,13 +687,15 @@ def _cli(args: list[str], cwd: Path) -> Any:
         os.chdir(old)
 
 
-def test_cvg_verifier_writes_the_error_workbook_next_to_the_file(tmp_path: Path, schema: Schema) -> None:
+def test_cvg_verifier_writes_the_error_workbook_into_erreurs_of_the_current_folder(tmp_path: Path, schema: Schema) -> None:
+    import json
+
     src = _bad_reporting_file(tmp_path / "envoi" / "aci-lyon.xlsx")
     write_workbook(tmp_path / "envoi" / "aci-bon.xlsx", rows=[valid_row()])
     result = _cli(["verifier", str(src)], tmp_path)
     assert result.exit_code == 1, result.output
-    expected = tmp_path / "envoi" / "aci-lyon-erreurs.xlsx"
-    assert expected.is_file()
+    expected = tmp_path / "erreurs" / "aci-lyon-erreurs.xlsx"
+    assert expected.is_file() and sorted(p.name for p in (tmp_path / "envoi").iterdir()) == ["aci-bon.xlsx", "aci-lyon.xlsx"]
     assert f"Classeur d'erreurs à renvoyer à l'ACI : {expected}" in result.output.replace("\n", "")
     wb = load_workbook(expected)
     assert wb.sheetnames == [ERRORS_SHEET, "Structure", "Salariés"]
@@ -677,18 +703,36 @@ def test_cvg_verifier_writes_the_error_workbook_next_to_the_file(tmp_path: Path,
     for name in FAKE_NAMES[:4]:
         assert name not in all_text_of_xlsx(expected) and name not in result.output
 
-    # Checking the folder again: our own workbook is skipped, the good file passes, the bad one is refused again.
-    again = _cli(["verifier", "--json", str(tmp_path / "envoi")], tmp_path)
-    assert again.exit_code == 1
+    # Asked to write into the folder it reads: our own untouched workbooks there are skipped, never replaced.
+    envoi = tmp_path / "envoi"
+    for n, name in enumerate(["aci-lyon-erreurs.xlsx", "aci-lyon-erreurs-2.xlsx"]):
+        again = _cli(["verifier", "--json", "--erreurs", str(envoi), str(envoi)], tmp_path)
+        assert again.exit_code == 1
+        payload = json.loads(again.stdout)
+        by_name = {f["fichier"]: f for f in payload["fichiers"]}
+        assert by_name["aci-bon.xlsx"]["statut"] != "rejeté" and "classeur_erreurs" not in by_name["aci-bon.xlsx"]
+        assert by_name["aci-lyon.xlsx"]["classeur_erreurs"] == str(envoi / name)
+        assert payload["classeurs_erreurs"] == [str(envoi / name)]
+        if n:
+            assert by_name["aci-lyon-erreurs.xlsx"]["statut"] == "ignoré"
+    assert not list(envoi.glob("*-erreurs-erreurs*.xlsx"))
+
+
+def test_default_destination_inside_a_folder_to_read_is_refused(tmp_path: Path, schema: Schema) -> None:
+    """Fails on main before issue 13 point 1: `cvg verifier .` wrote next to each file, inside the input folder."""
     import json
 
-    payload = json.loads(again.stdout)
-    by_name = {f["fichier"]: f for f in payload["fichiers"]}
-    assert by_name["aci-lyon-erreurs.xlsx"]["statut"] == "ignoré"
-    assert by_name["aci-bon.xlsx"]["statut"] != "rejeté" and "classeur_erreurs" not in by_name["aci-bon.xlsx"]
-    assert by_name["aci-lyon.xlsx"]["classeur_erreurs"] == str(expected)
-    assert payload["classeurs_erreurs"] == [str(expected)]
-    assert not (tmp_path / "envoi" / "aci-lyon-erreurs-erreurs.xlsx").exists()
+    _bad_reporting_file(tmp_path / "aci-lyon.xlsx")
+    result = _cli(["verifier", "--json", "."], tmp_path)
+    assert result.exit_code == 1
+    [entry] = json.loads(result.stdout)["fichiers"]
+    assert entry["classeur_erreurs"] is None
+    assert entry["classeur_erreurs_probleme"] == (
+        f"le dossier par défaut « {tmp_path / 'erreurs'} » est dans le dossier à lire « . » : "
+        "indiquez où écrire les classeurs d'erreurs avec --erreurs DOSSIER")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aci-lyon.xlsx"]
+    plain = _cli(["verifier", "."], tmp_path)
+    assert "Classeur d'erreurs de « aci-lyon.xlsx » non écrit : le dossier par défaut" in plain.output.replace("\n", "")
 
 
 def test_cvg_ingest_writes_error_workbooks_next_to_the_store_or_into_erreurs(tmp_path: Path, schema: Schema) -> None:
@@ -699,6 +743,7 @@ def test_cvg_ingest_writes_error_workbooks_next_to_the_store_or_into_erreurs(tmp
     (uploads / "casse.ods").write_bytes(b"PK\x03\x04 pas un classeur")
     store = tmp_path / "base" / "cvg.duckdb"
     store.parent.mkdir()
+    assert _cli(["init", "--store", str(store)], tmp_path).exit_code == 0
     result = _cli(["ingest", "--json", "--store", str(store), str(uploads)], tmp_path)
     assert result.exit_code == 1, result.output
     payload = json.loads(result.stdout)
@@ -722,3 +767,123 @@ def test_guide_names_the_copied_sheets(tmp_path: Path, schema: Schema, sheets: t
     src = write_workbook(tmp_path / FICHIER, rows=[valid_row()], structure_sheet=sheets[0], salaries_sheet=sheets[1])
     wb = load_workbook(write_error_workbook(src, [], tmp_path, schema))
     assert any(str(c.value).startswith(expected) for c in wb[ERRORS_SHEET]["A"] if c.value)
+
+
+# -- issue 13: real commands in subprocesses ----------------------------------------------------------------------------
+def _cvg(cwd: Path, *args: object) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CVG_STORE"}
+    proc = subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=300, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def _store_rows(store: Path) -> tuple[list[tuple[Any, ...]], int]:
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        snapshots = con.execute("SELECT fichier, siret, nb_lignes FROM snapshots ORDER BY fichier").fetchall()
+        (parcours,) = con.execute("SELECT count(*) FROM parcours").fetchone() or (0,)
+        return snapshots, int(parcours)
+    finally:
+        con.close()
+
+
+def test_issue13_point1_the_acis_corrected_file_is_never_overwritten(tmp_path: Path) -> None:
+    """Fails on main before issue 13 point 1: with `aci.xlsx` (refused) and the ACI's corrected
+    `aci-erreurs.xlsx` in one folder, `cvg verifier recus/` and `cvg ingest --erreurs recus/ recus/` replaced the
+    corrected file with the new error workbook (os.replace onto the same name, next to each file)."""
+    recus = tmp_path / "recus"
+    _bad_reporting_file(recus / "aci.xlsx")
+    corrected = write_workbook(recus / "aci-erreurs.xlsx", rows=[valid_row(), open_row(**{"Identifiant salarié": "A2"})])
+    before = corrected.read_bytes()
+    store = tmp_path / "base" / "cvg.duckdb"
+    assert _cvg(tmp_path, "init", "--store", store).returncode == 0
+
+    check = _cvg(tmp_path, "verifier", "recus")
+    assert check.returncode == 1
+    assert corrected.read_bytes() == before
+    assert sorted(p.name for p in recus.iterdir()) == ["aci-erreurs.xlsx", "aci.xlsx"]  # nothing written among inputs
+    assert f"Classeur d'erreurs à renvoyer à l'ACI : {tmp_path / 'erreurs' / 'aci-erreurs.xlsx'}" in check.stdout
+
+    run = _cvg(tmp_path, "ingest", "--store", store, "--erreurs", "recus", "recus")
+    assert run.returncode == 1
+    assert corrected.read_bytes() == before  # the corrected file: read, stored, never replaced
+    assert f"Classeur d'erreurs à renvoyer à l'ACI : {Path('recus') / 'aci-erreurs-2.xlsx'}" in run.stdout
+    assert sorted(p.name for p in recus.iterdir()) == ["aci-erreurs-2.xlsx", "aci-erreurs.xlsx", "aci.xlsx"]
+    assert (recus / "aci-erreurs-2.xlsx").stat().st_mode & 0o777 == 0o600
+    assert is_untouched_error_workbook(recus / "aci-erreurs-2.xlsx")
+    assert _store_rows(store) == ([("aci-erreurs.xlsx", SIRET, 2)], 2)
+
+    # Again: our own untouched workbook is skipped, the next one takes the next free name.
+    again = _cvg(tmp_path, "ingest", "--store", store, "--erreurs", "recus", "recus")
+    assert again.returncode == 1 and "déjà intégré" in again.stdout
+    assert (recus / "aci-erreurs-3.xlsx").is_file() and corrected.read_bytes() == before
+    assert _store_rows(store) == ([("aci-erreurs.xlsx", SIRET, 2)], 2)
+
+
+LEAKS = {  # header the schema does not know (or a direct identifier) -> a personal value under it
+    "N° SS": "285057512345678", "Numéro INSEE": "179031234567891", "Né(e) le": date(1983, 11, 29),
+    "Identifiant salarié (PASS IAE)": "PASSIAEX99812345", "Code": "CODEXQ77810", "Identité": "Dupontelliard Jeaninette",
+    "Noms": "Marcellinettex", "Salarié": "Quentinobertz", "Bénéficiaire": "Zorglubetta", "Patronyme": "Vercingetorixa",
+    "Observations": "suivi psychiatrique Sainte-Anne",
+}
+
+
+def test_issue13_point11_error_workbook_copies_only_the_schemas_cells(tmp_path: Path) -> None:
+    """Fails on main before issue 13 point 11: the error workbook copied every cell of the sheets (unknown
+    columns, a column without header, the title row, rows below the table, a second table, Structure's extra
+    lines), and the messages quoted a birth date typed into « Année de naissance » and a second table's cells."""
+    rows = [valid_row(**{"Identifiant salarié": "RAWID0001", "Année de naissance": "17/05/1980", **LEAKS}),
+            valid_row(**{"Identifiant salarié": "RAWID0002", "Sexe": "Inconnu", **LEAKS})]
+    src = write_workbook(tmp_path / "recus" / "aci.xlsx", rows=rows, title_rows=[["Reporting de Mme Titreuse"]])
+    wb = load_workbook(src)
+    ws = wb["Salariés"]
+    header = [c.value for c in ws[2]]
+    ws.cell(row=3, column=len(header) + 2, value="Cachetteux Sansentete")  # a column without header
+    ws.append([])
+    ws.append(["Nom", "Prénom", "Observations"])  # a second table lower in the sheet
+    ws.append(["Secondtablard", "Prenomitte", "detention Fleury Merogis"])
+    wb["Structure"].append(["Référent de parcours", "Madame Structuronne"])
+    wb.save(src)
+    store = tmp_path / "cvg.duckdb"
+    assert _cvg(tmp_path, "init", "--store", store).returncode == 0
+
+    run = _cvg(tmp_path, "ingest", "--store", store, "--erreurs", tmp_path / "out", tmp_path / "recus")
+    assert run.returncode == 1
+    year = letter_of(header, "Année de naissance")
+    assert ("Salariés, ligne 3, colonne « Année de naissance » : « une date complète » n'est pas une année valide "
+            "(attendu un nombre entier, par exemple 1985).") in run.stdout
+    assert ("Salariés, ligne 6 : cette ligne et les suivantes, séparées du tableau par une ligne vide, ne sont pas "
+            "des parcours") in run.stdout
+    for secret in ("17/05/1980", "Secondtablard", "Prenomitte", "detention Fleury Merogis"):
+        assert secret not in run.stdout
+    assert _store_rows(store) == ([], 0)  # refused: nothing stored
+
+    out = tmp_path / "out" / "aci-erreurs.xlsx"
+    text = all_text_of_xlsx(out)
+    secrets = [v for v in LEAKS.values() if isinstance(v, str)] + [
+        "RAWID0001", "RAWID0002", "Cachetteux Sansentete", "Reporting de Mme Titreuse", "Madame Structuronne",
+        "17/05/1980", "Secondtablard", "Prenomitte", "detention Fleury Merogis", "<v>30649</v>"]  # 30649: 29/11/1983
+    assert [s for s in secrets if s in text] == []
+    copy = load_workbook(out)
+    ws = copy["Salariés"]
+    sexe = letter_of(header, "Sexe")
+    assert ws[f"{sexe}4"].value == "Inconnu" and ws[f"{sexe}4"].fill.fgColor.rgb == ERROR_FILL  # at its address
+    assert ws[f"{sexe}2"].value == "Sexe" and ws[f"{sexe}3"].value == "Femme"
+    assert ws[f"{year}3"].value is None and ws[f"{year}3"].fill.fgColor.rgb == ERROR_FILL
+    assert ws[f"{year}4"].value == 1980
+    for label in LEAKS:
+        col = letter_of(header, label)
+        assert [ws[f"{col}{r}"].value for r in (2, 3, 4)] == [None, None, None], label
+        assert ws[f"{col}2"].fill.fgColor.rgb == IDENTIFIER_FILL
+    assert ws["A1"].value is None and ws.max_row == 6  # the marker of row 6; nothing of the second table
+    assert [c.value for c in copy["Structure"]["A"] if c.value is not None] == [
+        "Champ", "Nom de la structure", "SIRET", "Territoire", "Date d'arrêté", "Supports d'activité"]
+    values = table_values(copy)
+    assert ("Salariés", 3, "Année de naissance", f"{year}3", None) == values[0][:5]

@@ -5,24 +5,35 @@
 - sheet `Erreurs` first: a one-line summary (`12 erreurs dans 9 lignes`), a short guide, a note naming the
   direct-identifier columns left blank, then one row per issue (errors first — those without a cell, the
   "structure" errors, on top — then warnings), each located row a hyperlink to its cell in the copy;
-- then a copy of the `Structure` and `Salariés` sheets as the ACI sent them: every cell at its own Excel
-  address (same rows, same columns, same header row), so the row numbers and column letters of the messages
-  match. Each faulty cell is filled in red and carries an Excel comment with the French message. Each faulty
-  row is marked without shifting any column: its other cells get a light red fill and a marker cell
-  (`⚠ 2 erreurs`) is written in the first column to the right of the data, linked back to `Erreurs`; row
-  rules that name no column put their message in a comment on that marker cell.
+- then a copy of the `Structure` and `Salariés` sheets, cell by cell at its own Excel address (same rows,
+  same columns, same header row), so the row numbers and column letters of the messages match. Each faulty
+  cell is filled in red and carries an Excel comment with the French message. Each faulty row is marked
+  without shifting any column: its other cells get a light red fill and a marker cell (`⚠ 2 erreurs`) is
+  written in the first column to the right of the data, linked back to `Erreurs`; row rules that name no
+  column put their message in a comment on that marker cell.
+
+What is copied (issue 13, point 11): the rule is an allow-list, everything else is left empty.
+- `Salariés`: the header cells of the schema's columns (and of the direct identifiers, greyed: a label of the
+  schema, not personal data), then, from the header down to the end of the table (`reader.table_end`), the
+  cells of the schema's columns that identify no one. Never copied: the raw `Identifiant salarié`, direct
+  identifiers (Nom, NIR…, and the columns the reader reported as `identifiant-direct-supprime`), columns the
+  schema does not know (« N° SS », « Observations », a column without header…), title rows above the header,
+  rows below the table, a second table lower in the sheet. A full date of birth (`Date de naissance`…) is
+  copied as its year, as the reader keeps it; in « Année de naissance » a full date is not copied at all. A
+  sheet whose header row cannot be found is not copied;
+- `Structure`: the `Champ` / `Valeur` header and the rows of the schema's fields, found as the reader finds
+  them; any other line (a contact person, a note) is left empty.
 
 Safety:
 - values only: cached values are read with fastexcel (formulas and macros never run), the copy is a new
   workbook, so formulas, external links, defined names and macros are never carried over; a text beginning
   with `=`, `+`, `-` or `@` is written as a string cell (never a formula) with Excel's quote prefix;
-- a full date of birth (`Date de naissance`…) is copied as its year only, as the reader keeps it;
-- direct identifiers (Nom, Prénom, NIR…, `Schema.is_identifier_header` on the header row, plus the columns
-  the reader reported as `identifiant-direct-supprime`) are left blank in the copy: only their header cell
-  is kept (a header is not personal data), so the other column letters do not move. A non-Structure sheet
-  whose header row cannot be found is not copied at all (its columns cannot be checked for identifiers);
 - an unreadable source (corrupt, encrypted, too big, not a spreadsheet: any file-level error, or a file that
-  fails `safety.precheck`) is never opened and gives a workbook with `Erreurs` only.
+  fails `safety.precheck`) is never opened and gives a workbook with `Erreurs` only;
+- writing never replaces a file (issue 13, point 1): the workbook is written to a private temporary file
+  (0600) then linked to the first free name among `<nom>-erreurs.xlsx`, `<nom>-erreurs-2.xlsx`, … with an
+  exclusive creation (`os.link`, or `O_CREAT | O_EXCL` where hard links are not supported), so an ACI's
+  corrected `aci-erreurs.xlsx`, an input, or a file that appears meanwhile is never overwritten.
 
 Heavy libraries (openpyxl, fastexcel, polars) are imported inside the functions.
 """
@@ -30,11 +41,13 @@ Heavy libraries (openpyxl, fastexcel, polars) are imported inside the functions.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -42,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
 from cvg_pipeline.fr import erreur_systeme, liste, pluriel
-from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX
+from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX, is_error_workbook_name
 from cvg_pipeline.schema import Schema, fold
 
 if TYPE_CHECKING:
@@ -73,6 +86,7 @@ _SHEET_TITLE_BAD = re.compile(r"[\\/?*\[\]:]")
 _EXCEL_EPOCH_DAY = date(1899, 12, 31)  # calamine's date part of a time-only cell
 _UNIX_EPOCH = datetime(1970, 1, 1)
 _MAX_TEXT = 32767
+_MAX_NAMES = 999  # aci-erreurs.xlsx, then aci-erreurs-2.xlsx … aci-erreurs-999.xlsx
 
 CellValue = str | int | float | bool | date | datetime | time | None
 
@@ -93,9 +107,9 @@ class RawSheet:
         return "" if value is None else str(value).strip()
 
 
-def error_workbook_name(source: Path) -> str:
-    """`aci-lyon.ods` → `aci-lyon-erreurs.xlsx`."""
-    return f"{source.stem}{SUFFIX}"
+def error_workbook_name(source: Path, stem: str | None = None) -> str:
+    """`aci-lyon.ods` → `aci-lyon-erreurs.xlsx` (`stem`: another base than the source's, e.g. `lyon-aci`)."""
+    return f"{stem or source.stem}{SUFFIX}"
 
 
 def is_untouched_error_workbook(path: Path) -> bool:
@@ -106,7 +120,7 @@ def is_untouched_error_workbook(path: Path) -> bool:
     """
     import zipfile
 
-    if not path.name.lower().endswith(SUFFIX):
+    if not is_error_workbook_name(path.name):
         return False
     try:
         with zipfile.ZipFile(path) as zf:
@@ -197,14 +211,17 @@ def _typed(text: str | None, number: float | None, millis: int | None, flag: boo
 # -- locating the issues --------------------------------------------------------------------------------------
 @dataclass
 class _Copy:
-    """A source sheet copied into the error workbook."""
+    """A source sheet copied into the error workbook: only `cells`, the cells the rule lets through."""
 
     raw: RawSheet
     title: str  # title in the error workbook (the source name, made valid for Excel)
     is_structure: bool
     header_row: int | None = None
+    cells: dict[tuple[int, int], CellValue] = field(default_factory=dict)  # what is written, at its address
     identifier_cols: dict[int, str] = field(default_factory=dict)  # column -> header as written
     birth_cols: dict[int, str] = field(default_factory=dict)  # full dates of birth: copied as the year only
+    blank_cols: set[int] = field(default_factory=set)  # header cell greyed: the column is not copied
+    table_end: int | None = None  # first Excel row below the table (reader.table_end), None: to the end
 
     def header_col(self, header: str) -> int | None:
         """The column whose header cell reads `header` (as written, then folded)."""
@@ -273,7 +290,7 @@ def _sheet_title(name: str, taken: set[str]) -> str:
 
 
 def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Schema) -> tuple[list[_Copy], list[str]]:
-    """The sheets to copy, their header row and identifier columns; and the names of sheets left out."""
+    """The sheets to copy and, for each, the cells let through; and the names of sheets left out."""
     copies: list[_Copy] = []
     skipped: list[str] = []
     taken = {ERRORS_SHEET.casefold()}
@@ -281,47 +298,114 @@ def _plan_copies(raws: Sequence[RawSheet], issues: Sequence[Issue], schema: Sche
         is_structure = schema.structure_sheet.matches(raw.name)
         if not is_structure and not schema.salaries_sheet.matches(raw.name):
             continue
-        on_sheet = [i for i in issues if i.feuille == raw.name]
         if is_structure:
-            copies.append(_Copy(raw, _sheet_title(raw.name, taken), True, header_row=1))
+            copy = _Copy(raw, _sheet_title(raw.name, taken), True, header_row=1)
+            copy.cells = _structure_cells(raw, schema)
+            copies.append(copy)
             continue
+        on_sheet = [i for i in issues if i.feuille == raw.name]
         header_row = _find_header_row(raw, schema)
         if header_row is None:
             rows = sorted({i.ligne for i in on_sheet if i.code in HEADER_ROW_CODES and i.ligne is not None})
             header_row = rows[0] if rows else None
         if header_row is None:
-            # Without a header row the columns cannot be checked for direct identifiers: not copied.
+            # Without a header row no column can be recognised: nothing to copy.
             if raw.cells:
                 skipped.append(raw.name)
             continue
         copy = _Copy(raw, _sheet_title(raw.name, taken), False, header_row=header_row)
-        for col in range(raw.first_col, raw.last_col + 1):
-            text = raw.text(header_row, col)
-            if text and _is_identifying(schema, text):
-                copy.identifier_cols[col] = text
-            elif text and schema.match_header(text).kind == "birth_date":
-                copy.birth_cols[col] = text
-        for i in on_sheet:
-            if i.code in ("identifiant-direct-supprime", "date-naissance-reduite"):
-                kind = copy.identifier_cols if i.code == "identifiant-direct-supprime" else copy.birth_cols
-                at = _letter_index(i.lettre) or (copy.header_col(i.colonne) if i.colonne else None)
-                if at is not None and at not in copy.identifier_cols and at not in kind:
-                    kind[at] = i.colonne or raw.text(header_row, at)
-        for col in copy.identifier_cols:
-            copy.birth_cols.pop(col, None)
+        _plan_salaries(copy, on_sheet, schema)
         copies.append(copy)
     return copies, skipped
 
 
-def _is_identifying(schema: Schema, header: str) -> bool:
-    """A direct identifier (Nom, NIR…) or the raw `id_salarie`: neither is ever copied into the workbook.
+def _structure_cells(raw: RawSheet, schema: Schema) -> dict[tuple[int, int], CellValue]:
+    """Sheet Structure: the `Champ` / `Valeur` header and the rows of the schema's fields, as the reader finds
+    them (reader.read_structure: fixed columns under that header, else the first two filled cells of a row);
+    any other line (a contact, a note) is left out."""
+    from cvg_pipeline.reader import _structure_columns
 
-    The ACI finds its rows by their number, which the copy keeps; the raw identifier stays in its own file.
-    """
-    if schema.is_identifier_header(header):
-        return True
-    match = schema.match_header(header)
-    return match.column is not None and match.column.name == "id_salarie"
+    cols = list(range(raw.first_col, raw.last_col + 1))
+    rows = [[raw.cells.get((row, col)) for col in cols] for row in range(1, raw.last_row + 1)]
+    fixed = _structure_columns([tuple(r) for r in rows], schema)
+    cells: dict[tuple[int, int], CellValue] = {}
+    for i, row in enumerate(rows, 1):
+        if fixed is not None:
+            label_at, value_at = fixed
+            if row[label_at] is not None and fold(str(row[label_at])) == fold(schema.structure_field_header):
+                cells[(i, cols[label_at])] = row[label_at]
+                if value_at < len(row) and row[value_at] is not None:
+                    cells[(i, cols[value_at])] = row[value_at]
+                continue
+        else:
+            filled = [j for j, c in enumerate(row) if c is not None and str(c).strip()]
+            if not filled:
+                continue
+            label_at = filled[0]
+            value_at = filled[1] if len(filled) > 1 else filled[0] + 1
+        label = row[label_at]
+        if label is None or not str(label).strip() or schema.match_structure_field(str(label).strip()) is None:
+            continue
+        cells[(i, cols[label_at])] = label
+        if value_at < len(row) and row[value_at] is not None:
+            cells[(i, cols[value_at])] = row[value_at]
+    return cells
+
+
+def _plan_salaries(copy: _Copy, on_sheet: Sequence[Issue], schema: Schema) -> None:
+    """Sheet Salariés: the header cells of the schema's columns and of the direct identifiers, then, down to
+    the end of the table, the cells of the schema's columns that identify no one (a full date of birth as
+    its year). Title rows, other columns, rows below the table are left out."""
+    from cvg_pipeline.reader import ENTRY_DATE, table_end
+
+    raw, header_row = copy.raw, copy.header_row
+    assert header_row is not None
+    kept: dict[int, str] = {}  # column -> "value" | "year" (a birth date) | "birth-year" (Année de naissance)
+    body_cols: dict[str, int] = {}  # canonical name -> its first column: what the reader reads
+    for col in range(raw.first_col, raw.last_col + 1):
+        text = raw.text(header_row, col)
+        match = schema.match_header(text) if text else None
+        if match is None or match.kind in ("unknown", "identifier") or match.column is None:
+            if match is not None and match.kind == "identifier":
+                copy.identifier_cols[col] = text
+                copy.cells[(header_row, col)] = text  # a label of the schema, named in the messages too
+            copy.blank_cols.add(col)
+            continue
+        body_cols.setdefault(match.column.name, col)
+        copy.cells[(header_row, col)] = raw.cells[(header_row, col)]
+        if match.column.name == "id_salarie":
+            copy.identifier_cols[col] = text  # the raw identifier: the ACI finds its rows by their number
+            copy.blank_cols.add(col)
+        elif match.kind == "birth_date":
+            copy.birth_cols[col] = text
+            kept[col] = "year"
+        else:
+            kept[col] = "birth-year" if match.column.date_synonyms else "value"
+    for i in on_sheet:  # columns the reader dropped as identifiers, whatever the schema says of their header
+        if i.code == "identifiant-direct-supprime":
+            at = _letter_index(i.lettre) or (copy.header_col(i.colonne) if i.colonne else None)
+            if at is not None:
+                kept.pop(at, None)
+                copy.birth_cols.pop(at, None)
+                copy.identifier_cols.setdefault(at, i.colonne or raw.text(header_row, at))
+                copy.blank_cols.add(at)
+
+    read_cols = list(body_cols.values())
+    entry_col = body_cols.get(ENTRY_DATE)
+    rows: list[tuple[bool, str | None, list[str]]] = []
+    for row in range(header_row + 1, raw.last_row + 1):
+        texts = [raw.text(row, col) for col in read_cols]
+        entry = raw.text(row, entry_col) if entry_col is not None else None
+        rows.append((not any(texts), entry or None, [t for t in texts if t]))
+    end = table_end(rows, entry_column=entry_col is not None)
+    copy.table_end = None if end is None else header_row + 1 + end
+    last = raw.last_row if copy.table_end is None else copy.table_end - 1
+    for (row, col), value in raw.cells.items():
+        if header_row < row <= last and col in kept:
+            kind = kept[col]
+            shown = _birth_year(value) if kind == "year" else _year_only(value) if kind == "birth-year" else value
+            if shown is not None:
+                copy.cells[(row, col)] = shown
 
 
 def _birth_year(value: CellValue) -> int | None:
@@ -334,6 +418,18 @@ def _birth_year(value: CellValue) -> int | None:
 
     year, _error = parse_birth_year(str(value))
     return year
+
+
+def _year_only(value: CellValue) -> CellValue:
+    """A cell of « Année de naissance »: a number or a text that is no full date (reader.is_full_date); a date
+    typed there is never copied."""
+    from cvg_pipeline.reader import is_full_date
+
+    if isinstance(value, date | datetime | time):
+        return None
+    if isinstance(value, str) and is_full_date(value):
+        return None
+    return value
 
 
 def _locate(issue: Issue, copies: Sequence[_Copy]) -> _Entry:
@@ -413,26 +509,73 @@ def put(ws: Worksheet, row: int, col: int, value: CellValue) -> Any:
 
 
 # -- writing -----------------------------------------------------------------------------------------------------
-def write_error_workbook(
-    source: Path, issues: Sequence[Issue], dest_dir: Path, schema: Schema, *, name: str | None = None
-) -> Path:
-    """Write `<nom du fichier>-erreurs.xlsx` (or `name`) into `dest_dir` (created if needed); return its path.
+class NoFreeNameError(Exception):
+    """Every name `error_workbook_names` proposes is taken."""
 
-    The file is written to a temporary name then renamed, so a reader never sees half a workbook; an
-    existing error workbook of the same name is replaced.
+
+def error_workbook_names(source: Path, stem: str | None = None) -> Iterator[str]:
+    """The names tried in turn for the error workbook of `source`: `aci-erreurs.xlsx`, `aci-erreurs-2.xlsx`…"""
+    yield error_workbook_name(source, stem)
+    for n in range(2, _MAX_NAMES + 1):
+        yield f"{stem or source.stem}{SUFFIX.removesuffix('.xlsx')}-{n}.xlsx"
+
+
+def write_error_workbook(
+    source: Path, issues: Sequence[Issue], dest_dir: Path, schema: Schema, *, name: str | None = None,
+    stem: str | None = None,
+) -> Path:
+    """Write the error workbook of `source` into `dest_dir` (created if needed, 0700); return its path.
+
+    Never over an existing file: the workbook gets the first free name of `error_workbook_names` (or `name`,
+    which must be free), taken by exclusive creation, so a reader never sees half a workbook and a file that
+    exists — an ACI's corrected copy, an input, a workbook of another run — is never replaced. The file is
+    0600. Raises `NoFreeNameError` when every name is taken.
     """
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / (name or error_workbook_name(source))
+    dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     wb = build_error_workbook(source, issues, schema)
-    fd, tmp = tempfile.mkstemp(prefix=".cvg-", suffix=".xlsx", dir=dest_dir)
-    os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=".cvg-", suffix=".xlsx", dir=dest_dir)  # 0600, never an existing file
     try:
-        wb.save(tmp)
-        os.replace(tmp, dest)
+        with os.fdopen(fd, "wb") as fh:
+            wb.save(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        names = [name] if name is not None else error_workbook_names(source, stem)
+        for candidate in names:
+            dest = dest_dir / candidate
+            if _create_exclusive(Path(tmp), dest):
+                return dest
+        raise NoFreeNameError(dest_dir / error_workbook_name(source))
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    return dest
+
+
+def _create_exclusive(tmp: Path, dest: Path) -> bool:
+    """Give `tmp`'s content the name `dest` if no file (nor link) has it; False when the name is taken."""
+    try:
+        os.link(tmp, dest)  # atomic, fails if `dest` exists, never follows a symbolic link at `dest`
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+    # a file system without hard links (FAT, some network shares): create the name exclusively, then copy
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(dest, flags, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as out, tmp.open("rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(dest)  # ours: created just above
+        raise
+    return True
 
 
 @dataclass(frozen=True)
@@ -445,34 +588,35 @@ class Outcome:
 
 
 def write_error_workbooks(
-    items: Sequence[tuple[Path, Sequence[Issue]]], dest_dir: Path | None, schema: Schema
+    items: Sequence[tuple[Path, Sequence[Issue]]], dest_dir: Path | None, schema: Schema,
+    *, stems: Sequence[str] | None = None,
 ) -> list[Outcome]:
-    """One error workbook per (source, issues), into `dest_dir` (None: next to each source file).
+    """One error workbook per (source, issues), into `dest_dir` (None: next to each source file, for callers
+    that ask for it; the commands never do by default).
 
-    Two sources with the same name (`aci.xlsx` and `aci.ods`, or two folders) never overwrite each other's
-    workbook: the later ones get the extension, then a number, in their name. A workbook that cannot be
-    written (read-only folder, full disk, unexpected content) gives an `Outcome` with a French `probleme`
-    instead of stopping the others.
+    Names are never reused: two sources with the same name (`aci.xlsx` and `aci.ods`, or two folders), an
+    existing `aci-erreurs.xlsx` (the ACI's corrected copy, an earlier run's workbook) make the next one
+    `aci-erreurs-2.xlsx`, and so on. A workbook that cannot be written (read-only folder, full disk,
+    unexpected content) gives an `Outcome` with a French `probleme` instead of stopping the others.
     """
-    taken: set[Path] = set()
     outcomes: list[Outcome] = []
-    for source, issues in items:
+    for k, (source, issues) in enumerate(items):
         folder = source.parent if dest_dir is None else dest_dir
-        name = error_workbook_name(source)
-        candidates = [name, f"{source.stem}-{source.suffix.lstrip('.').lower()}{SUFFIX}"]
-        candidates += [f"{source.stem}-{n}{SUFFIX}" for n in range(2, 1000)]
-        name = next(c for c in candidates if (folder / c).resolve() not in taken)
+        stem = stems[k] if stems is not None and dest_dir is not None else None  # `lyon-aci`, for lyon/aci.xlsx
         try:
-            path = write_error_workbook(source, issues, folder, schema, name=name)
+            path = write_error_workbook(source, issues, folder, schema, stem=stem)
         except (KeyboardInterrupt, SystemExit):
             raise
+        except NoFreeNameError:
+            outcomes.append(Outcome(source, None, f"aucun nom libre dans « {folder} » (« {error_workbook_name(source)} » "
+                                                  f"à « {source.stem}-erreurs-{_MAX_NAMES}.xlsx » existent déjà)"))
+            continue
         except OSError as exc:
             outcomes.append(Outcome(source, None, f"écriture impossible dans « {folder} » ({erreur_systeme(exc)})"))
             continue
         except Exception as exc:
             outcomes.append(Outcome(source, None, f"erreur inattendue ({type(exc).__name__})"))
             continue
-        taken.add(path.resolve())
         outcomes.append(Outcome(source, path))
     return outcomes
 
@@ -540,6 +684,12 @@ def _guide(copies: Sequence[_Copy], skipped: Sequence[str], read_failed: bool) -
             f"La feuille « {name} » n'est pas recopiée : sa ligne d'en-tête n'a pas été reconnue, ses colonnes "
             "ne peuvent donc pas être vérifiées."
         )
+    if copies:
+        lines.append(
+            "Seules les colonnes du modèle sont recopiées, et seulement les lignes du tableau : les autres "
+            "colonnes (en-tête grisé), les lignes de titre, les lignes sous le tableau et, dans la feuille "
+            "Structure, les lignes qui ne sont pas des champs du modèle sont laissées vides."
+        )
     identifiers = [h for c in copies for _col, h in sorted(c.identifier_cols.items())]
     if identifiers:
         names = ", ".join(f"« {h} »" for h in dict.fromkeys(identifiers))
@@ -594,11 +744,15 @@ def _write_errors_sheet(
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
 
-    identifier_cells = {(c.title, col) for c in copies for col in (*c.identifier_cols, *c.birth_cols)}
     for n, entry in enumerate(entries, header_row + 1):
         entry.erreurs_row = n
         issue = entry.issue
-        in_identifier = entry.copy is not None and (entry.copy.title, entry.col) in identifier_cells
+        # the value as written only where the copy shows the cell (never an identifier, a date of birth…)
+        in_identifier = entry.copy is not None and (
+            entry.col in entry.copy.identifier_cols
+            or entry.col in entry.copy.birth_cols
+            or (entry.row, entry.col) not in entry.copy.cells
+        )
         values: tuple[CellValue, ...] = (
             issue.feuille,
             issue.ligne,
@@ -641,15 +795,10 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     raw = copy.raw
-    for (row, col), value in raw.cells.items():
-        if copy.header_row is None or row > copy.header_row:
-            if col in copy.identifier_cols:
-                continue  # a direct identifier's (or the raw id's) value is never written
-            if col in copy.birth_cols:
-                value = _birth_year(value)  # nor a full date of birth: its year only, as the reader keeps it
+    for (row, col), value in copy.cells.items():
         put(ws, row, col, value)
-    for col in copy.identifier_cols:
-        if copy.header_row is not None:
+    if copy.header_row is not None:
+        for col in copy.blank_cols:
             ws.cell(row=copy.header_row, column=col).fill = PatternFill("solid", fgColor=IDENTIFIER_FILL)
     for col in range(raw.first_col, raw.last_col + 1):
         ws.column_dimensions[get_column_letter(col)].width = 18

@@ -34,6 +34,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "champ-manquant": ("erreur", "structure", "le champ obligatoire « {libelle} » est absent ou vide dans la feuille Structure."),
     "champ-en-double": ("erreur", "structure", "le champ « {libelle} » apparaît plusieurs fois dans la feuille Structure."),
     "aucune-ligne": ("avertissement", "structure", "la feuille ne contient aucun parcours."),
+    "lignes-sous-le-tableau": ("erreur", "structure", "cette ligne et les suivantes, séparées du tableau par une ligne vide, ne sont pas des parcours (leur « Date d'entrée » n'est pas une date) : un second tableau, des notes ? Elles ne sont ni lues ni recopiées. Déplacez-les dans une autre feuille, ou supprimez la ligne vide si ce sont des parcours."),
     # -- one cell ----------------------------------------------------------------------------------------
     "valeur-obligatoire": ("erreur", "cellule", "la cellule est vide alors que « {libelle} » est obligatoire."),
     "date-invalide": ("erreur", "cellule", "« {valeur} » n'est pas une date valide (attendu JJ/MM/AAAA)."),

@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any
 from cvg_pipeline.errors import CvgError, Issue, UsageError, issue
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.model import (
-    ERROR_WORKBOOK_SUFFIX,
     PSEUDO_COLUMN,
     SPREADSHEET_EXTENSIONS,
     HasIssues,
     ParsedFile,
+    is_error_workbook_name,
 )
 from cvg_pipeline.suivi import present_columns, record_refusals
 
@@ -215,7 +215,7 @@ def _skip_reason(path: Path, explicit: bool) -> str | None:
         return "fichier temporaire d'Excel (~$), créé pendant qu'un classeur est ouvert"
     if path.suffix.lower() not in SPREADSHEET_EXTENSIONS and not explicit:
         return "ce n'est pas un classeur .xlsx, .xlsm, .xls ou .ods"
-    if not explicit and name.lower().endswith(ERROR_WORKBOOK_SUFFIX):
+    if not explicit and is_error_workbook_name(name):
         from cvg_pipeline.annotate import is_untouched_error_workbook
 
         if is_untouched_error_workbook(path):

@@ -9,6 +9,7 @@ and `ingest` stores the files without errors.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,12 @@ SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 # The name ending of the error workbooks cvg writes (annotate.py); folder scans skip them (ingest.py).
 ERROR_WORKBOOK_SUFFIX = "-erreurs.xlsx"
+_ERROR_WORKBOOK_NAME = re.compile(r"-erreurs(-[0-9]+)?\.xlsx$", re.IGNORECASE)
+
+
+def is_error_workbook_name(name: str) -> bool:
+    """`aci-erreurs.xlsx`, or `aci-erreurs-2.xlsx`… when that name was taken (annotate.error_workbook_names)."""
+    return _ERROR_WORKBOOK_NAME.search(name) is not None
 
 # Technical columns of `ParsedFile.data` and `ParsedFile.raw` (never stored as parcours data).
 ROW_COLUMN = "_ligne"  # Excel row number (1-based) of the parcours, Int32

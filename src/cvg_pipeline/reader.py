@@ -274,6 +274,63 @@ def display_text(text: str | None) -> str | None:
 _BOOL_DISPLAY = {"true": "VRAI", "false": "FAUX"}
 _DATE_DISPLAY = (r"^(\d{4})-(\d{2})-(\d{2}) 00:00:00$", "${3}/${2}/${1}")
 
+# A full date typed where only a year is asked (« Année de naissance »): never quoted in a message.
+FULL_DATE = "une date complète"
+_DIGIT_GROUPS = re.compile(r"\d+")
+_DECIMAL = re.compile(r"^\s*\d+[.,]\d+\s*$")
+
+
+def is_full_date(text: str) -> bool:
+    """Two groups of digits or more (17/05/1980, 1980-05-17 00:00:00, 17 mai 1980), a decimal number aside."""
+    return len(_DIGIT_GROUPS.findall(text)) >= 2 and not _DECIMAL.match(text)
+
+
+# -- where the table of Salariés ends ---------------------------------------------------------------------------
+ENTRY_DATE = "date_entree"  # the required date of every parcours
+_DATE_LIKE = re.compile(r"^[\d/.\-: ]+$")  # a date as typed or as read (`2022-03-01 00:00:00`), or a serial
+
+
+def table_end(rows: Sequence[tuple[bool, str | None, Sequence[str]]], *, entry_column: bool) -> int | None:
+    """Index of the first row below the table, or None (the table runs to the end of the sheet).
+
+    `rows`: the rows below the header, each (blank, « Date d'entrée » as text, non-empty texts of the
+    recognised columns). After an entirely blank row, a row whose « Date d'entrée » is not a date (or, without
+    that column, a row with no digit at all) is no longer a parcours: a second table, its header, a note. It
+    and everything below are not read, so none of their cells reaches a message (the error workbook does not
+    copy them either, annotate.py).
+    """
+    for i in range(1, len(rows)):
+        blank, entry, texts = rows[i]
+        if blank or not rows[i - 1][0]:
+            continue
+        if entry_column:
+            if entry is None or not _DATE_LIKE.match(entry.strip()):
+                return i
+        elif not any(ch.isdigit() for text in texts for ch in text):
+            return i
+    return None
+
+
+def _table_end(body: pl.DataFrame) -> int | None:
+    """`table_end` on a body frame (text cells); cheap when the table has no blank row (the usual case)."""
+    import polars as pl
+
+    if body.width == 0 or body.height < 2:
+        return None
+    blank = body.select(pl.sum_horizontal(pl.all().is_not_null()) == 0).to_series().to_list()
+    if not any(blank):
+        return None
+    entry_column = ENTRY_DATE in body.columns
+    rows: list[tuple[bool, str | None, Sequence[str]]] = []
+    for i, is_blank in enumerate(blank):
+        if is_blank or i == 0 or not blank[i - 1]:
+            rows.append((is_blank, "", ()))  # not a candidate: only its blankness is looked at
+            continue
+        row = body.row(i, named=True)
+        rows.append((False, row.get(ENTRY_DATE), [str(v) for v in row.values() if v is not None]))
+    return table_end(rows, entry_column=entry_column)
+
+
 
 # -- sheet Structure (spec §1.1) -------------------------------------------------------------------------------
 def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int, int] | None:
@@ -461,6 +518,10 @@ def read_salaries(sheet: _Sheet, schema: Schema, parsed: ParsedFile) -> pl.DataF
                                 ligne_entete=header_row))
     body = sheet.frame[h + 1 :, taken]  # eager column pick: the other columns are not copied
     body.columns = renamed
+    end = _table_end(body)
+    if end is not None:  # a second table or notes below the table: not read (`table_end`)
+        issues.append(issue("lignes-sous-le-tableau", fichier, feuille=feuille, ligne=header_row + 1 + end))
+        body = body[:end]
     return body  # its file and Excel row columns are added to the whole batch at once (`_finish_salaries`)
 
 
@@ -554,6 +615,8 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
                 fields.update(category_fields(text, schema.domain_of(col)))
             # never the raw id_salarie nor a date of birth; what an Excel error shows is not personal data
             valeur = text if code == "erreur-excel" else None if birth or hidden else display_text(text)
+            if valeur is not None and col.date_synonyms and is_full_date(valeur):
+                valeur = FULL_DATE  # a date of birth typed as the year: never quoted
             located.setdefault(f, []).append((ligne, where.index, issue(
                 code, parsed.fichier, feuille=parsed.salaries_sheet, ligne=ligne, colonne=where.header,
                 lettre=where.letter, valeur=valeur, **fields)))

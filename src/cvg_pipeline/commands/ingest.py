@@ -44,8 +44,11 @@ ErrorsOption = Annotated[
         metavar="DOSSIER",
         help=(
             "Écrit dans DOSSIER, pour chaque fichier refusé, une copie annotée "
-            "« <fichier>-erreurs.xlsx » à renvoyer à l'ACI (cellules en erreur surlignées et commentées). "
-            "Défaut : le dossier « erreurs » à côté de la base (ingest), à côté de chaque fichier (verifier)."
+            "« <fichier>-erreurs.xlsx » à renvoyer à l'ACI (cellules en erreur surlignées et commentées, "
+            "sans donnée personnelle). Aucun fichier existant n'est remplacé : si le nom est pris, "
+            "« <fichier>-erreurs-2.xlsx », puis -3… Défaut : le dossier « erreurs » à côté de la base "
+            "(ingest), dans le dossier courant (verifier), jamais dans un dossier de fichiers à lire : "
+            "s'il en fait partie, donnez --erreurs."
         ),
         show_default=False,
     ),
@@ -80,8 +83,7 @@ def ingest(
         store_path = resolve_store_path(store)
         with _progress(enabled=True) as progress:
             result = ingest_paths(chemins, store_path, progress=progress)
-        # Default: erreurs/ next to the store.
-        written = _error_workbooks(result.files, erreurs or store_path.absolute().parent / "erreurs")
+        written = _error_workbooks(result.files, erreurs, default=store_path.absolute().parent / "erreurs", inputs=chemins)
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
@@ -111,7 +113,7 @@ def verifier(
         with _progress(enabled=len(fichiers) > 1 or any(p.is_dir() for p in fichiers)) as progress:
             files = verify_paths(fichiers, progress=progress)
         result = IngestResult(files)
-        written = _error_workbooks(files, erreurs)  # default: next to each file
+        written = _error_workbooks(files, erreurs, default=Path("erreurs").absolute(), inputs=fichiers)
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
@@ -214,16 +216,60 @@ class _progress:
             self.bar.stop()
 
 
-def _error_workbooks(files: list[FileResult], dest: Path | None) -> dict[Path, Outcome]:
-    """The annotated copy of every refused file (annotate.py), into `dest` (None: next to each file)."""
-    refused = [f for f in files if f.errors]
+def _error_workbooks(
+    files: list[FileResult], dest: Path | None, *, default: Path, inputs: list[Path]
+) -> dict[Path, Outcome]:
+    """The annotated copy of every refused file (annotate.py), into `dest` (`--erreurs`) or `default`.
+
+    The default folder (`erreurs/` next to the store for ingest, in the current folder for verifier) is never
+    inside a folder given to read: an error workbook there would sit among the inputs (and be read as one by
+    the next scan once the ACI saves it). In that case nothing is written and each refused file says why and
+    what to do. A folder given with `--erreurs` is used as asked. Either way no existing file is replaced
+    (annotate.write_error_workbook).
+    """
+    # not for what is not a regular file (a FIFO, a device, an unreadable folder): not an ACI's file to return
+    refused = [f for f in files if f.errors and f.path.is_file()]
     if not refused:
         return {}
-    from cvg_pipeline.annotate import write_error_workbooks
+    from cvg_pipeline.annotate import Outcome, write_error_workbooks
+
+    if dest is None:
+        inside = _input_folder_holding(default, inputs)
+        if inside is not None:
+            probleme = (
+                f"le dossier par défaut « {default} » est dans le dossier à lire « {inside} » : "
+                "indiquez où écrire les classeurs d'erreurs avec --erreurs DOSSIER"
+            )
+            return {f.path: Outcome(f.path, None, probleme) for f in refused}
+        dest = default
     from cvg_pipeline.schema import load_schema
 
-    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, load_schema())
+    # named after the path shown (`lyon/aci.xlsx` → `lyon-aci-erreurs.xlsx`): two `aci.xlsx` from two folders
+    # get workbooks that say which is which
+    stems = [_workbook_stem(f.fichier) for f in refused]
+    outcomes = write_error_workbooks([(f.path, f.issues) for f in refused], dest, load_schema(), stems=stems)
     return {f.path: o for f, o in zip(refused, outcomes, strict=True)}
+
+
+def _workbook_stem(fichier: str) -> str:
+    """The base of an error workbook's name from the file as shown: `lyon/aci.xlsx` → `lyon-aci` (the last
+    three parts of a path, without its root, `..` or extension)."""
+    from pathlib import PurePath
+
+    parts = [p for p in PurePath(fichier).parts if p not in ("/", "\\", "..", ".") and not p.endswith(":\\")]
+    if not parts:
+        return Path(fichier).stem
+    parts[-1] = PurePath(parts[-1]).stem
+    return "-".join(parts[-3:])
+
+
+def _input_folder_holding(folder: Path, inputs: list[Path]) -> Path | None:
+    """The folder among `inputs` (those read with their subfolders) that is `folder` or holds it, if any."""
+    target = folder.resolve()
+    for path in inputs:
+        if path.is_dir() and target.is_relative_to(path.resolve()):
+            return path
+    return None
 
 
 def _with_workbooks(payload: dict[str, Any], written: dict[Path, Outcome]) -> dict[str, Any]:
