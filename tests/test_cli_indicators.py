@@ -100,7 +100,8 @@ def test_usage_errors_exit_2_in_french(store: Path, args: list[str], message: st
 def test_missing_store_exit_1(tmp_path: Path) -> None:
     code, out, err = run("--store", str(tmp_path / "absent.duckdb"), "--national", "--annee", "2023")
     assert code == 1 and out == ""
-    assert "lancez d'abord « cvg ingest »" in " ".join(err.split())
+    assert "n'existe pas (chemin donné par --store) ; rien n'a été créé." in " ".join(err.split())
+    assert "cvg init --store" in " ".join(err.split())
     assert not (tmp_path / "absent.duckdb").exists()  # never created by a read
 
 

@@ -465,7 +465,7 @@ def test_cli_missing_store_and_unwritable_folder(store: Path, tmp_path: Path) ->
     result = runner.invoke(app, ["report", "--store", str(tmp_path / "absent.duckdb"), "--national", "--annee",
                                  "2023", "--sortie", str(tmp_path / "r")])
     assert result.exit_code == 1, result.output
-    assert "cvg ingest" in result.output
+    assert "n'existe pas" in result.output and "cvg init" in result.output
     blocker = tmp_path / "fichier"
     blocker.write_text("x")
     result = runner.invoke(app, ["report", "--store", str(store), "--national", "--annee", "2023",

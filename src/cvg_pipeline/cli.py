@@ -28,7 +28,7 @@ app = FrenchTyper(
         "  cvg report --national --annee 2023        écrit le rapport annuel\n"
         "Aide d'une commande : cvg COMMANDE --help. Les commandes ont aussi un nom français\n"
         "(cvg intégrer, cvg rapport…). Codes de sortie : 0 réussi, 1 erreur ou fichier refusé,\n"
-        "2 commande mal écrite, 130 interrompu (Ctrl-C)."
+        "2 commande mal écrite, 130 interrompu (Ctrl-C, SIGTERM)."
     ),
     no_args_is_help=True,
     add_completion=True,
@@ -98,6 +98,9 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("Interrompu.\n")
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside a command's body (the body says « interrompu »)
+        sys.stderr.write("Erreur : interrompu.\n")
+        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 
