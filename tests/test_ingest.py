@@ -26,6 +26,10 @@ TODAY = date(2024, 6, 1)
 
 
 def run(paths: list[Path], store: Path) -> ig.IngestResult:
+    if not store.exists():  # ingest refuses a missing store (`cvg init` creates it)
+        from cvg_pipeline.store import create_store
+
+        create_store(store, SCHEMA)
     return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
 
 
@@ -184,8 +188,8 @@ def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every batch of several files fail: the files are then stored one transaction each (the fallback)."""
     real = ig.SnapshotWriter._store_batch
 
-    def batch(self: ig.SnapshotWriter, files: Any) -> Any:
-        return real(self, files) if len(files) == 1 else 1 / 0
+    def batch(self: ig.SnapshotWriter, files: Any, *args: Any) -> Any:
+        return real(self, files, *args) if len(files) == 1 else 1 / 0
 
     monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", batch)
 

@@ -34,6 +34,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "champ-manquant": ("erreur", "structure", "le champ obligatoire « {libelle} » est absent ou vide dans la feuille Structure."),
     "champ-en-double": ("erreur", "structure", "le champ « {libelle} » apparaît plusieurs fois dans la feuille Structure."),
     "aucune-ligne": ("avertissement", "structure", "la feuille ne contient aucun parcours."),
+    "arrete-en-double": ("erreur", "fichier", "même SIRET ({siret}) et même date d'arrêté ({date_arrete}) que {autres}, avec un contenu différent : aucun de ces fichiers n'est intégré, cvg ne choisit pas à votre place. Gardez la bonne version (en principe la correction envoyée par l'ACI), retirez l'autre du dossier, puis relancez."),
     "lignes-sous-le-tableau": ("erreur", "structure", "cette ligne et les suivantes, séparées du tableau par une ligne vide, ne sont pas des parcours (leur « Date d'entrée » n'est pas une date) : un second tableau, des notes ? Elles ne sont ni lues ni recopiées. Déplacez-les dans une autre feuille, ou supprimez la ligne vide si ce sont des parcours."),
     # -- one cell ----------------------------------------------------------------------------------------
     "valeur-obligatoire": ("erreur", "cellule", "la cellule est vide alors que « {libelle} » est obligatoire."),

@@ -30,8 +30,8 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,7 @@ REMPLACE = "remplacé"
 HISTORIQUE = "historique"
 DEJA_INTEGRE = "déjà intégré"
 REJETE = "rejeté"
+NON_ENREGISTRE = "non enregistré"  # valid, but the store could not take it (full disk, interrupt): see IngestResult
 IGNORE = "ignoré"
 VERIFIE = "valide"  # `cvg verifier`: the file would be accepted
 ACCEPTED = frozenset({INTEGRE, REMPLACE, HISTORIQUE, DEJA_INTEGRE, VERIFIE, IGNORE})
@@ -123,26 +124,51 @@ class IngestResult:
     files: list[FileResult]
     store: Path | None = None
     territoire_names: dict[str, str] | None = None  # slug → name, when the store's index had them
+    # Why storing stopped (French, for stderr and the JSON `echec`): a full disk, an interrupt. The files it
+    # left out are `non enregistré`; those stored before keep their status.
+    echec: str | None = None
+    interrompu: bool = False  # Ctrl-C during the storing: exit 130
 
     @property
     def ok(self) -> bool:
-        return all(f.accepted for f in self.files)
+        return self.echec is None and all(f.accepted for f in self.files)
 
     @property
     def exit_code(self) -> int:
+        if self.interrompu:
+            return 130
         return 0 if self.ok else 1
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(f.statut for f in self.files))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": 1,
             "base": str(self.store) if self.store is not None else None,
             "ok": self.ok,
             "statuts": self.counts(),
             "fichiers": [f.to_dict() for f in self.files],
         }
+        if self.echec is not None:
+            out["echec"] = self.echec
+            out["interrompu"] = self.interrompu
+        return out
+
+
+class Interrupted(CvgError):
+    """Ctrl-C before anything was stored: nothing changed (exit 130)."""
+
+    exit_code = 130
+
+
+class StoreFailed(Exception):
+    """Storing stopped: the store could not be written (`cause`, in French). What was committed before is in
+    `SnapshotWriter.stored`."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 # -- discovery ----------------------------------------------------------------------------------------------
@@ -692,35 +718,107 @@ def _parse_and_validate(
     today: date,
     progress: Progress,
     key: bytes | None = None,
-) -> tuple[list[FileResult], list[ParsedFile]]:
+    one_per_arrete: bool = False,
+) -> tuple[list[FileResult], list[ParsedFile], dict[str, list[Candidate]]]:
     """Skip known bytes, read the rest in parallel, validate all at once.
 
-    Returns the results of files that need no storing (already there, rejected) and the parsed files
-    without errors, in input order.
+    Returns the results of files that need no storing (already there, rejected), the parsed files without
+    errors, and the other files of the run with the same bytes as one of those (sha256 → files), which are
+    neither read nor stored again (`déjà intégré` once it is stored).
+
+    - A file is known by the hash of the bytes parsed (the reader's): a file replaced on disk after it was
+      hashed is stored under its new content's hash, and the files that had its old bytes are read too.
+    - The same bytes twice in a run are read once; refused, they are refused under each name, with the same
+      errors (and each gets its error workbook).
+    - `one_per_arrete` (ingest): accepted files with the same SIRET and Date d'arrêté but different bytes
+      are all refused (`arrete-en-double`): which one is right is the analyst's choice, never the order of
+      the names. A file with the bytes already stored is not one of them (it is `déjà intégré`).
     """
     done: list[FileResult] = []
-    todo: list[tuple[Path, str, str]] = []
-    seen = set(known)
+    todo: list[tuple[Candidate, str]] = []  # read: the first file of each new content
+    copies: list[list[Candidate]] = []  # todo[k]'s later files with the same bytes
+    first: dict[str, int] = {}
     for c, sha in hashed:
-        if sha in seen:  # in the store, or the same bytes earlier in this run
+        if sha in known:
             done.extend(_already_stored([(c, sha)], known))
-            continue
-        seen.add(sha)
-        todo.append((c.path, c.path.name, sha))
-    parsed = read_files(todo, schema, today=today, progress=progress, key=key)
-    if parsed:
+        elif sha in first:
+            copies[first[sha]].append(c)
+        else:
+            first[sha] = len(todo)
+            todo.append((c, sha))
+            copies.append([])
+
+    def read(items: Sequence[tuple[Candidate, str]]) -> list[ParsedFile]:
+        return read_files([(c.path, c.path.name, sha) for c, sha in items], schema, today=today, progress=progress, key=key)
+
+    parsed = read(todo)
+    # Replaced since hashed: its copies had the old bytes, they are read on their own.
+    again = [(c, sha) for (_, sha), pf, cs in zip(todo, parsed, copies, strict=True) if pf.sha256 != sha for c in cs]
+    if again:
+        copies = [[] if pf.sha256 != sha else cs for (_, sha), pf, cs in zip(todo, parsed, copies, strict=True)]
+        parsed += read(again)
+        todo += again
+        copies += [[] for _ in again]
+    kept: list[int] = []
+    owner: dict[str, int] = {}
+    for k, pf in enumerate(parsed):
+        files = [todo[k][0], *copies[k]]
+        if pf.sha256 in known:  # replaced on disk by bytes already stored
+            done.extend(_already_stored([(c, pf.sha256) for c in files], known))
+        elif pf.sha256 in owner:  # replaced on disk by bytes read under another name
+            copies[owner[pf.sha256]].extend(files)
+        else:
+            owner[pf.sha256] = k
+            kept.append(k)
+    if kept:
         progress("validation", 0, 1)
         from cvg_pipeline.validate import validate
 
-        validate([p for p in parsed if p.data is not None], schema)
+        validate([parsed[k] for k in kept if parsed[k].data is not None], schema)
         progress("validation", 1, 1)
-    good: list[ParsedFile] = []
-    for pf in parsed:
-        if pf.ok and _storable(pf):
-            good.append(pf)
-        else:
-            done.append(_result(pf, REJETE))
-    return done, good
+    good = [k for k in kept if parsed[k].ok and _storable(parsed[k])]
+    if one_per_arrete:
+        doubles = _same_arrete({k: parsed[k] for k in good})
+        good = [k for k in good if k not in doubles]
+    refused = [k for k in kept if k not in set(good)]
+    for k in refused:
+        result = _result(parsed[k], REJETE)
+        done.append(result)
+        done.extend(_copy(result, c, REJETE) for c in copies[k])
+    return done, [parsed[k] for k in good], {parsed[k].sha256: copies[k] for k in good if copies[k]}
+
+
+def _same_arrete(files: dict[int, ParsedFile]) -> set[int]:
+    """The files (keys) that share their SIRET and Date d'arrêté with another one: each gets an
+    `arrete-en-double` error naming the others (by path when two have the same name)."""
+    groups: dict[tuple[str | None, date | None], list[int]] = {}
+    for k, pf in files.items():
+        assert pf.structure is not None
+        groups.setdefault((pf.structure.siret, pf.structure.date_arrete), []).append(k)
+    out: set[int] = set()
+    for (siret, arrete), ks in groups.items():
+        if len(ks) < 2:
+            continue
+        names = [files[k].fichier for k in ks]
+        for k in ks:
+            others = [
+                str(files[j].path) if names.count(files[j].fichier) > 1 else files[j].fichier for j in ks if j != k
+            ]
+            pf = files[k]
+            pf.issues.append(issue(
+                "arrete-en-double", pf.fichier, siret=siret, date_arrete=arrete.strftime("%d/%m/%Y") if arrete else "",
+                autres=" et ".join(f"« {o} »" for o in others),
+            ))
+            out.add(k)
+    return out
+
+
+def _copy(result: FileResult, c: Candidate, statut: str) -> FileResult:
+    """`result` for another file of the run with the same bytes: refused, with the same errors (under its own
+    name); stored or not, without repeating the warnings."""
+    name = c.path.name
+    issues = [replace(i, fichier=name) for i in result.issues] if statut == REJETE else []
+    return replace(result, path=c.path, fichier=name, statut=statut, issues=issues)
 
 
 def _storable(pf: ParsedFile) -> bool:
@@ -748,9 +846,11 @@ def verify_paths(
     schema = schema or load_schema()
     candidates, skipped = discover(paths)
     hashed, unreadable = _hash_all(candidates)
-    done, good = _parse_and_validate(hashed, schema, known={}, today=today or date.today(), progress=progress)
+    done, good, copies = _parse_and_validate(hashed, schema, known={}, today=today or date.today(), progress=progress)
     done = unreadable + done
-    results = skipped + done + [_result(pf, VERIFIE) for pf in good]
+    valid = [_result(pf, VERIFIE) for pf in good]
+    same = [_copy(r, c, DEJA_INTEGRE) for r in valid for c in copies.get(r.sha256 or "", [])]
+    results = skipped + done + valid + same
     # `déjà intégré` here only means the same bytes were given twice
     return _in_order(results, candidates, skipped)
 
@@ -797,17 +897,79 @@ def ingest_paths(
     if new >= MIN_FILES_FOR_WORKER:
         with contextlib.suppress(OSError, ValueError, RuntimeError):  # else read_files reads in this process
             _start_fork_server()  # its imports overlap the opening of the store
-    with open_store(store_path, read_only=False) as con:  # a missing store is refused: `cvg init` creates it
-        known = known_hashes(con)
-        writer = SnapshotWriter(con, schema)
-        done, good = _parse_and_validate(
-            hashed, schema, known=known, today=today or date.today(), progress=progress, key=writer.key
+    writer: SnapshotWriter | None = None
+    done: list[FileResult] = []
+    good: list[ParsedFile] = []
+    copies: dict[str, list[Candidate]] = {}
+    failure: str | None = None
+    interrupted = False
+    try:
+        with open_store(store_path, read_only=False) as con:  # a missing store is refused: `cvg init` creates it
+            known = known_hashes(con)
+            writer = SnapshotWriter(con, schema)
+            done, good, copies = _parse_and_validate(
+                hashed, schema, known=known, today=today or date.today(), progress=progress, key=writer.key,
+                one_per_arrete=True,
+            )
+            # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
+            order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
+            writer.store_all(order, progress)
+            record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
+    except KeyboardInterrupt:
+        if writer is None or not (writer.stored or writer.unknown):
+            raise Interrupted("interrompu : rien n'a été enregistré, la base est restée telle qu'avant.") from None
+        interrupted = True
+    except StoreFailed as exc:
+        failure = exc.cause
+    assert writer is not None
+    stored = {r.sha256: r for r in writer.stored}
+    left = [_result(pf, NON_ENREGISTRE) for pf in good if pf.sha256 not in stored]
+    results = list(stored.values()) + left
+    same = [
+        _copy(r, c, DEJA_INTEGRE if r.statut != NON_ENREGISTRE else NON_ENREGISTRE)
+        for r in results
+        for c in copies.get(r.sha256 or "", [])
+    ]
+    files = _in_order(skipped + unreadable + done + results + same, candidates, skipped)
+    echec = None
+    if interrupted:
+        echec = _interrupted_message(len(stored), len(left), writer.unknown)
+    elif failure is not None:
+        echec = _failure_message(failure, len(stored), len(left), writer.unknown)
+    return IngestResult(files, store_path, echec=echec, interrompu=interrupted)
+
+
+def _interrupted_message(stored: int, left: int, unknown: bool) -> str:
+    from cvg_pipeline.fr import pluriel
+
+    if unknown:
+        return (
+            "interrompu pendant l'enregistrement, qui a peut-être abouti : relancez la même commande, les "
+            "fichiers déjà enregistrés seront reconnus."
         )
-        # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
-        order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
-        stored = writer.store_all(order, progress)
-        record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
-    return IngestResult(_in_order(skipped + unreadable + done + stored, candidates, skipped), store_path)
+    if not left:
+        return f"interrompu après l'enregistrement : {pluriel(stored, 'fichier enregistré', 'fichiers enregistrés')} (voir le tableau)."
+    return (
+        f"interrompu pendant l'enregistrement : {pluriel(stored, 'fichier enregistré', 'fichiers enregistrés')}, "
+        f"{pluriel(left, 'fichier valide non enregistré', 'fichiers valides non enregistrés')} (voir le tableau). "
+        "Relancez la même commande pour les intégrer : les fichiers déjà enregistrés seront reconnus."
+    )
+
+
+def _failure_message(cause: str, stored: int, left: int, unknown: bool) -> str:
+    from cvg_pipeline.fr import pluriel
+
+    if unknown:
+        what = "impossible de relire la base pour savoir si le dernier lot a été enregistré"
+    elif not stored:
+        what = "aucun fichier n'a été enregistré, la base est restée telle qu'avant"
+    else:
+        what = f"{pluriel(stored, 'fichier a été enregistré', 'fichiers ont été enregistrés')} (complets) avant l'erreur"
+    return (
+        f"enregistrement impossible : {cause}. {what[:1].upper() + what[1:]} ; "
+        f"{pluriel(left, 'fichier valide non enregistré', 'fichiers valides non enregistrés')} (voir le tableau). "
+        "Réglez le problème, puis relancez la même commande : les fichiers déjà enregistrés seront reconnus."
+    )
 
 
 def _no_workbook_message(paths: Iterable[Path | str], skipped: Sequence[FileResult]) -> str:
@@ -830,6 +992,63 @@ def _known_from_index(store_path: Path) -> tuple[dict[str, tuple[Any, ...]], dic
 
 
 # -- storing ------------------------------------------------------------------------------------------------
+
+# What the system says when a file cannot be written (DuckDB quotes it: « Could not write file "…": … »).
+_WRITE_ERRORS = {
+    "No space left on device": "disque plein",
+    "Disk quota exceeded": "quota disque dépassé",
+    "File too large": "disque plein ou taille maximale d'un fichier atteinte",
+}
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """A failure to write the store, in French, with the file and the free space of its disk; None if `exc`
+    is another kind of error."""
+    import re
+    import shutil
+
+    import duckdb
+
+    text = str(exc)
+    why = next((fr for en, fr in _WRITE_ERRORS.items() if en in text), None)
+    if why is None:
+        if not isinstance(exc, duckdb.IOException | duckdb.FatalException) and "Could not write" not in text:
+            return None
+        why = "écriture impossible sur le disque"
+    where = re.search(r'file "([^"]+)"', text)
+    if where is None:
+        return why
+    path = Path(where.group(1))
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return f"{why} en écrivant « {path} »"
+    return f"{why} en écrivant « {path} » ({free // 1_000_000} Mo libres sur ce disque)"
+
+
+@contextlib.contextmanager
+def _watch_interrupts() -> Iterator[list[bool]]:
+    """While storing, remember that SIGINT came (`seen[0]`): DuckDB turns it into « Query interrupted »
+    (a RuntimeError) when it arrives during a statement, and an interrupt is never a reason to retry."""
+    import signal
+    import threading
+
+    seen = [False]
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield seen
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        seen[0] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
 
 def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
     """The store's pseudonymisation key (never printed nor exported)."""
@@ -948,6 +1167,8 @@ class SnapshotWriter:
                 "SELECT siret, nom, territoire, supports FROM aci"
             ).fetchall()
         }
+        self.stored: list[FileResult] = []  # the files committed by this writer, in order
+        self.unknown = False  # a failed transaction whose outcome the store could not tell
 
     def store_all(self, files: Sequence[ParsedFile], progress: Progress = _no_progress) -> list[FileResult]:
         """Store accepted files (oldest Date d'arrêté first within an ACI) in ONE transaction.
@@ -957,25 +1178,62 @@ class SnapshotWriter:
         transaction is all or nothing, so each snapshot is still wholly old or wholly new, even if the
         process is killed. If the batch fails, or holds the same SIRET and Date d'arrêté twice, the files
         are stored one transaction each (a batch of one file).
-        """
-        pairs = {(pf.structure.siret, pf.structure.date_arrete) for pf in files if pf.structure is not None}
-        if len(files) > 1 and len(pairs) == len(files):
-            try:
-                results = self._store_batch(files)
-            except Exception:  # the batch was rolled back: file by file below
-                pass
-            else:
-                progress("enregistrement", len(files), len(files))
-                return results
-        out: list[FileResult] = []
-        for n, pf in enumerate(files, 1):
-            out.extend(self._store_batch([pf]))
-            progress("enregistrement", n, len(files))
-        return out
 
-    def _store_batch(self, files: Sequence[ParsedFile]) -> list[FileResult]:
+        Never retried: an interrupt (Ctrl-C) nor a failure to write the store (full disk…), which would only
+        commit some files before failing the same way, or commit files twice. An interrupt raises
+        KeyboardInterrupt, a write failure StoreFailed, once `stored` lists what the store holds.
+        """
+        if not files:
+            return []
+        pairs = {(pf.structure.siret, pf.structure.date_arrete) for pf in files if pf.structure is not None}
+        with _watch_interrupts() as seen:
+            if len(files) > 1 and len(pairs) == len(files):
+                try:
+                    results = self._store_batch(files, seen)
+                except (KeyboardInterrupt, StoreFailed):
+                    raise
+                except Exception:  # the batch was rolled back: file by file below
+                    pass
+                else:
+                    progress("enregistrement", len(files), len(files))
+                    return results
+            out: list[FileResult] = []
+            for n, pf in enumerate(files, 1):
+                try:
+                    out.extend(self._store_batch([pf], seen))
+                except (KeyboardInterrupt, StoreFailed):
+                    raise
+                except Exception as exc:  # the files before are stored: say which, never a bare traceback
+                    raise StoreFailed(
+                        f"erreur inattendue de la base ({type(exc).__name__}) en enregistrant « {pf.fichier} »"
+                    ) from exc
+                progress("enregistrement", n, len(files))
+            return out
+
+    def _store_batch(self, files: Sequence[ParsedFile], seen: list[bool] | None = None) -> list[FileResult]:
+        """Store files in one transaction and add their results to `stored`; see `_write_batch`.
+
+        An interrupt (KeyboardInterrupt, or DuckDB's « Query interrupted » once SIGINT was `seen`) is raised as
+        KeyboardInterrupt, a failure to write the store as StoreFailed; other errors as they are."""
+        try:
+            return self._write_batch(files, seen)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            if seen and seen[0]:
+                raise KeyboardInterrupt from exc
+            cause = _write_failure(exc)
+            if cause is not None:
+                raise StoreFailed(cause) from exc
+            raise
+
+    def _write_batch(self, files: Sequence[ParsedFile], seen: list[bool] | None) -> list[FileResult]:
         """Store files in one transaction, with a handful of bulk statements (Arrow); return their results.
-        The cached state follows the committed transaction only."""
+        The cached state follows the committed transaction only.
+
+        If anything fails, the transaction is rolled back (if DuckDB has not ended it: a COMMIT that fails
+        does) and the store is asked whether it was committed all the same (an interrupt during or just after
+        the COMMIT): if so, the files count as stored, and only an interrupt is raised again."""
         import polars as pl
 
         con = self.con
@@ -1077,6 +1335,7 @@ class SnapshotWriter:
         }
         for name, frame in views.items():
             con.register(name, ArrowStream(frame))
+        failure: BaseException | None = None  # raised after the COMMIT had gone through
         try:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -1097,12 +1356,18 @@ class SnapshotWriter:
                 con.execute(f"INSERT INTO ingest_log ({', '.join(log.columns)}) SELECT * FROM cvg_b_log")
                 con.execute("INSERT INTO colonnes_fichier (snapshot_id, colonnes) SELECT * FROM cvg_b_headers")
                 con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            except BaseException as exc:
+                with contextlib.suppress(Exception):  # « no transaction is active » after a failed COMMIT
+                    con.execute("ROLLBACK")
+                committed = self._holds(snapshot_ids)
+                if not committed:
+                    self.unknown = committed is None
+                    raise
+                failure = exc
         finally:
             for name in views:
-                con.unregister(name)
+                with contextlib.suppress(Exception):  # never masks the failure being raised
+                    con.unregister(name)
         # The cached state follows the committed transaction only.
         for siret, dates in state.items():
             self.snapshots[siret] = dates
@@ -1111,7 +1376,25 @@ class SnapshotWriter:
         for pf, w, statut in zip(files, warnings, statuts, strict=True):
             pf.issues.extend(w)
             results.append(_result(pf, statut))
+        self.stored.extend(results)
+        if failure is not None and (isinstance(failure, KeyboardInterrupt) or (seen and seen[0])):
+            raise KeyboardInterrupt from failure
         return results
+
+    def _holds(self, snapshot_ids: Sequence[int]) -> bool | None:
+        """Whether the store holds these snapshots as committed (a new cursor sees committed data only), or
+        None if it cannot say (the database failed for good)."""
+        try:
+            cur = self.con.cursor()
+            try:
+                row = cur.execute(
+                    "SELECT count(*) FROM snapshots WHERE list_contains(?::INTEGER[], snapshot_id)", [list(snapshot_ids)]
+                ).fetchone()
+            finally:
+                cur.close()
+        except Exception:
+            return None
+        return row is not None and row[0] == len(snapshot_ids) > 0
 
     def _rows(self, files: Sequence[ParsedFile], snapshot_ids: Sequence[int]) -> pl.DataFrame:
         """The parcours rows of all the files as stored, in one frame (one chunk: DuckDB scans it ~5× faster

@@ -146,7 +146,10 @@ class _Pending:
 def read_workbook(
     path: Path, schema: Schema, *, sha256: str | None = None, today: date | None = None
 ) -> ParsedFile:
-    """Read, locate and normalise one workbook. Never raises for bad input: problems are `Issue`s."""
+    """Read, locate and normalise one workbook. Never raises for bad input: problems are `Issue`s.
+
+    `ParsedFile.sha256` is the hash of the bytes read; `sha256` (the caller's earlier hash of the path) only
+    stands in for it when the file could not be read at all."""
     return read_workbooks([(Path(path), sha256)], schema, today=today)[0]
 
 
@@ -180,7 +183,9 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date) -> _
     if content is None:
         assert refused is not None
         return _Pending(ParsedFile(path=path, fichier=fichier, sha256=sha256 or "", issues=[refused]))
-    parsed = ParsedFile(path=path, fichier=fichier, sha256=sha256 or hashlib.sha256(content).hexdigest())
+    # The hash of the bytes parsed, never the `sha256` computed earlier from the path: the file may have been
+    # replaced in between, and its content must not be stored under the other file's hash.
+    parsed = ParsedFile(path=path, fichier=fichier, sha256=hashlib.sha256(content).hexdigest())
     pending = _Pending(parsed)
     problem = _file_problem(path, content)
     if problem is not None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
+from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, fail, guarded
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -88,6 +88,8 @@ def ingest(
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
             _render(result.files, written, verb="intégré", names=result.territoire_names)
+        if result.echec is not None:  # full disk, interrupt: what was stored is in the table (or the JSON)
+            fail(result.echec, result.exit_code)
         return result.exit_code
 
     raise typer.Exit(guarded(run))
@@ -300,7 +302,7 @@ def _render(
         return
     if names is None:
         names = _territoire_names() if any(f.territoire for f in files) else {}
-    styles = {"rejeté": "bold red", "ignoré": "dim", "déjà intégré": "dim"}
+    styles = {"rejeté": "bold red", "non enregistré": "bold red", "ignoré": "dim", "déjà intégré": "dim"}
     rows = [
         [
             f.fichier,
@@ -328,14 +330,20 @@ def _render(
     for f in files:
         if f.issues:
             _render_file_issues(out, f)
-    rejected = sum(1 for f in files if not f.accepted)
+    rejected = sum(1 for f in files if f.statut == "rejeté")
+    unsaved = sum(1 for f in files if f.statut == "non enregistré")  # the store failed: message on stderr
     out.line()
     if rejected:
         out.line(
             (pluriel(rejected, "fichier refusé", "fichiers refusés"), "bold red"),
             " : rien n'en a été enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier.",
         )
-    else:
+    if unsaved:
+        out.line(
+            (pluriel(unsaved, "fichier valide non enregistré", "fichiers valides non enregistrés"), "bold red"),
+            " : l'enregistrement s'est arrêté (voir l'erreur ci-dessous).",
+        )
+    if not rejected and not unsaved:
         out.line(
             "Tous les fichiers sont valides." if verb == "vérifié"
             else f"Tous les fichiers sont {verb}s ou déjà présents."
