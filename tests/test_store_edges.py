@@ -437,3 +437,33 @@ def test_a_report_on_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> Non
     assert f"impossible d'écrire le rapport dans « {out} »" in one_line(result.stderr)
     assert sorted(p.name for p in out.iterdir()) == ["rapport-national-2023.md"]  # the one that fit; no .tmp
     assert content(store) == before
+
+
+def test_only_the_tools_own_leftovers_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    """Fails on main before this change: a `.cvg.duckdb.creation-PID` or `.copie.duckdb.partiel-PID` left by a
+    killed run stayed for ever. Now the next `cvg init` / `cvg sauvegarder` in that folder removes them, and
+    only them: not a live process's, not a file of that name that is not a DuckDB file."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    gone, alive = int(dead.stdout), os.getppid()
+    source = tmp_path / "source.duckdb"
+    create_store(source)
+    folder = tmp_path / "base"
+    folder.mkdir()
+    leftovers = {
+        f".cvg.duckdb.creation-{gone}": source.read_bytes(),  # a killed `cvg init`: removed
+        f".cvg.duckdb.creation-{gone}.wal": b"",  # and its journal
+        f".copie.duckdb.partiel-{gone}": source.read_bytes()[: 3 * 4096],  # a killed backup: removed
+        f".copie.duckdb.partiel-{alive}": source.read_bytes(),  # a running one: kept
+        f".notes.partiel-{gone}": b"pas une base DuckDB",  # not the tool's: kept
+    }
+    for name, data in leftovers.items():
+        (folder / name).write_bytes(data)
+    assert cvg("init", "--store", folder / "cvg.duckdb", cwd=tmp_path).returncode == 0
+    assert cvg("sauvegarder", "--store", folder / "cvg.duckdb", folder / "copie-2.duckdb", cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted([
+        "cvg.duckdb", "cvg.duckdb.lock", "cvg.duckdb.empreintes", "copie-2.duckdb",
+        f".copie.duckdb.partiel-{alive}", f".notes.partiel-{gone}",
+    ])
+    assert (folder / f".notes.partiel-{gone}").read_bytes() == b"pas une base DuckDB"
+    assert count(folder / "copie-2.duckdb") == 0

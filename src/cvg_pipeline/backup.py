@@ -34,7 +34,7 @@ class Backup:
 
 def backup_store(store: Path, destination: Path, *, wait: float | None = None) -> Backup:
     """Write a consistent copy of `store` at `destination` (a file, or a folder to put it in)."""
-    from cvg_pipeline.files import private_umask, remove_stale, temp_pattern
+    from cvg_pipeline.files import duckdb_file, private_umask, remove_stale, temp_pattern
     from cvg_pipeline.store import open_store
     from cvg_pipeline.store_checks import checkpoint, missing_store_message, verify_tables
 
@@ -48,7 +48,7 @@ def backup_store(store: Path, destination: Path, *, wait: float | None = None) -
         )
     if not destination.parent.is_dir():
         raise CvgError(f"Le dossier « {destination.parent} » n'existe pas.")
-    remove_stale(destination.parent, temp_pattern("partiel"))  # copies of killed runs (they hold the key)
+    remove_stale(destination.parent, temp_pattern("partiel"), duckdb_file)  # copies of killed runs (they hold the key)
     tmp = destination.with_name(f".{destination.name}.partiel-{os.getpid()}")
     with private_umask(), open_store(store, read_only=False, wait=wait) as con:
         checkpoint(con, store)

@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -65,9 +65,12 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
-    """Remove the entries of `folder` whose whole name matches `pattern` (a group `pid`) and whose process
-    is gone; return them. Best effort: an entry that cannot be removed is left."""
+def remove_stale(
+    folder: Path, pattern: re.Pattern[str], accept: Callable[[os.DirEntry[str]], bool] | None = None
+) -> list[Path]:
+    """Remove the entries of `folder` whose whole name matches `pattern` (a group `pid`), that belong to this
+    user, whose process is gone and that `accept` recognises as the tool's own; return them. Best effort: an
+    entry that cannot be removed is left."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -78,6 +81,13 @@ def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
         if match is None or pid_alive(int(match.group("pid"))):
             continue
         try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            if accept is not None and not accept(entry):
+                continue
+        except OSError:
+            continue
+        try:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
@@ -86,6 +96,17 @@ def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
             continue
         removed.append(Path(entry.path))
     return removed
+
+
+def duckdb_file(entry: os.DirEntry[str]) -> bool:
+    """A DuckDB database file (magic `DUCK` after the 8-byte checksum), a WAL, or an empty file: what a
+    killed copy or creation of a store leaves; never a file of another kind."""
+    if not entry.is_file(follow_symlinks=False):
+        return False
+    if entry.name.endswith(".wal") or entry.stat(follow_symlinks=False).st_size == 0:
+        return True
+    with open(entry.path, "rb") as fh:
+        return fh.read(12)[8:12] == b"DUCK"
 
 
 def temp_pattern(kind: str) -> re.Pattern[str]:

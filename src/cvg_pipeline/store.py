@@ -127,7 +127,7 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
     half-made store under `path` (its temporary file is removed by the next creation in that folder), and
     an existing file is never replaced (CvgError: `cvg init` refuses a store that exists).
     """
-    from cvg_pipeline.files import private_umask, remove_stale, temp_pattern
+    from cvg_pipeline.files import duckdb_file, private_umask, remove_stale, temp_pattern
     from cvg_pipeline.schema import load_schema
 
     schema = schema or load_schema()
@@ -135,7 +135,7 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
         raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).")
     with private_umask():
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(path.parent, temp_pattern("creation"))
+        remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
         tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
         try:
             _create_tables(tmp, schema)
