@@ -26,10 +26,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
 import textwrap
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -444,19 +442,18 @@ def write_template(path: Path = DEFAULT_OUTPUT, schema: Schema | None = None, *,
         raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}).") from exc
     remove_stale_temporaries(path)
     tmp = temporary_path(path)
-    with _sigterm_as_interrupt():
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                wb.save(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            _publish(tmp, path, overwrite=overwrite)
-        except OSError as exc:
-            raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}) ; rien n'a été écrit.") from exc
-        finally:
-            tmp.unlink(missing_ok=True)
+    try:  # SIGTERM raises KeyboardInterrupt too (files.handle_sigterm, set by cli.main): the finally runs
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            wb.save(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        _publish(tmp, path, overwrite=overwrite)
+    except OSError as exc:
+        raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}) ; rien n'a été écrit.") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -473,36 +470,11 @@ def temporary_path(path: Path, pid: int | None = None) -> Path:
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Remove the temporary files of `path` left by runs that died: their process no longer exists, or has
-    this process's PID (a container restarts its processes under the same numbers; this run has not created
-    its own temporary file yet)."""
-    pattern = re.compile(re.escape(f".{path.name}{TEMP_MARK}") + r"(\d+)")
-    removed: list[Path] = []
-    try:
-        candidates = list(path.parent.iterdir())
-    except OSError:
-        return removed
-    for candidate in candidates:
-        match = pattern.fullmatch(candidate.name)
-        pid = int(match.group(1)) if match else 0
-        if match is None or (pid != os.getpid() and _alive(pid)):
-            continue
-        try:
-            candidate.unlink()
-        except OSError:
-            continue
-        removed.append(candidate)
-    return removed
+    """Remove the temporary files of `path` left by runs that died (files.remove_stale: their process is gone,
+    or had this process's PID, as in a container that restarts its processes under the same numbers)."""
+    from cvg_pipeline.files import remove_stale
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # another user's process (or an absurd number): leave its file alone
-    return True
+    return remove_stale(path.parent, re.compile(re.escape(f".{path.name}{TEMP_MARK}") + r"(?P<pid>\d+)"))
 
 
 def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
@@ -518,25 +490,3 @@ def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
         if path.exists():
             raise CvgError(_exists_message(path)) from None
         os.rename(tmp, path)  # a file system without hard links
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while the file is written, so the temporary file is removed (unless a
-    handler is already installed, or outside the main thread)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-        installed = previous in (signal.SIG_DFL, None)
-        if installed:
-            signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        installed = False
-    try:
-        yield
-    finally:
-        if installed:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
