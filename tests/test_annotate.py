@@ -554,9 +554,9 @@ def test_without_hard_links_the_name_is_still_created_exclusively(tmp_path: Path
 
 
 def test_full_dates_of_birth_are_copied_as_the_year(tmp_path: Path, schema: Schema) -> None:
-    rows = [valid_row(**{"Année de naissance": None, "Date de naissance": date(1980, 5, 17)}),
-            valid_row(**{"Identifiant salarié": "A2", "Année de naissance": None, "Date de naissance": "17/05/1981"}),
-            valid_row(**{"Identifiant salarié": "A3", "Année de naissance": None, "Date de naissance": "n'importe quoi"})]
+    births: list[Any] = [date(1980, 5, 17), "17/05/1981", "n'importe quoi"]
+    rows = [{**{k: v for k, v in valid_row(**{"Identifiant salarié": f"A{n}"}).items() if k != "Année de naissance"},
+             "Date de naissance": birth} for n, birth in enumerate(births)]  # the date instead of the year
     src = write_workbook(tmp_path / FICHIER, rows=rows)
     col = letter_of(header_of(rows), "Date de naissance")
     bad = issue("date-invalide", FICHIER, feuille="Salariés", ligne=4, colonne="Date de naissance", lettre=col, valeur=None)
@@ -887,3 +887,24 @@ def test_issue13_point11_error_workbook_copies_only_the_schemas_cells(tmp_path: 
         "Champ", "Nom de la structure", "SIRET", "Territoire", "Date d'arrêté", "Supports d'activité"]
     values = table_values(copy)
     assert ("Salariés", 3, "Année de naissance", f"{year}3", None) == values[0][:5]
+
+
+def test_what_the_reader_does_not_read_is_not_copied(tmp_path: Path, schema: Schema) -> None:
+    """Fails on main before issue 13 point 11: a field given twice in Structure (« Nom », a synonym of the
+    structure's name, lower in the sheet with a person's name) and a second column for the same data in
+    Salariés (« Genre » after « Sexe ») were copied, although the reader reads only the first of each."""
+    rows = [valid_row(**{"Genre": FAKE_NAMES[0]})]
+    src = write_workbook(tmp_path / FICHIER, rows=rows, structure_fields={**structure(), "Référent": None})
+    wb = load_workbook(src)
+    wb["Structure"].append([])
+    wb["Structure"].append(["Nom", FAKE_NAMES[1]])
+    wb.save(src)
+    out = write_error_workbook(src, [], tmp_path / "out", schema)
+    copy = load_workbook(out)
+    genre = letter_of(header_of(rows), "Genre")
+    assert copy["Salariés"][f"{genre}1"].value == "Genre" and copy["Salariés"][f"{genre}2"].value is None
+    assert copy["Salariés"][f"{genre}1"].fill.fgColor.rgb == IDENTIFIER_FILL
+    assert copy["Structure"]["A9"].value == "Nom" and copy["Structure"]["B9"].value is None
+    assert copy["Structure"]["B2"].value == "Atelier Test"
+    text = all_text_of_xlsx(out)
+    assert FAKE_NAMES[0] not in text and FAKE_NAMES[1] not in text

@@ -329,6 +329,7 @@ def _structure_cells(raw: RawSheet, schema: Schema) -> dict[tuple[int, int], Cel
     rows = [[raw.cells.get((row, col)) for col in cols] for row in range(1, raw.last_row + 1)]
     fixed = _structure_columns([tuple(r) for r in rows], schema)
     cells: dict[tuple[int, int], CellValue] = {}
+    seen: set[str] = set()  # a field given twice: the reader reads the first (`champ-en-double`)
     for i, row in enumerate(rows, 1):
         if fixed is not None:
             label_at, value_at = fixed
@@ -344,11 +345,13 @@ def _structure_cells(raw: RawSheet, schema: Schema) -> dict[tuple[int, int], Cel
             label_at = filled[0]
             value_at = filled[1] if len(filled) > 1 else filled[0] + 1
         label = row[label_at]
-        if label is None or not str(label).strip() or schema.match_structure_field(str(label).strip()) is None:
+        spec = schema.match_structure_field(str(label).strip()) if label is not None and str(label).strip() else None
+        if spec is None:
             continue
         cells[(i, cols[label_at])] = label
-        if value_at < len(row) and row[value_at] is not None:
+        if value_at < len(row) and row[value_at] is not None and spec.name not in seen:
             cells[(i, cols[value_at])] = row[value_at]
+        seen.add(spec.name)
     return cells
 
 
@@ -371,9 +374,10 @@ def _plan_salaries(copy: _Copy, on_sheet: Sequence[Issue], schema: Schema) -> No
                 copy.cells[(header_row, col)] = text  # a label of the schema, named in the messages too
             copy.blank_cols.add(col)
             continue
-        body_cols.setdefault(match.column.name, col)
         copy.cells[(header_row, col)] = raw.cells[(header_row, col)]
-        if match.column.name == "id_salarie":
+        if body_cols.setdefault(match.column.name, col) != col:
+            copy.blank_cols.add(col)  # a second column for the same data (`colonne-en-double`): not read
+        elif match.column.name == "id_salarie":
             copy.identifier_cols[col] = text  # the raw identifier: the ACI finds its rows by their number
             copy.blank_cols.add(col)
         elif match.kind == "birth_date":
