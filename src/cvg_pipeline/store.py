@@ -17,6 +17,7 @@ Tables
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -133,17 +134,36 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
     schema = schema or load_schema()
     if path.exists() or path.is_symlink():
         raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).")
+    import duckdb
+
+    from cvg_pipeline.fr import erreur_systeme
+
     with private_umask():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
         tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
             _create_tables(tmp, schema)
             os.chmod(tmp, 0o600)
             _link_no_clobber(tmp, path)
+        except (OSError, duckdb.Error) as exc:
+            why = erreur_systeme(exc) if isinstance(exc, OSError) else _duckdb_os_error(exc)
+            raise CvgError(
+                f"la base « {path.absolute()} » n'a pas pu être créée ({why}) : vérifiez le chemin et les droits "
+                "d'écriture sur son dossier ; rien n'a été créé."
+            ) from exc
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+
+
+def _duckdb_os_error(exc: Exception) -> str:
+    text = str(exc)
+    for needle, said in (("Permission denied", "droits insuffisants"), ("No space left", "disque plein")):
+        if needle in text:
+            return said
+    return f"erreur DuckDB {type(exc).__name__}"
 
 
 def _link_no_clobber(tmp: Path, path: Path) -> None:
