@@ -78,9 +78,11 @@ def main() -> None:
     import os
     import sys
 
+    from cvg_pipeline.commands import streams
     from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
     from cvg_pipeline.files import PRIVATE_UMASK, handle_sigterm
 
+    streams.install()  # any terminal encoding, closed or broken streams: never a traceback (streams.py)
     os.umask(PRIVATE_UMASK)
     handle_sigterm()
     try:
