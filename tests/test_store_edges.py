@@ -167,7 +167,8 @@ def damage_a_parcours_block(store: Path) -> int:
 def test_a_damaged_store_is_refused_by_ingest_and_by_sauvegarder(tmp_path: Path) -> None:
     """Fails on main before this change: with a parcours block that fails DuckDB's checksum, `cvg ingest` of a
     new file exited 0 (DuckDB's checkpoint at close failed silently, and then every later one), and
-    `cvg sauvegarder` copied the damaged file and said « Sauvegarde écrite » (it compared row counts only)."""
+    `cvg sauvegarder` copied the damaged file and said « Sauvegarde écrite » (it compared row counts only),
+    and `cvg indicators` said « erreur inattendue (IOException) »."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 3))
     (tmp_path / "sauvegardes").mkdir()
     good = cvg("sauvegarder", "--store", store, tmp_path / "sauvegardes" / "bonne.duckdb", cwd=tmp_path)
@@ -191,6 +192,10 @@ def test_a_damaged_store_is_refused_by_ingest_and_by_sauvegarder(tmp_path: Path)
     assert "Sauvegarde écrite" not in said
     assert sorted(p.name for p in copy.parent.iterdir()) == ["bonne.duckdb"]  # no copy, no partial file
     assert sha(store) == digest
+
+    reader = cvg("indicators", "--store", store, "--national", "--annee", "2023", cwd=tmp_path)  # meets the block
+    assert reader.returncode == 1 and reader.stdout == ""
+    assert "est endommagée" in one_line(reader.stderr) and "erreur inattendue" not in reader.stderr
 
     # what the message says to do works: set the damaged store aside, put the good backup in its place
     os.replace(store, tmp_path / "endommagee.duckdb")

@@ -798,9 +798,14 @@ def _check_not_empty(con: duckdb.DuckDBPyConnection, store: Path) -> None:
 
     try:
         row = con.execute("SELECT count(*) FROM snapshots").fetchone()
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        from cvg_pipeline.store_checks import damaged_message, is_damaged
+
+        if is_damaged(exc):  # a block that fails its checksum: not « not a store »
+            raise CvgError(damaged_message(store)) from None
         raise CvgError(
-            f"« {store} » n'est pas une base cvg : lancez d'abord « cvg ingest » pour créer la base et y intégrer des fichiers."
+            f"« {store} » n'est pas une base cvg : créez-en une avec « cvg init », puis intégrez-y des fichiers avec "
+            "« cvg ingest »."
         ) from None
     if not row or not row[0]:
         raise CvgError(
