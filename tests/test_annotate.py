@@ -908,3 +908,34 @@ def test_what_the_reader_does_not_read_is_not_copied(tmp_path: Path, schema: Sch
     assert copy["Structure"]["B2"].value == "Atelier Test"
     text = all_text_of_xlsx(out)
     assert FAKE_NAMES[0] not in text and FAKE_NAMES[1] not in text
+
+
+# -- the reader's rules the copy shares (reader.table_end, reader.is_full_date) -------------------------------------------
+_D = "2022-03-01 00:00:00"
+
+
+@pytest.mark.parametrize(("rows", "entry_column", "expected"), [
+    ([(False, _D, ["A1", _D]), (False, _D, ["A2", _D])], True, None),  # no blank row
+    ([(False, _D, ["A1"]), (True, None, []), (False, "01/03/2022", ["A2"])], True, None),  # a blank row inside
+    ([(False, _D, ["A1"]), (True, None, []), (False, "Date d'entrée", ["Nom"])], True, 2),  # a second table's header
+    ([(False, _D, ["A1"]), (True, None, []), (True, None, []), (False, None, ["Note"])], True, 3),  # a note
+    ([(False, _D, ["A1"]), (True, None, []), (False, "incarcération 2021", ["x"])], True, 2),  # digits, no date
+    ([(False, None, ["A1"]), (False, None, ["Nom"])], True, None),  # no blank row before: a row of the table
+    ([(True, None, []), (False, "44621", ["A1"])], True, None),  # a date serial
+    ([(False, None, ["A1", "12"]), (True, None, []), (False, None, ["Total", "12"])], False, None),
+    ([(False, None, ["A1", "12"]), (True, None, []), (False, None, ["Nom", "Prénom"])], False, 2),
+])
+def test_table_end(rows: list[tuple[bool, str | None, list[str]]], entry_column: bool, expected: int | None) -> None:
+    from cvg_pipeline.reader import table_end
+
+    assert table_end(rows, entry_column=entry_column) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("17/05/1980", True), ("1980-05-17 00:00:00", True), ("17 mai 1980", True), ("17.05.80", True),
+    ("1980", False), ("1980.5", False), ("1980,0", False), ("mil neuf cent", False), ("vers 1980", False),
+])
+def test_is_full_date(text: str, expected: bool) -> None:
+    from cvg_pipeline.reader import is_full_date
+
+    assert is_full_date(text) is expected

@@ -320,8 +320,8 @@ def _table_end(body: pl.DataFrame) -> int | None:
     """`table_end` on a body frame (text cells); cheap when the table has no blank row (the usual case)."""
     import polars as pl
 
-    if body.width == 0 or body.height < 2:
-        return None
+    if body.width == 0 or body.height < 2 or min(body.null_count().row(0)) == 0:
+        return None  # a column with no empty cell: no blank row (~10 µs, against ~300 µs for the test below)
     blank = body.select(pl.sum_horizontal(pl.all().is_not_null()) == 0).to_series().to_list()
     if not any(blank):
         return None
