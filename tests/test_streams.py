@@ -146,3 +146,36 @@ def test_a_closed_stderr_still_does_the_work(setup: tuple[Path, Path]) -> None:
     assert proc.returncode == 0
     assert stored_files(store) == ["aci.xlsx"]
     assert b"aci.xlsx" in proc.stdout
+
+
+def test_a_full_disk_while_writing_an_error_workbook_shows_no_english_trace(tmp_path: Path) -> None:
+    """Issue 17.10: on a full disk (here: a file-size limit), zipfile's `__del__` printed « Exception ignored
+    in: <function ZipFile.__del__> » and a Python trace after cvg's own French message."""
+    import resource
+    import signal
+
+    bad = write_workbook(tmp_path / "mauvais.xlsx", rows=[valid_row(Sexe="Licorne")])
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+
+    proc = subprocess.run(cvg_argv("verifier", "--erreurs", tmp_path / "erreurs", bad), preexec_fn=limit,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "non écrit" in proc.stdout
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_library_warnings_and_log_records_stay_off_the_terminal() -> None:
+    """Issue 17.10: a library's warning (openpyxl's « 'chartsheet' not a valid worksheet ») or log record
+    (fastexcel's « Could not determine dtype… », through Python's logging) was printed in English."""
+    code = (
+        "from cvg_pipeline.commands import streams; streams.install(); import logging, warnings; "
+        "warnings.warn(\"'chartsheet' not a valid worksheet\"); "
+        "logging.getLogger('fastexcel.types.dtype').warning('Could not determine dtype for column 3'); "
+        "print('fin')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "fin\n"
+    assert proc.stderr == ""

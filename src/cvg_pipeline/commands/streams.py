@@ -110,8 +110,26 @@ def _with_replacement(stream: TextIO | None) -> TextIO | None:
     return stream
 
 
+def _drop_unraisable(unraisable: Any) -> None:
+    """An exception Python cannot raise (a `__del__` closing a file on a full disk): the failure itself has
+    already been reported in French by the code that met it; the interpreter's English trace is not shown."""
+
+
+def silence_libraries() -> None:
+    """Only French reaches the user: the libraries' own warnings (openpyxl, polars…) and log records
+    (fastexcel's « Could not determine dtype… ») and Python's « Exception ignored in … » traces are not
+    printed. What matters in them reaches the user as cvg's own French messages."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    logging.getLogger().addHandler(logging.NullHandler())  # no « lastResort » handler printing to stderr
+    sys.unraisablehook = _drop_unraisable
+
+
 def install() -> None:
-    """Wrap sys.stdout and sys.stderr (once)."""
+    """Wrap sys.stdout and sys.stderr (once), and keep the libraries' English off them."""
+    silence_libraries()
     if not isinstance(sys.stdout, SafeStream):
         sys.stdout = SafeStream(_with_replacement(sys.stdout))
     if not isinstance(sys.stderr, SafeStream):
