@@ -190,13 +190,16 @@ def open_error_message(path: Path, exc: BaseException, *, read_only: bool) -> st
 def table_digests(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[object, ...]]:
     """For every table: its row count and a sum of hashes of every column, which reads every block of
     table data (and so checks DuckDB's block checksums). Equal digests: the same content."""
-    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND NOT temporary ORDER BY schema_name, table_name"
+    ).fetchall()
     out: dict[str, tuple[object, ...]] = {}
-    for table in tables:
-        quoted = '"' + table.replace('"', '""') + '"'
+    for schema, table in tables:
+        quoted = ".".join('"' + str(name).replace('"', '""') + '"' for name in (schema, table))
         row = con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {quoted}").fetchone()
         assert row is not None
-        out[table] = tuple(row)
+        out[table if schema == "main" else f"{schema}.{table}"] = tuple(row)
     return out
 
 
