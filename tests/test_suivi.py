@@ -307,3 +307,21 @@ def test_a_column_is_judged_on_the_rows_it_applies_to(tmp_path: Path) -> None:
     aci = by_siret(suivi(store, "--mois", "2024-01"))[SIRET]
     assert "Date de sortie" not in aci["colonnes_peu_remplies"]
     assert "Difficulté Santé à la sortie" not in aci["colonnes_peu_remplies"]
+
+
+def test_historique_json_lists_snapshots_and_refusals(tmp_path: Path) -> None:
+    """Issue 20.5: `cvg historique --json` (before: no such option)."""
+    store = new_store(tmp_path)
+    good = write_workbook(tmp_path / "a" / "bon.xlsx", rows=[valid_row()])
+    bad = write_workbook(
+        tmp_path / "b" / "mauvais.xlsx",
+        rows=[valid_row(**{"Sexe": "Inconnu"})],
+        structure_fields=structure(SIRET=SIRET_2, **{"Nom de la structure": "Atelier Deux"}),
+    )
+    cvg("ingest", "--store", store, good, bad, check_codes=(1,))
+    payload = json.loads(cvg("historique", "--store", store, "--json").stdout)
+    rows = {r["fichier"]: r for r in payload["fichiers"]}
+    assert rows["bon.xlsx"]["statut"] == "intégré" and rows["bon.xlsx"]["lignes"] == 1
+    assert rows["bon.xlsx"]["date_arrete"] == "2023-12-31" and rows["bon.xlsx"]["codes"] is None
+    assert rows["mauvais.xlsx"]["statut"] == "refusé" and rows["mauvais.xlsx"]["codes"] == {"valeur-inconnue": 1}
+    assert rows["mauvais.xlsx"]["lignes"] is None and rows["mauvais.xlsx"]["siret"] == SIRET_2

@@ -132,14 +132,26 @@ def historique(
         str | None,
         typer.Option("--territoire", metavar="NOM", help="Seulement les ACI d'un territoire, par son nom ou son code (ex. lyon)."),
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Liste les fichiers intégrés (un par ACI et par date d'arrêté) et les fichiers refusés, les plus récents d'abord."""
+    """Liste les fichiers intégrés (un par ACI et par date d'arrêté) et les fichiers refusés, les plus récents d'abord.
+
+    \b
+    Exemples :
+      cvg historique
+      cvg historique --territoire lyon
+      cvg historique --json > historique.json
+    """
 
     def run() -> None:
         from cvg_pipeline.ingest import snapshot_history
         from cvg_pipeline.store import resolve_store_path
 
-        _render_history(snapshot_history(resolve_store_path(store), territoire=territoire))
+        rows = snapshot_history(resolve_store_path(store), territoire=territoire)
+        if json_output:
+            _echo_json({"version": 1, "fichiers": [_history_json(r) for r in rows]})
+        else:
+            _render_history(rows)
 
     guarded(run)
 
@@ -394,6 +406,25 @@ def _print_issues(out: _Out, issues: list[Issue]) -> None:
     out.lines(
         [[f"    - {i.message}{f' [{i.lettre}{i.ligne}]' if i.lettre and i.ligne else ''} ({i.code})"] for i in issues]
     )
+
+
+def _history_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One line of `cvg historique --json` (README): a stored snapshot (`statut` « intégré ») or a refusal
+    (`statut` « refusé », `lignes` null, `codes` {code: count})."""
+    import json
+
+    return {
+        "fichier": row["fichier"],
+        "structure": row["nom"],
+        "siret": row["siret"],
+        "territoire": row["territoire"],
+        "date_arrete": row["date_arrete"].isoformat() if row["date_arrete"] else None,
+        "lignes": row["nb_lignes"],
+        "recu_le": row["ingere_le"].isoformat(timespec="seconds"),
+        "statut": row["statut"],
+        "avertissements": json.loads(row["avertissements"]) if row["avertissements"] else {},
+        "codes": json.loads(row["codes"]) if row["codes"] else None,
+    }
 
 
 def _render_history(rows: list[dict[str, Any]]) -> None:
