@@ -207,7 +207,8 @@ def test_cli_verifier_on_mutated_files(tmp_path: Path) -> None:
         data = flip(base, flips, None) if part == "(zip)" else mutate_part(base, part, flips, None)
         (folder / f"mutant-{n:02d}.xlsx").write_bytes(data)
     (folder / "intact.xlsx").write_bytes(base)
-    run = subprocess.run([hostile.CVG, "verifier", "--json", str(folder)], capture_output=True, text=True,
+    run = subprocess.run([hostile.CVG, "verifier", "--json", "--erreurs", str(folder.parent / "erreurs"), str(folder)],
+                         capture_output=True, text=True,
                          check=False, timeout=600)
     assert run.returncode in (0, 1), run.stderr
     assert "Traceback" not in run.stdout + run.stderr

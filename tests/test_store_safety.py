@@ -270,7 +270,7 @@ def test_hmac_key_is_never_printed_nor_written_outside_stores(tmp_path: Path) ->
         ["init", *s],
         ["ingest", *s, str(inbox)],
         ["ingest", *s, "--json", str(inbox)],
-        ["verifier", str(inbox / "mauvais.xlsx")],
+        ["verifier", "--erreurs", str(tmp_path / "erreurs"), str(inbox / "mauvais.xlsx")],
         ["historique", *s],
         ["indicators", *s, "--national", "--annee", "2023"],
         ["sauvegarder", str(tmp_path / "copie.duckdb"), *s],
