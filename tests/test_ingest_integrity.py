@@ -47,8 +47,10 @@ if _swap:  # replace a file on disk right after cvg has hashed it (before it rea
     _ingest.sha256_file = _sha_then_swap
 
 _sigint = os.environ.get("CVG_TEST_SIGINT_AT_COMMIT")
-if _sigint:  # SIGINT to this process at the COMMIT of the snapshots: just before it runs, or just after
+if _sigint:  # SIGINT (or SIGTERM) to this process at the COMMIT of the snapshots: just before it, or just after
     import signal
+
+    _sig = getattr(signal, os.environ.get("CVG_TEST_SIGNAL", "SIGINT"))
 
     import duckdb as _duckdb
 
@@ -66,10 +68,10 @@ if _sigint:  # SIGINT to this process at the COMMIT of the snapshots: just befor
             at_commit = sql == "COMMIT" and self._snapshots
             self._snapshots = self._snapshots or sql.startswith("INSERT INTO snapshots")
             if at_commit and _sigint == "avant":
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), _sig)
             result = self._con.execute(sql, *args, **kwargs)
             if at_commit and _sigint == "apres":
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), _sig)
             return result
 
     def _connect_with_hook(*args, **kwargs):
@@ -313,19 +315,24 @@ def test_a_full_disk_says_so_and_lists_what_was_stored(tmp_path: Path) -> None:
 # -- point 6 ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("moment", ["avant", "apres"], ids=["before the COMMIT", "after the COMMIT"])
-def test_ctrl_c_at_the_commit_says_what_was_stored_and_never_retries(tmp_path: Path, moment: str) -> None:
+@pytest.mark.parametrize(
+    ("moment", "sig"),
+    [("avant", "SIGINT"), ("apres", "SIGINT"), ("apres", "SIGTERM")],
+    ids=["Ctrl-C before the COMMIT", "Ctrl-C after the COMMIT", "SIGTERM after the COMMIT"],
+)
+def test_ctrl_c_at_the_commit_says_what_was_stored_and_never_retries(tmp_path: Path, moment: str, sig: str) -> None:
     """Fails on main before the fix (issue 13 point 6): SIGINT just after the COMMIT made the ROLLBACK fail
     (« no transaction is active »), the files were then stored again one by one and hit the unique constraint:
-    « erreur inattendue (ConstraintException) », exit 1. SIGINT just before it said only « interrompu. ». Now
-    an interrupt is never retried: exit 130, and the message says what was stored (all, or nothing)."""
+    « erreur inattendue (ConstraintException) », exit 1 (SIGTERM, handled like Ctrl-C, the same). SIGINT
+    just before it said only « interrompu. ». Now an interrupt is never retried: exit 130, and the message
+    says what was stored (all, or nothing)."""
     store = new_store(tmp_path / "base" / "cvg.duckdb")
     recus = tmp_path / "recus"
     files = [aci_file(recus / f"aci-{k}.xlsx", siret=make_siret(f"{4440000000000 + k:013d}"), name=f"ACI {k}")
              for k in range(3)]
     before = table_counts(store)
 
-    proc = cvg("ingest", "--store", store, recus, env=hooked(tmp_path, CVG_TEST_SIGINT_AT_COMMIT=moment))
+    proc = cvg("ingest", "--store", store, recus, env=hooked(tmp_path, CVG_TEST_SIGINT_AT_COMMIT=moment, CVG_TEST_SIGNAL=sig))
     assert proc.returncode == 130, proc.stdout + proc.stderr
     message = proc.stderr.replace("\n", " ")
     names = [f.name for f in files]

@@ -914,7 +914,13 @@ def ingest_paths(
             # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
             order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
             writer.store_all(order, progress)
-            record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
+            try:
+                record_refusals(con, [*unreadable, *done], datetime.now().replace(microsecond=0))
+            except Exception as exc:  # a full disk here too: said as such, with what was stored before
+                cause = _write_failure(exc)
+                if cause is None:
+                    raise
+                raise StoreFailed(cause) from exc
     except KeyboardInterrupt:
         if writer is None or not (writer.stored or writer.unknown):
             raise Interrupted("interrompu : rien n'a été enregistré, la base est restée telle qu'avant.") from None
@@ -1003,16 +1009,21 @@ _WRITE_ERRORS = {
 
 def _write_failure(exc: BaseException) -> str | None:
     """A failure to write the store, in French, with the file and the free space of its disk; None if `exc`
-    is another kind of error."""
+    is another kind of error. The exceptions it was raised from count (a ROLLBACK that fails after a failed
+    COMMIT says « no transaction is active », not why the COMMIT failed)."""
     import re
     import shutil
 
-    import duckdb
-
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    exc = next((e for e in chain if _is_write_error(e)), exc)
     text = str(exc)
     why = next((fr for en, fr in _WRITE_ERRORS.items() if en in text), None)
     if why is None:
-        if not isinstance(exc, duckdb.IOException | duckdb.FatalException) and "Could not write" not in text:
+        if not _is_write_error(exc):
             return None
         why = "écriture impossible sur le disque"
     where = re.search(r'file "([^"]+)"', text)
@@ -1026,28 +1037,47 @@ def _write_failure(exc: BaseException) -> str | None:
     return f"{why} en écrivant « {path} » ({free // 1_000_000} Mo libres sur ce disque)"
 
 
+def _is_write_error(exc: BaseException) -> bool:
+    import duckdb
+
+    text = str(exc)
+    return (
+        any(en in text for en in _WRITE_ERRORS)
+        or isinstance(exc, duckdb.IOException | duckdb.FatalException)
+        or "Could not write" in text
+    )
+
+
 @contextlib.contextmanager
 def _watch_interrupts() -> Iterator[list[bool]]:
-    """While storing, remember that SIGINT came (`seen[0]`): DuckDB turns it into « Query interrupted »
-    (a RuntimeError) when it arrives during a statement, and an interrupt is never a reason to retry."""
+    """While storing, remember that SIGINT (or SIGTERM, handled like it) came (`seen[0]`): DuckDB turns the
+    KeyboardInterrupt of its handler into « Query interrupted » (a RuntimeError) when it arrives during a
+    statement, and an interrupt is never a reason to retry."""
     import signal
     import threading
 
     seen = [False]
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+    if threading.current_thread() is not threading.main_thread():
         yield seen
         return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
-    def handler(signum: int, frame: Any) -> None:
-        seen[0] = True
-        previous(signum, frame)
+    def watching(before: Callable[[int, Any], Any]) -> Callable[[int, Any], None]:
+        def handler(signum: int, frame: Any) -> None:
+            seen[0] = True
+            before(signum, frame)
 
-    signal.signal(signal.SIGINT, handler)
+        return handler
+
+    for sig, before in previous.items():
+        if callable(before):  # a Python handler (Ctrl-C's KeyboardInterrupt, files.handle_sigterm)
+            signal.signal(sig, watching(before))
     try:
         yield seen
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            if callable(before):
+                signal.signal(sig, before)
 
 
 def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
