@@ -257,8 +257,8 @@ def test_a_store_of_the_previous_version_gets_the_new_tables(tmp_path: Path) -> 
     assert by_siret(suivi(store, "--mois", "2024-01"))[SIRET]["statut"] == "a_corriger"
 
 
-def test_historique_lists_refusals_marked_as_such(tmp_path: Path) -> None:
-    """Before: `cvg historique` listed stored snapshots only; a refused file left no trace."""
+def one_stored_one_refused(tmp_path: Path) -> Path:
+    """A store with `bon.xlsx` stored and `mauvais.xlsx` (another ACI) refused."""
     store = new_store(tmp_path)
     good = write_workbook(tmp_path / "a" / "bon.xlsx", rows=[valid_row()])
     bad = write_workbook(
@@ -267,6 +267,12 @@ def test_historique_lists_refusals_marked_as_such(tmp_path: Path) -> None:
         structure_fields=structure(SIRET=SIRET_2, **{"Nom de la structure": "Atelier Deux"}),
     )
     cvg("ingest", "--store", store, good, bad, check_codes=(1,))
+    return store
+
+
+def test_historique_lists_refusals_marked_as_such(tmp_path: Path) -> None:
+    """Before: `cvg historique` listed stored snapshots only; a refused file left no trace."""
+    store = one_stored_one_refused(tmp_path)
     lines = cvg("historique", "--store", store).stdout.splitlines()
     [refused] = [line for line in lines if "mauvais.xlsx" in line]
     assert "refusé (valeur-inconnue × 1)" in refused and "Atelier Deux" in refused
@@ -311,14 +317,7 @@ def test_a_column_is_judged_on_the_rows_it_applies_to(tmp_path: Path) -> None:
 
 def test_historique_json_lists_snapshots_and_refusals(tmp_path: Path) -> None:
     """Issue 20.5: `cvg historique --json` (before: no such option)."""
-    store = new_store(tmp_path)
-    good = write_workbook(tmp_path / "a" / "bon.xlsx", rows=[valid_row()])
-    bad = write_workbook(
-        tmp_path / "b" / "mauvais.xlsx",
-        rows=[valid_row(**{"Sexe": "Inconnu"})],
-        structure_fields=structure(SIRET=SIRET_2, **{"Nom de la structure": "Atelier Deux"}),
-    )
-    cvg("ingest", "--store", store, good, bad, check_codes=(1,))
+    store = one_stored_one_refused(tmp_path)
     payload = json.loads(cvg("historique", "--store", store, "--json").stdout)
     rows = {r["fichier"]: r for r in payload["fichiers"]}
     assert rows["bon.xlsx"]["statut"] == "intégré" and rows["bon.xlsx"]["lignes"] == 1

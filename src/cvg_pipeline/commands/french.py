@@ -224,9 +224,11 @@ def _quoted(text: str) -> str:
     return f"« {text[1:-1]} »" if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
 
 
-_INNER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), french)
-    for pattern, french in (
+def _compiled(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern), french) for pattern, french in pairs)
+
+
+_INNER = _compiled((
         (r"^'(.*)' is not a valid integer\.$", r"« \1 » n'est pas un nombre entier."),
         (r"^'(.*)' is not a valid float\.$", r"« \1 » n'est pas un nombre."),
         (r"^'(.*)' is not a valid boolean\. Recognized values: (.+)$", r"« \1 » n'est pas un oui/non. Valeurs reconnues : \2"),
@@ -260,9 +262,7 @@ _INNER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
-_USAGE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), french)
-    for pattern, french in (
+_USAGE_ERRORS = _compiled((
         (r"^No such command '(.+)'\. Did you mean (.+)\?$", "CMD:\\1:\\2"),
         (r"^No such command '(.+)'\.$", r"commande inconnue : « \1 »."),
         (r"^(.+)\. Did you mean (.+)\?$", "DYM:\\2:\\1"),
@@ -332,11 +332,8 @@ def _translate_inner_only(text: str) -> str:
 
 
 def _translate_inner(text: str) -> str:
-    for pattern, french in _INNER:
-        if pattern.match(text):
-            out = pattern.sub(french, text)
-            return _special(out) if out.split(":", 1)[0] in ("PATH", "PERM", "FILE") else out
-    return translate_usage_error(text)
+    out = _translate_inner_only(text)
+    return translate_usage_error(text) if out == text else out
 
 
 def translate_usage_error(message: str) -> str:
