@@ -238,12 +238,15 @@ def open_store(
         con = _connect(path, read_only)
         stack.callback(con.close)
         version = store_version(con, path)
+        if not read_only:
+            verify_tables(con, path)  # before anything is written, a migration included
         if version < STORE_SCHEMA_VERSION or missing_columns(con):  # store_columns.py: the schema grew
             if read_only:
                 stack.close()  # the migration needs the exclusive lock and a read-write connection
                 with store_lock(path, exclusive=True, wait=wait):
                     rw = _connect(path, False)
                     try:
+                        verify_tables(rw, path)
                         migrate(rw, path)
                         grow_parcours(rw, path)
                         checkpoint(rw, path)
@@ -256,8 +259,6 @@ def open_store(
             else:
                 migrate(con, path)
                 grow_parcours(con, path)
-        if not read_only:
-            verify_tables(con, path)
         yield con
         if not read_only:  # still under the exclusive lock: the index describes the store as closed
             checkpoint(con, path)
