@@ -63,11 +63,11 @@ def test_same_folder_twice_changes_nothing(tmp_path: Path) -> None:
     aci_file(folder / "sub" / "b.xlsx", siret=SIRET_2)
     store = tmp_path / "cvg.duckdb"
     first = run([folder], store)
-    assert statuses(first) == {"a.xlsx": "intégré", "b.xlsx": "intégré"}
+    assert statuses(first) == {"a.xlsx": "intégré", "sub/b.xlsx": "intégré"}
     assert first.exit_code == 0
     before = dump(store)
     second = run([folder], store)
-    assert statuses(second) == {"a.xlsx": "déjà intégré", "b.xlsx": "déjà intégré"}
+    assert statuses(second) == {"a.xlsx": "déjà intégré", "sub/b.xlsx": "déjà intégré"}
     assert second.exit_code == 0
     assert dump(store) == before
 
@@ -302,6 +302,7 @@ def test_pseudonymise_depends_on_siret_and_key() -> None:
 
 
 def test_discovery_skips_lock_and_other_files(tmp_path: Path) -> None:
+    """Lock files and notes are skipped with a note; a CSV export is refused (issue 17 point 3: it was skipped)."""
     folder = tmp_path / "depot"
     aci_file(folder / "a.xlsx")
     (folder / "~$a.xlsx").write_bytes(b"lock")
@@ -312,9 +313,9 @@ def test_discovery_skips_lock_and_other_files(tmp_path: Path) -> None:
         "a.xlsx": "intégré",
         "~$a.xlsx": "ignoré",
         "notes.txt": "ignoré",
-        "export.csv": "ignoré",
+        "export.csv": "rejeté",
     }
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     ignored = [f for f in result.files if f.statut == "ignoré"]
     assert all([i.code for i in f.issues] == ["fichier-ignore"] for f in ignored)
 
@@ -326,7 +327,8 @@ def test_hidden_files_and_folders_are_left_out_of_a_folder_walk(tmp_path: Path) 
     (folder / "._a.xlsx").write_bytes(b"\0\5\26\7AppleDouble")  # macOS resource fork: not a workbook
     aci_file(folder / ".cache" / "b.xlsx", siret=SIRET_2)
     result = run([folder], tmp_path / "cvg.duckdb")
-    assert statuses(result) == {"a.xlsx": "intégré"}
+    # never read, each named once (issue 17 point 3: nothing skipped silently)
+    assert statuses(result) == {"a.xlsx": "intégré", ".DS_Store": "ignoré", "._a.xlsx": "ignoré", ".cache/": "ignoré"}
     assert result.exit_code == 0
     named = run([folder / "._a.xlsx"], tmp_path / "cvg.duckdb")  # named on the command line: looked at
     assert statuses(named) == {"._a.xlsx": "rejeté"}

@@ -95,7 +95,7 @@ def test_high_ratio_part_is_refused_below_the_size_limit(tmp_path: Path, good: P
     bomb = hostile.zip_bomb(good, tmp_path / "ratio.xlsx", inflated_mb=50)
     found = check(bomb)
     assert found is not None and found.code == "fichier-trop-gros"
-    assert "100 pour 1 en taux de compression" in found.message
+    assert f"{safety.MAX_RATIO} pour 1 en taux de compression" in found.message
 
 
 def test_declared_sizes_over_the_limits(tmp_path: Path, good: Path) -> None:

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CATALOGUE, Issue
 from cvg_pipeline.fr import erreur_systeme, liste, pluriel
-from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX, is_error_workbook_name
+from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX, display_name, is_error_workbook_name
 from cvg_pipeline.schema import Schema, fold
 
 if TYPE_CHECKING:
@@ -658,7 +658,7 @@ def build_error_workbook(source: Path, issues: Sequence[Issue], schema: Schema) 
     wb.properties.creator = PRODUCER
     wb.properties.lastModifiedBy = PRODUCER
     wb.properties.keywords = MARKER
-    wb.properties.title = f"Erreurs du fichier {source.name}"
+    wb.properties.title = f"Erreurs du fichier {display_name(source.name)}"
     ws_err = wb.active
     assert ws_err is not None
     ws_err.title = ERRORS_SHEET

@@ -20,7 +20,8 @@ Scope = Literal["fichier", "structure", "cellule", "ligne"]
 CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     # -- the file as a whole ----------------------------------------------------------------------------
     "fichier-illisible": ("erreur", "fichier", "le fichier ne peut pas être lu comme un classeur Excel ou OpenDocument ({detail})."),
-    "format-non-pris-en-charge": ("erreur", "fichier", "le format « {extension} » n'est pas accepté : envoyez un classeur .xlsx, .xlsm, .xls ou .ods."),
+    "format-non-pris-en-charge": ("erreur", "fichier", "le fichier est {format}, un format que cvg ne lit pas (il lit les classeurs .xlsx, .xlsm, .xls et .ods) : {conseil}."),
+    "dossier-illisible": ("erreur", "fichier", "le dossier ne peut pas être lu ({detail}) : les fichiers qu'il contient n'ont pas été vérifiés. Donnez-vous le droit de le lire, ou copiez son contenu dans un dossier lisible, puis relancez la commande."),
     "fichier-vide": ("erreur", "fichier", "le fichier est vide (0 octet)."),
     "fichier-protege": ("erreur", "fichier", "le classeur est protégé par un mot de passe : enregistrez-le sans mot de passe puis renvoyez-le."),
     "fichier-trop-gros": ("erreur", "fichier", "le classeur dépasse la limite de {limite} : {detail}."),

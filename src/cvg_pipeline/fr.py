@@ -118,3 +118,27 @@ def erreur_systeme(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
     name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
     return _OS_ERRORS.get(name, f"erreur système {name or type(exc).__name__}")
+
+
+def aujourdhui() -> date:
+    """Today in France (Europe/Paris), whatever the machine's time zone: the « date future » rule compares a
+    Date d'arrêté with this date (with TZ=Pacific/Kiritimati, the machine's date is already tomorrow in Paris).
+
+    The zone comes from the system's database or the `tzdata` package (a dependency, for systems without
+    one); failing both, from the EU rule (UTC+1, UTC+2 from the last Sunday of March to the last Sunday of
+    October, at 01:00 UTC), which has given Paris time since 1996."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    now = datetime.now(UTC)
+    try:
+        return now.astimezone(ZoneInfo("Europe/Paris")).date()
+    except ZoneInfoNotFoundError:
+        pass
+
+    def last_sunday(month: int) -> datetime:
+        day = datetime(now.year, month, 31, 1, tzinfo=UTC)
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+
+    summer = last_sunday(3) <= now < last_sunday(10)
+    return (now + timedelta(hours=2 if summer else 1)).date()

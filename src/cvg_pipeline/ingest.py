@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,12 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CvgError, Issue, UsageError, issue
-from cvg_pipeline.fr import erreur_systeme
+from cvg_pipeline.fr import aujourdhui, erreur_systeme
 from cvg_pipeline.model import (
     PSEUDO_COLUMN,
     SPREADSHEET_EXTENSIONS,
     HasIssues,
     ParsedFile,
+    display_name,
     is_error_workbook_name,
 )
 from cvg_pipeline.suivi import present_columns, record_refusals
@@ -105,7 +107,7 @@ class FileResult(HasIssues):
     def to_dict(self) -> dict[str, Any]:
         return {
             "fichier": self.fichier,
-            "chemin": str(self.path),
+            "chemin": display_name(str(self.path)),
             "statut": self.statut,
             "sha256": self.sha256,
             "structure": self.structure,
@@ -130,8 +132,13 @@ class IngestResult:
     interrompu: bool = False  # Ctrl-C during the storing: exit 130
 
     @property
+    def checked(self) -> bool:
+        """Some file was looked at as a workbook (not only skipped ones, or none): else the run failed."""
+        return any(f.statut != IGNORE for f in self.files)
+
+    @property
     def ok(self) -> bool:
-        return self.echec is None and all(f.accepted for f in self.files)
+        return self.echec is None and self.checked and all(f.accepted for f in self.files)
 
     @property
     def exit_code(self) -> int:
@@ -178,75 +185,178 @@ class StoreFailed(Exception):
 class Candidate:
     path: Path
     explicit: bool  # named on the command line (not found in a folder)
+    # As shown, stored and used to name its error workbook: the path relative to the folder given (the name
+    # alone for a file named on the command line, or the path as given when two would look alike), in valid
+    # UTF-8 (model.display_name).
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", display_name(self.path.name))
 
 
 def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileResult]]:
-    """Files to consider, in a stable order, and the files skipped (status `ignoré`).
+    """Files to read, in a stable order, and the results of what is not read: skipped (`ignoré`, with a
+    `fichier-ignore` note naming it once) or refused at once (`rejeté`).
 
     Folders are walked recursively, following symlinks but visiting each real directory once (a symlink
-    loop or a directory given twice cannot duplicate nor hang), hidden files and folders (name starting
-    with a dot) left out. Each real file is considered once; a file named on the command line always is.
+    loop or a directory given twice cannot duplicate nor hang). Each real file is considered once; a file
+    named on the command line always is. Only regular files are read, within the size limit: a FIFO, a
+    device (a symlink to /dev/zero), a socket, a broken symlink, a file over `safety.MAX_FILE_BYTES` and a
+    folder that cannot be listed are refused, named (never read: they could hang or exhaust the run).
+
+    In a folder, a file is skipped only when it is clearly not a reporting workbook (`_skip_reason`: hidden
+    files and folders, Excel lock files, documents and images, cvg's own outputs); any other file is read,
+    and the reader refuses what is not a workbook it reads, naming its real format (.xlsb, .numbers, .csv…).
     """
+    from cvg_pipeline.safety import MAX_FILE_BYTES, too_big_file
+
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
-    found: list[Candidate] = []
-    skipped: list[FileResult] = []
+    entries: list[tuple[Path, bool, str, FileResult | None]] = []  # path, explicit, shown name, result if not read
 
-    def add_file(path: Path, explicit: bool) -> None:
+    def add(path: Path, explicit: bool, shown: str, statut: str, code: str, detail: str) -> None:
+        entries.append((path, explicit, shown, FileResult(path, shown, statut, issues=[issue(code, shown, detail=detail)])))
+
+    def add_file(path: Path, explicit: bool, shown: str) -> None:
         try:
             st = os.stat(path)
-        except OSError:
+        except OSError as exc:
+            broken = path.is_symlink() and isinstance(exc, FileNotFoundError)
+            add(path, explicit, shown, REJETE, "fichier-illisible",
+                "lien symbolique vers un fichier qui n'existe pas" if broken else erreur_systeme(exc))
             return
         key = (st.st_dev, st.st_ino)
         if key in seen_files:
             return
         seen_files.add(key)
+        if not stat.S_ISREG(st.st_mode):
+            add(path, explicit, shown, REJETE, "fichier-illisible",
+                f"c'est {_special_kind(st.st_mode)}, pas un fichier ordinaire : seuls les fichiers ordinaires sont lus")
+            return
         reason = _skip_reason(path, explicit)
         if reason is not None:
-            skipped.append(
-                FileResult(
-                    path, path.name, IGNORE, issues=[issue("fichier-ignore", path.name, detail=reason)]
-                )
-            )
+            add(path, explicit, shown, IGNORE, "fichier-ignore", reason)
+        elif st.st_size > MAX_FILE_BYTES:  # never hashed nor read
+            entries.append((path, explicit, shown, FileResult(path, shown, REJETE, issues=[too_big_file(shown, st.st_size)])))
         else:
-            found.append(Candidate(path, explicit))
+            entries.append((path, explicit, shown, None))
+
+    def unreadable_folder(error: OSError) -> None:
+        folder = Path(error.filename) if error.filename is not None else root
+        add(folder, False, _relative(root, folder, "/"), REJETE, "dossier-illisible", erreur_systeme(error))
 
     for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise UsageError(f"« {path} » n'existe pas (ni fichier ni dossier).")
-        if path.is_file():
-            add_file(path, explicit=True)
+        root = Path(raw)
+        if not root.exists() and not root.is_symlink():
+            raise UsageError(f"« {display_name(str(root))} » n'existe pas (ni fichier ni dossier).")
+        if not root.is_dir():  # a file, and anything that is not a folder (a FIFO, a device, a broken link)
+            add_file(root, True, display_name(root.name))
             continue
-        for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
-            st = os.stat(dirpath)
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable_folder):
+            folder = Path(dirpath)
+            try:
+                st = os.stat(dirpath)
+            except OSError as exc:  # gone since it was listed
+                add(folder, False, _relative(root, folder, "/"), REJETE, "dossier-illisible", erreur_systeme(exc))
+                dirnames[:] = []
+                continue
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:
                 dirnames[:] = []
                 continue
             seen_dirs.add(key)
-            # hidden entries are not looked at: `.DS_Store`, macOS `._aci.xlsx` copies (not workbooks despite
-            # their name), `.git/`, our own store index
+            # hidden folders are not walked (`.git/`, `.Trash/`…), each named once
+            for d in sorted(d for d in dirnames if d.startswith(".")):
+                add(folder / d, False, _relative(root, folder / d, "/"), IGNORE, "fichier-ignore",
+                    "dossier caché (son nom commence par un point) : il n'est pas parcouru")
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            folder = Path(dirpath)
             for name in sorted(filenames):
-                if not name.startswith("."):
-                    add_file(folder / name, explicit=False)
+                add_file(folder / name, False, _relative(root, folder / name))
+    found: list[Candidate] = []
+    skipped: list[FileResult] = []
+    # Two entries shown alike (`aci.xlsx` named twice from two folders): each shown by its path as given.
+    shown_count = Counter(e[2] for e in entries)
+    for path, explicit, shown, result in entries:
+        if shown_count[shown] > 1:
+            shown = display_name(str(path))
+            if result is not None:
+                result = replace(result, fichier=shown, issues=[replace(i, fichier=shown) for i in result.issues])
+        if result is None:
+            found.append(Candidate(path, explicit, shown))
+        else:
+            skipped.append(result)
     return found, skipped
+
+
+def _relative(root: Path, path: Path, end: str = "") -> str:
+    """`path` as shown: relative to the folder given (`lyon/aci.xlsx`), `/`-separated, valid UTF-8."""
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = path.name
+    return display_name(root.name if rel == "." else rel) + end
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "un tube nommé (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "un périphérique (comme /dev/zero)"
+    if stat.S_ISSOCK(mode):
+        return "une socket"
+    if stat.S_ISDIR(mode):
+        return "un dossier"
+    return "un fichier spécial"
+
+
+# Files that are clearly not a reporting workbook, skipped in a folder with a note (`ignoré`): by extension,
+# what they are. Anything else found in a folder is read, and refused if it is not a workbook cvg reads (a
+# .csv, .xlsb, .numbers, .fods, .zip, a file without extension…): an ACI's month is never left out unseen.
+_NOT_REPORTING: dict[str, str] = {
+    **dict.fromkeys((".pdf",), "document PDF"),
+    **dict.fromkeys((".doc", ".docx", ".odt", ".rtf", ".pages"), "document de traitement de texte"),
+    **dict.fromkeys((".ppt", ".pptx", ".odp", ".key"), "présentation"),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".webp", ".svg"), "image"),
+    **dict.fromkeys((".eml", ".msg"), "courriel"),
+    **dict.fromkeys((".txt", ".md", ".log"), "texte (note, journal)"),
+    # cvg's own outputs: the store and its files, --json results, reports (`rapport-*.md` and `.html`)
+    **dict.fromkeys((".duckdb", ".wal", ".lock", ".json"), "base, verrou ou résultat JSON de cvg"),
+}
 
 
 def _skip_reason(path: Path, explicit: bool) -> str | None:
     name = path.name
     if name.startswith("~$"):
         return "fichier temporaire d'Excel (~$), créé pendant qu'un classeur est ouvert"
-    if path.suffix.lower() not in SPREADSHEET_EXTENSIONS and not explicit:
-        return "ce n'est pas un classeur .xlsx, .xlsm, .xls ou .ods"
-    if not explicit and is_error_workbook_name(name):
+    if explicit:
+        return None
+    if name.startswith("."):  # `.DS_Store`, macOS `._aci.xlsx` copies (not workbooks despite their name)
+        return "fichier caché (son nom commence par un point)"
+    suffix = path.suffix.lower()
+    if name.lower().startswith("rapport-") and suffix in (".html", ".md"):
+        return "rapport écrit par cvg"
+    if suffix in _NOT_REPORTING and not (suffix == ".txt" and _tabular_text(path)):
+        return f"{_NOT_REPORTING[suffix]}, pas un classeur"
+    if is_error_workbook_name(name):
         from cvg_pipeline.annotate import is_untouched_error_workbook
 
         if is_untouched_error_workbook(path):
             return "classeur d'erreurs écrit par cvg, pas un fichier de reporting"
     return None
+
+
+def _tabular_text(path: Path) -> bool:
+    """A .txt that is a table (Excel's « Texte (séparateur : tabulation) » export, a CSV named .txt): read, so
+    that the reader refuses it naming its format, instead of being skipped as a note."""
+    from cvg_pipeline.safety import text_format
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return True  # the reader reports why it cannot be read
+    return (text_format(head) or "").startswith("un fichier texte (CSV")
 
 
 def sha256_file(path: Path) -> str:
@@ -671,7 +781,8 @@ def _result(pf: ParsedFile, statut: str) -> FileResult:
         territoire=s.territoire if s else None,
         date_arrete=s.date_arrete if s else None,
         lignes=pf.data.height if pf.data is not None else None,
-        issues=_ordered(pf.issues),
+        # the reader names the file alone: its issues get the name shown (`lyon/aci.xlsx`)
+        issues=_ordered([i if i.fichier == pf.fichier else replace(i, fichier=pf.fichier) for i in pf.issues]),
     )
 
 
@@ -697,8 +808,8 @@ def _hash_all(candidates: Sequence[Candidate]) -> tuple[list[tuple[Candidate, st
         except OSError as exc:
             unreadable.append(
                 FileResult(
-                    c.path, c.path.name, REJETE,
-                    issues=[issue("fichier-illisible", c.path.name, detail=erreur_systeme(exc))],
+                    c.path, c.name, REJETE,
+                    issues=[issue("fichier-illisible", c.name, detail=erreur_systeme(exc))],
                 )
             )
     return hashed, unreadable
@@ -706,7 +817,7 @@ def _hash_all(candidates: Sequence[Candidate]) -> tuple[list[tuple[Candidate, st
 
 def _already_stored(hashed: Sequence[tuple[Candidate, str]], known: dict[str, tuple[Any, ...]]) -> list[FileResult]:
     return [
-        FileResult(c.path, c.path.name, DEJA_INTEGRE, sha, *known.get(sha, (None,) * 5)) for c, sha in hashed
+        FileResult(c.path, c.name, DEJA_INTEGRE, sha, *known.get(sha, (None,) * 5)) for c, sha in hashed
     ]
 
 
@@ -749,7 +860,7 @@ def _parse_and_validate(
             copies.append([])
 
     def read(items: Sequence[tuple[Candidate, str]]) -> list[ParsedFile]:
-        return read_files([(c.path, c.path.name, sha) for c, sha in items], schema, today=today, progress=progress, key=key)
+        return read_files([(c.path, c.name, sha) for c, sha in items], schema, today=today, progress=progress, key=key)
 
     parsed = read(todo)
     # Replaced since hashed: its copies had the old bytes, they are read on their own.
@@ -816,7 +927,7 @@ def _same_arrete(files: dict[int, ParsedFile]) -> set[int]:
 def _copy(result: FileResult, c: Candidate, statut: str) -> FileResult:
     """`result` for another file of the run with the same bytes: refused, with the same errors (under its own
     name); stored or not, without repeating the warnings."""
-    name = c.path.name
+    name = c.name
     issues = [replace(i, fichier=name) for i in result.issues] if statut == REJETE else []
     return replace(result, path=c.path, fichier=name, statut=statut, issues=issues)
 
@@ -846,7 +957,7 @@ def verify_paths(
     schema = schema or load_schema()
     candidates, skipped = discover(paths)
     hashed, unreadable = _hash_all(candidates)
-    done, good, copies = _parse_and_validate(hashed, schema, known={}, today=today or date.today(), progress=progress)
+    done, good, copies = _parse_and_validate(hashed, schema, known={}, today=today or aujourdhui(), progress=progress)
     done = unreadable + done
     valid = [_result(pf, VERIFIE) for pf in good]
     same = [_copy(r, c, DEJA_INTEGRE) for r in valid for c in copies.get(r.sha256 or "", [])]
@@ -859,7 +970,8 @@ def _in_order(
     results: list[FileResult], candidates: Sequence[Candidate], skipped: list[FileResult]
 ) -> list[FileResult]:
     rank = {c.path: n for n, c in enumerate(candidates)}
-    return skipped + sorted((r for r in results if r.statut != IGNORE), key=lambda r: rank.get(r.path, 0))
+    not_read = {id(r) for r in skipped}  # skipped or refused by `discover`: listed first, once
+    return skipped + sorted((r for r in results if id(r) not in not_read), key=lambda r: rank.get(r.path, 0))
 
 
 def ingest_paths(
@@ -908,7 +1020,7 @@ def ingest_paths(
             known = known_hashes(con)
             writer = SnapshotWriter(con, schema)
             done, good, copies = _parse_and_validate(
-                hashed, schema, known=known, today=today or date.today(), progress=progress, key=writer.key,
+                hashed, schema, known=known, today=today or aujourdhui(), progress=progress, key=writer.key,
                 one_per_arrete=True,
             )
             # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.

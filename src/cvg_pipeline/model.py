@@ -20,7 +20,8 @@ from cvg_pipeline.errors import Issue
 if TYPE_CHECKING:
     import polars as pl
 
-# The workbooks cvg reads (anything else found in a folder is skipped, and refused when named explicitly).
+# The workbooks cvg reads. Anything else is refused with its real format named (reader.py), except in a folder
+# the files that are clearly not a reporting workbook (ingest.discover: documents, images, cvg's own outputs).
 SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 # The name ending of the error workbooks cvg writes (annotate.py); folder scans skip them (ingest.py).
@@ -31,6 +32,17 @@ _ERROR_WORKBOOK_NAME = re.compile(r"-erreurs(-[0-9]+)?\.xlsx$", re.IGNORECASE)
 def is_error_workbook_name(name: str) -> bool:
     """`aci-erreurs.xlsx`, or `aci-erreurs-2.xlsx`… when that name was taken (annotate.error_workbook_names)."""
     return _ERROR_WORKBOOK_NAME.search(name) is not None
+
+
+def display_name(text: str) -> str:
+    """A file name or path as it can be shown, stored and written as UTF-8: the bytes of a name that is not
+    valid UTF-8 (`relev\\xe9.xlsx` from a Windows zip, which Python holds as lone surrogates) become
+    replacement characters (`relev\ufffd.xlsx`). The file itself is still opened by its real path."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return text.encode("utf-8", "replace").decode("utf-8")
+
 
 # Technical columns of `ParsedFile.data` and `ParsedFile.raw` (never stored as parcours data).
 ROW_COLUMN = "_ligne"  # Excel row number (1-based) of the parcours, Int32

@@ -144,10 +144,15 @@ def _whole(number: pl.Expr) -> pl.Expr:
 
 
 # -- dates (spec §3.3) -----------------------------------------------------------------------------------
-_TIME = r"(?:[ T]+\d{1,2}[:h]\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
-_ISO = r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + "$"
-_DMY = r"^(?P<d>\d{1,2})(?P<s1>[/.\-])(?P<m>\d{1,2})(?P<s2>[/.\-])(?P<y>\d{4}|\d{2})" + _TIME + "$"
-_SERIAL = r"^(\d{1,7})(?:[.,]\d+)?$"
+# ASCII digits only: `\d` also matches Arabic-Indic (٢٠٢٣) and full-width (２０２３) digits, which the integer
+# casts below cannot read (the whole file failed with InvalidOperationError): such a cell is `date-invalide`.
+_TIME = r"(?:[ T]+[0-9]{1,2}[:h][0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?)?"
+_ISO = r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})" + _TIME + "$"
+_DMY = r"^(?P<d>[0-9]{1,2})(?P<s1>[/.\-])(?P<m>[0-9]{1,2})(?P<s2>[/.\-])(?P<y>[0-9]{4}|[0-9]{2})" + _TIME + "$"
+_SERIAL = r"^([0-9]{1,7})(?:[.,][0-9]+)?$"
+# A whole number from 1900 to 2100 in a date cell is a year written alone (« 2023 »), not the Excel serial of a
+# day in 1905: `date-invalide`, never read as a date.
+_YEAR_ALONE = (1900, 2100)
 
 
 def _date_fast(src: pl.Expr) -> pl.Expr:
@@ -209,7 +214,9 @@ def _date_slow(frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]) -> pl.Data
         from_parts = pl.when(valid).then(pl.date(pl.when(valid).then(y).otherwise(2000),
                                                  pl.when(valid).then(m).otherwise(1),
                                                  pl.when(valid).then(d).otherwise(1)))
-        serial_ok = serial.is_between(1, _SERIAL_MAX) & (serial != _SERIAL_FAKE_LEAP_DAY)
+        serial_ok = (
+            serial.is_between(1, _SERIAL_MAX) & (serial != _SERIAL_FAKE_LEAP_DAY) & ~serial.is_between(*_YEAR_ALONE)
+        )
         # Day 1 is 1900-01-01; from serial 61 on, Excel counts the fictitious 29/02/1900.
         days = pl.when(serial_ok).then(pl.when(serial < _SERIAL_FAKE_LEAP_DAY).then(serial + 1).otherwise(serial))
         from_serial = pl.when(serial_ok).then(pl.lit(date(1899, 12, 30)) + pl.duration(days=days.fill_null(0)))
@@ -347,7 +354,7 @@ def _fast_expr(col: Column, src: pl.Expr) -> pl.Expr:
 
 def _birth_fast(src: pl.Expr) -> pl.Expr:
     return pl.coalesce(
-        src.str.extract(r"^\s*((?:19|20)\d{2})(?:[.,]0+)?\s*$", 1).cast(pl.Int32),
+        src.str.extract(r"^\s*((?:19|20)[0-9]{2})(?:[.,]0+)?\s*$", 1).cast(pl.Int32),  # ASCII digits: see _TIME
         _date_fast(src).dt.year().cast(pl.Int32),
     )
 

@@ -26,8 +26,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import Issue, issue
-from cvg_pipeline.model import ROW_COLUMN, SPREADSHEET_EXTENSIONS, ParsedFile, SheetColumn, StructureInfo
-from cvg_pipeline.safety import OLE_MAGIC, SAVE_AGAIN, SAVE_XLS_AGAIN, ZIP_LOCAL_MAGIC, read_checked
+from cvg_pipeline.fr import aujourdhui
+from cvg_pipeline.model import (
+    ROW_COLUMN,
+    SPREADSHEET_EXTENSIONS,
+    ParsedFile,
+    SheetColumn,
+    StructureInfo,
+    display_name,
+)
+from cvg_pipeline.safety import (
+    OLE_MAGIC,
+    SAVE_AGAIN,
+    SAVE_AS_XLSX,
+    SAVE_XLS_AGAIN,
+    ZIP_LOCAL_MAGIC,
+    describe_format,
+    other_format,
+    read_checked,
+    text_format,
+)
 from cvg_pipeline.schema import HeaderMatch, Schema, fold
 
 if TYPE_CHECKING:
@@ -46,40 +64,25 @@ def column_letter(index: int) -> str:
 
 
 # -- file level ----------------------------------------------------------------------------------------------
-def _looks_like_text(content: bytes) -> bool:
-    head = content[:4096]
-    if b"\x00" in head:
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a character cut by the 4 KiB window is fine
-            try:
-                head.decode("cp1252")
-            except UnicodeDecodeError:
-                return False
-    return True
-
-
 def _unreadable_detail(content: bytes) -> str:
     if content.startswith(ZIP_LOCAL_MAGIC):
         return f"archive endommagée ou incomplète : {SAVE_AGAIN}"
     if content.startswith(OLE_MAGIC):
         return f"classeur .xls endommagé : {SAVE_XLS_AGAIN}"
-    if _looks_like_text(content):
-        return ("c'est un fichier texte (CSV ?) et non un classeur : ouvrez-le dans Excel et enregistrez-le "
-                "au format .xlsx")
+    what = text_format(content)
+    if what is not None:
+        return f"c'est {what} et non un classeur : {SAVE_AS_XLSX}"
     return ("ce n'est pas un classeur : vérifiez que c'est le bon fichier, ou ouvrez-le dans Excel et "
             "enregistrez-le au format .xlsx")
 
 
 def _file_problem(path: Path, content: bytes) -> Issue | None:
-    fichier = path.name
+    fichier = display_name(path.name)  # shown, stored: valid UTF-8 whatever the name's bytes
     if not content:
         return issue("fichier-vide", fichier)
     suffix = path.suffix.lower()
     if suffix not in SPREADSHEET_EXTENSIONS:
-        return issue("format-non-pris-en-charge", fichier, extension=path.suffix or "(sans extension)")
+        return other_format(fichier, suffix, *describe_format(content, suffix))
     # (a password-protected file never gets here: `safety.read_checked` refused it)
     if not content.startswith((ZIP_LOCAL_MAGIC, OLE_MAGIC)):
         return issue("fichier-illisible", fichier, detail=_unreadable_detail(content))
@@ -159,7 +162,7 @@ def read_workbooks(
     """`read_workbook` for several files at once (same results, in order), normalising all their rows in one
     pass: polars costs about the same per expression for 80 rows as for 8,000, so batching files (e.g. one
     batch per worker process) is much faster than reading them one by one."""
-    today = today or date.today()
+    today = today or aujourdhui()  # the date in France, not the machine's
     # The batch keeps the sheets of all its files alive and makes no reference cycles: the cyclic collector's
     # full passes over every live object (~0.5 ms per file over a batch of ~90 files) would find nothing.
     gc_was_enabled = gc.isenabled()
@@ -178,7 +181,7 @@ def read_workbooks(
 
 
 def _read_file(path: Path, schema: Schema, sha256: str | None, today: date) -> _Pending:
-    fichier = path.name
+    fichier = display_name(path.name)  # shown, stored: valid UTF-8 whatever the name's bytes
     content, refused = read_checked(path, fichier)  # read once; hostile/oversized files never reach a parser
     if content is None:
         assert refused is not None

@@ -56,7 +56,12 @@ MiB: Final = 1024 * 1024
 MAX_FILE_BYTES: Final = 100 * MiB
 MAX_PART_BYTES: Final = 200 * MiB
 MAX_TOTAL_BYTES: Final = 300 * MiB
-MAX_RATIO: Final = 100
+# A part inflating over MAX_RATIO times its compressed size (past RATIO_FLOOR_BYTES) is a « zip bomb »: deflate
+# cannot go beyond ~1,030 to 1 (a part of zeros, what bombs are made of), while a genuine sheet of a large
+# workbook whose rows repeat the same values reaches ~150 to 1 (LibreOffice's content.xml of 60,000 rows of
+# mostly identical cells, measured: 153): 100 refused such files. The absolute limits (MAX_PART_BYTES,
+# MAX_TOTAL_BYTES) bound what any ratio below this one can cost.
+MAX_RATIO: Final = 500
 RATIO_FLOOR_BYTES: Final = 10 * MiB
 MAX_PARTS: Final = 5_000
 MAX_ROWS: Final = 100_000
@@ -69,6 +74,13 @@ OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # What to do with a damaged file, closing each `fichier-illisible` detail (precheck and reader).
 SAVE_AGAIN: Final = "enregistrez-le à nouveau depuis Excel ou LibreOffice"
 SAVE_XLS_AGAIN: Final = "enregistrez-le à nouveau au format .xlsx"
+# What to do with a workbook over a size limit, closing each `fichier-trop-gros` detail about sizes.
+SPLIT_IT: Final = ("scindez-le ou supprimez les lignes, colonnes et feuilles inutiles ; si ce n'est pas possible, "
+                   "contactez l'équipe qui maintient cvg")
+# What to do with a file in another format (`format-non-pris-en-charge`, or the detail of `fichier-illisible`
+# when the file bears a workbook's extension).
+SAVE_AS_XLSX: Final = ("ouvrez-le dans Excel ou LibreOffice et enregistrez le fichier au format .xlsx "
+                       "(Fichier > Enregistrer sous), puis renvoyez-le")
 
 _CHUNK: Final = 1 * MiB  # inflated bytes produced per step (bounded memory whatever the input)
 _FORBIDDEN: Final = tuple(
@@ -112,16 +124,18 @@ def read_checked(path: Path, fichier: str) -> tuple[bytes, None] | tuple[None, I
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, _too_big_file(fichier, size)
+            return None, too_big_file(fichier, size)
         with path.open("rb") as fh:
             content = fh.read(MAX_FILE_BYTES + 1)
         if len(content) > MAX_FILE_BYTES:  # grown since stat()
-            return None, _too_big_file(fichier, len(content))
+            return None, too_big_file(fichier, len(content))
         head = content[:8]
         if head.startswith(ZIP_MAGIC):
-            _check_zip(content, fichier)
+            _check_zip(content, fichier, path.suffix)
         elif head == OLE_MAGIC:
-            _check_ole(content, fichier)
+            _check_ole(content, fichier, path.suffix)
+        elif _HEADER.unpack_from(head.ljust(4, b"\0")) in _OLD_BIFF_BOF:
+            raise Refusal(other_format(fichier, path.suffix, "un classeur Excel 2, 3 ou 4 (format de 1987 à 1994)"))
     except Refusal as refusal:
         return None, refusal.issue
     except OSError as exc:
@@ -129,8 +143,137 @@ def read_checked(path: Path, fichier: str) -> tuple[bytes, None] | tuple[None, I
     return content, None
 
 
-def _too_big_file(fichier: str, size: int) -> Issue:
-    return issue("fichier-trop-gros", fichier, limite=_mb(MAX_FILE_BYTES), detail=f"le fichier pèse {_mb(size)}")
+def too_big_file(fichier: str, size: int) -> Issue:
+    return issue("fichier-trop-gros", fichier, limite=_mb(MAX_FILE_BYTES), detail=f"le fichier pèse {_mb(size)} ; {SPLIT_IT}")
+
+
+def other_format(fichier: str, suffix: str, what: str, advice: str = SAVE_AS_XLSX) -> Issue:
+    """The refusal of a file that is `what` (« un document Apple Numbers ») and not a workbook cvg reads: under
+    a workbook's extension, `fichier-illisible` (it was renamed, or saved under a wrong name), otherwise
+    `format-non-pris-en-charge`; both name the real format and say what to do."""
+    from cvg_pipeline.model import SPREADSHEET_EXTENSIONS
+
+    if suffix.lower() in SPREADSHEET_EXTENSIONS:
+        return issue("fichier-illisible", fichier, detail=f"c'est {what}, pas un classeur {suffix.lower()} : {advice}")
+    return issue("format-non-pris-en-charge", fichier, format=what, conseil=advice)
+
+
+# BOF records of the BIFF2, BIFF3 and BIFF4 worksheets (Excel 2 to 4): a bare record stream, no OLE2 container.
+_OLD_BIFF_BOF: Final = frozenset({(0x0009, 4), (0x0209, 6), (0x0409, 6)})
+NUMBERS_ADVICE: Final = ("dans Numbers, exportez-le au format Excel (Fichier > Exporter vers > Excel), puis renvoyez "
+                         "le fichier .xlsx")
+ARCHIVE_ADVICE: Final = "décompressez-la et donnez à cvg les classeurs qu'elle contient"
+DOCUMENT_ADVICE: Final = "ce n'est pas un fichier de reporting : demandez à l'ACI son classeur au format .xlsx"
+
+# What a zip container holds, by a part only that format has: (part name, French name, advice). OpenDocument
+# files are told by their `mimetype` part (see `_zip_format`).
+_ZIP_FORMATS: Final = (
+    ("xl/workbook.bin", "un classeur Excel binaire (.xlsb)", SAVE_AS_XLSX),
+    ("word/document.xml", "un document Word", DOCUMENT_ADVICE),
+    ("ppt/presentation.xml", "une présentation PowerPoint", DOCUMENT_ADVICE),
+    ("Index/Document.iwa", "un document Apple Numbers", NUMBERS_ADVICE),
+    ("Index.zip", "un document Apple Numbers", NUMBERS_ADVICE),
+)
+
+
+def _zip_format(zf: zipfile.ZipFile, names: set[str]) -> tuple[str, str] | None:
+    """(French name, advice) of a zip that is not a workbook cvg reads but a known other format; None for an
+    .xlsx/.xlsm/.ods, and for anything unknown (the reader says it is not a workbook)."""
+    if "xl/workbook.xml" in names or ("content.xml" in names and "mimetype" not in names):
+        return None
+    for part, what, advice in _ZIP_FORMATS:
+        if part in names:
+            return what, advice
+    if "mimetype" in names:
+        info = zf.getinfo("mimetype")
+        if info.file_size > 200 or info.compress_type != zipfile.ZIP_STORED:
+            return None
+        mime = zf.read(info).decode("ascii", "replace").strip()
+        if mime.startswith("application/vnd.oasis.opendocument.spreadsheet"):
+            return None
+        if mime.startswith("application/vnd.oasis.opendocument."):
+            return "un document OpenDocument qui n'est pas un classeur (texte, présentation…)", DOCUMENT_ADVICE
+    if names and all(n.lower().endswith((*_WORKBOOK_EXTENSIONS, "/")) for n in names):
+        return "une archive .zip qui contient des classeurs", ARCHIVE_ADVICE
+    return None
+
+
+_WORKBOOK_EXTENSIONS: Final = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".csv", ".numbers")
+
+# The formats a file of another extension most likely is, when its content does not tell (`describe_format`).
+_BY_EXTENSION: Final = {
+    ".xlsb": ("un classeur Excel binaire (.xlsb)", SAVE_AS_XLSX),
+    ".numbers": ("un document Apple Numbers", NUMBERS_ADVICE),
+    ".fods": ("un classeur OpenDocument « à plat » (.fods)", SAVE_AS_XLSX),
+    ".csv": ("un fichier CSV", SAVE_AS_XLSX),
+    ".xlt": ("un modèle Excel (.xlt)", SAVE_AS_XLSX),
+    ".xltx": ("un modèle Excel (.xltx)", SAVE_AS_XLSX),
+    ".xltm": ("un modèle Excel (.xltm)", SAVE_AS_XLSX),
+    ".ots": ("un modèle OpenDocument (.ots)", SAVE_AS_XLSX),
+    ".et": ("un classeur WPS (.et)", SAVE_AS_XLSX),
+    ".gnumeric": ("un classeur Gnumeric", SAVE_AS_XLSX),
+    ".pdf": ("un document PDF", DOCUMENT_ADVICE),
+    ".zip": ("une archive .zip", ARCHIVE_ADVICE),
+    ".7z": ("une archive .7z", ARCHIVE_ADVICE),
+    ".rar": ("une archive .rar", ARCHIVE_ADVICE),
+}
+
+
+def describe_format(content: bytes, suffix: str) -> tuple[str, str]:
+    """(French name, advice) of a file that is not a workbook cvg reads: what its content shows (a text
+    format, see `text_format`), else what its extension says."""
+    what = text_format(content)
+    if what is not None:
+        return what, DOCUMENT_ADVICE if what == "un document PDF" else SAVE_AS_XLSX
+    suffix = suffix.lower()
+    if suffix in _BY_EXTENSION:
+        return _BY_EXTENSION[suffix]
+    return (f"un fichier « {suffix} »" if suffix else "un fichier sans extension"), SAVE_AS_XLSX
+
+
+def text_format(content: bytes) -> str | None:
+    """The French name of a text file posing as a workbook — an HTML page (Excel's « page web »), an Excel 2003
+    XML spreadsheet, a flat OpenDocument spreadsheet (.fods), a CSV or tab-separated export, plain text —, or
+    None when `content` is not text."""
+    text = _text_head(content)
+    if text is None:
+        return None
+    head = text.lstrip("\ufeff \t\r\n").lower()
+    if head.startswith("%pdf-"):
+        return "un document PDF"
+    if head.startswith(("<!doctype html", "<html")) or "<html" in head[:2048] or head.startswith("<table"):
+        return "une page web (HTML)"
+    if head.startswith("mime-version:") and "multipart/related" in head:
+        return "une page web archivée (.mht)"
+    if head.startswith("<?xml"):
+        if "urn:schemas-microsoft-com:office:spreadsheet" in head:
+            return "un classeur « XML 2003 » d'Excel (.xml)"
+        if "opendocument.spreadsheet" in head or "<office:document" in head:
+            return "un classeur OpenDocument « à plat » (.fods)"
+        return "un fichier XML"
+    if head.startswith("{\\rtf"):
+        return "un document RTF"
+    lines = [line for line in head.splitlines()[:20] if line.strip()]
+    if len(lines) >= 2 and any(sum(line.count(sep) > 0 for line in lines) >= 2 for sep in ";\t,"):
+        return "un fichier texte (CSV, ou texte séparé par des tabulations)"
+    return "un fichier texte"
+
+
+def _text_head(content: bytes) -> str | None:
+    """The first 4 KiB of `content` decoded, if it is text (UTF-16 with its BOM, UTF-8, or Windows-1252)."""
+    head = content[:4096]
+    cut = len(content) > len(head)  # the window may end inside a character
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[: len(head) // 2 * 2].decode("utf-16", "replace")
+    if b"\x00" in head:
+        return None
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if cut and exc.start >= len(head) - 4:  # a character cut by the 4 KiB window
+            return head[: exc.start].decode("utf-8")
+    text = head.decode("cp1252", "replace")
+    return None if "\ufffd" in text or any(ord(c) < 32 and c not in "\t\r\n\x0c" for c in text) else text
 
 
 # -- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------------------
@@ -247,7 +390,7 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _check_zip(content: bytes, fichier: str) -> None:
+def _check_zip(content: bytes, fichier: str, suffix: str = ".xlsx") -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
@@ -255,6 +398,12 @@ def _check_zip(content: bytes, fichier: str) -> None:
     raw = memoryview(content)
     with zf:
         infos = zf.infolist()
+        try:
+            known = _zip_format(zf, {i.filename for i in infos})
+        except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, zlib.error, OSError, KeyError):
+            known = None  # a damaged `mimetype` part: the checks below say so
+        if known is not None:  # before the scans: a Numbers file holds XML property lists with a DTD
+            raise Refusal(other_format(fichier, suffix, *known))
         if len(infos) > MAX_PARTS:
             raise Refusal(
                 issue("fichier-trop-gros", fichier, limite=f"{_fmt(MAX_PARTS)} parties",
@@ -262,14 +411,14 @@ def _check_zip(content: bytes, fichier: str) -> None:
             )
         declared = sum(i.file_size for i in infos)
         if declared > MAX_TOTAL_BYTES:
-            raise Refusal(_too_big_total(fichier, declared))
+            raise Refusal(_too_big_total(fichier, declared, len(content)))
         total = 0
         encrypted_ods = False
         for info in infos:
             if info.is_dir():
                 continue
             if info.file_size > MAX_PART_BYTES:
-                raise Refusal(_too_big_part(fichier, info.filename, info.file_size))
+                raise Refusal(_too_big_part(fichier, info.filename, info.file_size, info.compress_size))
             lower = info.filename.lower()
             is_xml = not lower.endswith(_BINARY_PARTS)  # every part a parser might read as text
             # The fast scan proves, for ordinary sheets, that every cell lies within the declared range, itself
@@ -285,18 +434,21 @@ def _check_zip(content: bytes, fichier: str) -> None:
                 manifest = info.filename == "META-INF/manifest.xml"
                 produced = 0
                 window = b""
-                for chunk in _Inflater(raw, info, fichier):
+                inflating = _Inflater(raw, info, fichier)
+                for chunk in inflating:
                     produced += len(chunk)
                     total += len(chunk)
                     if produced > MAX_PART_BYTES:
-                        raise Refusal(_too_big_part(fichier, info.filename, produced))
+                        raise Refusal(_too_big_part(fichier, info.filename, produced, inflating.consumed))
                     if total > MAX_TOTAL_BYTES:
-                        raise Refusal(_too_big_total(fichier, total))
-                    if produced > RATIO_FLOOR_BYTES and produced > MAX_RATIO * max(info.compress_size, 1):
+                        raise Refusal(_too_big_total(fichier, total, len(content)))
+                    # the ratio so far (a bomb's directory may lie about the compressed size as well)
+                    if produced > RATIO_FLOOR_BYTES and produced > MAX_RATIO * max(inflating.consumed, 1):
                         raise Refusal(
                             issue("fichier-trop-gros", fichier, limite=f"{MAX_RATIO} pour 1 en taux de compression",
-                                  detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois "
-                                         "(fichier suspect, de type « bombe zip »)")
+                                  detail=f"la partie « {info.filename} » se décompresse plus de {MAX_RATIO} fois, ce "
+                                         "qu'aucun tableur ne produit (fichier suspect, de type « bombe zip ») ; "
+                                         f"{SAVE_AGAIN}")
                         )
                     if is_xml and not exact:  # the second pass inflates the same bytes: scanned already
                         window = window[-_OVERLAP:] + chunk
@@ -418,6 +570,7 @@ class _Inflater:
 
     def __init__(self, raw: memoryview, info: zipfile.ZipInfo, fichier: str) -> None:
         self.raw, self.info, self.fichier = raw, info, fichier
+        self.consumed = 0  # compressed bytes inflated so far: the ratio so far is produced / consumed
 
     def _bad(self, detail: str) -> Refusal:
         return Refusal(issue("fichier-illisible", self.fichier,
@@ -447,6 +600,7 @@ class _Inflater:
                 if not block:
                     raise self._bad("données tronquées")
                 remaining -= len(block)
+                self.consumed += len(block)
                 yield bytes(block)
             return
         if method != 8:
@@ -465,6 +619,7 @@ class _Inflater:
                 out = inflater.decompress(pending, _CHUNK)
             except zlib.error as exc:
                 raise self._bad("données compressées invalides") from exc
+            self.consumed += len(pending) - len(inflater.unconsumed_tail)
             pending = inflater.unconsumed_tail
             if out:
                 yield out
@@ -479,18 +634,26 @@ class _Inflater:
                 raise self._bad("données compressées invalides") from exc
 
 
-def _too_big_part(fichier: str, part: str, size: int) -> Issue:
+def _too_big_part(fichier: str, part: str, size: int, compressed: int) -> Issue:
     return issue(
         "fichier-trop-gros", fichier, limite=f"{_mb(MAX_PART_BYTES)} de données décompressées par partie",
-        detail=f"la partie « {part} » se décompresse en plus de {_mb(size)} (fichier suspect, de type « bombe zip »)",
+        detail=f"la partie « {part} » se décompresse en plus de {_mb(size)} ; {_what_to_do(size, compressed)}",
     )
 
 
-def _too_big_total(fichier: str, size: int) -> Issue:
+def _too_big_total(fichier: str, size: int, compressed: int) -> Issue:
     return issue(
         "fichier-trop-gros", fichier, limite=f"{_mb(MAX_TOTAL_BYTES)} de données décompressées",
-        detail=f"le classeur se décompresse en plus de {_mb(size)} (fichier suspect, de type « bombe zip »)",
+        detail=f"le classeur se décompresse en plus de {_mb(size)} ; {_what_to_do(size, compressed)}",
     )
+
+
+def _what_to_do(size: int, compressed: int) -> str:
+    """A genuine workbook over a limit is too big (split it); one inflating over MAX_RATIO times is a bomb."""
+    if size > MAX_RATIO * max(compressed, 1):
+        return (f"soit plus de {MAX_RATIO} fois sa taille compressée, ce qu'aucun tableur ne produit (fichier suspect, "
+                "de type « bombe zip »)")
+    return SPLIT_IT
 
 
 def _too_many_cells(fichier: str, sheet: str, rows: int, columns: int) -> Issue:
@@ -640,7 +803,7 @@ _BOUNDSHEET: Final = 0x0085
 _HEADER: Final = struct.Struct("<HH")
 
 
-def _check_ole(content: bytes, fichier: str) -> None:
+def _check_ole(content: bytes, fichier: str, suffix: str = ".xls") -> None:
     import olefile  # type: ignore[import-untyped]
 
     try:
@@ -658,6 +821,11 @@ def _check_ole(content: bytes, fichier: str) -> None:
                     raise Refusal(issue("fichier-protege", fichier))
                 _check_biff(data, fichier)
                 break
+        else:
+            if ole.exists("WordDocument"):
+                raise Refusal(other_format(fichier, suffix, "un document Word", DOCUMENT_ADVICE))
+            if ole.exists("PowerPoint Document"):
+                raise Refusal(other_format(fichier, suffix, "une présentation PowerPoint", DOCUMENT_ADVICE))
     except Refusal:
         raise
     except Exception as exc:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, fail, guarded
+from cvg_pipeline.model import display_name
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -288,13 +289,14 @@ def _input_folder_holding(folder: Path, inputs: list[Path]) -> Path | None:
 
 def _with_workbooks(payload: dict[str, Any], written: dict[Path, Outcome]) -> dict[str, Any]:
     """`--json`: each refused file gets `classeur_erreurs` (path, or null and `classeur_erreurs_probleme`)."""
+    shown = {display_name(str(path)): outcome for path, outcome in written.items()}  # as `chemin` shows it
     for entry in payload["fichiers"]:
-        outcome = written.get(Path(entry["chemin"]))
+        outcome = shown.get(entry["chemin"])
         if outcome is not None:
-            entry["classeur_erreurs"] = str(outcome.path) if outcome.path else None
+            entry["classeur_erreurs"] = display_name(str(outcome.path)) if outcome.path else None
             if outcome.probleme:
                 entry["classeur_erreurs_probleme"] = outcome.probleme
-    payload["classeurs_erreurs"] = [str(o.path) for o in written.values() if o.path]
+    payload["classeurs_erreurs"] = [display_name(str(o.path)) for o in written.values() if o.path]
     return payload
 
 
@@ -309,8 +311,9 @@ def _render(
     from cvg_pipeline.fr import pluriel
 
     out = _Out()
+    nothing = f"Aucun classeur à {'vérifier' if verb == 'vérifié' else 'intégrer'}"
     if not files:
-        out.line("Aucun fichier trouvé.")
+        out.line(f"{nothing} : aucun fichier trouvé.")
         return
     if names is None:
         names = _territoire_names() if any(f.territoire for f in files) else {}
@@ -355,17 +358,20 @@ def _render(
             (pluriel(unsaved, "fichier valide non enregistré", "fichiers valides non enregistrés"), "bold red"),
             " : l'enregistrement s'est arrêté (voir l'erreur ci-dessous).",
         )
-    if not rejected and not unsaved:
+    if not any(f.statut != "ignoré" for f in files):  # only lock files, notes…: nothing was checked (exit 1)
+        out.line((nothing, "bold red"), " : aucun des fichiers trouvés n'est un classeur de reporting (voir ci-dessus).")
+    elif not rejected and not unsaved:
         out.line(
             "Tous les fichiers sont valides." if verb == "vérifié"
             else f"Tous les fichiers sont {verb}s ou déjà présents."
         )
     for outcome in written.values():
         if outcome.path is not None:
-            out.line(f"Classeur d'erreurs à renvoyer à l'ACI : {outcome.path}")
+            out.line(f"Classeur d'erreurs à renvoyer à l'ACI : {display_name(str(outcome.path))}")
         else:
             out.line(
-                (f"Classeur d'erreurs de « {outcome.source.name} » non écrit", "red"), f" : {outcome.probleme or ''}"
+                (f"Classeur d'erreurs de « {display_name(outcome.source.name)} » non écrit", "red"),
+                f" : {display_name(outcome.probleme or '')}",
             )
 
 
