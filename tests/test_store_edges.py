@@ -435,9 +435,14 @@ def test_a_report_on_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> Non
     limit) left `rapport-….html.tmp`, half-written, next to the reports."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 2))
     before = content(store)
+    whole = tmp_path / "entiers"
+    assert cvg("report", "--store", store, "--national", "--annee", "2023", "--sortie", whole, cwd=tmp_path).returncode == 0
+    md, html = (whole / f"rapport-national-2023.{ext}" for ext in ("md", "html"))
+    assert md.stat().st_size < html.stat().st_size
+    limit = (md.stat().st_size + html.stat().st_size) // 2  # the Markdown fits, the HTML does not
     out = tmp_path / "rapports"
     result = cvg("report", "--store", store, "--national", "--annee", "2023", "--sortie", out, cwd=tmp_path,
-                 preexec=_full_disk(40_000))
+                 preexec=_full_disk(limit))
     assert result.returncode == 1
     assert f"impossible d'écrire le rapport dans « {out} »" in one_line(result.stderr)
     assert sorted(p.name for p in out.iterdir()) == ["rapport-national-2023.md"]  # the one that fit; no .tmp
