@@ -165,7 +165,7 @@ def damage_a_parcours_block(store: Path) -> int:
 
 
 def test_a_damaged_store_is_refused_by_ingest_and_by_sauvegarder(tmp_path: Path) -> None:
-    """Fails on main before this change: with a parcours block that fails DuckDB's checksum, `cvg ingest` of a
+    """Fails on main before 8a984e4: with a parcours block that fails DuckDB's checksum, `cvg ingest` of a
     new file exited 0 (DuckDB's checkpoint at close failed silently, and then every later one), and
     `cvg sauvegarder` copied the damaged file and said « Sauvegarde écrite » (it compared row counts only),
     and `cvg indicators` said « erreur inattendue (IOException) »."""
@@ -206,7 +206,7 @@ def test_a_damaged_store_is_refused_by_ingest_and_by_sauvegarder(tmp_path: Path)
 
 
 def test_a_checkpoint_that_fails_is_an_error(tmp_path: Path) -> None:
-    """Fails on main before this change: when DuckDB cannot fold the write-ahead log into the store file (here
+    """Fails on main before 8a984e4: when DuckDB cannot fold the write-ahead log into the store file (here
     a file size limit, like a full disk, for the store's new blocks), `cvg ingest` exited 0 and left the run
     in the `.wal`. Now exit 1 with a French message; the data are not lost: the next command reads them."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 3))
@@ -231,7 +231,7 @@ def _never_invites_deletion(text: str) -> None:
 
 
 def test_a_read_only_store_is_not_called_damaged(tmp_path: Path) -> None:
-    """Fails on main before this change: `cvg ingest` into a store the user may only read (DuckDB: Permission
+    """Fails on main before 8a984e4: `cvg ingest` into a store the user may only read (DuckDB: Permission
     denied) said « ce n'est pas une base cvg valide (fichier endommagé ou d'un autre type) »."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 2))
     store.chmod(0o444)
@@ -250,7 +250,7 @@ def test_a_read_only_store_is_not_called_damaged(tmp_path: Path) -> None:
 
 
 def test_a_stray_journal_of_another_store_is_named(tmp_path: Path) -> None:
-    """Fails on main before this change: a `.wal` of another store next to a healthy store made every command
+    """Fails on main before 8a984e4: a `.wal` of another store next to a healthy store made every command
     say « ce n'est pas une base cvg valide (fichier endommagé ou d'un autre type) »."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 2))
     other = tmp_path / "autre" / "cvg.duckdb"
@@ -297,7 +297,7 @@ main()
 
 
 def test_every_file_the_tool_creates_is_private_even_under_umask_022(tmp_path: Path) -> None:
-    """Fails on main before this change: under umask 022, DuckDB's `cvg.duckdb.wal` (the run's pseudonymised
+    """Fails on main before 8a984e4: under umask 022, DuckDB's `cvg.duckdb.wal` (the run's pseudonymised
     rows) was 0644, and so were the reports; the commands now run under umask 077."""
     work = tmp_path / "travail"
     work.mkdir()
@@ -375,7 +375,7 @@ def _stopped_backup(store: Path, copy: Path, marker: Path, sig: signal.Signals) 
 
 
 def test_a_stopped_backup_leaves_no_partial_copy(tmp_path: Path) -> None:
-    """Fails on main before this change: SIGTERM killed `cvg sauvegarder` on the spot (no handler) and left
+    """Fails on main before 8a984e4: SIGTERM killed `cvg sauvegarder` on the spot (no handler) and left
     `.copie.duckdb.partiel-PID`, a full copy of the store with its key; one left by a SIGKILL was never removed.
     Now SIGTERM ends it like Ctrl-C (exit 130, « interrompu », no partial file), and the next run removes the
     partial file of a killed one."""
@@ -397,7 +397,7 @@ def test_a_stopped_backup_leaves_no_partial_copy(tmp_path: Path) -> None:
 
 
 def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> None:
-    """Fails on main before this change: each `cvg ingest` killed while its reading worker's fork server ran left
+    """Fails on main before 8a984e4: each `cvg ingest` killed while its reading worker's fork server ran left
     a `pymp-…` folder in the temporary directory, never removed. Now the fork server uses `cvg-mp-<pid>-…`,
     removed at exit and, after a kill, by the next run that starts one."""
     from cvg_pipeline.ingest import MIN_FILES_FOR_WORKER
@@ -431,7 +431,7 @@ def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> Non
 
 
 def test_a_report_on_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> None:
-    """Fails on main before this change: a report that could not be written whole (full disk, here a file size
+    """Fails on main before 8a984e4: a report that could not be written whole (full disk, here a file size
     limit) left `rapport-….html.tmp`, half-written, next to the reports."""
     store = new_store(tmp_path, workbooks(tmp_path / "lot1", 2))
     before = content(store)
@@ -450,7 +450,7 @@ def test_a_report_on_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> Non
 
 
 def test_only_the_tools_own_leftovers_of_dead_processes_are_removed(tmp_path: Path) -> None:
-    """Fails on main before this change: a `.cvg.duckdb.creation-PID` or `.copie.duckdb.partiel-PID` left by a
+    """Fails on main before 8a984e4: a `.cvg.duckdb.creation-PID` or `.copie.duckdb.partiel-PID` left by a
     killed run stayed for ever. Now the next `cvg init` / `cvg sauvegarder` in that folder removes them, and
     only them: not a live process's, not a file of that name that is not a DuckDB file."""
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,

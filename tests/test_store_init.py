@@ -55,7 +55,7 @@ def snapshot_count(store: Path) -> int:
 
 
 def test_a_typo_in_store_creates_nothing_and_points_to_the_store(tmp_path: Path) -> None:
-    """Fails on main before `cvg init`: `cvg ingest --store travail/cvg.dukdb` silently created an empty store
+    """Fails on main before 8a984e4 (`cvg init`): `cvg ingest --store travail/cvg.dukdb` silently created an empty store
     with a new pseudonymisation key (and there was no `cvg init`, exit 2)."""
     write_workbook(tmp_path / "depot" / "aci.xlsx", rows=[valid_row()])
     made = cvg("init", "--store", "travail/cvg.duckdb", cwd=tmp_path)
@@ -98,7 +98,7 @@ def test_a_typo_in_store_creates_nothing_and_points_to_the_store(tmp_path: Path)
 def test_every_command_refuses_a_missing_store_and_says_how_it_was_chosen(
     tmp_path: Path, command: list[str], source: str
 ) -> None:
-    """Fails on main before `cvg init`: the message said « lancez d'abord cvg ingest » without the absolute
+    """Fails on main before 8a984e4 (`cvg init`): the message said « lancez d'abord cvg ingest » without the absolute
     path nor how it was chosen, and `cvg ingest` created the store."""
     write_workbook(tmp_path / "depot" / "aci.xlsx", rows=[valid_row()])
     (tmp_path / "archives").mkdir()
@@ -123,7 +123,7 @@ def test_every_command_refuses_a_missing_store_and_says_how_it_was_chosen(
 
 
 def test_init_refuses_a_store_that_exists(tmp_path: Path) -> None:
-    """Fails on main before `cvg init` (no such command: exit 2). A second `cvg init` keeps the store, its key
+    """Fails on main before 8a984e4 (`cvg init`) (no such command: exit 2). A second `cvg init` keeps the store, its key
     and its content; `CVG_STORE` and the default are followed like by the other commands."""
     write_workbook(tmp_path / "depot" / "aci.xlsx", rows=[valid_row()])
     env = {"CVG_STORE": str(tmp_path / "env.duckdb")}
@@ -144,7 +144,7 @@ def test_init_refuses_a_store_that_exists(tmp_path: Path) -> None:
 
 
 def test_ingest_of_a_folder_without_workbook_exits_1_and_creates_nothing(tmp_path: Path) -> None:
-    """Fails on main before `cvg init`: an empty folder (or one without any workbook) exited 0, and created a
+    """Fails on main before 8a984e4 (`cvg init`): an empty folder (or one without any workbook) exited 0, and created a
     store if there was none."""
     depot = tmp_path / "depot"
     depot.mkdir()
