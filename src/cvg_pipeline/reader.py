@@ -588,7 +588,11 @@ def _finish_salaries(pending: list[_Pending], schema: Schema) -> None:
         # identifier of invisible characters only is an empty cell
         from cvg_pipeline.identifiers import normalise_column
 
-        stacked = stacked.with_columns(normalise_column(stacked.get_column("id_salarie")))
+        ids = stacked.get_column("id_salarie")
+        # a cell showing a failed formula (#REF!…) is reported as such (`erreur-excel`), not folded to « #ref! »
+        stacked = stacked.with_columns(
+            pl.when(ids.is_in(sorted(EXCEL_ERROR_TEXTS))).then(ids).otherwise(normalise_column(ids)).alias("id_salarie")
+        )
     # entirely blank rows are skipped (sum_horizontal: several times faster than any_horizontal)
     stacked = stacked.filter(pl.sum_horizontal(pl.col(cells).is_not_null()) > 0) if cells else stacked.clear()
     distinct: dict[str, list[str]] = {}
