@@ -58,7 +58,7 @@ def pid_alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process; a number no PID can be (a crafted name)
         return False
     except PermissionError:  # another user's process
         return True
