@@ -59,6 +59,7 @@ def check_outcome(path: Path) -> str:
         assert found.severity == CATALOGUE[found.code][0], found
         assert found.fichier == path.name, found
         assert found.message and "Traceback" not in found.message, found
+        assert "erreur de cvg lui-même" not in found.message, found  # a reader bug, not the file (issue 17.9)
         scope = scope_of(found.code)
         if scope == "cellule":
             assert found.feuille and found.ligne is not None and found.colonne, found
@@ -80,12 +81,25 @@ _interesting = st.sampled_from([
     "", " ", "Oui", "non", "X", "0", "1", "VRAI", "31/02/2023", "12/25/2022", "29/02/2024", "01/01/09", "45291",
     "45291.5", "20,5", "1e308", "-0", "NaN", "=1+1", "@SUM(A1)", "CDI", "Femme", "F", "Hors UE", "Rue", "Résolue",
     "Métropole de Lyon", "93", "123 456 789 00012", "Réemploi; Espaces verts", "2023-12-31", "31.12.2023",
-    "ID-\u00e9\u00e8", "\u202f20", "35,0001", "16", "1899-12-31",
+    "ID-\u00e9\u00e8", "\u202f20", "35,0001", "16", "1899-12-31", "2023", "1985", "٠١/٠٢/٢٠٢٢", "２０２３",
 ])
+# Digits of other scripts (issue 17 point 9: `\d` matched them and the integer casts failed on the whole file):
+# Arabic-Indic, Eastern Arabic (Persian), Devanagari, full-width, mathematical bold; all of a text's digits or one.
+_DIGIT_SETS = ["٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "０１２３４５６７８９", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"]
+_odd_digits = st.builds(
+    lambda text, digits, only_one: (
+        text.translate(str.maketrans("0123456789", digits)) if not only_one
+        else next((text[:k] + digits[int(c)] + text[k + 1:] for k, c in enumerate(text) if c.isdigit()), text)
+    ),
+    st.sampled_from(["01/02/2022", "31/12/2023", "2023-12-31", "2023", "45291", "20,5", "1985", "01.03.2022 10:30"]),
+    st.sampled_from(_DIGIT_SETS),
+    st.booleans(),
+)
 VALUES = st.one_of(
     st.none(),
     _text,
     _interesting,
+    _odd_digits,
     st.integers(-(10**15), 10**15),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
@@ -220,3 +234,124 @@ def test_cli_verifier_on_mutated_files(tmp_path: Path) -> None:
     for f in files:
         for found in f["problemes"]:
             assert found["code"] in CATALOGUE
+
+
+# -- folders of odd entries: special files, names that are not UTF-8, spreadsheet-like files (issue 17) -----------
+
+ENTRY_KINDS = ["valide", "refuse", "fifo", "dev-zero", "lien-casse", "cache", "verrou", "csv", "xlsb", "html-xls",
+               "numbers", "texte", "sous-dossier", "dossier-cache"]
+
+
+def _entry_names() -> st.SearchStrategy[bytes]:
+    """File names as bytes: often not UTF-8 (a Latin-1 name from a Windows zip), never `/` nor NUL."""
+    return st.binary(min_size=1, max_size=10).map(lambda b: b.replace(b"/", b"_").replace(b"\0", b"_")).filter(
+        lambda b: b not in (b".", b"..") and not b.startswith((b".", b"~$")))
+
+
+def make_entry(folder: Path, kind: str, stem: bytes, n: int) -> tuple[Path, str]:
+    """Create one entry of `kind` in `folder`; return the path a result must name, and the status expected."""
+    import os
+
+    def at(suffix: bytes, prefix: bytes = b"") -> Path:
+        return Path(os.fsdecode(bytes(folder) + b"/" + prefix + stem + b"-%d" % n + suffix))
+
+    rows = [valid_row(**{"Identifiant salarié": f"E{n}"})]
+    if kind == "valide":
+        return write_workbook(at(b".xlsx"), rows=rows, structure_fields=structure(SIRET=_siret(n))), "valide"
+    if kind == "refuse":
+        bad = [valid_row(**{"Identifiant salarié": f"E{n}", "Date de sortie": "31/02/2023"})]
+        return write_workbook(at(b".xlsx"), rows=bad, structure_fields=structure(SIRET=_siret(n))), "rejeté"
+    if kind == "fifo":
+        os.mkfifo(at(b".xlsx"))
+        return at(b".xlsx"), "rejeté"
+    if kind == "dev-zero":
+        at(b".xlsx").symlink_to("/dev/zero")
+        return at(b".xlsx"), "rejeté"
+    if kind == "lien-casse":
+        at(b".xlsx").symlink_to(folder / "absent")
+        return at(b".xlsx"), "rejeté"
+    if kind == "cache":
+        at(b".xlsx", b".").write_bytes(b"\0\5\26\7AppleDouble")
+        return at(b".xlsx", b"."), "ignoré"
+    if kind == "verrou":
+        at(b".xlsx", b"~$").write_bytes(b"\x0bAnalyste" + bytes(150))
+        return at(b".xlsx", b"~$"), "ignoré"
+    if kind == "csv":
+        at(b".csv").write_text("Identifiant salarié;Sexe\nA1;Femme\n", encoding="utf-8")
+        return at(b".csv"), "rejeté"
+    if kind == "xlsb":
+        with zipfile.ZipFile(at(b".xlsb"), "w") as zf:
+            zf.writestr("[Content_Types].xml", "<Types/>")
+            zf.writestr("xl/workbook.bin", bytes(range(256)))
+        return at(b".xlsb"), "rejeté"
+    if kind == "html-xls":
+        at(b".xls").write_text("<html><body><table><tr><td>A1</td></tr></table></body></html>", encoding="utf-8")
+        return at(b".xls"), "rejeté"
+    if kind == "numbers":
+        with zipfile.ZipFile(at(b".numbers"), "w") as zf:
+            zf.writestr("Index/Document.iwa", bytes(range(256)) + b"%d" % n)
+            zf.writestr("Metadata/Properties.plist", '<?xml version="1.0"?><!DOCTYPE plist><plist/>')
+        return at(b".numbers"), "rejeté"
+    if kind == "texte":
+        at(b".txt").write_text("Notes du mois\n", encoding="utf-8")
+        return at(b".txt"), "ignoré"
+    if kind == "sous-dossier":
+        sub = at(b"")
+        sub.mkdir()
+        return write_workbook(sub / "aci.xlsx", rows=rows, structure_fields=structure(SIRET=_siret(n))), "valide"
+    assert kind == "dossier-cache"
+    hidden = at(b"", b".")
+    hidden.mkdir()
+    write_workbook(hidden / "aci.xlsx", rows=rows)
+    return hidden, "ignoré"
+
+
+def _siret(n: int) -> str:
+    from tests.builders import make_siret
+
+    return make_siret(f"{7000000000000 + n}")
+
+
+@examples(ci=10, fuzz=200)
+@given(entries=st.lists(st.tuples(st.sampled_from(ENTRY_KINDS), _entry_names()), min_size=1, max_size=6))
+def test_folders_of_odd_entries(entries: list[tuple[str, bytes]]) -> None:
+    """Whatever a folder holds — FIFOs, links to /dev/zero, broken links, names that are not UTF-8, hidden and
+    lock files, spreadsheet-like files of other formats —: every entry has exactly one result with the status
+    expected, every name shown is valid UTF-8, the JSON result encodes, and nothing hangs nor raises."""
+    from cvg_pipeline.ingest import IngestResult, verify_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "depot"
+        folder.mkdir()
+        expected = dict(make_entry(folder, kind, stem, n) for n, (kind, stem) in enumerate(entries))
+        results = verify_paths([folder], schema=load_schema(), today=TODAY)
+        got = {r.path: r for r in results}
+        assert len(got) == len(results) and set(got) == set(expected), (set(got) ^ set(expected))
+        for path, statut in expected.items():
+            result = got[path]
+            assert result.statut == statut, (path, result)
+            result.fichier.encode("utf-8")  # shown and stored: valid UTF-8
+            for found in result.issues:
+                assert found.code in CATALOGUE, found
+                found.message.encode("utf-8")
+            event(f"entrée : {statut}")
+        json.dumps(IngestResult(results).to_dict(), ensure_ascii=False, default=str).encode("utf-8")
+
+
+def test_cli_verifier_on_odd_entries(tmp_path: Path) -> None:
+    """One real `cvg verifier --json` run over a folder of every odd kind, its output strictly UTF-8: exit 1
+    (the refused entries), a JSON document naming every entry, no traceback, no hang."""
+    import os
+
+    folder = tmp_path / "depot"
+    folder.mkdir()
+    expected = dict(make_entry(folder, kind, b"relev\xe9", n) for n, kind in enumerate(ENTRY_KINDS))
+    run = subprocess.run(
+        [hostile.CVG, "verifier", "--json", "--erreurs", str(tmp_path / "erreurs"), str(folder)],
+        capture_output=True, check=False, timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+    )
+    out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")
+    assert run.returncode == 1 and "Traceback" not in out + err, err
+    files = json.loads(out)["fichiers"]
+    assert sorted(f["statut"] for f in files) == sorted(expected.values())
+    assert all("\ufffd" in f["fichier"] for f in files if not f["fichier"].startswith((".", "~$")))
