@@ -3,10 +3,13 @@ transaction for the whole run.
 
 Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier`) render the results.
 
-- Files and folders are walked recursively, hidden entries left out. Excel lock files (`~$…`) and files
-  that are not spreadsheets are skipped with a `fichier-ignore` warning (status `ignoré`); a non-spreadsheet
-  file named explicitly on the command line is rejected (`format-non-pris-en-charge`). A directory given
-  twice, a file reached by two paths and a symlink loop are visited once.
+- Files and folders are walked recursively (`discover`). What is clearly not a reporting workbook (hidden
+  files and folders, Excel lock files `~$…`, documents, images, cvg's own outputs) is skipped and named once
+  with a `fichier-ignore` warning (status `ignoré`); anything else is read, and the reader refuses what is
+  not a workbook it reads, naming its real format. Only regular files within the size limit are read: FIFOs,
+  devices, broken links and unreadable folders are refused by name. Each file is shown by its path relative
+  to the folder given (`FileResult.fichier`, valid UTF-8). A directory given twice, a file reached by two
+  paths and a symlink loop are visited once.
 - Every file is hashed (sha256) first: bytes already in the store, or already seen in the same run, are
   `déjà intégré` and never parsed. When all of them are, the store's index (store_index.py) answers
   without opening DuckDB.
@@ -1023,6 +1026,8 @@ def ingest_paths(
                 hashed, schema, known=known, today=today or aujourdhui(), progress=progress, key=writer.key,
                 one_per_arrete=True,
             )
+            if seen[0]:  # Ctrl-C that a parser (Rust) turned into its own error, i.e. a file « illisible »
+                raise KeyboardInterrupt
             # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
             order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
             writer.store_all(order, progress)
@@ -1033,12 +1038,14 @@ def ingest_paths(
                 if cause is None:
                     raise
                 raise StoreFailed(cause) from exc
-    except KeyboardInterrupt:
-        if writer is None or not (writer.stored or writer.unknown):
-            raise Interrupted("interrompu : rien n'a été enregistré, la base est restée telle qu'avant.") from None
-        interrupted = True
     except StoreFailed as exc:
         failure = exc.cause
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt) and not (seen[0] and isinstance(exc, Exception)):
+            raise
+        if writer is None or not (writer.stored or writer.unknown):
+            raise Interrupted(_NOTHING_STORED) from None
+        interrupted = True
     assert writer is not None
     stored = {r.sha256: r for r in writer.stored}
     left = [_result(pf, NON_ENREGISTRE) for pf in good if pf.sha256 not in stored]
