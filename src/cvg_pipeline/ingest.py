@@ -1026,8 +1026,6 @@ def ingest_paths(
                 hashed, schema, known=known, today=today or aujourdhui(), progress=progress, key=writer.key,
                 one_per_arrete=True,
             )
-            if seen[0]:  # Ctrl-C that a parser (Rust) turned into its own error, i.e. a file « illisible »
-                raise KeyboardInterrupt
             # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
             order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
             writer.store_all(order, progress)
@@ -1038,14 +1036,12 @@ def ingest_paths(
                 if cause is None:
                     raise
                 raise StoreFailed(cause) from exc
+    except KeyboardInterrupt:
+        if writer is None or not (writer.stored or writer.unknown):
+            raise Interrupted("interrompu : rien n'a été enregistré, la base est restée telle qu'avant.") from None
+        interrupted = True
     except StoreFailed as exc:
         failure = exc.cause
-    except BaseException as exc:
-        if not isinstance(exc, KeyboardInterrupt) and not (seen[0] and isinstance(exc, Exception)):
-            raise
-        if writer is None or not (writer.stored or writer.unknown):
-            raise Interrupted(_NOTHING_STORED) from None
-        interrupted = True
     assert writer is not None
     stored = {r.sha256: r for r in writer.stored}
     left = [_result(pf, NON_ENREGISTRE) for pf in good if pf.sha256 not in stored]
