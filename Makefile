@@ -10,7 +10,7 @@ DEMO_STORE := $(DEMO)/cvg.duckdb
 STORE  ?= cvg.duckdb
 ANNEE  ?= 2023
 
-.PHONY: demo test lint typecheck pytest golden bench fuzz captures rapport-national examples readme template clean
+.PHONY: demo test clients lint typecheck pytest golden bench fuzz captures rapport-national examples readme template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ demo: $(VENV)/.installed
 ## make test: ruff, mypy (strict on src/), the whole pytest suite (tests/test_wheel.py builds the wheel, installs
 ## it into a fresh virtualenv outside the source tree and runs cvg template, verifier and report with it).
 test: lint typecheck pytest
+
+## make clients: install the real clients of the tests (headless Chromium, LibreOffice Calc, poppler) from
+## Debian's packages when one is missing (needs root). Without them their tests are skipped, with the reason;
+## .ci/run installs them and runs `make test` with CVG_CLIENTS_REQUIRED=1, under which they fail instead.
+clients:
+	.ci/install-clients
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
