@@ -10,16 +10,21 @@ Library code: nothing is printed here. The commands (`cvg ingest`, `cvg verifier
   devices, broken links and unreadable folders are refused by name. Each file is shown by its path relative
   to the folder given (`FileResult.fichier`, valid UTF-8). A directory given twice, a file reached by two
   paths and a symlink loop are visited once.
-- Every file is hashed (sha256) first: bytes already in the store, or already seen in the same run, are
-  `déjà intégré` and never parsed. When all of them are, the store's index (store_index.py) answers
-  without opening DuckDB.
+- Every file is hashed (sha256) first: bytes already in the store are `déjà intégré` and never parsed.
+  When all of them are, the store's index (store_index.py) answers without opening DuckDB. The same bytes
+  twice in a run are read once: refused, they are refused under each name; stored, the others are `déjà
+  intégré`. A file is stored under the hash of the bytes the reader parsed (it may have been replaced on
+  disk since it was hashed).
 - New files are read and normalised (reader.py) in chunks, by this process and one worker process (from 32
   files); each reader also marks the rows that may fail a rule and pseudonymises the identifiers of its
   chunk. Then the rule checks of all files run in ONE pandera call, on the marked rows only (validate.py).
 - The accepted files are stored in one transaction (one DuckDB writer; file by file if that fails): same
   SIRET and Date d'arrêté → the old snapshot and its parcours are replaced (`remplacé`); an earlier Date
   d'arrêté than the ACI's latest → kept as history (`historique`); otherwise `intégré`. A rejected file
-  (`rejeté`) changes nothing.
+  (`rejeté`) changes nothing. Two files of a run with the same SIRET and Date d'arrêté and different bytes
+  are both refused (`arrete-en-double`): the order of their names never decides. Nothing is retried after
+  an interrupt or a failure to write the store (full disk): the result says what was stored and what was
+  not (`non enregistré`).
 - `id_salarie` is pseudonymised before storage: HMAC-SHA256(store key, SIRET + "\\x1f" + id), in hex, of the
   identifier as normalised by identifiers.py (look-alike spellings are one identifier).
 - `ingest_log` gets one row per file written to the store (codes and counts only, never a cell value):
@@ -977,6 +982,9 @@ def _in_order(
     return skipped + sorted((r for r in results if id(r) not in not_read), key=lambda r: rank.get(r.path, 0))
 
 
+_NOTHING_STORED = "interrompu : rien n'a été enregistré, la base est restée telle qu'avant."
+
+
 def ingest_paths(
     paths: Iterable[Path | str],
     store_path: Path,
@@ -984,6 +992,31 @@ def ingest_paths(
     schema: Schema | None = None,
     today: date | None = None,
     progress: Progress = _no_progress,
+) -> IngestResult:
+    """`cvg ingest`: read, validate and store every file found under `paths` into the store (`_ingest_paths`).
+
+    Ctrl-C (or SIGTERM) before anything is stored raises Interrupted (« rien n'a été enregistré »); once
+    something is, the result says what (`IngestResult.interrompu`). An interrupt is recognised however it
+    surfaces: KeyboardInterrupt, or DuckDB's « Query interrupted » when it came during a statement."""
+    with _watch_interrupts() as seen:
+        try:
+            return _ingest_paths(paths, store_path, schema=schema, today=today, progress=progress, seen=seen)
+        except Exception:
+            if not seen[0]:
+                raise
+            raise Interrupted(_NOTHING_STORED) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_NOTHING_STORED) from None
+
+
+def _ingest_paths(
+    paths: Iterable[Path | str],
+    store_path: Path,
+    *,
+    schema: Schema | None,
+    today: date | None,
+    progress: Progress,
+    seen: list[bool],
 ) -> IngestResult:
     """`cvg ingest`: read, validate and store every file found under `paths` into the store.
 
@@ -1026,6 +1059,8 @@ def ingest_paths(
                 hashed, schema, known=known, today=today or aujourdhui(), progress=progress, key=writer.key,
                 one_per_arrete=True,
             )
+            if seen[0]:  # Ctrl-C that a parser (Rust) turned into its own error, i.e. a file « illisible »
+                raise KeyboardInterrupt
             # Oldest snapshot first, so that a batch holding several months of one ACI ends on its latest.
             order = sorted(good, key=lambda p: (p.structure.siret, p.structure.date_arrete))  # type: ignore[union-attr]
             writer.store_all(order, progress)
@@ -1036,12 +1071,14 @@ def ingest_paths(
                 if cause is None:
                     raise
                 raise StoreFailed(cause) from exc
-    except KeyboardInterrupt:
-        if writer is None or not (writer.stored or writer.unknown):
-            raise Interrupted("interrompu : rien n'a été enregistré, la base est restée telle qu'avant.") from None
-        interrupted = True
     except StoreFailed as exc:
         failure = exc.cause
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt) and not (seen[0] and isinstance(exc, Exception)):
+            raise
+        if writer is None or not (writer.stored or writer.unknown):
+            raise Interrupted(_NOTHING_STORED) from None
+        interrupted = True
     assert writer is not None
     stored = {r.sha256: r for r in writer.stored}
     left = [_result(pf, NON_ENREGISTRE) for pf in good if pf.sha256 not in stored]

@@ -84,11 +84,22 @@ def ingest(
         store_path = resolve_store_path(store)
         with _progress(enabled=True) as progress:
             result = ingest_paths(chemins, store_path, progress=progress)
-        written = _error_workbooks(result.files, erreurs, default=store_path.absolute().parent / "erreurs", inputs=chemins)
-        if json_output:
-            _echo_json(_with_workbooks(result.to_dict(), written))
-        else:
-            _render(result.files, written, verb="intégré", names=result.territoire_names)
+        try:
+            written = _error_workbooks(result.files, erreurs, default=store_path.absolute().parent / "erreurs", inputs=chemins)
+            if json_output:
+                _echo_json(_with_workbooks(result.to_dict(), written))
+            else:
+                _render(result.files, written, verb="intégré", names=result.territoire_names)
+        except KeyboardInterrupt:  # the storing is over: say so, not a bare « interrompu »
+            from cvg_pipeline.fr import pluriel
+
+            stored = sum(1 for f in result.files if f.statut in ("intégré", "remplacé", "historique"))
+            fail(
+                f"interrompu après l'enregistrement ({pluriel(stored, 'fichier enregistré', 'fichiers enregistrés')}) : "
+                "le tableau et les classeurs d'erreurs n'ont peut-être pas tous été écrits ; « cvg historique » "
+                "liste ce que contient la base.",
+                130,
+            )
         if result.echec is not None:  # full disk, interrupt: what was stored is in the table (or the JSON)
             fail(result.echec, result.exit_code)
         return result.exit_code
