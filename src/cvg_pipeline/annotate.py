@@ -51,12 +51,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cvg_pipeline.errors import CATALOGUE, Issue
 from cvg_pipeline.fr import erreur_systeme, liste, pluriel
 from cvg_pipeline.model import ERROR_WORKBOOK_SUFFIX, display_name, is_error_workbook_name
 from cvg_pipeline.schema import Schema, fold
+from cvg_pipeline.sheet_layout import CHARS_PER_WIDTH, fit_rows, page_setup
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -80,6 +81,9 @@ HEADER_ROW_CODES = frozenset({"identifiant-direct-supprime", "colonne-inconnue",
 
 ERRORS_HEADER = ("Feuille", "Ligne", "Colonne", "Cellule", "Valeur saisie", "Message", "Code", "Gravité")
 ERRORS_WIDTHS = (16, 8, 30, 9, 24, 100, 24, 15)
+# Columns of Erreurs whose text may wrap on several lines: not links, as LibreOffice never wraps a cell holding
+# a link (the message would run on one line, cut at the page's edge); the row's other cells link to its cell.
+_UNLINKED = frozenset({3, 5, 6})  # Colonne, Valeur saisie, Message
 
 _FORMULA_START = ("=", "+", "-", "@")
 _SHEET_TITLE_BAD = re.compile(r"[\\/?*\[\]:]")
@@ -222,6 +226,7 @@ class _Copy:
     birth_cols: dict[int, str] = field(default_factory=dict)  # full dates of birth: copied as the year only
     blank_cols: set[int] = field(default_factory=set)  # header cell greyed: the column is not copied
     table_end: int | None = None  # first Excel row below the table (reader.table_end), None: to the end
+    located_cols: set[int] = field(default_factory=set)  # columns of the errors located on this sheet
 
     def header_col(self, header: str) -> int | None:
         """The column whose header cell reads `header` (as written, then folded)."""
@@ -446,6 +451,8 @@ def _locate(issue: Issue, copies: Sequence[_Copy]) -> _Entry:
     col = _letter_index(issue.lettre)
     if col is None and issue.colonne:
         col = copy.header_col(issue.colonne)
+    if col is not None and issue.is_error:  # a cell marked in the copy (warnings are not)
+        copy.located_cols.add(col)
     return _Entry(issue, copy, issue.ligne, col)
 
 
@@ -729,14 +736,25 @@ def _write_errors_sheet(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
-    put(ws, 1, 1, summary_line(issues)).font = Font(bold=True, size=14)
+    last_col = len(ERRORS_HEADER)
+    wrap = Alignment(vertical="top", wrap_text=True)
+
+    def paragraph(row: int, text: str, font: Any) -> None:
+        """A line of text over the whole width of the table, wrapped (its height is set by `fit_rows`)."""
+        cell = put(ws, row, 1, text)
+        cell.font = font
+        cell.alignment = wrap
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+
+    paragraph(1, summary_line(issues), Font(bold=True, size=14))
+    ws.row_dimensions[1].height = 24
     row = 2
     warnings = sum(1 for i in issues if not i.is_error)
     if warnings:
-        put(ws, row, 1, f"{pluriel(warnings, 'avertissement')} (sans effet sur l'acceptation du fichier), listés après les erreurs.")
+        paragraph(row, f"{pluriel(warnings, 'avertissement')} (sans effet sur l'acceptation du fichier), listés après les erreurs.", Font())
         row += 1
     for line in _guide(copies, skipped, read_failed):
-        put(ws, row, 1, line).font = Font(italic=True)
+        paragraph(row, line, Font(italic=True))
         row += 1
     row += 1
     header_row = row
@@ -770,13 +788,16 @@ def _write_errors_sheet(
         target = _target(entry)
         for col, value in enumerate(values, 1):
             cell = put(ws, n, col, value)
-            cell.alignment = Alignment(vertical="top", wrap_text=col == 6)
-            if target is not None and value is not None:
+            cell.alignment = wrap  # every text whole, on screen and on paper (heights: `fit_rows` below)
+            if target is not None and value is not None and col not in _UNLINKED:
                 cell.hyperlink = Hyperlink(ref=cell.coordinate, location=target)
                 if col == 4:
                     cell.font = Font(color="FF0563C1", underline="single")
+    last_row = header_row + len(entries)
     if entries:
-        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(ERRORS_HEADER))}{header_row + len(entries)}"
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(last_col)}{last_row}"
+    fit_rows(ws, 2)  # LibreOffice does not size wrapped rows itself
+    page_setup(ws, title_rows=f"{header_row}:{header_row}", area=f"A1:{get_column_letter(last_col)}{last_row}")
 
 
 def _target(entry: _Entry) -> str | None:
@@ -790,24 +811,80 @@ def _target(entry: _Entry) -> str | None:
 
 
 def _marker_col(copy: _Copy) -> int:
-    return max(copy.raw.last_col, copy.raw.first_col) + 1
+    """The column of the row markers (`⚠ 2 erreurs`): the first one right of the table (its header row, the
+    copied cells and the cells in error), so that a marker prints next to the data, on its row's line; never in
+    a column of the table, even one left blank."""
+    used = [col for _row, col in copy.cells] + list(copy.located_cols)
+    if copy.header_row is not None and not copy.is_structure:
+        used += [col for row, col in copy.raw.cells if row == copy.header_row]
+    return max(used, default=copy.raw.first_col) + 1
+
+
+# Widths of the columns of a copied sheet: room for the values copied and for the header on a few lines, kept
+# narrow so that a sheet fitted to the page width stays legible.
+COPY_MIN_WIDTH, COPY_MAX_WIDTH, BLANK_WIDTH = 6, 22, 3
+COPY_HEADER_LINES = 4
+MARKER_WIDTH = 14
+STRUCTURE_MESSAGE_WIDTH = 80
+COMMENTS_PRINTED: Literal["asDisplayed"] = "asDisplayed"  # see `_print_copy`
+
+
+def _shown_length(value: CellValue) -> int:
+    """Characters a copied value shows (a date as JJ/MM/AAAA)."""
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    if isinstance(value, time):
+        return 5
+    return len(str(value))
+
+
+def _copy_widths(copy: _Copy, marker_col: int) -> dict[int, float]:
+    """Width of each column of a copied sheet, from its first column to its marker column."""
+    import math
+
+    longest: dict[int, int] = defaultdict(int)
+    headers: dict[int, str] = {}
+    for (row, col), value in copy.cells.items():
+        if row == copy.header_row and not copy.is_structure:
+            headers[col] = str(value)
+        else:
+            longest[col] = max(longest[col], _shown_length(value))
+    widths: dict[int, float] = {}
+    for col in range(min(copy.raw.first_col, marker_col), marker_col):
+        header = headers.get(col, "")
+        if col not in longest and not header:
+            widths[col] = BLANK_WIDTH  # a column left out (unknown, not read): nothing to show
+            continue
+        need = longest.get(col, 0) + 2
+        wrapped = math.ceil(len(header) / (COPY_HEADER_LINES * CHARS_PER_WIDTH)) + 1 if header else 0
+        word = math.ceil(max((len(w) for w in header.split()), default=0) / CHARS_PER_WIDTH) + 1
+        widths[col] = float(max(COPY_MIN_WIDTH, word, min(COPY_MAX_WIDTH, max(need, wrapped))))
+    widths[marker_col] = MARKER_WIDTH
+    return widths
 
 
 def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     raw = copy.raw
+    marker_col = _marker_col(copy)
     for (row, col), value in copy.cells.items():
         put(ws, row, col, value)
     if copy.header_row is not None:
         for col in copy.blank_cols:
             ws.cell(row=copy.header_row, column=col).fill = PatternFill("solid", fgColor=IDENTIFIER_FILL)
-    for col in range(raw.first_col, raw.last_col + 1):
-        ws.column_dimensions[get_column_letter(col)].width = 18
+    for col, width in _copy_widths(copy, marker_col).items():
+        ws.column_dimensions[get_column_letter(col)].width = width
     if copy.header_row is not None and not copy.is_structure:
         ws.freeze_panes = f"A{copy.header_row + 1}"
+        header_wrap = Alignment(vertical="top", wrap_text=True)
+        for col in range(raw.first_col, marker_col):
+            ws.cell(row=copy.header_row, column=col).alignment = header_wrap
+        fit_rows(ws, copy.header_row, copy.header_row)
 
     errors = [e for e in entries if e.issue.is_error and e.row is not None]
     by_cell: dict[tuple[int, int], list[_Entry]] = defaultdict(list)
@@ -820,7 +897,6 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
 
     row_fill = PatternFill("solid", fgColor=ROW_FILL)
     error_fill = PatternFill("solid", fgColor=ERROR_FILL)
-    marker_col = _marker_col(copy)
     for row, row_entries in by_row.items():
         for col in range(raw.first_col, raw.last_col + 1):
             if (row, col) not in by_cell:
@@ -837,8 +913,42 @@ def _write_copy(ws: Worksheet, copy: _Copy, entries: Sequence[_Entry]) -> None:
         cell = ws.cell(row=row, column=col)
         cell.fill = error_fill
         cell.comment = _comment([e.issue.message for e in cell_entries])
-    if by_row:
-        ws.column_dimensions[get_column_letter(marker_col)].width = 14
+    last_col = marker_col
+    if copy.is_structure and by_row:
+        # A few lines: each row's messages written out right of its marker, so that they print next to their
+        # cells (a sheet's comments print on a page of their own).
+        last_col = marker_col + 1
+        ws.column_dimensions[get_column_letter(last_col)].width = STRUCTURE_MESSAGE_WIDTH
+        wrap = Alignment(vertical="top", wrap_text=True)
+        for row, row_entries in by_row.items():
+            text = put(ws, row, last_col, "\n".join(dict.fromkeys(e.issue.message for e in row_entries)))
+            text.alignment = wrap
+            text.font = Font(color=MARKER_FONT)
+            for col in range(raw.first_col, marker_col + 1):  # the row's cells at the top, by their message
+                ws.cell(row=row, column=col).alignment = wrap
+        fit_rows(ws, min(by_row), max(by_row))
+    _print_copy(ws, copy, last_col)
+
+
+def _print_copy(ws: Worksheet, copy: _Copy, last_col: int) -> None:
+    """On paper as the template: landscape A4 fitted to the width, header row repeated, « Page n / N »; and
+    the row numbers and column letters printed (the messages' « C10 » is found on paper too, and each row by
+    its number once the identifier column is left blank).
+
+    The comments of Salariés print after the sheet, on a page of their own (those of Structure are written out
+    next to their cells). `cellComments="asDisplayed"`, not `atEnd`: LibreOffice has one way to print notes,
+    after the sheet, and its .xlsx import turns it on for `asDisplayed` only (sc/source/filter/oox/
+    pagesettings.cxx: `PROP_PrintAnnotations` from `mnCellComments == XML_asDisplayed`); Excel prints a hidden
+    comment only with `atEnd`, so in Excel the messages print in the Erreurs sheet alone."""
+    from openpyxl.utils import get_column_letter
+
+    last_row = max((row for row, _col in copy.cells), default=1)
+    header = copy.header_row if copy.header_row is not None and not copy.is_structure else None
+    page_setup(ws, title_rows=f"{header}:{header}" if header is not None else None,
+               area=f"A1:{get_column_letter(last_col)}{max(last_row, ws.max_row)}")
+    ws.print_options.headings = True
+    if not copy.is_structure:
+        ws.page_setup.cellComments = COMMENTS_PRINTED
 
 
 def _comment(messages: Sequence[str]) -> Any:

@@ -13,8 +13,9 @@ Sheets:
   to 255 characters, and a comma inside a value would split it).
 
 LibreOffice does not size rows holding wrapped text when it opens an .xlsx: every such row gets an explicit
-height computed from its text (`text_lines`). Every sheet prints landscape on A4, fitted to the page width,
-its header row repeated on each page, with « Page n / N » in the footer.
+height computed from its text. Every sheet prints landscape on A4, fitted to the page width, its header row
+repeated on each page, with « Page n / N » in the footer (both from `sheet_layout`, shared with the error
+workbook).
 
 The file is written to a temporary file of the destination folder (`.<name>.partiel-<pid>`, mode 0600), then
 linked to its name: an existing file is never replaced unless asked (`overwrite`), a failed write leaves
@@ -26,7 +27,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,9 @@ from cvg_pipeline import docs
 from cvg_pipeline.errors import CvgError, UsageError
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.schema import Column, Schema, load_schema
+from cvg_pipeline.sheet_layout import BOLD_CHARS_PER_WIDTH, CHARS_PER_WIDTH
+from cvg_pipeline.sheet_layout import fit_rows as _fit_rows
+from cvg_pipeline.sheet_layout import page_setup as _page_setup
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -51,16 +54,6 @@ GUIDE_SHEET = "Mode d'emploi"
 INLINE_LIMIT = 255  # Excel's limit for an inline list (formula1 between quotes)
 # A fixed creation date (openpyxl stamps the modification date itself).
 CREATED = datetime(2024, 1, 1)
-
-# Row heights (LibreOffice keeps wrapped rows one line high unless the file gives their height). Widths are
-# in Excel's units (one digit of the default font, Calibri 11): a unit holds about 1.2 characters of text in
-# Excel, about 1.1 in LibreOffice with DejaVu Sans (its stand-in for Calibri, whose lines are 12.8 points
-# high instead of Excel's 15): the estimate below fits both, with a little room to spare in LibreOffice.
-LINE_HEIGHT = 15.0  # points per line of 11-point text
-ROW_PADDING = 0.0  # points (Excel gives a wrapped cell of Calibri 11 exactly 15 points a line)
-CHARS_PER_WIDTH = 1.05  # characters of text per unit of column width
-BOLD_CHARS_PER_WIDTH = 0.95
-FOOTER = "Page &P / &N"
 TEMP_MARK = ".partiel-"  # temporary file: .<name>.partiel-<pid>, in the destination folder
 
 # Header colours by rule (the legend is in Mode d'emploi).
@@ -127,16 +120,6 @@ def column_values(schema: Schema, column: Column) -> tuple[str, ...] | None:
     return None
 
 
-def text_lines(text: str, width: float, *, bold: bool = False) -> int:
-    """Lines that `text` takes in a wrapped cell of `width` (Excel units), each paragraph wrapped on words."""
-    chars = max(1, int(width * (BOLD_CHARS_PER_WIDTH if bold else CHARS_PER_WIDTH)))
-    return sum(max(1, len(textwrap.wrap(part, chars, break_on_hyphens=False))) for part in text.split("\n"))
-
-
-def lines_height(lines: int) -> float:
-    return lines * LINE_HEIGHT + ROW_PADDING
-
-
 # Width a cell of Salariés needs for its values, by type (lists: their longest value, within bounds).
 VALUE_WIDTHS = {"bool": 8, "date": 12, "text": 14, "number": 8, "int": 8}
 MIN_WIDTH, MAX_WIDTH = 10, 22
@@ -152,60 +135,6 @@ def column_width(schema: Schema, column: Column) -> float:
     header = math.ceil(len(column.label) / (HEADER_LINES * CHARS_PER_WIDTH)) + 1
     word = math.ceil(max(len(w) for w in column.label.split()) / BOLD_CHARS_PER_WIDTH) + 1  # never cut a word
     return float(max(MIN_WIDTH, word, min(MAX_WIDTH, max(need, header))))
-
-
-def _fit_rows(ws: Worksheet, first_row: int = 1) -> None:
-    """Give every row from `first_row` holding wrapped text the height its text needs (merged cells count the
-    width of their whole range)."""
-    from openpyxl.utils import get_column_letter
-
-    def width(col: int) -> float:
-        dim = ws.column_dimensions.get(get_column_letter(col))
-        return float(dim.width) if dim is not None and dim.width else 8.43
-
-    spans = {(r.min_row, r.min_col): r.max_col for r in ws.merged_cells.ranges}
-    for row in ws.iter_rows(min_row=first_row):
-        number = row[0].row
-        lines = 0
-        for cell in row:
-            if cell.value is None or not cell.alignment.wrap_text or cell.column is None:
-                continue
-            last = spans.get((cell.row, cell.column), cell.column)
-            total = sum(width(c) for c in range(cell.column, last + 1))
-            lines = max(lines, text_lines(str(cell.value), total, bold=bool(cell.font.b)))
-        if lines and number is not None:
-            ws.row_dimensions[number].height = lines_height(lines)
-
-
-def _page_setup(ws: Worksheet, *, title_rows: str | None, area: str | None, title_cols: str | None = None) -> None:
-    """Landscape A4 fitted to the page width (as many pages down as needed), header row(s) repeated, footer
-    « Page n / N »."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    from openpyxl.worksheet.header_footer import HeaderFooterItem
-    from openpyxl.worksheet.properties import PageSetupProperties
-
-    if ws.sheet_properties.pageSetUpPr is None:
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = 0.5
-    ws.page_margins.bottom = 0.6
-    ws.page_margins.header = 0.3
-    ws.page_margins.footer = 0.3
-    footer = ws.oddFooter if ws.oddFooter is not None else HeaderFooterItem()
-    footer.center.text = FOOTER
-    footer.left.text = "&A"  # the sheet's name
-    ws.oddFooter = footer
-    ws.HeaderFooter.scaleWithDoc = False  # the footer keeps its size when the sheet is shrunk to the page
-    if title_rows:
-        ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
-    if area:
-        ws.print_area = area
 
 
 def _structure_sheet(wb: Workbook, schema: Schema, lists: _Lists) -> None:
