@@ -39,7 +39,10 @@ def default_wait() -> float:
 
 
 def lock_path(store: Path) -> Path:
-    return store.with_name(store.name + ".lock")
+    """The lock file beside the store's real file: a store reached through a symbolic link (or `..`) and by
+    its own path has one lock, so two processes never write it at once."""
+    real = Path(os.path.realpath(store))
+    return real.with_name(real.name + ".lock")
 
 
 def busy_message(store: Path) -> str:

@@ -51,10 +51,15 @@ _SQL_TYPES = {
 def resolve_store_path(option: str | Path | None) -> Path:
     """`--store`, else `$CVG_STORE`, else `cvg.duckdb` in the current directory (how, for the messages:
     store_checks.note_source)."""
-    from cvg_pipeline.store_checks import note_source
+    from cvg_pipeline.store_checks import check_store_path, note_source
 
+    if option is not None and not str(option).strip():
+        from cvg_pipeline.errors import UsageError
+
+        raise UsageError("--store est vide : donnez le chemin du fichier de la base (par exemple cvg.duckdb).")
     path = Path(option) if option else Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
     note_source(path, option)
+    check_store_path(path, option)
     return path
 
 

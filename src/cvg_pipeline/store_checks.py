@@ -181,7 +181,41 @@ def open_error_message(path: Path, exc: BaseException, *, read_only: bool) -> st
         )
     if is_damaged(exc):
         return damaged_message(path)
+    if "Could not read enough bytes" in text:
+        return truncated_message(path)
     return None
+
+
+def truncated_message(path: Path) -> str:
+    """A store file cut short (an interrupted copy, a full disk while copying it)."""
+    return (
+        f"la base « {path} » est incomplète : le fichier s'arrête avant la fin de ce qu'il contient (copie "
+        "interrompue, disque plein pendant une copie…). Elle n'a pas été modifiée. Que faire : mettez ce "
+        "fichier de côté (ne le supprimez pas), copiez à sa place la dernière bonne sauvegarde (faite avec "
+        "« cvg sauvegarder »), puis réintégrez avec « cvg ingest » les fichiers reçus depuis."
+    )
+
+
+def check_store_path(path: Path, option: str | Path | None) -> None:
+    """A store path that cannot be one, whatever the command: a folder (`--store ""` or `--store .` included)
+    is a usage error (exit 2); a path under a file (« rapport.pdf/cvg.duckdb ») a CvgError naming that file."""
+    from cvg_pipeline.errors import UsageError
+
+    how = _how(store_source(option))
+    if path.is_dir():
+        empty = " (--store vide ?)" if str(path) == "." else ""
+        raise UsageError(
+            f"« {path} » est un dossier{f' ({how})' if how else ''}{empty} : donnez le chemin du fichier de la "
+            f"base, par exemple « {path / 'cvg.duckdb'} »."
+        )
+    for parent in path.absolute().parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise CvgError(
+                    f"la base « {path} » ne peut pas exister : « {parent} » est un fichier, pas un dossier"
+                    f"{f' ({how})' if how else ''}. Vérifiez le chemin."
+                )
+            break
 
 
 # -- reading everything, checkpoints ----------------------------------------------------------------------------
