@@ -78,6 +78,26 @@ if _sigint:  # SIGINT (or SIGTERM) to this process at the COMMIT of the snapshot
         return _Connection(_connect(*args, **kwargs))
 
     _duckdb.connect = _connect_with_hook
+
+if os.environ.get("CVG_TEST_SIGINT_IN_PARSER"):  # SIGINT while the first workbook is parsed, which the parser
+    # reports as its own error, as a Rust library does when its signal check finds Ctrl-C
+    import signal
+
+    import fastexcel as _fastexcel
+
+    _read_excel = _fastexcel.read_excel
+    _interrupted = []
+
+    def _read_excel_interrupted(*args, **kwargs):
+        if not _interrupted:
+            _interrupted.append(True)
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+            except KeyboardInterrupt:
+                raise RuntimeError("interrupted") from None
+        return _read_excel(*args, **kwargs)
+
+    _fastexcel.read_excel = _read_excel_interrupted
 '''
 
 
@@ -433,3 +453,22 @@ def test_ctrl_c_at_any_moment_of_the_writing_says_what_the_store_holds(tmp_path:
             assert stored == shas and table_counts(store)["ingest_log"] == len(files)
         outcomes.append(outcome)
     assert "rien" in outcomes  # the signals did land while the run was working
+
+
+def test_ctrl_c_that_a_parser_reports_as_its_own_error_is_an_interrupt(tmp_path: Path) -> None:
+    """Fails on 996f858 (and main before): Ctrl-C while a workbook was parsed, reported by the parser as its
+    own error, made that file « rejeté » (fichier-illisible) and the run went on: the other files were
+    stored, exit 1, an error workbook to send to the ACI for a file that has nothing wrong. Now: exit 130,
+    « rien n'a été enregistré », the store unchanged."""
+    store = new_store(tmp_path / "base" / "cvg.duckdb")
+    recus = tmp_path / "recus"
+    for k in range(3):
+        aci_file(recus / f"aci-{k}.xlsx", siret=make_siret(f"{2220000000000 + k:013d}"), name=f"ACI {k}")
+    before = table_counts(store)
+
+    proc = cvg("ingest", "--store", store, "--erreurs", tmp_path / "erreurs", recus,
+               env=hooked(tmp_path, CVG_TEST_SIGINT_IN_PARSER="1"))
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "interrompu : rien n'a été enregistré, la base est restée telle qu'avant." in proc.stderr.replace("\n", " ")
+    assert "rejeté" not in proc.stdout and not (tmp_path / "erreurs").exists()
+    assert table_counts(store) == before
