@@ -1186,7 +1186,9 @@ def _write_failure(exc: BaseException) -> str | None:
         free = shutil.disk_usage(path.parent).free
     except OSError:
         return f"{why} en écrivant « {path} »"
-    return f"{why} en écrivant « {path} » ({free // 1_000_000} Mo libres sur ce disque)"
+    from cvg_pipeline.fr import entier
+
+    return f"{why} en écrivant « {path} » ({entier(free // 1_000_000)} Mo libres sur ce disque)"
 
 
 def _is_write_error(exc: BaseException) -> bool:
