@@ -207,6 +207,7 @@ def test_special_files_are_refused_and_never_read(tmp_path: Path) -> None:
     aci(folder / "bon.xlsx")
     os.mkfifo(folder / "tube.xlsx")
     (folder / "zero.xlsx").symlink_to("/dev/zero")
+    (folder / "zero-bis.xlsx").symlink_to("/dev/zero")  # the same device: still named (found by make fuzz)
     (folder / "casse.xlsx").symlink_to(tmp_path / "absent.xlsx")
     with (folder / "enorme.xlsx").open("wb") as fh:  # sparse: 101 MiB that are never read
         fh.truncate(101 * 1024 * 1024)
@@ -215,6 +216,7 @@ def test_special_files_are_refused_and_never_read(tmp_path: Path) -> None:
     assert files["bon.xlsx"]["statut"] == "valide"
     for name, says in [("tube.xlsx", "tube nommé (FIFO), pas un fichier ordinaire"),
                        ("zero.xlsx", "périphérique (comme /dev/zero), pas un fichier ordinaire"),
+                       ("zero-bis.xlsx", "périphérique (comme /dev/zero), pas un fichier ordinaire"),
                        ("casse.xlsx", "lien symbolique vers un fichier qui n'existe pas"),
                        ("enorme.xlsx", "le fichier pèse 101 Mo")]:
         assert files[name]["statut"] == "rejeté", files[name]

@@ -234,14 +234,14 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
             add(path, explicit, shown, REJETE, "fichier-illisible",
                 "lien symbolique vers un fichier qui n'existe pas" if broken else erreur_systeme(exc))
             return
+        if not stat.S_ISREG(st.st_mode):  # each path named, even two links to one device
+            add(path, explicit, shown, REJETE, "fichier-illisible",
+                f"c'est {_special_kind(st.st_mode)}, pas un fichier ordinaire : seuls les fichiers ordinaires sont lus")
+            return
         key = (st.st_dev, st.st_ino)
         if key in seen_files:
             return
         seen_files.add(key)
-        if not stat.S_ISREG(st.st_mode):
-            add(path, explicit, shown, REJETE, "fichier-illisible",
-                f"c'est {_special_kind(st.st_mode)}, pas un fichier ordinaire : seuls les fichiers ordinaires sont lus")
-            return
         reason = _skip_reason(path, explicit)
         if reason is not None:
             add(path, explicit, shown, IGNORE, "fichier-ignore", reason)
