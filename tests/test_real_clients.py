@@ -134,7 +134,7 @@ def lo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def error_workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+def error_workbooks(tmp_path_factory: pytest.TempPathFactory, lo_profile: Path) -> dict[str, tuple[Path, Path]]:
     """The error workbooks `cvg verifier` writes for the three refused examples (10 rows each), and their PDF
     by LibreOffice (one LibreOffice run for the three): name → (workbook, pdf)."""
     soffice = require_client("soffice")
@@ -144,7 +144,7 @@ def error_workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple
         if build:
             cvg("verifier", "--erreurs", folder, EXAMPLES / "erreurs", ok=(1,))
             books = sorted(folder.glob("*.xlsx"))
-            subprocess.run([soffice, f"-env:UserInstallation={(folder / 'profil').as_uri()}", "--headless",
+            subprocess.run([soffice, f"-env:UserInstallation={lo_profile.as_uri()}", "--headless",
                             "--convert-to", "pdf", "--outdir", str(folder), *map(str, books)],
                            capture_output=True, timeout=600, check=True)
     books = sorted(folder.glob("*.xlsx"))
@@ -256,22 +256,18 @@ def test_page_number_forms(text: str, expected: bool) -> None:
 # --- The error workbook in LibreOffice --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20, point 11: a 10-row error workbook prints on 24 pages "
-                   "(its page setup is being fixed in annotate.py)")
 def test_error_workbook_prints_on_few_pages(error_workbooks: dict[str, tuple[Path, Path]]) -> None:
     """Real client: each error workbook of a 10-row refused example (`cvg verifier --erreurs`), converted to PDF by
-    LibreOffice, prints on at most ERROR_WORKBOOK_MAX_PAGES A4 pages. Fails on main at f59fd3a: 24 pages
-    each (the copied Salariés sheet spread column by column)."""
+    LibreOffice, prints on at most ERROR_WORKBOOK_MAX_PAGES A4 pages (3 to 4 at 9f0f685). Fails on main
+    before 9f0f685: 24 pages each (the copied Salariés sheet spread column by column)."""
     pages = {name: pdf_pages(pdf) for name, (_, pdf) in error_workbooks.items()}
     assert {name: n for name, n in pages.items() if n > ERROR_WORKBOOK_MAX_PAGES} == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20, point 11: the Erreurs sheet's messages and guide are cut at "
-                   "the column's edge on paper (being fixed in annotate.py)")
 def test_error_workbook_prints_its_messages_whole(error_workbooks: dict[str, tuple[Path, Path]]) -> None:
     """Real client: every text of the « Erreurs » sheet (the guide paragraphs and each error message, up to ~900
     characters) is in the text of the PDF LibreOffice prints, in one piece (its letters and digits in order:
-    tests/clients.py::words). Fails on main at f59fd3a: the
+    tests/clients.py::words). Fails on main before 9f0f685: the
     guide paragraphs and the long messages are cut at the cell's edge (3 to 5 texts per workbook)."""
     from openpyxl import load_workbook
 
