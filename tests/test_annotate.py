@@ -942,3 +942,205 @@ def test_is_full_date(text: str, expected: bool) -> None:
     from cvg_pipeline.reader import is_full_date
 
     assert is_full_date(text) is expected
+
+
+# -- issue 20 point 11: the error workbook on paper ---------------------------------------------------------------------
+# A 10-row file refused with an error on every row (long messages: every accepted value of a long list, up to ~770
+# characters), written with all the template's columns, and a Structure error with a long message.
+TEN_ROWS_BAD = {
+    0: {"Situation à la sortie": "Parti en vacances"},
+    1: {"Date d'entrée": "31/02/2023"},
+    2: {"Sexe": "Inconnu", "Nationalité": "Lune"},
+    3: {"Orienteur / prescripteur": "Le voisin"},
+    4: {"Situation logement à la sortie": "Château"},
+    5: {"Heures hebdomadaires à l'entrée": "vingt"},
+    6: {"Durée sans emploi à l'entrée": "longtemps", "Situation à la sortie": "Partie"},
+    7: {"Date de sortie": "32/01/2023"},
+    8: {"Situation logement à l'entrée": "Tente", "Programme": "XYZ"},
+    9: {"Difficulté Logement à la sortie": "Peut-être"},
+}
+
+
+def ten_row_refused_file(path: Path) -> Path:
+    from tests.builders import all_labels
+
+    rows = [valid_row(**{"Identifiant salarié": f"X{n:03d}", **bad}) for n, bad in TEN_ROWS_BAD.items()]
+    return write_workbook(path, rows=rows, header=all_labels(), structure_fields=structure(Territoire="Rennes Metropolle"))
+
+
+@pytest.fixture(scope="module")
+def ten_row_error_workbook(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
+    """The error workbook of `ten_row_refused_file`, with the issues the real reader finds in it."""
+    from cvg_pipeline.reader import read_workbook
+
+    folder = tmp_path_factory.mktemp("dix-lignes")
+    src = ten_row_refused_file(folder / "aci-dix-lignes.xlsx")
+    issues = read_workbook(src, schema).issues
+    assert sum(i.is_error for i in issues) == 14
+    return write_error_workbook(src, issues, folder / "erreurs", schema)
+
+
+def _least_lines(text: str, width: float) -> int:
+    """Lines a wrapped `text` takes at the least in a column of `width`: Excel fits about 1.2 characters of
+    Calibri 11 per unit of width, LibreOffice fewer; a paragraph never takes fewer lines than its length over that."""
+    import math
+
+    return sum(max(1, math.ceil(len(part) / (1.2 * width))) for part in text.split("\n"))
+
+
+def test_issue20_point11_erreurs_rows_are_as_tall_as_their_wrapped_text(ten_row_error_workbook: Path) -> None:
+    """Fails on main before 9f0f685 (issue 20 point 11): the Erreurs sheet's rows had no height (LibreOffice, which does not
+    size rows when it opens an .xlsx, showed one line: messages of ~900 characters cut at the cell's edge, the
+    guide lines running off the page), only the Message column wrapped, and the guide lines sat in column A."""
+    ws = load_workbook(ten_row_error_workbook)[ERRORS_SHEET]
+    widths = {col: ws.column_dimensions[get_column_letter(col)].width for col in range(1, len(ERRORS_HEADER) + 1)}
+    table = errors_table(load_workbook(ten_row_error_workbook))
+    assert len(table) == 14
+    long_messages = 0
+    for row in table:
+        height = ws.row_dimensions[row[0].row].height
+        assert height is not None, row[0].row
+        for cell in row:
+            if cell.value is None:
+                continue
+            assert cell.alignment.wrap_text and cell.alignment.vertical == "top", cell.coordinate
+            assert height >= 15 * _least_lines(str(cell.value), widths[cell.column]), (cell.coordinate, height)
+        long_messages += len(str(row[5].value)) > 400
+    assert long_messages == 3
+    # The summary and guide lines: each over the table's whole width, wrapped, as tall as its text.
+    merged = {r.min_row: r for r in ws.merged_cells.ranges}
+    guide_rows = [r for r in range(2, table[0][0].row - 1) if ws.cell(r, 1).value]
+    assert len(guide_rows) >= 3
+    total = sum(widths.values())
+    for r in guide_rows:
+        assert (merged[r].min_col, merged[r].max_col) == (1, len(ERRORS_HEADER)), r
+        assert ws.cell(r, 1).alignment.wrap_text
+        assert (ws.row_dimensions[r].height or 0) >= 15 * _least_lines(str(ws.cell(r, 1).value), total), r
+
+
+def test_issue20_point11_every_sheet_prints_like_the_template(ten_row_error_workbook: Path) -> None:
+    """Fails on main before 9f0f685 (issue 20 point 11): no page setup at all (portrait, 100 %, no repeated header, no
+    page number: 24 A4 pages for 10 rows, the copied Salariés spread column by column), no row numbers on paper
+    once the identifier column is left blank, comments never printed."""
+    wb = load_workbook(ten_row_error_workbook)
+    header_rows = {ERRORS_SHEET: errors_table(wb)[0][0].row - 1, "Salariés": 1, "Structure": None}
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert str(ws.page_setup.paperSize) == str(ws.PAPERSIZE_A4), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight)) == (1, 0), ws.title
+        assert ws.oddFooter.center.text == "Page &P / &N", ws.title
+        row = header_rows[ws.title]
+        assert ws.print_title_rows == (f"${row}:${row}" if row is not None else None), ws.title
+        assert ws.print_area is not None, ws.title
+        if ws.title != ERRORS_SHEET:
+            # The copy's row numbers and column letters are printed: « AV8 » of a message is found on paper,
+            # and each row by its number, its identifier being left blank.
+            assert ws.print_options.headings is True, ws.title
+    # Salariés' comments print after the sheet (the value LibreOffice reads as « print the notes »)
+    assert wb["Salariés"].page_setup.cellComments == "asDisplayed"
+    # Structure's messages print next to their cells, right of the row's marker.
+    ws = wb["Structure"]
+    assert ws["B4"].value == "Rennes Metropolle" and ws["B4"].fill.fgColor.rgb == ERROR_FILL
+    assert ws["C4"].value == "⚠ 1 erreur"
+    assert str(ws["D4"].value).startswith("Structure, ligne 4, colonne « Territoire » : « Rennes Metropolle » n'est pas")
+    assert ws["D4"].alignment.wrap_text and (ws.row_dimensions[4].height or 0) >= 15 * _least_lines(str(ws["D4"].value), ws.column_dimensions["D"].width)
+
+
+def test_issue20_point11_row_markers_are_next_to_the_table(tmp_path: Path, schema: Schema) -> None:
+    """Fails on main before 9f0f685 (issue 20 point 11): the row markers (« ⚠ 1 erreur ») were written right of the last
+    cell holding anything in the source sheet — a note far to the right (not copied) pushed them pages away from
+    the table; they now sit in the first column right of the table's header."""
+    rows = [valid_row(), valid_row(**{"Identifiant salarié": "A002", "Sexe": "Inconnu"})]
+    header = header_of(rows)
+    src = write_workbook(tmp_path / FICHIER, rows=rows)
+    wb = load_workbook(src)
+    wb["Salariés"].cell(row=2, column=60, value="une note loin à droite")
+    wb.save(src)
+    sexe = letter_of(header, "Sexe")
+    bad = cell_issue("valeur-inconnue", feuille="Salariés", ligne=3, colonne="Sexe", lettre=sexe, valeur="Inconnu",
+                     valeurs="« Femme », « Homme »", suggestion="")
+    ws = load_workbook(write_error_workbook(src, [bad], tmp_path / "erreurs", schema))["Salariés"]
+    next_to = get_column_letter(len(header) + 1)
+    assert ws[f"{next_to}3"].value == "⚠ 1 erreur"
+    assert [c.coordinate for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "⚠" in c.value] == [f"{next_to}3"]
+    assert ws.print_area is not None and ws.print_area.endswith(f"${next_to}$3")
+
+
+def test_issue20_point11_ten_rows_print_on_four_pages_whole(ten_row_error_workbook: Path, tmp_path: Path) -> None:
+    """Real client (LibreOffice, poppler): the error workbook of a 10-row file refused with 14 errors, converted to
+    PDF, prints on at most 4 A4 pages, and every text of Erreurs (the guide, each message, up to ~770 characters)
+    and each comment of the copies is in the printed text, whole. Fails on main before 9f0f685 (issue 20 point 11): 24 pages,
+    the long messages and the guide lines cut at the cell's edge, the comments not printed."""
+    from tests.clients import libreoffice_convert, pdf_pages, pdf_text_pages, words
+
+    pdf = libreoffice_convert(ten_row_error_workbook, "pdf", tmp_path)
+    assert pdf_pages(pdf) <= 4
+    printed = words("".join(pdf_text_pages(pdf)))  # letters and digits in order: wrapped lines compare equal
+    wb = load_workbook(ten_row_error_workbook)
+    texts = [str(c.value) for row in wb[ERRORS_SHEET].iter_rows() for c in row if c.value is not None]
+    comments = [c.comment.text for _title, c in copied_cells(wb) if c.comment is not None]
+    assert len(comments) == 14
+    assert [t[:80] for t in texts + comments if words(t) not in printed] == []
+
+
+# -- issue 17 point 8: the error workbook sent back instead of the corrected file ------------------------------------------
+@pytest.fixture(scope="module")
+def sent_back(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real error workbook: `cvg verifier --erreurs` on a 10-row file with two errors, renamed as an ACI that
+    corrected it would (`aci-corrige.xlsx`), so that no name rule can recognise it."""
+    folder = tmp_path_factory.mktemp("renvoye")
+    rows = [valid_row(**{"Identifiant salarié": f"B{n:03d}"}) for n in range(10)]
+    rows[3]["Sexe"] = "Inconnu"
+    rows[7]["Date d'entrée"] = "31/02/2023"
+    src = write_workbook(folder / "aci.xlsx", rows=rows)
+    run = _cvg(folder, "verifier", "--erreurs", folder / "erreurs", src)
+    assert run.returncode == 1, run.stdout
+    book = folder / "aci-corrige.xlsx"
+    (folder / "erreurs" / "aci-erreurs.xlsx").rename(book)
+    return book
+
+
+SENT_BACK = "Ceci est le classeur d'erreurs : corrigez votre fichier d'origine et renvoyez-le."
+
+
+@pytest.mark.parametrize("saved_by", ["cvg", "libreoffice-xlsx", "libreoffice-xls"])
+def test_issue17_point8_the_error_workbook_sent_back_is_refused_as_such(
+    sent_back: Path, tmp_path: Path, schema: Schema, saved_by: str,
+) -> None:
+    """An ACI corrects the error workbook itself and sends it back: `cvg verifier` and `cvg ingest` refuse it with one
+    clear French error (exit 1, nothing stored), as written by cvg or saved again by LibreOffice (.xlsx: the marker
+    in its properties; .xls: no properties, the Erreurs sheet's table header). A reporting file of an ACI that
+    happens to hold a sheet named « Erreurs » is still read. Fails on main at 2d65b2f (issue 17 point 8): ten
+    « identifiant-manquant » errors and more, about a file that is not a reporting file."""
+    from cvg_pipeline.reader import read_workbook
+
+    book = sent_back
+    if saved_by.startswith("libreoffice"):
+        from tests.clients import libreoffice_convert
+
+        book = libreoffice_convert(sent_back, saved_by.split("-")[1], tmp_path / "lo")
+        assert book.read_bytes() != sent_back.read_bytes()
+    assert load_workbook(sent_back).sheetnames[0] == ERRORS_SHEET
+
+    check = _cvg(tmp_path, "verifier", "--erreurs", tmp_path / "erreurs", book)
+    assert check.returncode == 1
+    assert SENT_BACK in check.stdout, check.stdout
+    assert "identifiant-manquant" not in check.stdout and "(classeur-erreurs)" in check.stdout
+
+    store = tmp_path / "cvg.duckdb"
+    assert _cvg(tmp_path, "init", "--store", store).returncode == 0
+    valid = write_workbook(tmp_path / "valide" / "aci-valide.xlsx", rows=[valid_row()])
+    assert _cvg(tmp_path, "ingest", "--store", store, "--erreurs", tmp_path / "e1", valid).returncode == 0
+    before = _store_rows(store)
+    assert before[1] == 1
+    run = _cvg(tmp_path, "ingest", "--store", store, "--erreurs", tmp_path / "e2", book)
+    assert run.returncode == 1
+    assert SENT_BACK in run.stdout, run.stdout
+    assert _store_rows(store) == before
+
+    # not a false alarm: an ACI's own sheet « Erreurs » (its notes) next to Structure and Salariés
+    own = write_workbook(tmp_path / "aci-notes.xlsx", rows=[valid_row()],
+                         extra_sheets={ERRORS_SHEET: [["Feuille", "Ligne"], ["Salariés", 2]]})
+    parsed = read_workbook(own, schema)
+    assert [i.code for i in parsed.issues if i.is_error] == [] and parsed.data is not None and parsed.data.height == 1

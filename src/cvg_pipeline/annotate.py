@@ -134,6 +134,52 @@ def is_untouched_error_workbook(path: Path) -> bool:
     return MARKER in core and f"<cp:lastModifiedBy>{PRODUCER}</cp:lastModifiedBy>" in core
 
 
+def is_error_workbook(content: bytes, sheet_names: Sequence[str], reader: Any = None) -> bool:
+    """True for an error workbook written by cvg, whatever its name and whoever saved it since (issue 17,
+    point 8: an ACI that corrects it and sends it back). Cheap: nothing is read unless a sheet is named
+    `Erreurs`. Then either the marker in the document's properties (its keywords, which Excel and LibreOffice
+    keep when they save it again, in .xlsx as in .ods), or, for a copy saved without its properties (.xls…),
+    the header row of the issue table among the first rows of `Erreurs` (read with `reader`, a fastexcel
+    reader of `content`, when given)."""
+    names = {name.strip().casefold(): name for name in sheet_names}
+    sheet = names.get(ERRORS_SHEET.casefold())
+    if sheet is None:
+        return False
+    if _has_marker(content):
+        return True
+    if reader is None:
+        return False
+    try:
+        rows = reader.load_sheet(sheet, header_row=None, n_rows=_HEADER_SEARCH_ROWS, dtypes="string").to_polars().rows()
+    except Exception:
+        return False
+    wanted = tuple(fold(h) for h in ERRORS_HEADER)
+    return any(tuple(fold(str(v or "")) for v in row[: len(wanted)]) == wanted for row in rows)
+
+
+_HEADER_SEARCH_ROWS = 40  # the summary, the guide lines, then the issue table's header
+_PROPERTIES = ("docProps/core.xml", "meta.xml")  # .xlsx / .xlsm, .ods
+_PROPERTIES_MAX = 1 << 20
+
+
+def _has_marker(content: bytes) -> bool:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            for name in _PROPERTIES:
+                try:
+                    info = zf.getinfo(name)
+                except KeyError:
+                    continue
+                if info.file_size <= _PROPERTIES_MAX and MARKER.encode() in zf.read(info):
+                    return True
+    except (OSError, ValueError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
+        return False
+    return False
+
+
 def read_raw_sheets(source: Path, wanted: Sequence[str] | None = None) -> list[RawSheet]:
     """Read the sheets of `source` (all, or those named in `wanted`) with fastexcel: cached values only.
 

@@ -27,6 +27,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "fichier-trop-gros": ("erreur", "fichier", "le classeur dépasse la limite de {limite} : {detail}."),
     "contenu-dangereux": ("erreur", "fichier", "le classeur contient {detail}, que l'on ne trouve pas dans un classeur ordinaire : il n'est pas lu, par sécurité. Enregistrez-le de nouveau depuis Excel ou LibreOffice puis renvoyez-le."),
     "classeur-vide": ("erreur", "fichier", "le classeur ne contient aucune donnée."),
+    "classeur-erreurs": ("erreur", "fichier", "ceci est le classeur d'erreurs : corrigez votre fichier d'origine et renvoyez-le."),
     "feuille-manquante": ("erreur", "structure", "la feuille « {feuille_attendue} » est introuvable (feuilles présentes : {feuilles})."),
     "feuille-en-double": ("erreur", "structure", "deux feuilles correspondent à « {feuille_attendue} » : {feuilles}."),
     "entete-introuvable": ("erreur", "structure", "aucune ligne d'en-tête trouvée dans les {lignes} premières lignes (il faut au moins {minimum} intitulés de colonnes reconnus, par exemple {exemples})."),

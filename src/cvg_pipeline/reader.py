@@ -207,6 +207,11 @@ def _read_file(path: Path, schema: Schema, sha256: str | None, today: date) -> _
         else:
             parsed.issues.append(issue("fichier-illisible", fichier, detail=_unreadable_detail(content)))
         return pending
+    from cvg_pipeline.annotate import is_error_workbook
+
+    if is_error_workbook(content, names, reader):  # sent back corrected: not a reporting file (issue 17.8)
+        parsed.issues.append(issue("classeur-erreurs", fichier))
+        return pending
 
     def load(name: str) -> _Sheet | None:
         try:
