@@ -9,8 +9,18 @@
   same columns, same header row), so the row numbers and column letters of the messages match. Each faulty
   cell is filled in red and carries an Excel comment with the French message. Each faulty row is marked
   without shifting any column: its other cells get a light red fill and a marker cell (`⚠ 2 erreurs`) is
-  written in the first column to the right of the data, linked back to `Erreurs`; row rules that name no
-  column put their message in a comment on that marker cell.
+  written in the first column to the right of the table (its header row), linked back to `Erreurs`; row
+  rules that name no column put their message in a comment on that marker cell. In `Structure` (a few
+  lines) each faulty row's messages are also written out right of its marker.
+
+On paper (issue 20, point 11; `sheet_layout`, shared with the template): every sheet prints landscape on A4,
+fitted to the page width, its header row repeated, « Page n / N » in the footer. `Erreurs` wraps its texts
+with explicit row heights (LibreOffice does not size rows when it opens an .xlsx) and its guide lines span the
+table. The copies print their row numbers and column letters (the identifier column is left blank: the ACI
+finds a row by its number, a message's « AV8 » by its letters), and `Salariés` its comments after the sheet.
+
+A workbook sent back to cvg is recognised (`is_error_workbook`: the `Erreurs` sheet and the marker in the
+document's keywords, or that sheet's table header) and refused as such by the reader (issue 17, point 8).
 
 What is copied (issue 13, point 11): the rule is an allow-list, everything else is left empty.
 - `Salariés`: the header cells of the schema's columns (and of the direct identifiers, greyed: a label of the
