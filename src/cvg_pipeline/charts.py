@@ -2,7 +2,7 @@
 
 The functions here draw what they are given and nothing else: the secret statistique is applied by the
 caller (`report.py`), which passes ``None`` for a value that must not be drawn together with the text to
-print in its place (``< 5``, ``n.s.``). Output is deterministic (fixed hash salt per chart, no date, no
+print in its place (``< 5``, ``s``, ``n.s.``). Output is deterministic (fixed hash salt per chart, no date, no
 creator), text stays text (``svg.fonttype = "none"``: small files, searchable, readable by screen readers),
 and ids are prefixed with the chart's name so that several charts can live in one HTML page.
 
@@ -14,9 +14,8 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,13 +29,27 @@ LARGEUR = 8.5  # inches (about the width of the HTML column: text keeps its size
 TAILLE = 9.0  # font size, points
 
 
-@dataclass(frozen=True)
 class Barre:
-    """One bar: `valeur` None is not drawn (masked or not computable); `etiquette` is printed anyway."""
+    """One bar: `valeur` None is not drawn (masked or not computable); `etiquette` is printed anyway.
 
-    libelle: str
-    valeur: float | None
-    etiquette: str
+    Both may be given late: a callable for the value and any object for the label are read when the chart
+    is drawn (the report declares its charts before the secret statistique has chosen what to hide)."""
+
+    def __init__(self, libelle: str, valeur: float | Callable[[], float | None] | None, etiquette: object) -> None:
+        self.libelle = libelle
+        self._valeur = valeur
+        self._etiquette = etiquette
+
+    @property
+    def valeur(self) -> float | None:
+        return self._valeur() if callable(self._valeur) else self._valeur
+
+    @property
+    def etiquette(self) -> str:
+        return str(self._etiquette)
+
+    def __repr__(self) -> str:
+        return f"Barre({self.libelle!r}, {self.valeur!r}, {self.etiquette!r})"
 
 
 @contextmanager

@@ -31,15 +31,27 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cvg_pipeline import fr
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.schema import Schema
+from cvg_pipeline.secret.model import (
+    COST_HEADLINE,
+    COST_MARGIN,
+    COST_NON_RENSEIGNE,
+    COST_ORDINARY,
+    PRIMARY,
+    SECONDARY,
+    Cell,
+    Model,
+    required_width,
+)
 
 if TYPE_CHECKING:
     from cvg_pipeline.charts import Barre
-    from cvg_pipeline.indicators import EffectifsEtTaux, Indicators, Rate, YesNo
+    from cvg_pipeline.indicators import Indicators, Rate, YesNo
 
 FORMATS = ("md", "html")
 SEUIL_DEFAUT = 5
 NON_RENSEIGNE = "non_renseigne"
 NS = "n.s."
+SECRET_SECONDAIRE = "s"  # a count hidden by the secondary secret (status D)
 NON_CALCULABLE = "non calculable"
 # Indicator keys that are definitions of the spec (indicators.md §4), not schema values: their labels.
 AGE_LIBELLES = {"moins_26": "Moins de 26 ans", "26_49": "26 à 49 ans", "50_plus": "50 ans et plus"}
@@ -118,9 +130,13 @@ class Secret:
             return "Secret statistique : seuil 1, aucun effectif n'est masqué ; une part sur une base nulle est « non calculable »."
         return (
             f"Secret statistique (seuil {self.seuil}) : un effectif compris entre 1 et {self.seuil - 1} est affiché "
-            f"« <{fr.NBSP}{self.seuil} » ; une part est affichée « {NS} » (non significatif) quand elle est calculée "
-            f"sur moins de {self.seuil} personnes ou que son effectif est lui-même masqué ; les graphiques ne "
-            "représentent pas ces valeurs. Les nombres d'ACI (organisations nommées en annexe) ne sont pas masqués."
+            f"« <{fr.NBSP}{self.seuil} » (secret primaire) ; un effectif affiché « {SECRET_SECONDAIRE} » est masqué au "
+            "titre du secret secondaire : avec les totaux publiés, il permettrait de retrouver un effectif masqué "
+            f"(un effectif « {SECRET_SECONDAIRE} » n'est jamais nul ; il peut être inférieur à {self.seuil} quand "
+            f"« <{fr.NBSP}{self.seuil} » suffirait à le retrouver). Une part est affichée "
+            f"« {NS} » (non significatif) quand elle est calculée sur moins de {self.seuil} personnes ou que son "
+            "effectif est lui-même masqué (ou sa base) ; les graphiques ne représentent pas ces valeurs. Les "
+            "nombres d'ACI (organisations nommées en annexe) ne sont pas masqués."
         )
 
 
@@ -128,10 +144,10 @@ class Secret:
 @dataclass
 class Tableau:
     titre: str
-    champ: str  # "Population : … Base : …"
+    champ: object  # "Population : … Base : …" (text, or an `Affiche` holding a count)
     entetes: list[str]
-    lignes: list[list[str]]
-    notes: list[str] = field(default_factory=list)
+    lignes: list[list[object]]  # text, or an `Affiche` (a count or a share, printed once the secret is applied)
+    notes: list[object] = field(default_factory=list)
     colonnes_texte: int = 1  # leading text columns; the others are numbers (right-aligned)
 
 
@@ -143,9 +159,9 @@ class Graphique:
 
 @dataclass
 class Carte:
-    valeur: str
+    valeur: object  # text or `Affiche`
     texte: str
-    detail: str = ""
+    detail: object = ""
 
 
 @dataclass
@@ -226,6 +242,24 @@ class Rapport:
     g: dict[str, Graphique]
     notes: dict[str, str]
     dynamiques: str  # « emploi durable, emploi de transition et sortie positive » (schemas/: dynamique = true)
+    masquees: list[CelluleMasquee] = field(default_factory=list)  # the audit of the secret (`cvg report --audit`)
+
+
+@dataclass(frozen=True)
+class CelluleMasquee:
+    """One hidden count of the report and what an adversary can reach of it from everything published."""
+
+    cle: str  # the cell's key in the secret model (``sor.motif.deces``)
+    libelle: str  # where the reader sees it (« Sorties par motif · Décès »)
+    statut: str  # A (primary secret, « < 5 », or « s » when « < 5 » would give it away) or D (secondary, « s »)
+    affiche: str  # what the report prints
+    minimum: int
+    maximum: int | None  # None: no upper bound
+    largeur_requise: int
+
+    @property
+    def protegee(self) -> bool:
+        return (self.maximum is None) or self.maximum - self.minimum >= self.largeur_requise
 
 
 def dynamic_labels(schema: Schema) -> list[str]:
@@ -246,12 +280,116 @@ def territoire_name(schema: Schema, slug: str) -> str:
         return slug
 
 
-def _champ(population: str, base: str | None = None) -> str:
+# -- what the report shows of a count or a share, read once the secret statistique has chosen -------------
+class Affiche:
+    """A number of the report whose text depends on the statuses the secret statistique gives (F, A, D): it
+    is declared while the tables are built and printed after `protect` has run. Compares as its text."""
+
+    def texte(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.texte()
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+    def __bool__(self) -> bool:
+        return bool(str(self))
+
+
+class Nombre(Affiche):
+    """A count: the number, « < seuil » (primary secret) or « s » (secondary secret)."""
+
+    def __init__(self, cell: Cell, seuil: int) -> None:
+        self.cell, self.seuil = cell, seuil
+
+    @property
+    def key(self) -> str:
+        return self.cell.key
+
+    def texte(self) -> str:
+        if self.cell.status == PRIMARY and not self.cell.vague:
+            return f"<{fr.NBSP}{self.seuil}"
+        if self.cell.hidden:
+            return SECRET_SECONDAIRE
+        return fr.entier(self.cell.value)
+
+
+class Part(Affiche):
+    """A share n / base: ``49 %``; ``n.s.`` when the base is under the seuil or either count is hidden;
+    ``non calculable`` for a base of 0."""
+
+    def __init__(self, n: Cell, base: Cell, seuil: int) -> None:
+        self.n, self.base, self.seuil = n, base, seuil
+
+    def visible(self) -> bool:
+        return self.base.value > 0 and self.base.value >= self.seuil and not self.n.hidden and not self.base.hidden
+
+    def valeur(self) -> float | None:
+        """The share in % a chart may draw, or None."""
+        return 100.0 * self.n.value / self.base.value if self.visible() else None
+
+    def texte(self) -> str:
+        if self.base.value <= 0:
+            return NON_CALCULABLE
+        return fr.pourcentage(self.n.value, self.base.value) if self.visible() else NS
+
+
+class Taux(Affiche):
+    """``49 % (467 / 961)``; ``n.s. (< 5 / 961)``, ``n.s. (s / 961)``; ``n.s.`` alone when the base is under
+    the seuil; ``non calculable`` for a base of 0."""
+
+    def __init__(self, n: Cell, base: Cell, seuil: int) -> None:
+        self.part = Part(n, base, seuil)
+        self.n, self.base = Nombre(n, seuil), Nombre(base, seuil)
+
+    def texte(self) -> str:
+        if self.part.base.value <= 0:
+            return NON_CALCULABLE
+        if self.part.base.status == PRIMARY and not self.part.base.vague:
+            return NS
+        return f"{self.part} ({self.n} / {self.base})"
+
+
+def _secondaire(shown: object) -> bool:
+    """A count of a table cell hidden by the secondary secret (alone or in a rate « n.s. (s / 961) »)."""
+    if isinstance(shown, Nombre):
+        return shown.cell.status == SECONDARY or shown.cell.vague
+    if isinstance(shown, Taux):
+        return _secondaire(shown.n) or _secondaire(shown.base)
+    return False
+
+
+def _champ(population: str, base: object = None) -> str:
     return f"Population : {population}." + (f" Base : {base}." if base else "")
 
 
+class _Texte(Affiche):
+    """Text made of numbers of the report (a table's « Base : 61 salarié·es », a note), printed late."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self.make = make
+
+    def texte(self) -> str:
+        return self.make()
+
+
+def _champ_de(population: str, base: object) -> _Texte:
+    """« Population : … Base : … » whose base holds a count."""
+    return _Texte(lambda: _champ(population, str(base)))
+
+
 class _Builder:
-    """Builds the tables, cards and (optionally) charts from one indicators object."""
+    """Builds the tables, cards and (optionally) charts from one indicators object, declaring every count
+    it shows and the relations a reader knows between them (`secret.model`); `protect` then chooses what
+    to hide and the charts are drawn last, from what stays visible."""
 
     def __init__(
         self,
@@ -263,20 +401,65 @@ class _Builder:
     ) -> None:
         self.ind, self.schema, self.s, self.charts = ind, schema, secret, charts
         self.colonnes_absentes = colonnes_absentes
+        self.m = Model(secret.seuil)
         self.y = ind["annee"]
         self.t: dict[str, Tableau] = {}
         self.g: dict[str, Graphique] = {}
+        self._pending: list[tuple[str, str, Callable[[str], str]]] = []
         eff = ind["effectifs"]
         self.n_acc, self.n_sor = eff["accompagnes"], eff["sorties"]
         self.pop_acc = f"salarié·es accompagné·es en {self.y} (en parcours au moins un jour de l'année)"
         self.pop_sor = f"salarié·es sorti·es en {self.y}"
 
-    # -- helpers ---------------------------------------------------------------------------------------
-    def base_acc(self) -> str:
-        return f"{self.s.effectif(self.n_acc)} salarié·es accompagné·es"
+    # -- cells and relations ---------------------------------------------------------------------------
+    def c(self, key: str, value: int, label: str, weight: float = COST_ORDINARY) -> Nombre:
+        """Declare the count `key` (the same key anywhere in the report is the same number)."""
+        cell = self.m.cells.get(key)
+        while cell is not None and cell.value != value:  # never seen: a figure computed twice differently
+            key += "'"
+            cell = self.m.cells.get(key)
+        return Nombre(self.m.cell(key, value, label, weight=weight), self.s.seuil)
 
-    def base_sor(self) -> str:
-        return f"{self.s.effectif(self.n_sor)} salarié·es sorti·es"
+    def part(self, n: Nombre, base: Nombre) -> Part:
+        self.m.share(n.key, base.key)
+        return Part(n.cell, base.cell, self.s.seuil)
+
+    def taux(self, n: Nombre, base: Nombre) -> Taux:
+        self.m.at_most([n.key], [base.key], f"{n.key} ≤ {base.key}")
+        self.m.share(n.key, base.key)
+        return Taux(n.cell, base.cell, self.s.seuil)
+
+    def rate(self, key: str, r: Rate, label: str, base: Nombre | None = None, weight: float = COST_ORDINARY,
+             base_weight: float = COST_MARGIN) -> Taux:
+        """A rate {n, base}: its count `key`, its base (an existing count, or `key.base`)."""
+        n = self.c(key, r["n"], label, weight)
+        b = base if base is not None and base.cell.value == r["base"] else self.c(
+            f"{key}.base", r["base"], f"{label} (base)", base_weight)
+        return self.taux(n, b)
+
+    def acc(self) -> Nombre:
+        return self.c("eff.acc", self.n_acc, "Effectifs · salarié·es accompagné·es", COST_HEADLINE)
+
+    def sor(self) -> Nombre:
+        return self.c("eff.sor", self.n_sor, "Effectifs · salarié·es sorti·es", COST_HEADLINE)
+
+    def counts(self, prefix: str, titre: str, dist: Mapping[str, int], labels: Mapping[str, str],
+               total: Nombre | None) -> dict[str, Nombre]:
+        """The cells of a distribution (« Non renseigné » cheapest to hide) and, with `total`, Σ = total."""
+        cells = {k: self.c(f"{prefix}.{k}", v, f"{titre} · {labels.get(k, k)}",
+                           COST_NON_RENSEIGNE if k == NON_RENSEIGNE else COST_ORDINARY) for k, v in dist.items()}
+        if total is not None:
+            self.m.total(total.key, [n.key for n in cells.values()], f"{titre} : total")
+        return cells
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def base_acc(self) -> Affiche:
+        n = self.acc()
+        return _Texte(lambda: f"{n} salarié·es accompagné·es")
+
+    def base_sor(self) -> Affiche:
+        n = self.sor()
+        return _Texte(lambda: f"{n} salarié·es sorti·es")
 
     def labels(self, domain: str) -> dict[str, str]:
         out = {v.key: v.label for v in self.schema.domains[domain].values}
@@ -295,19 +478,24 @@ class _Builder:
     def _category_label(self, key: str) -> str:
         return next(c.label for c in self.schema.exit_categories if c.key == key)
 
-    def barre_part(self, libelle: str, n: int, base: int) -> Barre:
+    @staticmethod
+    def barre(libelle: str, shown: Part | Nombre) -> Barre:
+        """A bar drawn from what the report shows (nothing for a hidden count or a share that is not shown)."""
         from cvg_pipeline.charts import Barre
 
-        return Barre(libelle, self.s.valeur_part(n, base), self.s.part(n, base))
-
-    def barre_effectif(self, libelle: str, n: int) -> Barre:
-        from cvg_pipeline.charts import Barre
-
-        return Barre(libelle, self.s.valeur_effectif(n), self.s.effectif(n))
+        if isinstance(shown, Part):
+            return Barre(libelle, shown.valeur, shown)
+        cell = shown.cell
+        return Barre(libelle, lambda: None if cell.hidden else float(cell.value), shown)
 
     def figure(self, key: str, legende: str, draw: Callable[[str], str]) -> None:
-        """Draw chart `key` (HTML only); `draw` receives the text alternative."""
+        """Chart `key` (HTML only), drawn by `draw_figures` once the secret is applied; `draw` receives the
+        text alternative."""
         if self.charts:
+            self._pending.append((key, legende, draw))
+
+    def draw_figures(self) -> None:
+        for key, legende, draw in self._pending:
             self.g[key] = Graphique(draw(legende), legende)
 
     @staticmethod
@@ -315,27 +503,38 @@ class _Builder:
         return f"{titre} — " + " ; ".join(f"{b.libelle} : {b.etiquette}" for b in barres) + "."
 
     def distribution(self, key: str, titre: str, dist: Mapping[str, int], labels: Mapping[str, str],
-                     base: int, population: str, base_text: str, chart: bool = False) -> None:
-        lignes = [[labels.get(k, k), self.s.effectif(v), self.s.part(v, base)] for k, v in dist.items()]
-        self.t[key] = Tableau(titre, _champ(population, base_text), ["Modalité", "Effectif", "Part"], lignes)
+                     population: str, base_text: Affiche, chart: bool = False) -> dict[str, Part]:
+        cells = self.counts(f"profil.{key}", titre, dist, labels, self.acc())
+        parts = {k: self.part(n, self.acc()) for k, n in cells.items()}
+        lignes: list[list[object]] = [[labels.get(k, k), cells[k], parts[k]] for k in dist]
+        self.t[key] = Tableau(titre, _champ_de(population, base_text), ["Modalité", "Effectif", "Part"], lignes)
         if chart:
             from cvg_pipeline import charts
 
-            barres = [self.barre_part(labels.get(k, k), v, base) for k, v in dist.items() if k != NON_RENSEIGNE or v]
+            barres = [self.barre(labels.get(k, k), parts[k]) for k, v in dist.items() if k != NON_RENSEIGNE or v]
             self.figure(key, titre, lambda alt: charts.barres_horizontales(key, self.describe(alt, barres), barres))
+        return parts
 
-    def yes_no_rows(self, items: Iterable[tuple[str, YesNo]]) -> list[list[str]]:
-        s = self.s
-        return [
-            [label, s.effectif(yn["oui"]), s.effectif(yn["non"]), s.effectif(yn["non_renseigne"]),
-             s.taux(yn["oui"], yn["oui"] + yn["non"])]
-            for label, yn in items
-        ]
+    def yes_no(self, prefix: str, label: str, yn: YesNo) -> tuple[dict[str, Nombre], Taux]:
+        """Oui + Non + Non renseigné = accompagné·es; the rate oui / (oui + non)."""
+        cells = self.counts(prefix, label, {"oui": yn["oui"], "non": yn["non"], NON_RENSEIGNE: yn["non_renseigne"]},
+                            {"oui": "Oui", "non": "Non", NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}, self.acc())
+        renseigne = self.c(f"{prefix}.renseigne", yn["oui"] + yn["non"], f"{label} · oui + non", COST_MARGIN)
+        self.m.total(renseigne.key, [cells["oui"].key, cells["non"].key], f"{label} : renseigné")
+        return cells, self.taux(cells["oui"], renseigne)
+
+    def yes_no_rows(self, items: Iterable[tuple[str, str, YesNo]]) -> list[list[object]]:
+        rows: list[list[object]] = []
+        for prefix, label, yn in items:
+            cells, taux = self.yes_no(prefix, label, yn)
+            rows.append([label, cells["oui"], cells["non"], cells[NON_RENSEIGNE], taux])
+        return rows
 
     YES_NO_HEADERS: ClassVar[list[str]] = ["", "Oui", "Non", "Non renseigné", "Part des « oui » (oui / renseigné)"]
 
     # -- sections --------------------------------------------------------------------------------------
     def build(self) -> None:
+        self.k: dict[str, Taux] = {}  # the rates the key figures show
         self.effectifs()
         self.profil()
         self.difficultes()
@@ -349,20 +548,25 @@ class _Builder:
         if self.ind["par_territoire"] is not None:
             self.territoires()
         self.snapshots()
+        self.links()
 
     def effectifs(self) -> None:
-        eff, s, y = self.ind["effectifs"], self.s, self.y
-        rows = [
-            ["Salarié·es accompagné·es dans l'année", s.effectif(eff["accompagnes"])],
-            ["dont en parcours au 1er janvier", s.effectif(eff["file_active_debut"])],
-            ["dont entré·es dans l'année", s.effectif(eff["entrees"])],
-            ["Salarié·es sorti·es dans l'année", s.effectif(eff["sorties"])],
-            [f"Salarié·es en parcours au {fr.date_longue(date(y, 12, 31))} (file active)",
-             s.effectif(eff["file_active_fin"])],
+        eff, y = self.ind["effectifs"], self.y
+        titre = f"Effectifs {y}"
+        _row, cells = self.effectifs_cells("eff", titre, self.ind["effectifs"], self.ind["sorties"]["taux_sorties_dynamiques"],
+                                          COST_HEADLINE)
+        debut = self.c("eff.debut", eff["file_active_debut"], f"{titre} · en parcours au 1er janvier", COST_HEADLINE)
+        self.m.total(cells["acc"].key, [debut.key, cells["ent"].key], "accompagné·es = en parcours au 1er janvier + entré·es")
+        rows: list[list[object]] = [
+            ["Salarié·es accompagné·es dans l'année", cells["acc"]],
+            ["dont en parcours au 1er janvier", debut],
+            ["dont entré·es dans l'année", cells["ent"]],
+            ["Salarié·es sorti·es dans l'année", cells["sor"]],
+            [f"Salarié·es en parcours au {fr.date_longue(date(y, 12, 31))} (file active)", cells["fin"]],
             ["ACI porteurs (au moins un·e salarié·e accompagné·e)", fr.entier(eff["nb_aci"])],
         ]
         self.t["effectifs"] = Tableau(
-            f"Effectifs {y}", _champ(f"salarié·es des ACI du périmètre, année {y}"), ["", "Effectif"], rows,
+            titre, _champ(f"salarié·es des ACI du périmètre, année {y}"), ["", "Effectif"], rows,
             [f"En parcours au 1er janvier : file active au {fr.date_longue(date(y - 1, 12, 31))}."],
         )
         labels = self.labels("supports")
@@ -386,21 +590,19 @@ class _Builder:
     def profil(self) -> None:
         p, y = self.ind["profil"], self.y
         acc, base = self.pop_acc, self.base_acc()
-        self.distribution("sexe", self.column_label("sexe"), p["sexe"], self.labels("sexe"), self.n_acc, acc, base)
         age_labels = {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}
-        self.distribution("age_entree", "Âge à l'entrée", p["age_entree"], age_labels, self.n_acc, acc, base)
-        self.t["age_entree"].notes.append(f"Âge à l'entrée : année d'entrée − année de naissance ({y} ou avant).")
-        self.distribution("nationalite", self.column_label("nationalite"), p["nationalite"], self.labels("nationalite"), self.n_acc,
-                          acc, base)
+        panels = (("sexe", self.column_label("sexe"), self.labels("sexe")), ("age_entree", "Âge à l'entrée", age_labels),
+                  ("nationalite", self.column_label("nationalite"), self.labels("nationalite")))
+        groupes = []
+        for key, titre, labels in panels:
+            dist: Mapping[str, int] = p[key]  # type: ignore[literal-required]
+            parts = self.distribution(key, titre, dist, labels, acc, base)
+            groupes.append((titre, [self.barre(labels.get(k, k), parts[k]) for k, v in dist.items()
+                                    if k != NON_RENSEIGNE or v]))
+            if key == "age_entree":
+                self.t[key].notes.append(f"Âge à l'entrée : année d'entrée − année de naissance ({y} ou avant).")
         from cvg_pipeline import charts
 
-        groupes = []
-        for key, labels in (("sexe", self.labels("sexe")), ("age_entree", age_labels),
-                            ("nationalite", self.labels("nationalite"))):
-            dist: Mapping[str, int] = p[key]  # type: ignore[literal-required]
-            barres = [self.barre_part(labels.get(k, k), v, self.n_acc) for k, v in dist.items()
-                      if k != NON_RENSEIGNE or v]
-            groupes.append((self.t[key].titre, barres))
         self.figure(
             "profil", "Profil des salarié·es accompagné·es : sexe, âge à l'entrée, nationalité (en % des accompagné·es)",
             lambda alt: charts.panneaux(
@@ -408,46 +610,63 @@ class _Builder:
             ),
         )
         self.t["profil_oui_non"] = Tableau(
-            "Situation administrative et sociale à l'entrée", _champ(acc, base), self.YES_NO_HEADERS,
-            self.yes_no_rows((self.column_label(k), p[k]) for k in
+            "Situation administrative et sociale à l'entrée", _champ_de(acc, base), self.YES_NO_HEADERS,
+            self.yes_no_rows((f"profil.{k}", self.column_label(k), p[k]) for k in
                              ("refugie", "ts_exterieur", "formation_etranger", "rsa", "rqth")),
         )
         self.distribution("orienteur", "Orienteurs / prescripteurs", p["orienteur"], self.labels("orienteur"),
-                          self.n_acc, acc, base, chart=True)
+                          acc, base, chart=True)
         self.distribution("niveau_formation", "Niveau de formation", p["niveau_formation"],
-                          self.labels("niveau_formation"), self.n_acc, acc, base)
+                          self.labels("niveau_formation"), acc, base)
         self.t["niveau_formation"].notes.append(
             "Niveaux : 1-2 pas de formation ; 3 CAP, BEP ; 4 bac ; 5-8 supérieur au bac."
         )
 
     def difficultes(self) -> None:
-        p, s = self.ind["profil"], self.s
+        from cvg_pipeline.indicators import CUMUL_MAX, CUMUL_MIN
+
+        p = self.ind["profil"]
         acc, base = self.pop_acc, self.base_acc()
         self.distribution("duree_sans_emploi", "Durée sans emploi à l'entrée", p["duree_sans_emploi"],
-                          self.labels("duree_sans_emploi"), self.n_acc, acc, base)
-        self.distribution("parcours_rue", "Parcours de rue", p["parcours_rue"], self.labels("parcours_rue"),
-                          self.n_acc, acc, base)
+                          self.labels("duree_sans_emploi"), acc, base)
+        self.distribution("parcours_rue", "Parcours de rue", p["parcours_rue"], self.labels("parcours_rue"), acc, base)
         self.distribution("logement_entree", "Situation logement à l'entrée", p["logement_entree"],
-                          self.labels("logement"), self.n_acc, acc, base, chart=True)
+                          self.labels("logement"), acc, base, chart=True)
         labels = self.difficulty_labels()
         diffs = p["difficultes_entree"]
+        rows: list[list[object]] = []
+        parts: dict[str, Part] = {}
+        self.diff_oui: dict[str, Nombre] = {}
+        for k, v in diffs.items():
+            cells, taux = self.yes_no(f"diff.{k}", labels.get(k, k), v)
+            rows.append([labels.get(k, k), cells["oui"], cells["non"], cells[NON_RENSEIGNE], taux])
+            parts[k], self.diff_oui[k] = taux.part, cells["oui"]
         self.t["difficultes_entree"] = Tableau(
-            "Difficultés rencontrées à l'entrée", _champ(acc, base), ["Difficulté", *self.YES_NO_HEADERS[1:]],
-            self.yes_no_rows((labels.get(k, k), v) for k, v in diffs.items()),
-        )
+            "Difficultés rencontrées à l'entrée", _champ_de(acc, base), ["Difficulté", *self.YES_NO_HEADERS[1:]], rows)
         from cvg_pipeline import charts
 
-        barres = [self.barre_part(labels.get(k, k), v["oui"], v["oui"] + v["non"]) for k, v in diffs.items()]
+        barres = [self.barre(labels.get(k, k), parts[k]) for k in diffs]
         self.figure("difficultes_entree", "Part des salarié·es accompagné·es rencontrant chaque difficulté à l'entrée",
                     lambda alt: charts.barres_horizontales("difficultes", self.describe(alt, barres), barres))
         nb = p["nb_difficultes"]
+        titre = "Nombre de difficultés par salarié·e"
+        cells_nb = self.counts("nbdiff", titre, nb, {}, self.acc())
+        parts_nb = {k: self.part(n, self.acc()) for k, n in cells_nb.items()}
+        # a reader adds the « Oui » of every difficulty: Σ Oui = Σ j × (people with j difficulties)
+        self.m.weighted({n.key: 1 for n in self.diff_oui.values()},
+                        {n.key: int(k) for k, n in cells_nb.items() if k.isdigit() and int(k) > 0},
+                        "difficultés : Σ oui = Σ j × effectif à j difficultés")
         cumul = p["cumul_3_a_7_difficultes"]
+        taux_cumul = self.rate("nbdiff.cumul", cumul, f"{titre} · de {CUMUL_MIN} à {CUMUL_MAX}", self.acc(), COST_MARGIN)
+        self.m.total(taux_cumul.n.key, [n.key for k, n in cells_nb.items()
+                                        if k.isdigit() and CUMUL_MIN <= int(k) <= CUMUL_MAX], "cumul 3 à 7")
+        self.k["cumul"] = taux_cumul
         self.t["nb_difficultes"] = Tableau(
-            "Nombre de difficultés par salarié·e", _champ(acc, base), ["Nombre de difficultés", "Effectif", "Part"],
-            [[k, s.effectif(v), s.part(v, self.n_acc)] for k, v in nb.items()],
-            [f"Salarié·es cumulant de 3 à 7 difficultés : {s.rate(cumul)}."],
+            titre, _champ_de(acc, base), ["Nombre de difficultés", "Effectif", "Part"],
+            [[k, cells_nb[k], parts_nb[k]] for k in nb],
+            [_Texte(lambda: f"Salarié·es cumulant de 3 à 7 difficultés : {taux_cumul}.")],
         )
-        barres_nb = [self.barre_part(k, v, self.n_acc) for k, v in nb.items()]
+        barres_nb = [self.barre(k, parts_nb[k]) for k in nb]
         self.figure("nb_difficultes", "Nombre de difficultés à l'emploi par salarié·e accompagné·e (en %)",
                     lambda alt: charts.barres_verticales("nb-difficultes", self.describe(alt, barres_nb), barres_nb,
                                                          titre_x="Nombre de difficultés à l'entrée"))
@@ -455,241 +674,361 @@ class _Builder:
     def accompagnement(self) -> None:
         a, s = self.ind["accompagnement"], self.s
         self.t["accompagnement"] = Tableau(
-            "Accompagnement renforcé", _champ(self.pop_acc, self.base_acc()), self.YES_NO_HEADERS,
-            self.yes_no_rows((self.column_label(k), a[k]) for k in ("acc_concerte", "acc_proximite")),
+            "Accompagnement renforcé", _champ_de(self.pop_acc, self.base_acc()), self.YES_NO_HEADERS,
+            self.yes_no_rows((f"acc.{k}", self.column_label(k), a[k]) for k in
+                             ("acc_concerte", "acc_proximite")),
         )
         diff = self.difficulty_labels()
+        titre = "Mobilisation des chargé·es de partenariats (CP) et de leur réseau"
         rows = [
-            ("Emploi", a["cp_emploi"], "salarié·es accompagné·es"),
-            (diff["sante"], a["cp_sante"], "salarié·es accompagné·es ayant une difficulté santé à l'entrée"),
-            (diff["logement"], a["cp_logement"], "salarié·es accompagné·es ayant une difficulté logement à l'entrée"),
+            ("Emploi", self.rate("cp.emploi", a["cp_emploi"], f"{titre} · emploi", self.acc()),
+             "salarié·es accompagné·es"),
+            (diff["sante"], self.rate("cp.sante", a["cp_sante"], f"{titre} · santé", self.diff_oui.get("sante")),
+             "salarié·es accompagné·es ayant une difficulté santé à l'entrée"),
+            (diff["logement"], self.rate("cp.logement", a["cp_logement"], f"{titre} · logement",
+                                         self.diff_oui.get("logement")),
+             "salarié·es accompagné·es ayant une difficulté logement à l'entrée"),
         ]
         self.t["cp"] = Tableau(
-            "Mobilisation des chargé·es de partenariats (CP) et de leur réseau",
-            _champ(self.pop_acc, "selon le champ, voir la colonne « Base »"),
+            titre, _champ(self.pop_acc, "selon le champ, voir la colonne « Base »"),
             ["Champ", "Base", "Salarié·es concerné·es", "Mobilisation du / de la CP"],
-            [[champ, base, s.effectif(r["base"]), s.rate(r)] for champ, r, base in rows],
+            [[champ, base, taux.base, taux] for champ, taux, base in rows],
             colonnes_texte=2,
         )
         from cvg_pipeline import charts
 
-        barres = [self.barre_part(champ, r["n"], r["base"]) for champ, r, _ in rows]
+        barres = [self.barre(champ, taux.part) for champ, taux, _ in rows]
         self.figure("cp", "Mobilisation des chargé·es de partenariats : emploi, santé, logement",
                     lambda alt: charts.barres_horizontales("cp", self.describe(alt, barres), barres))
         d = self.ind["sorties"]["duree_parcours"]
+        titre = "Durée de parcours des salarié·es sorti·es"
+        self.k["plus24"] = self.rate("duree.plus24", d["plus_24_mois"], f"{titre} · plus de 24 mois", self.sor())
         self.t["duree"] = Tableau(
-            "Durée de parcours des salarié·es sorti·es", _champ(self.pop_sor, self.base_sor()), ["", "Valeur"],
+            titre, _champ_de(self.pop_sor, self.base_sor()), ["", "Valeur"],
             [
                 ["Durée moyenne", s.moyenne(d["moyenne_mois"], self.n_sor, "mois")],
                 ["Durée médiane", s.moyenne(d["mediane_mois"], self.n_sor, "mois")],
-                ["Parcours de plus de 24 mois", s.rate(d["plus_24_mois"])],
+                ["Parcours de plus de 24 mois", self.k["plus24"]],
             ],
             ["Durée en mois : (date de sortie − date d'entrée) en jours / 30,4375."],
         )
         ps = self.ind["post_sortie"]
+        titre = "Accompagnement post-sortie"
+        rows_ps: list[list[object]] = []
+        self.ps_sortis: dict[str, Nombre] = {}
+        for key, label in (("emploi_durable", self._category_label("emploi_durable")),
+                           ("logement_perenne", self.labels("logement")["logement_perenne"])):
+            b = ps[key]  # type: ignore[literal-required]
+            sortis = self.ps_sortis[key] = self.c(f"ps.{key}.sortis", b["sortis"], f"{titre} · {label} · sorti·es")
+            contactes = self.rate(f"ps.{key}.contactes", b["contactes"], f"{titre} · {label} · contacté·es", sortis)
+            if contactes.base.key != sortis.key:
+                self.m.at_most([contactes.base.key], [sortis.key], f"{titre} : renseigné ≤ sorti·es")
+            stabilises = self.rate(f"ps.{key}.stabilises", b["stabilises"], f"{titre} · {label} · stabilisé·es",
+                                   contactes.n)
+            rows_ps.append([label, sortis, contactes, stabilises])
         self.t["post_sortie"] = Tableau(
-            "Accompagnement post-sortie",
+            titre,
             _champ(f"salarié·es sorti·es en {self.y} depuis 6 à 12 mois au {fr.date_longue(date(self.y, 12, 31))} "
                    "(183 à 365 jours)", "pour chaque ligne, les sorti·es de la fenêtre puis les contacté·es"),
             ["Situation à la sortie", "Sorti·es depuis 6 à 12 mois", "Contacté·es", "Situation stabilisée (parmi les contacté·es)"],
-            [
-                [label, s.effectif(b["sortis"]), s.rate(b["contactes"]), s.rate(b["stabilises"])]
-                for label, b in ((self._category_label("emploi_durable"), ps["emploi_durable"]),
-                                 (self.labels("logement")["logement_perenne"], ps["logement_perenne"]))
-            ],
+            rows_ps,
         )
 
     def sorties(self) -> None:
-        so, s = self.ind["sorties"], self.s
+        from cvg_pipeline.indicators import DURABLE_CATEGORY, NEUTRAL_CATEGORY
+
+        so = self.ind["sorties"]
         cats = {c.key: c for c in self.schema.exit_categories}
         dyn = so["taux_sorties_dynamiques"]
-        base = dyn["base"]
-        rows = []
-        for key, n in so["par_categorie"].items():
+        titre = "Sorties par catégorie"
+        sor = self.sor()
+        hors_neutres = self.c("sor.horsneutres", dyn["base"], "Sorties hors sorties neutres", COST_MARGIN)
+        cells = {k: self.c(f"sor.cat.{k}", n, f"{titre} · {cats[k].label if k in cats else k}", COST_MARGIN)
+                 for k, n in so["par_categorie"].items()}
+        self.m.total(sor.key, [hors_neutres.key, *(n.key for k, n in cells.items() if k == NEUTRAL_CATEGORY)],
+                     "sorti·es = hors sorties neutres + sorties neutres")
+        dyn_n = self.c("sor.dyn", dyn["n"], "Sorties dynamiques", COST_MARGIN)
+        self.m.total(dyn_n.key, [n.key for k, n in cells.items() if k in cats and cats[k].dynamic],
+                     "sorties dynamiques = Σ catégories dynamiques")
+        self.k["dyn"] = self.taux(dyn_n, hors_neutres)
+        durable = self.rate(f"sor.cat.{DURABLE_CATEGORY}", so["taux_emploi_durable"], "Taux d'emploi durable",
+                            hors_neutres)
+        self.via_cp = self.c("sor.viacp", so["emploi_via_cp"], "Sorties dynamiques via le / la CP emploi")
+        self.m.at_most([self.via_cp.key], [dyn_n.key], "via CP ≤ sorties dynamiques")
+        rows: list[list[object]] = []
+        parts: dict[str, Part] = {}
+        for key, n in cells.items():
             cat = cats.get(key)
             label = cat.label if cat else key
             if cat is not None and cat.note:
-                rows.append([f"{label} (*)", s.effectif(n), "hors base"])
+                rows.append([f"{label} (*)", n, "hors base"])
             else:
-                rows.append([label, s.effectif(n), s.part(n, base)])
-        neutral_notes = [f"(*) {c.label} : {c.note}" for c in self.schema.exit_categories if c.note]
+                parts[key] = self.part(n, hors_neutres)
+                rows.append([label, n, parts[key]])
+        neutral_notes: list[object] = [f"(*) {c.label} : {c.note}" for c in self.schema.exit_categories if c.note]
+        base_text = _Texte(lambda: f"{hors_neutres} sorties hors sorties neutres")
         self.t["sorties_categories"] = Tableau(
-            "Sorties par catégorie", _champ(self.pop_sor, f"{s.effectif(base)} sorties hors sorties neutres pour les parts"),
+            titre, _champ_de(self.pop_sor, _Texte(lambda: f"{base_text} pour les parts")),
             ["Catégorie de sortie", "Effectif", "Part des sorties hors sorties neutres"], rows, neutral_notes,
         )
         self.t["sorties_taux"] = Tableau(
-            "Sorties dynamiques", _champ(self.pop_sor, f"{s.effectif(base)} sorties hors sorties neutres"),
+            "Sorties dynamiques", _champ_de(self.pop_sor, base_text),
             ["", "Valeur"],
             [
-                [f"Taux de sorties dynamiques ({', '.join(dynamic_labels(self.schema))})", s.rate(dyn)],
-                ["Taux d'emploi durable", s.rate(so["taux_emploi_durable"])],
-                ["Sorties dynamiques obtenues via le / la CP emploi (effectif)", s.effectif(so["emploi_via_cp"])],
+                [f"Taux de sorties dynamiques ({', '.join(dynamic_labels(self.schema))})", self.k["dyn"]],
+                ["Taux d'emploi durable", durable],
+                ["Sorties dynamiques obtenues via le / la CP emploi (effectif)", self.via_cp],
             ],
-            neutral_notes,
+            list(neutral_notes),
         )
         from cvg_pipeline import charts
 
-        barres = [self.barre_part(cats[k].label if k in cats else k, n, base)
-                  for k, n in so["par_categorie"].items() if not (k in cats and cats[k].note)]
+        barres = [self.barre(cats[k].label if k in cats else k, part) for k, part in parts.items()]
         self.figure("sorties", "Situation à la sortie par catégorie (en % des sorties hors sorties neutres)",
                     lambda alt: charts.barres_horizontales("sorties", self.describe(alt, barres), barres))
         motifs = {v.key: v for v in self.schema.domains["motif_sortie"].values}
+        titre = "Sorties par motif"
+        labels = {k: motifs[k].label if k in motifs else NON_RENSEIGNE_LIBELLE if k == NON_RENSEIGNE else k
+                  for k in so["par_motif"]}
+        cells_m = self.counts("sor.motif", titre, so["par_motif"], labels, sor)
+        for key, n in cells.items():  # the motifs of a category sum to it
+            self.m.total(n.key, [m.key for k, m in cells_m.items() if k in motifs and motifs[k].category == key],
+                         f"{titre} : catégorie {key}")
         self.t["sorties_motifs"] = Tableau(
-            "Sorties par motif", _champ(self.pop_sor, self.base_sor()), ["Motif", "Catégorie", "Effectif", "Part des sorties"],
+            titre, _champ_de(self.pop_sor, self.base_sor()), ["Motif", "Catégorie", "Effectif", "Part des sorties"],
             [
-                [motifs[k].label if k in motifs else NON_RENSEIGNE_LIBELLE if k == NON_RENSEIGNE else k,
-                 cats[str(motifs[k].category)].label if k in motifs and motifs[k].category in cats else "",
-                 s.effectif(n), s.part(n, self.n_sor)]
-                for k, n in so["par_motif"].items()
+                [labels[k], cats[str(motifs[k].category)].label if k in motifs and motifs[k].category in cats else "",
+                 cells_m[k], self.part(cells_m[k], sor)]
+                for k in so["par_motif"]
             ],
             colonnes_texte=2,
         )
+        self.cat_cells = cells
 
     def logement(self) -> None:
-        lo, s = self.ind["logement"], self.s
+        lo = self.ind["logement"]
         labels = self.labels("logement")
-        base = lo["ameliore"]["base"]
+        ranks = {v.key: v.rank for v in self.schema.domains["logement"].values}
         pop = f"salarié·es sorti·es en {self.y} dont la situation logement est connue à l'entrée et à la sortie"
-        base_text = f"{s.effectif(base)} salarié·es sorti·es"
+        base = self.c("log.base", lo["ameliore"]["base"], "Logement · sorti·es dont la situation est connue",
+                      COST_HEADLINE)
+        base_text = _Texte(lambda: f"{base} salarié·es sorti·es")
         matrice = lo["matrice"]
         exits = list(next(iter(matrice.values()), {}).keys())
+        titre = "Situation logement : de l'entrée (lignes) à la sortie (colonnes)"
+        cells = {(a, b): self.c(f"log.m.{a}.{b}", n, f"{titre} · {labels.get(a, a)} → {labels.get(b, b)}")
+                 for a, row in matrice.items() for b, n in row.items()}
+        self.m.total(base.key, [n.key for n in cells.values()], f"{titre} : total")
         self.t["logement_matrice"] = Tableau(
-            "Situation logement : de l'entrée (lignes) à la sortie (colonnes)", _champ(pop, base_text),
+            titre, _champ_de(pop, base_text),
             ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits)],
-            [[labels.get(a, a), *(s.effectif(n) for n in row.values())] for a, row in matrice.items()],
+            [[labels.get(a, a), *(cells[a, b] for b in row)] for a, row in matrice.items()],
             ["Lecture : chaque case compte les salarié·es sorti·es passé·es de la situation de la ligne à celle "
              "de la colonne ; au-dessus de la diagonale, la situation s'améliore."],
         )
+
+        def rank(k: str) -> int:
+            r = ranks.get(k)
+            return -1 if r is None else int(r)
+
+        ameliore = self.rate("log.ameliore", lo["ameliore"], "Situation logement améliorée", base, COST_MARGIN)
+        degrade = self.rate("log.degrade", lo["degrade"], "Situation logement dégradée", base)
+        perenne = max(ranks, key=rank)
+        acces = self.rate("log.perenne", lo["acces_logement_perenne"], "Accès à un logement pérenne", base, COST_MARGIN)
+        via_cp = self.rate("log.viacp", lo["via_cp"], "Améliorations via le / la CP logement", ameliore.n)
+        self.m.total(ameliore.n.key, [n.key for (a, b), n in cells.items() if rank(b) > rank(a)], "améliorée")
+        self.m.total(degrade.n.key, [n.key for (a, b), n in cells.items() if rank(b) < rank(a)], "dégradée")
+        self.m.total(acces.n.key, [n.key for (a, b), n in cells.items() if b == perenne and a != perenne], "pérenne")
+        self.k["ameliore"], self.k["perenne"] = ameliore, acces
         self.t["logement_taux"] = Tableau(
-            "Évolution de la situation logement", _champ(pop, base_text), ["", "Valeur"],
+            "Évolution de la situation logement", _champ_de(pop, base_text), ["", "Valeur"],
             [
-                ["Situation améliorée", s.rate(lo["ameliore"])],
-                ["Situation dégradée", s.rate(lo["degrade"])],
-                [f"Accès à un {labels['logement_perenne'].lower()} pendant le parcours", s.rate(lo["acces_logement_perenne"])],
-                ["dont améliorations obtenues via le / la CP logement (parmi les situations améliorées)",
-                 s.rate(lo["via_cp"])],
+                ["Situation améliorée", ameliore],
+                ["Situation dégradée", degrade],
+                [f"Accès à un {labels['logement_perenne'].lower()} pendant le parcours", acces],
+                ["dont améliorations obtenues via le / la CP logement (parmi les situations améliorées)", via_cp],
             ],
         )
         from cvg_pipeline import charts
 
         rows = list(matrice.items())
-        values = [[s.valeur_effectif(n) for n in row.values()] for _, row in rows]
-        texts = [[s.effectif(n) for n in row.values()] for _, row in rows]
-        desc = " ; ".join(
-            f"{labels.get(a, a)} → {labels.get(b, b)} : {s.effectif(n)}" for a, row in rows for b, n in row.items() if n
-        )
-        self.figure(
-            "logement_matrice", "Situation logement des salarié·es sorti·es, de l'entrée à la sortie",
-            lambda alt: charts.matrice(
-                "logement", f"{alt} — {desc}.", [labels.get(a, a) for a, _ in rows],
-                [labels.get(b, b) for b in exits], values, texts, "Entrée", "Sortie",
-            ),
-        )
+
+        def draw(alt: str) -> str:
+            values = [[None if cells[a, b].cell.hidden else float(cells[a, b].cell.value) for b in row] for a, row in rows]
+            texts = [[str(cells[a, b]) for b in row] for a, row in rows]
+            desc = " ; ".join(f"{labels.get(a, a)} → {labels.get(b, b)} : {cells[a, b]}"
+                              for a, row in rows for b, n in row.items() if n)
+            return charts.matrice("logement", f"{alt} — {desc}.", [labels.get(a, a) for a, _ in rows],
+                                  [labels.get(b, b) for b in exits], values, texts, "Entrée", "Sortie")
+
+        self.figure("logement_matrice", "Situation logement des salarié·es sorti·es, de l'entrée à la sortie", draw)
 
     def sante(self) -> None:
-        sa, s = self.ind["sante"], self.s
-        rows = [("Ouverture de droits santé (au moins une des lignes suivantes)", sa["ouverture_droits"])]
-        rows += [(self.column_label(k), sa[k]) for k in
-                 ("bilan_sante", "medecin_traitant", "couverture_sante", "rqth_obtenue", "aah_obtenue")]
+        sa = self.ind["sante"]
+        titre = "Prise en charge santé pendant le parcours"
+        items = [("ouverture_droits", "Ouverture de droits santé (au moins une des lignes suivantes)")]
+        items += [(k, self.column_label(k)) for k in
+                  ("bilan_sante", "medecin_traitant", "couverture_sante", "rqth_obtenue", "aah_obtenue")]
+        taux = {k: self.rate(f"sante.{k}", sa[k], f"{titre} · {label}", self.sor(),  # type: ignore[literal-required]
+                             COST_MARGIN if k == "ouverture_droits" else COST_ORDINARY)
+                for k, label in items}
+        ouverture = taux["ouverture_droits"].n.key
+        for k, _ in items[1:]:
+            self.m.at_most([taux[k].n.key], [ouverture], f"santé : {k} ≤ ouverture de droits")
+        self.m.at_most([ouverture], [taux[k].n.key for k, _ in items[1:]], "santé : ouverture ≤ Σ lignes")
+        self.k["ouverture"] = taux["ouverture_droits"]
         self.t["sante"] = Tableau(
-            "Prise en charge santé pendant le parcours", _champ(self.pop_sor, self.base_sor()), ["", "Salarié·es sorti·es"],
-            [[label, s.rate(r)] for label, r in rows],
+            titre, _champ_de(self.pop_sor, self.base_sor()), ["", "Salarié·es sorti·es"],
+            [[label, taux[k]] for k, label in items],
         )
         from cvg_pipeline import charts
 
-        barres = [self.barre_part(label.split(" (")[0], r["n"], r["base"]) for label, r in rows]
+        barres = [self.barre(label.split(" (")[0], taux[k].part) for k, label in items]
         self.figure("sante", "Prise en charge santé des salarié·es sorti·es (en %)",
                     lambda alt: charts.barres_horizontales("sante", self.describe(alt, barres), barres,
                                                            couleur=charts.VERT))
 
     def resolution(self) -> None:
-        res, s = self.ind["resolution"], self.s
+        res = self.ind["resolution"]
         labels = self.difficulty_labels()
         states = self.labels("resolution")
+        keys = ("resolue", "en_cours", "non_resolue", NON_RENSEIGNE)
+        titre = "Résolution des difficultés identifiées à l'entrée"
+        rows: list[list[object]] = []
+        lignes: list[tuple[str, list[Part], Part]] = []
+        for k, b in res.items():
+            label = labels.get(k, k)
+            cells = self.counts(f"res.{k}", f"{titre} · {label}", {s: b[s] for s in keys},  # type: ignore[literal-required]
+                                states, None)
+            taux = self.rate(f"res.{k}.ok", b["resolue_ou_en_cours"], f"{titre} · {label} · résolue ou en cours",
+                             weight=COST_MARGIN)
+            self.m.total(taux.n.key, [cells["resolue"].key, cells["en_cours"].key], f"{label} : résolue ou en cours")
+            self.m.total(taux.base.key, [cells[s].key for s in keys[:3]], f"{label} : situations renseignées")
+            everyone = [cells[s].key for s in keys]
+            self.m.at_most(everyone, [self.sor().key], f"{label} : sorti·es ayant la difficulté ≤ sorti·es")
+            if k in self.diff_oui:
+                self.m.at_most(everyone, [self.diff_oui[k].key], f"{label} : sorti·es ≤ accompagné·es (oui)")
+            rows.append([label, *(cells[s] for s in keys), taux])
+            lignes.append((label, [self.part(cells[s], taux.base) for s in keys[:3]], taux.part))
         self.t["resolution"] = Tableau(
-            "Résolution des difficultés identifiées à l'entrée",
+            titre,
             _champ(f"salarié·es sorti·es en {self.y} ayant la difficulté à l'entrée",
                    "pour la dernière colonne, les salarié·es dont la situation à la sortie est renseignée"),
             ["Difficulté", states["resolue"], states["en_cours"], states["non_resolue"], NON_RENSEIGNE_LIBELLE,
              "Résolue ou en cours"],
-            [
-                [labels.get(k, k), s.effectif(b["resolue"]), s.effectif(b["en_cours"]), s.effectif(b["non_resolue"]),
-                 s.effectif(b["non_renseigne"]), s.rate(b["resolue_ou_en_cours"])]
-                for k, b in res.items()
-            ],
+            rows,
         )
         from cvg_pipeline import charts
 
-        lignes = []
-        for k, b in res.items():
-            base = b["resolue_ou_en_cours"]["base"]
-            parts = [s.valeur_part(n, base) for n in (b["resolue"], b["en_cours"], b["non_resolue"])]
-            lignes.append((labels.get(k, k), parts, s.part(b["resolue_ou_en_cours"]["n"], base)))
         series = [states["resolue"], states["en_cours"], states["non_resolue"]]
-        desc = " ; ".join(f"{label} : {text} résolue ou en cours" for label, _, text in lignes)
+
+        def draw(alt: str) -> str:
+            drawn = [(label, [p.valeur() for p in parts], str(total)) for label, parts, total in lignes]
+            desc = " ; ".join(f"{label} : {text} résolue ou en cours" for label, _, text in drawn)
+            return charts.empilees("resolution", f"{alt} — {desc}.", drawn, series)
+
         self.figure("resolution", "Résolution des difficultés à la sortie (en % des situations renseignées ; "
-                    "à droite, la part résolue ou en cours)",
-                    lambda alt: charts.empilees("resolution", f"{alt} — {desc}.", lignes, series))
+                    "à droite, la part résolue ou en cours)", draw)
 
     def phc(self) -> None:
         ph, s = self.ind["phc"], self.s
+        titre = f"Parcours PHC {self.y}"
+        acc = self.c("phc.acc", ph["accompagnes"], f"{titre} · accompagné·es", COST_HEADLINE)
+        ent = self.c("phc.ent", ph["entrees"], f"{titre} · entré·es", COST_HEADLINE)
+        sor = self.c("phc.sor", ph["sorties"], f"{titre} · sorti·es", COST_HEADLINE)
+        self.m.at_most([ent.key], [acc.key], "PHC : entré·es ≤ accompagné·es")
+        self.m.at_most([sor.key], [acc.key], "PHC : sorti·es ≤ accompagné·es")
+        poursuite = self.rate("phc.poursuite", ph["poursuite_cddi"], f"{titre} · poursuite en CDDI ou IAE")
+        self.m.at_most([poursuite.base.key], [sor.key], "PHC : hors neutres ≤ sorti·es")
+        if self.ind["perimetre"]["programme"] != "CVG":  # PHC parcours are part of the report's population
+            for small, big in ((acc, self.acc()), (ent, "eff.ent"), (sor, self.sor())):
+                big_key = big if isinstance(big, str) else big.key
+                if big_key in self.m.cells:
+                    self.m.at_most([small.key], [big_key], "PHC ≤ ensemble")
         self.t["phc"] = Tableau(
-            f"Parcours PHC {self.y}",
+            titre,
             _champ(f"parcours du programme PHC en {self.y}, quel que soit le programme du rapport"),
             ["", "Valeur"],
             [
-                ["Salarié·es accompagné·es", s.effectif(ph["accompagnes"])],
-                ["Salarié·es entré·es dans l'année", s.effectif(ph["entrees"])],
-                ["Salarié·es sorti·es dans l'année", s.effectif(ph["sorties"])],
+                ["Salarié·es accompagné·es", acc],
+                ["Salarié·es entré·es dans l'année", ent],
+                ["Salarié·es sorti·es dans l'année", sor],
                 ["Heures hebdomadaires moyennes à l'entrée (accompagné·es)",
                  s.moyenne(ph["heures_entree_moyenne"], ph["accompagnes"], "h")],
                 ["Heures hebdomadaires moyennes à la sortie (sorti·es)",
                  s.moyenne(ph["heures_sortie_moyenne"], ph["sorties"], "h")],
                 ["Poursuite en CDDI dans l'ACI ou embauche dans une autre structure de l'IAE (hors sorties neutres)",
-                 s.rate(ph["poursuite_cddi"])],
+                 poursuite],
             ],
             ["Moyennes d'heures sur les parcours où elles sont renseignées."],
         )
 
-    def _effectifs_rows(self, items: Iterable[tuple[str, EffectifsEtTaux]]) -> list[list[str]]:
-        s = self.s
-        return [
-            [label, fr.entier(b["effectifs"]["nb_aci"]), s.effectif(b["effectifs"]["accompagnes"]),
-             s.effectif(b["effectifs"]["entrees"]), s.effectif(b["effectifs"]["sorties"]),
-             s.effectif(b["effectifs"]["file_active_fin"]), s.rate(b["taux_sorties_dynamiques"])]
-            for label, b in items
-        ]
+    EFF_FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("acc", "accompagnes", "accompagné·es"), ("ent", "entrees", "entré·es"), ("sor", "sorties", "sorti·es"),
+        ("fin", "file_active_fin", "en parcours au 31 décembre"))
+
+    def effectifs_cells(self, prefix: str, label: str, eff: Mapping[str, Any], dyn: Rate,
+                        weight: float) -> tuple[list[object], dict[str, Nombre]]:
+        """The counts of one line of effectifs (a year, a territoire) and their relations: accompagné·es =
+        file active au 31 décembre + sorti·es; sorties dynamiques ≤ hors neutres ≤ sorti·es."""
+        cells = {m: self.c(f"{prefix}.{m}", int(eff[name]), f"{label} · {text}", weight)
+                 for m, name, text in self.EFF_FIELDS}
+        dyn_key, hn_key = ("sor.dyn", "sor.horsneutres") if prefix == "eff" else (f"{prefix}.dyn", f"{prefix}.hn")
+        # a rate's count and base before the counts of the line
+        cells["hn"] = self.c(hn_key, dyn["base"], f"{label} · sorties hors sorties neutres", min(weight, COST_MARGIN))
+        cells["dyn"] = self.c(dyn_key, dyn["n"], f"{label} · sorties dynamiques", min(weight, COST_MARGIN))
+        self.m.total(cells["acc"].key, [cells["fin"].key, cells["sor"].key], f"{label} : accompagné·es = file active + sorti·es")
+        self.m.at_most([cells["hn"].key], [cells["sor"].key], f"{label} : hors neutres ≤ sorti·es")
+        self.m.at_most([cells["ent"].key], [cells["acc"].key], f"{label} : entré·es ≤ accompagné·es")
+        taux = self.taux(cells["dyn"], cells["hn"])
+        row: list[object] = [fr.entier(eff["nb_aci"]), cells["acc"], cells["ent"], cells["sor"], cells["fin"], taux]
+        return row, cells
 
     EFFECTIFS_HEADERS: ClassVar[list[str]] = ["ACI", "Accompagné·es", "Entré·es", "Sorti·es", "En parcours au 31 déc.",
                          "Sorties dynamiques"]
+
     def note_dynamiques(self) -> str:
         return f"Sorties dynamiques : {dynamic_categories(self.schema)}, en part des sorties hors sorties neutres."
 
     def evolution(self) -> None:
         ev = self.ind["evolution"]
         years = sorted(ev)
+        rows: list[list[object]] = []
+        per_year: dict[int, dict[str, Nombre]] = {}
+        taux: list[Taux] = []
+        for y in years:
+            prefix = "eff" if int(y) == self.y else f"evo.{y}"
+            row, cells = self.effectifs_cells(prefix, f"Évolution · {y}", ev[y]["effectifs"],
+                                              ev[y]["taux_sorties_dynamiques"], COST_HEADLINE)
+            rows.append([y, *row])
+            per_year[int(y)] = cells
+            taux.append(row[-1])  # type: ignore[arg-type]
+        for year, year_cells in per_year.items():  # accompagné·es = file active of the year before + entré·es
+            if year - 1 in per_year:
+                self.m.total(year_cells["acc"].key, [per_year[year - 1]["fin"].key, year_cells["ent"].key],
+                             f"évolution {year}")
+        if self.y - 1 in per_year and "eff.debut" in self.m.cells:
+            self.m.total("eff.debut", [per_year[self.y - 1]["fin"].key], "en parcours au 1er janvier = file active")
         self.t["evolution"] = Tableau(
             f"Évolution {years[0]}-{years[-1]}" if years else "Évolution",
             _champ("salarié·es des ACI du périmètre, chaque année civile, sur les mêmes fichiers de reporting"),
-            ["Année", *self.EFFECTIFS_HEADERS], self._effectifs_rows((y, ev[y]) for y in years),
-            [self.note_dynamiques()],
+            ["Année", *self.EFFECTIFS_HEADERS], rows, [self.note_dynamiques()],
         )
         from cvg_pipeline import charts
 
-        series = [
-            (label, [self.barre_effectif(y, ev[y]["effectifs"][key]) for y in years])  # type: ignore[literal-required]
-            for label, key in (("Accompagné·es", "accompagnes"), ("Entré·es", "entrees"), ("Sorti·es", "sorties"))
-        ]
-        taux = [self.barre_part(y, ev[y]["taux_sorties_dynamiques"]["n"], ev[y]["taux_sorties_dynamiques"]["base"])
-                for y in years]
-        desc = " ; ".join(
-            f"{y} : {b0.etiquette} accompagné·es, {b1.etiquette} entré·es, {b2.etiquette} sorti·es, "
-            f"{t.etiquette} de sorties dynamiques"
-            for y, b0, b1, b2, t in zip(years, series[0][1], series[1][1], series[2][1], taux, strict=True)
-        )
-        self.figure("evolution", "Évolution sur trois ans : effectifs et taux de sorties dynamiques",
-                    lambda alt: charts.evolution("evolution", f"{alt} — {desc}.", years, series,
-                                                 "Sorties dynamiques", taux))
+        series = [(label, [self.barre(y, per_year[int(y)][key]) for y in years])
+                  for label, key in (("Accompagné·es", "acc"), ("Entré·es", "ent"), ("Sorti·es", "sor"))]
+        barres_taux = [self.barre(y, t.part) for y, t in zip(years, taux, strict=True)]
+
+        def draw(alt: str) -> str:
+            desc = " ; ".join(
+                f"{y} : {b0.etiquette} accompagné·es, {b1.etiquette} entré·es, {b2.etiquette} sorti·es, "
+                f"{t.etiquette} de sorties dynamiques"
+                for y, b0, b1, b2, t in zip(years, series[0][1], series[1][1], series[2][1], barres_taux, strict=True)
+            )
+            return charts.evolution("evolution", f"{alt} — {desc}.", years, series, "Sorties dynamiques", barres_taux)
+
+        self.figure("evolution", "Évolution sur trois ans : effectifs et taux de sorties dynamiques", draw)
 
     def territoires(self) -> None:
         name = self.territoire_name
@@ -698,26 +1037,46 @@ class _Builder:
         every = self.ind["par_territoire"] or {}
         par = {k: v for k, v in every.items() if v["effectifs"]["nb_aci"] > 0}
         absents = [name(k) for k in every if k not in par]
-        notes = [self.note_dynamiques()]
+        notes: list[object] = [self.note_dynamiques()]
         if absents:
             notes.append("Territoires sans ACI dans les données de l'année : " + ", ".join(absents) + ".")
+        rows: list[list[object]] = []
+        cells: dict[str, dict[str, Nombre]] = {}
+        for k, v in par.items():
+            row, cells[k] = self.effectifs_cells(f"terr.{k}", f"Résultats par territoire · {name(k)}", v["effectifs"],
+                                                 v["taux_sorties_dynamiques"], COST_ORDINARY)
+            rows.append([name(k), *row])
+        national = {"acc": "eff.acc", "ent": "eff.ent", "sor": "eff.sor", "fin": "eff.fin", "dyn": "sor.dyn",
+                    "hn": "sor.horsneutres"}
+        for m, key in national.items():  # the territoires sum to the national figures
+            if key in self.m.cells:
+                self.m.total(key, [c[m].key for c in cells.values()], f"territoires : Σ {m} = national")
         self.t["territoires"] = Tableau(
             f"Résultats {self.y} par territoire", _champ(self.pop_acc + ", par territoire de l'ACI"),
-            ["Territoire", *self.EFFECTIFS_HEADERS], self._effectifs_rows((name(k), v) for k, v in par.items()),
-            notes,
+            ["Territoire", *self.EFFECTIFS_HEADERS], rows, notes,
         )
         from cvg_pipeline import charts
 
-        barres = [self.barre_effectif(name(k), v["effectifs"]["accompagnes"]) for k, v in par.items()]
+        barres = [self.barre(name(k), cells[k]["acc"]) for k in par]
         self.figure("territoires", f"Salarié·es accompagné·es en {self.y} par territoire",
                     lambda alt: charts.barres_horizontales("territoires", self.describe(alt, barres), barres,
                                                            pourcentages=False))
 
+    def links(self) -> None:
+        """Relations between sections: a post-sortie group is part of the sorti·es of its category."""
+        from cvg_pipeline.indicators import DURABLE_CATEGORY
+
+        cat = getattr(self, "cat_cells", {}).get(DURABLE_CATEGORY)
+        if cat is not None and "emploi_durable" in self.ps_sortis:
+            self.m.at_most([self.ps_sortis["emploi_durable"].key], [cat.key], "post-sortie ≤ catégorie")
+        if "logement_perenne" in self.ps_sortis:
+            self.m.at_most([self.ps_sortis["logement_perenne"].key], [self.sor().key], "post-sortie ≤ sorti·es")
+
     def snapshots(self) -> None:
-        rows = [[sn["nom"], sn["siret"], self.territoire_name(sn["territoire"]),
-                 fr.date_iso_longue(sn["date_arrete"])] for sn in self.ind["snapshots"]]
+        rows: list[list[object]] = [[sn["nom"], sn["siret"], self.territoire_name(sn["territoire"]),
+                                     fr.date_iso_longue(sn["date_arrete"])] for sn in self.ind["snapshots"]]
         headers = ["ACI", "SIRET", "Territoire", "Données arrêtées au"]
-        notes = []
+        notes: list[object] = []
         if self.colonnes_absentes is not None:  # what each file's header lacked (cvg suivi records it)
             absent = self.colonnes_absentes
             headers.append("Colonnes facultatives absentes du fichier")
@@ -735,34 +1094,32 @@ class _Builder:
     # -- key figures ------------------------------------------------------------------------------------
     def cartes(self) -> list[Carte]:
         ind, s = self.ind, self.s
-        eff, so, lo, sa = ind["effectifs"], ind["sorties"], ind["logement"], ind["sante"]
+        eff, duree = ind["effectifs"], ind["sorties"]["duree_parcours"]
 
-        def rate_card(r: Rate, texte: str) -> Carte:
+        def rate_card(taux: Taux, texte: str) -> Carte:
             # the same as in the tables: « n.s. » with « < 5 / 18 » under it when only the count is masked
-            value = s.part(r["n"], r["base"])
-            detail = f"{s.effectif(r['n'])} / {s.effectif(r['base'])}" if s.base_affichable(r["base"]) else ""
-            if value == NS:
-                detail = " — ".join(filter(None, [detail, "non significatif, secret statistique"]))
-            return Carte(value, texte, detail)
+            def detail() -> str:
+                base = taux.part.base
+                shown = f"{taux.n} / {taux.base}" if base.value > 0 and (base.status != PRIMARY or base.vague) else ""
+                if str(taux.part) == NS:
+                    shown = " — ".join(filter(None, [shown, "non significatif, secret statistique"]))
+                return shown
 
-        duree = so["duree_parcours"]
+            return Carte(taux.part, texte, _Texte(detail))
+
         return [
-            Carte(s.effectif(eff["accompagnes"]), "salarié·es accompagné·es"),
-            Carte(s.effectif(eff["entrees"]), "salarié·es entré·es dans l'année"),
-            Carte(s.effectif(eff["sorties"]), "salarié·es sorti·es dans l'année"),
+            Carte(self.acc(), "salarié·es accompagné·es"),
+            Carte(self.c("eff.ent", eff["entrees"], "Effectifs · entré·es", COST_HEADLINE), "salarié·es entré·es dans l'année"),
+            Carte(self.sor(), "salarié·es sorti·es dans l'année"),
             Carte(fr.entier(eff["nb_aci"]), "ACI porteurs du programme"),
-            rate_card(so["taux_sorties_dynamiques"],
-                      "des salarié·es sorti·es (hors sorties neutres) accèdent à l'emploi ou à la formation"),
-            Carte(s.effectif(so["emploi_via_cp"]),
-                  "salarié·es ont accédé à l'emploi ou à la formation via le / la CP emploi"),
-            rate_card(lo["ameliore"], "des salarié·es sorti·es ont vu leur situation logement s'améliorer"),
-            rate_card(lo["acces_logement_perenne"],
-                      "des salarié·es sorti·es ont accédé à un logement pérenne pendant le parcours"),
-            rate_card(sa["ouverture_droits"], "des salarié·es sorti·es ont eu une ouverture de droits santé"),
+            rate_card(self.k["dyn"], "des salarié·es sorti·es (hors sorties neutres) accèdent à l'emploi ou à la formation"),
+            Carte(self.via_cp, "salarié·es ont accédé à l'emploi ou à la formation via le / la CP emploi"),
+            rate_card(self.k["ameliore"], "des salarié·es sorti·es ont vu leur situation logement s'améliorer"),
+            rate_card(self.k["perenne"], "des salarié·es sorti·es ont accédé à un logement pérenne pendant le parcours"),
+            rate_card(self.k["ouverture"], "des salarié·es sorti·es ont eu une ouverture de droits santé"),
             Carte(s.moyenne(duree["moyenne_mois"], self.n_sor, "mois"), "durée moyenne des parcours (sorti·es)"),
-            rate_card(duree["plus_24_mois"], "des salarié·es sorti·es ont eu un parcours de plus de 24 mois"),
-            rate_card(ind["profil"]["cumul_3_a_7_difficultes"],
-                      "des salarié·es accompagné·es cumulent de 3 à 7 difficultés à l'entrée"),
+            rate_card(self.k["plus24"], "des salarié·es sorti·es ont eu un parcours de plus de 24 mois"),
+            rate_card(self.k["cumul"], "des salarié·es accompagné·es cumulent de 3 à 7 difficultés à l'entrée"),
         ]
 
 
@@ -806,10 +1163,25 @@ def build_report(
     """The view model of the report (every number formatted, the secret applied). `colonnes_absentes`
     (SIRET → labels of the optional columns its file lacked, None when not recorded) adds them to the sources."""
     from cvg_pipeline.indicators import indicator_warnings
+    from cvg_pipeline.secret.suppress import protect
 
     secret = Secret(seuil)
     builder = _Builder(ind, schema, secret, charts, colonnes_absentes)
     builder.build()
+    cartes = builder.cartes()
+    audit = protect(builder.m)  # statuses F / A / D of every count, then what an adversary can reach
+    builder.draw_figures()  # charts only draw what stayed visible
+    for table in builder.t.values():  # the footnote of a table with a count hidden by the secondary secret
+        if any(_secondaire(c) for row in table.lignes for c in row):
+            table.notes.append(
+                f"« {SECRET_SECONDAIRE} » : effectif masqué au titre du secret secondaire : avec les totaux publiés, "
+                f"il permettrait de retrouver un effectif inférieur à {seuil}."
+            )
+    masquees = [
+        CelluleMasquee(cell.key, cell.label, cell.status, str(Nombre(cell, seuil)), int(iv.lo), None if iv.hi == float("inf") else int(iv.hi),
+                       required_width(seuil, cell.status))
+        for cell in builder.m.hidden() for iv in [audit[cell.key]]
+    ]
     donnees_au = fr.date_iso_longue(ind["donnees_au"]) if ind["donnees_au"] else "aucune donnée"
     perimetre = perimetre_libelle(ind, schema)
     titre = f"Rapport d'activité {ind['annee']} — {perimetre[0].upper()}{perimetre[1:]}"
@@ -820,13 +1192,50 @@ def build_report(
         donnees_au=donnees_au,
         secret=secret.mention(),
         avertissements=indicator_warnings(ind),
-        cartes=builder.cartes(),
+        cartes=cartes,
         parties=_parties(builder.t, builder.g),
         t=builder.t,
         g=builder.g,
         notes={c.key: f"{c.label} : {c.note}" for c in schema.exit_categories if c.note},
         dynamiques=dynamic_categories(schema),
+        masquees=masquees,
     )
+
+
+# -- the audit of the secret (`cvg report --audit`) ------------------------------------------------------
+def _borne(value: int | None) -> str:
+    return "+∞" if value is None else fr.entier(value)
+
+
+def audit_text(ind: Indicators, rapport: Rapport, seuil: int) -> str:
+    """One line per hidden count: status, the interval a reader can reach, where it is shown."""
+    cells = rapport.masquees
+    primaires = sum(c.statut == PRIMARY for c in cells)
+    lines = [f"{rapport.titre} — secret statistique (seuil {seuil}) : {fr.pluriel(len(cells), 'effectif masqué', 'effectifs masqués')} "
+             f"({primaires} A secret primaire « <{fr.NBSP}{seuil} », {len(cells) - primaires} D secret secondaire "
+             f"« {SECRET_SECONDAIRE} »)."]
+    if cells:
+        lines.append("Statut, affichage, intervalle qu'un lecteur peut déduire de tout ce que le rapport publie, "
+                     "largeur exigée, effectif :")
+    for c in cells:
+        verdict = "" if c.protegee else " — EXPOSÉ"
+        lines.append(f"  {c.statut}  {c.affiche:>4}  [{_borne(c.minimum)} ; {_borne(c.maximum)}]  (≥ {c.largeur_requise})"
+                     f"{verdict}  {c.libelle}")
+    exposes = [c for c in cells if not c.protegee]
+    lines.append("Tous les effectifs masqués sont protégés." if not exposes else
+                 f"{len(exposes)} effectif(s) masqué(s) insuffisamment protégé(s).")
+    return "\n".join(lines)
+
+
+def audit_json(ind: Indicators, rapport: Rapport, seuil: int) -> str:
+    import json
+
+    return json.dumps({
+        "perimetre": ind["perimetre"], "annee": ind["annee"], "seuil": seuil,
+        "cellules": [{"cle": c.cle, "libelle": c.libelle, "statut": c.statut, "affiche": c.affiche,
+                      "min": c.minimum, "max": c.maximum,
+                      "largeur_requise": c.largeur_requise, "protegee": c.protegee} for c in rapport.masquees],
+    }, ensure_ascii=False, indent=2)
 
 
 # -- rendering -------------------------------------------------------------------------------------------

@@ -54,12 +54,30 @@ def report(
             ),
         ),
     ] = 5,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit",
+            help=(
+                "N'écrit aucun fichier : affiche chaque effectif masqué du rapport, son statut (A secret primaire, "
+                "D secret secondaire) et l'intervalle qu'un lecteur peut en déduire de tout ce qui est publié."
+            ),
+        ),
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Avec --audit : la sortie en JSON.")] = False,
 ) -> None:
     """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits."""
 
     def run() -> None:
         from cvg_pipeline.report import preload, render_report
 
+        if json_output and not audit:
+            from cvg_pipeline.errors import UsageError
+
+            raise UsageError("--json ne s'utilise qu'avec --audit.")
+        if audit:
+            print_audit()
+            return
         wanted = parse_formats_option(formats)
         result, schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
@@ -73,6 +91,15 @@ def report(
             result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent
         ):
             echo(str(path))
+
+    def print_audit() -> None:
+        from cvg_pipeline.report import audit_json, audit_text, build_report
+
+        result, schema = indicators_from_options(
+            store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
+        )
+        rapport = build_report(result, schema, seuil=seuil_secret, charts=False)
+        echo(audit_json(result, rapport, seuil_secret) if json_output else audit_text(result, rapport, seuil_secret))
 
     guarded(run)
 

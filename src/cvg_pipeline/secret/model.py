@@ -1,0 +1,165 @@
+"""The linear facts a reader of a report knows: published counts and the relations between them.
+
+A `Cell` is one count of the report (a variable of the adversary's problem), identified by a semantic key
+(``profil.sexe.femme``): the same key shown twice — a key figure and a table's total, a rate's base and a
+table's row — is one variable. A cell may be unpublished (``published=False``): a quantity the relations
+mention but the report never shows (an adversary's unknown from the start).
+
+A `Relation` is ``lo ≤ Σ coef · cell ≤ hi``: an equality (a distribution sums to its base, Oui + Non +
+Non renseigné = base, territoires sum to the national row), an inequality (a rate's count is at most its
+base), or — for a share published as a rounded percentage — the interval ``(p − ½) % · base ≤ n ≤
+(p + ½) % · base`` (`Share`, turned into two inequalities once the statuses are known).
+
+A relation that the true values do not satisfy is not a fact: it is dropped (a reader could not use it),
+so that inconsistent data never make the audit infeasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+FREE, PRIMARY, SECONDARY = "F", "A", "D"  # SDMX OBS_CONF: free, primary confidential, secondary
+
+# Cost classes of a cell for the secondary secret (multiplied by the value): hide small counts and
+# « Non renseigné » first, headline figures last.
+COST_NON_RENSEIGNE = 0.5
+COST_ORDINARY = 1.0
+COST_MARGIN = 20.0  # a table's total or a rate's base
+COST_HEADLINE = 1000.0  # effectifs, national rows, key figures
+
+
+@dataclass
+class Cell:
+    key: str
+    value: int
+    label: str  # where the reader sees it: « Sorties par motif · Décès »
+    published: bool = True
+    weight: float = COST_ORDINARY
+    status: str = FREE
+    vague: bool = False  # a primary cell shown « s » rather than « < seuil »: see `suppress`
+
+    @property
+    def hidden(self) -> bool:
+        return self.status != FREE
+
+    @property
+    def cost(self) -> float:
+        """The price of hiding this cell (never a zero: an « s » over 0 protects nothing and tells a lie
+        about structural zeros; see `suppress`)."""
+        return self.weight * max(self.value, 1)
+
+
+@dataclass(frozen=True)
+class Relation:
+    terms: tuple[tuple[str, int], ...]  # (cell key, integer coefficient)
+    lo: float
+    hi: float
+    name: str = ""
+
+    @property
+    def equality(self) -> bool:
+        return self.lo == self.hi
+
+    def members(self) -> list[str]:
+        return [k for k, _ in self.terms]
+
+
+@dataclass(frozen=True)
+class Share:
+    """A percentage of `n` over `base`, published rounded to a whole percent when both are free."""
+
+    n: str
+    base: str
+
+
+@dataclass
+class Model:
+    seuil: int
+    cells: dict[str, Cell] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
+    shares: list[Share] = field(default_factory=list)
+    dropped: list[Relation] = field(default_factory=list)  # relations the true values contradict
+
+    # -- declaring ----------------------------------------------------------------------------------------
+    def cell(self, key: str, value: int, label: str, *, weight: float = COST_ORDINARY,
+             published: bool = True) -> Cell:
+        """Declare (or find) a cell; a second declaration may raise its weight or publish it."""
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = Cell(key, int(value), label, published, weight)
+        else:
+            if found.value != value:
+                raise ValueError(f"cell {key}: two values ({found.value}, {value})")
+            found.weight = max(found.weight, weight)
+            found.published = found.published or published
+        return found
+
+    def relation(self, terms: Iterable[tuple[str, int]], lo: float, hi: float, name: str = "") -> None:
+        merged: dict[str, int] = {}
+        for key, coef in terms:
+            if key not in self.cells:
+                raise KeyError(f"relation {name}: unknown cell {key}")
+            merged[key] = merged.get(key, 0) + coef
+        rel = Relation(tuple((k, c) for k, c in merged.items() if c), lo, hi, name)
+        if not rel.terms:
+            return
+        total = sum(self.cells[k].value * c for k, c in rel.terms)
+        if lo - 1e-9 <= total <= hi + 1e-9:
+            self.relations.append(rel)
+        else:
+            self.dropped.append(rel)
+
+    def total(self, total: str, parts: Sequence[str], name: str = "") -> None:
+        """total = Σ parts."""
+        self.relation([(total, 1), *((p, -1) for p in parts)], 0, 0, name or total)
+
+    def at_most(self, small: Sequence[str], big: Sequence[str], name: str = "") -> None:
+        """Σ small ≤ Σ big (a rate's count and its base, a subgroup and its group)."""
+        self.relation([*((k, 1) for k in small), *((k, -1) for k in big)], float("-inf"), 0, name)
+
+    def weighted(self, left: Mapping[str, int], right: Mapping[str, int], name: str = "") -> None:
+        """Σ a·left = Σ b·right (e.g. Σ difficulties Oui = Σ j · people with j difficulties)."""
+        self.relation([*left.items(), *((k, -c) for k, c in right.items())], 0, 0, name)
+
+    def share(self, n: str, base: str) -> None:
+        self.shares.append(Share(n, base))
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def hidden(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.published and c.hidden]
+
+    def published_shares(self) -> list[Share]:
+        """Shares shown in the report: both their count and their base are free, the base not 0."""
+        return [s for s in self.shares
+                if not self.cells[s.n].hidden and not self.cells[s.base].hidden and self.cells[s.base].value > 0
+                and self.cells[s.n].published and self.cells[s.base].published]
+
+    def share_relations(self) -> list[Relation]:
+        """Each published share as two inequalities: 100·n ≥ (p − ½)·base and 100·n ≤ (p + ½)·base, where p
+        is the percentage shown (rounded half up). Integer coefficients: ×2."""
+        from cvg_pipeline.fr import pourcentage_valeur
+
+        out = []
+        for s in self.published_shares():
+            p = pourcentage_valeur(self.cells[s.n].value, self.cells[s.base].value)
+            out.append(Relation(((s.n, 200), (s.base, -(2 * p - 1))), 0, float("inf"), f"part {s.n}"))
+            out.append(Relation(((s.n, 200), (s.base, -(2 * p + 1))), float("-inf"), 0, f"part {s.n}"))
+        return out
+
+    def all_relations(self) -> list[Relation]:
+        return [*self.relations, *self.share_relations()]
+
+
+def required_width(seuil: int, status: str) -> int:
+    """How wide the interval an adversary can reach must be for a hidden cell (max − min, in counts).
+
+    « < seuil » already tells 1 ≤ x ≤ seuil − 1 (width seuil − 2). We ask that the adversary keep at least
+    half of the uncertainty the primary secret leaves: width ≥ ⌈(seuil − 1) / 2⌉ — 2 at the default seuil
+    5 (at least three possible values), 5 at seuil 10 — capped at seuil − 2 for a primary cell (its widest
+    possible interval). A secondary cell is held to the same width. GaussSuppression's safeguard for
+    frequency tables asks a width of at least 2 too; τ-ARGUS calls these the protection levels."""
+    if seuil <= 2:
+        return 0
+    width = -(-(seuil - 1) // 2)
+    return min(width, seuil - 2) if status == PRIMARY else width
