@@ -10,6 +10,11 @@ The template converted by LibreOffice (≤ 6 pages, « Mode d'emploi » printed 
 checked in tests/test_template.py::test_libreoffice_prints_the_template_readably and not repeated here. The
 PDF of `cvg report --format pdf` does not exist yet: nothing checks it.
 
+Chromium is driven by its command line only, with no dependency and no debugging protocol: a copy of the
+report with a small measuring script appended is opened with `--dump-dom`, which prints the DOM once the page
+has loaded, with the measures the script left in it (tests/clients.py::measure_charts); console messages and
+failed loads are read from Chromium's log (`--enable-logging=stderr`); `--print-to-pdf` prints, poppler reads.
+
 Work is shared: the network and the example store are made once per test run (a file lock lets the first
 pytest-xdist worker build them, the others reuse them), LibreOffice uses one profile per worker.
 """
