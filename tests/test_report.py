@@ -487,3 +487,32 @@ def test_cli_import_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
     assert report.FORMATS == ("md", "html")
+
+
+def test_cli_audit_lists_every_hidden_count_with_its_interval(store: Path, tmp_path: Path) -> None:
+    """`cvg report --audit --json` (issue 16; fails on main before 046f038: no --audit): each hidden count,
+    its status and the interval a reader can reach; nothing is written."""
+    args = ["report", "--store", str(store), "--territoire", "lyon", "--annee", "2023", "--sortie", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--audit", "--json"])
+    assert result.exit_code == 0, result.output
+    audit = json.loads(result.stdout)
+    assert audit["seuil"] == 5 and audit["cellules"]
+    assert {c["statut"] for c in audit["cellules"]} == {"A", "D"}
+    for cell in audit["cellules"]:
+        assert cell["protegee"], cell
+        assert cell["max"] is None or cell["max"] - cell["min"] >= cell["largeur_requise"] == 2
+        assert cell["affiche"] in (LT5, "s")
+    assert not list(tmp_path.iterdir())
+    text = runner.invoke(app, [*args, "--audit"])
+    assert text.exit_code == 0 and "Tous les effectifs masqués sont protégés." in text.stdout
+    assert runner.invoke(app, [*args, "--json"]).exit_code == 2
+
+
+def test_secondary_secret_footnote_in_both_formats(lyon: Indicators, schema: Schema) -> None:
+    """A table with an « s » says what it means, in Markdown and in HTML (fails before 046f038)."""
+    rapport = build_report(lyon, schema)
+    assert any(c.statut == "D" for c in rapport.masquees)
+    for fmt in ("md", "html"):
+        text = render_text(rapport, fmt)
+        assert "« s » : effectif masqué au titre du secret secondaire" in text
+        assert "| s |" in text if fmt == "md" else '<td class="n">s</td>' in text
