@@ -67,6 +67,10 @@ golden: $(VENV)/.installed-dev
 	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
 	git status --short tests/golden
 
+## make soak: the adversary of the secret statistique on 20 generated networks (tests/test_secret_adversary.py).
+soak: $(VENV)/.installed-dev
+	CVG_SOAK_NETWORKS=20 $(BIN)/pytest -p no:cacheprovider -q tests/test_secret_adversary.py
+
 ## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
 ## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error).
 captures: $(VENV)/.installed-dev
