@@ -6,13 +6,20 @@ The report layer never counts: every number comes from the `Indicators` object (
 does is presentation: labels from the schema, French formatting (`fr.py`), shares n / base for display, and
 the *secret statistique* of indicators.md §5, applied here and only here (the JSON is never masked):
 
-- a count from 1 to seuil − 1 is shown as ``< seuil``; 0 is shown as 0;
-- a share whose base is below the seuil is shown as ``n.s.``; a base of 0 is ``non calculable``;
-- a share whose count is masked is also ``n.s.`` (``n.s. (< 5 / 11)``), whatever its base: otherwise
-  ``9 % (< 5 / 11)`` would give the masked count back (1 / 11);
+- while the tables are built, `_Builder` declares every count it shows as a cell of a linear model
+  (`secret.model`: one key per quantity, shared by a key figure and the table holding it) and the relations
+  a reader knows between them (a distribution sums to its base, Oui + Non + Non renseigné = base, motifs
+  sum to their category, territoires to the national row, a rate's count is at most its base…); the table
+  cells hold `Affiche` objects (`Nombre`, `Part`, `Taux`) whose text is read once the secret has chosen;
+- `secret.suppress.protect` sets each count's status: F free, A primary (1 … seuil − 1, shown ``< seuil``),
+  D secondary (shown ``s``), then audits every hidden count by linear programming (`secret.verify`) and
+  hides more until none can be narrowed below `secret.model.required_width`;
+- a share is shown only when its count and its base are free and the base is at least the seuil
+  (``n.s.`` otherwise, ``n.s. (< 5 / 11)``, ``n.s. (s / 961)``); a base of 0 is ``non calculable``;
 - seuil 0 turns the secret off.
 
-Charts receive the masked data only: a masked count or a share that is not shown is never drawn.
+Charts are drawn after the secret (`_Builder.draw_figures`): a hidden count or a share that is not shown is
+never drawn. `Rapport.masquees` is the audit that `cvg report --audit` prints.
 
 The view model (`Tableau`, `Graphique`, `Carte`) is built once and rendered by two jinja2 templates,
 ``templates/report.md.j2`` and ``templates/report.html.j2`` of the package (autoescaped), so both formats
