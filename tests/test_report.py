@@ -290,6 +290,7 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     assert f">0{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
     assert f">0{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
     assert "Femme : n.s." in secret_on
+    assert "Homme : n.s." in secret_on  # the secondary secret's « s » is not drawn either (100 % − it = Femme)
     # the table: the masked count and its share (0 % of 3 448 would say « between 1 and 17 »)
     table = build_report(ind, schema, seuil=5, charts=False).t["sexe"]
     assert table.lignes[0] == ["Femme", LT5, NS]

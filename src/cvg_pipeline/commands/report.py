@@ -49,8 +49,8 @@ def report(
             metavar="N",
             min=0,
             help=(
-                "Secret statistique : effectifs de 1 à N−1 affichés « < N », parts sur moins de N personnes "
-                "« n.s. » ; 0 le désactive."
+                "Secret statistique : effectifs de 1 à N−1 affichés « < N », ceux qui permettraient de les "
+                "recalculer « s », parts sur moins de N personnes « n.s. » ; 0 le désactive."
             ),
         ),
     ] = 5,
