@@ -1347,6 +1347,7 @@ def preload(formats: Sequence[str] = FORMATS) -> None:
         import contextlib
 
         with contextlib.suppress(Exception):
+            import highspy  # noqa: F401  (the audit of the secret statistique)
             import jinja2  # noqa: F401
 
             if "html" in formats:
