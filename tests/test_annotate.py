@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -699,7 +700,8 @@ def test_cvg_verifier_writes_the_error_workbook_into_erreurs_of_the_current_fold
     assert result.exit_code == 1, result.output
     expected = tmp_path / "erreurs" / "aci-lyon-erreurs.xlsx"
     assert expected.is_file() and sorted(p.name for p in (tmp_path / "envoi").iterdir()) == ["aci-bon.xlsx", "aci-lyon.xlsx"]
-    assert f"Classeur d'erreurs à renvoyer à l'ACI : {expected}" in result.output.replace("\n", "")
+    assert f"Classeur d'erreurs à ouvrir : {expected}" in result.output.replace("\n", "")
+    assert re.search(r"Votre fichier contient \d+ erreurs : ouvrez", result.output)
     wb = load_workbook(expected)
     assert wb.sheetnames == [ERRORS_SHEET, "Structure", "Salariés"]
     assert red_cells(wb)  # the located errors are marked
@@ -812,7 +814,7 @@ def test_issue13_point1_the_acis_corrected_file_is_never_overwritten(tmp_path: P
     assert check.returncode == 1
     assert corrected.read_bytes() == before
     assert sorted(p.name for p in recus.iterdir()) == ["aci-erreurs.xlsx", "aci.xlsx"]  # nothing written among inputs
-    assert f"Classeur d'erreurs à renvoyer à l'ACI : {tmp_path / 'erreurs' / 'aci-erreurs.xlsx'}" in check.stdout
+    assert f"Classeur d'erreurs à ouvrir : {tmp_path / 'erreurs' / 'aci-erreurs.xlsx'}" in check.stdout
 
     run = _cvg(tmp_path, "ingest", "--store", store, "--erreurs", "recus", "recus")
     assert run.returncode == 1

@@ -80,11 +80,11 @@ def main() -> None:
 
     from cvg_pipeline.commands import streams
     from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
-    from cvg_pipeline.files import PRIVATE_UMASK, handle_sigterm
+    from cvg_pipeline.files import PRIVATE_UMASK, handle_interrupts
 
     streams.install()  # any terminal encoding, closed or broken streams: never a traceback (streams.py)
     os.umask(PRIVATE_UMASK)
-    handle_sigterm()
+    handle_interrupts()  # Ctrl-C and SIGTERM: KeyboardInterrupt, cleaned up by the command (files.py)
     try:
         code = app(args=_debug_first(sys.argv[1:]), prog_name="cvg", standalone_mode=False)
     except UsageError as exc:
@@ -102,8 +102,34 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside a command's body (the body says « interrompu »)
         sys.stderr.write("Erreur : interrompu.\n")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        _exit_done(130)
+    _exit_done(code if isinstance(code, int) else 0)
+
+
+def _exit_done(code: int) -> None:
+    """The command is over and has said everything: a Ctrl-C now (as the interpreter ends) changes nothing,
+    so it is ignored rather than let it kill the process without a word.
+
+    After an interrupt (130) the process ends at once, its output flushed: a KeyboardInterrupt that went
+    through a library's embedded Python code (DuckDB's) marks the interpreter so that it would otherwise kill
+    itself by SIGINT on the way out (exit -2, after « interrompu » was said)."""
+    import os
+    import signal
+    import sys
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except KeyboardInterrupt:  # it came just before: the work is done all the same
+        pass
+    if code == 130:
+        import contextlib
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.flush()
+        os._exit(130)
+    sys.exit(code)
 
 
 def _debug_first(args: list[str]) -> list[str]:

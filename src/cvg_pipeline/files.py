@@ -41,13 +41,32 @@ def private_umask() -> Iterator[None]:
         os.umask(old)
 
 
+_INTERRUPTED = [False]
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    _INTERRUPTED[0] = True
     raise KeyboardInterrupt
 
 
-def handle_sigterm() -> None:
-    """SIGTERM (`kill`, a service manager stopping) ends the command like Ctrl-C: cleanly, files removed."""
+def interrupted() -> bool:
+    """True once Ctrl-C or SIGTERM came (`handle_interrupts`): a library may have turned the interrupt into
+    its own error (DuckDB's « Query interrupted », a RuntimeError), which is then an interrupt all the same."""
+    return _INTERRUPTED[0]
+
+
+def handle_interrupts() -> None:
+    """Ctrl-C and SIGTERM (`kill`, a service manager stopping) end the command the same way: a
+    KeyboardInterrupt, so that every `finally` runs and temporary files are removed; `interrupted()` says
+    it came whatever a library made of it."""
     with contextlib.suppress(ValueError):  # not the main thread (a library caller): leave its handlers alone
+        signal.signal(signal.SIGINT, _raise_interrupt)
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def handle_sigterm() -> None:
+    """SIGTERM ends the command like Ctrl-C (`handle_interrupts`)."""
+    with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, _raise_interrupt)
 
 

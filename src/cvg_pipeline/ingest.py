@@ -546,6 +546,7 @@ def read_files(
     # a batch of valid files never pays for it (see validate.validate).
     chunks = _chunks(total)
     results: dict[int, ParsedFile] = {}
+    progress("lecture", 0, total)  # the bar shows from the start, not once the first chunk is read
 
     def keep(chunk: range, parsed: list[ParsedFile]) -> None:
         for i, pf in zip(chunk, parsed, strict=True):

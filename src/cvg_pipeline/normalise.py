@@ -114,13 +114,20 @@ def closest_label(raw: str, domain: Domain) -> str | None:
     return None if value is None else value.label
 
 
+LONG_LIST = 8  # past this many accepted values, a message with a suggestion does not list them all
+
+
 def category_fields(raw_text: str, domain: Domain) -> dict[str, str]:
-    """`suggestion` and `valeurs` for the valeur-inconnue template."""
+    """`suggestion` and `valeurs` for the valeur-inconnue template: the nearest accepted value when one is
+    close; then the accepted values, or, for a long list (the 22 motifs de sortie) once a suggestion is made,
+    where to find them."""
     closest = closest_label(raw_text, domain)
-    return {
-        "suggestion": f" (vouliez-vous dire « {closest} » ?)" if closest else "",
-        "valeurs": ", ".join(f"« {label} »" for label in domain.labels),
-    }
+    labels = domain.labels
+    if closest and len(labels) > LONG_LIST:
+        valeurs = f"les {len(labels)} valeurs listées dans la feuille « Mode d'emploi » du modèle"
+    else:
+        valeurs = ", ".join(f"« {label} »" for label in labels)
+    return {"suggestion": f" (vouliez-vous dire « {closest} » ?)" if closest else "", "valeurs": valeurs}
 
 
 # -- numbers (spec §3.5) ---------------------------------------------------------------------------------

@@ -344,7 +344,6 @@ def _table_end(body: pl.DataFrame) -> int | None:
     return table_end(rows, entry_column=entry_column)
 
 
-
 # -- sheet Structure (spec §1.1) -------------------------------------------------------------------------------
 def _structure_columns(rows: list[tuple[Any, ...]], schema: Schema) -> tuple[int, int] | None:
     """(Champ, Valeur) column positions from a header row among the first rows, if there is one."""

@@ -103,6 +103,10 @@ def guarded(fn: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         fail("interrompu.", 130)
     except Exception as exc:
+        from cvg_pipeline.files import interrupted
+
+        if interrupted():  # DuckDB's « Query interrupted » and the like: the interrupt, not a fault
+            fail("interrompu.", 130)
         if STATE["debug"]:
             raise
         from cvg_pipeline.store_checks import describe_store_error

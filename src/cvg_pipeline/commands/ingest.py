@@ -9,7 +9,7 @@ rendered here: a rich progress bar on stderr, the table and the errors on stdout
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -55,7 +55,12 @@ ErrorsOption = Annotated[
     ),
 ]
 
-STAGES = {"lecture": "Lecture des fichiers", "validation": "Vérification", "enregistrement": "Enregistrement"}
+STAGES = {
+    "depart": "Recherche des classeurs",
+    "lecture": "Lecture des classeurs",
+    "validation": "Contrôle des règles sur toutes les lignes",
+    "enregistrement": "Enregistrement dans la base",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -178,14 +183,32 @@ Segment = str | tuple[str, str]
 
 
 class _Out:
-    """stdout: rich on a terminal, plain text otherwise (never wrapped, as the table is wide)."""
+    """stdout: rich on a terminal, fitted to its width (tables fitted by `_table`, text wrapped on words);
+    plain full lines otherwise (a file, a pipe, a script)."""
 
     def __init__(self) -> None:
         self.console: Console | None = None
+        self.width: int | None = None
         if sys.stdout.isatty():
             from rich.console import Console
 
-            self.console = Console(highlight=False, soft_wrap=True)
+            self.console = Console(highlight=False, soft_wrap=False)
+            self.width = self.console.width
+
+    def wrapped(self, text: str, indent: int = 0) -> list[str]:
+        """`text` cut on words to the terminal's width (continuation lines indented by `indent`); whole
+        when not on a terminal."""
+        if self.width is None or _cells(text) <= self.width:
+            return [text]
+        import textwrap
+
+        lead = len(text) - len(text.lstrip(" "))
+        glued = text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")  # never « at a line's end or » at a start
+        lines = textwrap.wrap(
+            glued, width=self.width, subsequent_indent=" " * (lead + indent), break_long_words=True,
+            break_on_hyphens=False,
+        ) or [glued]
+        return [line.replace("\u00a0", " ") for line in lines]
 
     def line(self, *segments: Segment) -> None:
         self.lines([list(segments)])
@@ -217,25 +240,33 @@ class _progress:
     def __enter__(self) -> Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
+                SpinnerColumn(),
                 TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[compte]}"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )
             self.bar.start()
+            # something from the first second: finding and hashing the files comes before any count
+            self.tasks["depart"] = self.bar.add_task(STAGES["depart"], total=None, compte="")
         return self.update
 
     def update(self, stage: str, done: int, total: int) -> None:
         if self.bar is None:
             return
         if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(STAGES.get(stage, stage), total=total)
-        self.bar.update(self.tasks[stage], completed=done, total=total)
+            for task in self.tasks.values():  # the stages follow each other: the earlier ones are done
+                self.bar.update(task, total=1, completed=1)
+                self.bar.stop_task(task)
+            self.tasks[stage] = self.bar.add_task(STAGES.get(stage, stage), total=total, compte="")
+        # « 175/400 classeurs » for the stages that count files; a one-step stage just spins with its name
+        compte = f"{done}/{total} classeurs" if total > 1 else ""
+        self.bar.update(self.tasks[stage], completed=done, total=total, compte=compte)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
@@ -319,7 +350,6 @@ def _render(
     files: list[FileResult], written: dict[Path, Outcome], *, verb: str, names: dict[str, str] | None = None
 ) -> None:
     """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
-    from cvg_pipeline.fr import pluriel
 
     out = _Out()
     nothing = f"Aucun classeur à {'vérifier' if verb == 'vérifié' else 'intégrer'}"
@@ -352,38 +382,85 @@ def _render(
         "Erreurs",
         "Avertissements",
     ]
-    out.lines(_table(headers, rows, right={4, 6, 7}, style=lambda r, c: styles.get(rows[r][c]) if c == 5 else None))
+    out.lines(_table(
+        headers, rows, right={4, 6, 7}, style=lambda r, c: styles.get(rows[r][c]) if c == 5 else None,
+        width=out.width, shrink=(1, 2, 0), drop=(7, 4, 2, 3, 1),
+    ))
     for f in files:
         if f.issues:
             _render_file_issues(out, f)
-    rejected = sum(1 for f in files if f.statut == "rejeté")
-    unsaved = sum(1 for f in files if f.statut == "non enregistré")  # the store failed: message on stderr
     out.line()
-    if rejected:
-        out.line(
-            (pluriel(rejected, "fichier refusé", "fichiers refusés"), "bold red"),
-            " : rien n'en a été enregistré. Corrigez les erreurs ci-dessus et renvoyez le fichier.",
-        )
-    if unsaved:
-        out.line(
-            (pluriel(unsaved, "fichier valide non enregistré", "fichiers valides non enregistrés"), "bold red"),
-            " : l'enregistrement s'est arrêté (voir l'erreur ci-dessous).",
-        )
-    if not any(f.statut != "ignoré" for f in files):  # only lock files, notes…: nothing was checked (exit 1)
-        out.line((nothing, "bold red"), " : aucun des fichiers trouvés n'est un classeur de reporting (voir ci-dessus).")
-    elif not rejected and not unsaved:
-        out.line(
-            "Tous les fichiers sont valides." if verb == "vérifié"
-            else f"Tous les fichiers sont {verb}s ou déjà présents."
-        )
     for outcome in written.values():
         if outcome.path is not None:
-            out.line(f"Classeur d'erreurs à renvoyer à l'ACI : {display_name(str(outcome.path))}")
+            lead = "Classeur d'erreurs à ouvrir" if verb == "vérifié" else "Classeur d'erreurs à renvoyer à l'ACI"
+            out.line(f"{lead} : {display_name(str(outcome.path))}")
         else:
             out.line(
                 (f"Classeur d'erreurs de « {display_name(outcome.source.name)} » non écrit", "red"),
                 f" : {display_name(outcome.probleme or '')}",
             )
+    if not any(f.statut != "ignoré" for f in files):  # only lock files, notes…: nothing was checked (exit 1)
+        out.line((nothing, "bold red"), " : aucun des fichiers trouvés n'est un classeur de reporting (voir ci-dessus).")
+        return
+    checked = [f for f in files if f.statut != "ignoré"]
+    if verb == "vérifié" and len(checked) == 1:
+        out.lines([[line] for line in out.wrapped(_to_the_aci(checked[0], written))])
+        return
+    ending, bad = counted_ending(files, written, verb=verb)
+    out.lines([[(line, "bold red") if bad else line] for line in out.wrapped(ending)])
+
+
+def counted_ending(files: list[FileResult], written: dict[Path, Outcome], *, verb: str) -> tuple[str, bool]:
+    """The last line of `cvg ingest` / `cvg verifier`: every file counted by what became of it, and where the
+    error workbooks are (« 73 fichiers : 70 intégrés (dont 2 remplacés), 3 refusés — classeurs d'erreurs dans
+    erreurs/ »); True when some file was refused or not stored."""
+    from collections import Counter
+
+    from cvg_pipeline.fr import pluriel
+
+    n = Counter(f.statut for f in files)
+    parts: list[str] = []
+    stored = n["intégré"] + n["remplacé"] + n["historique"]
+    if verb == "vérifié":
+        if n["valide"]:
+            parts.append(pluriel(n["valide"], "valide"))
+    elif stored:
+        detail = [pluriel(n[s], label, plural) for s, label, plural in (
+            ("remplacé", "remplacé", "remplacés"), ("historique", "gardé comme historique", "gardés comme historique"),
+        ) if n[s]]
+        parts.append(pluriel(stored, "intégré") + (f" (dont {' et '.join(detail)})" if detail else ""))
+    for statut, singular, plural in (
+        ("déjà intégré", "déjà présent", "déjà présents"),
+        ("rejeté", "refusé", "refusés"),
+        ("non enregistré", "valide non enregistré", "valides non enregistrés"),
+        ("ignoré", "ignoré", "ignorés"),
+    ):
+        if n[statut]:
+            parts.append(pluriel(n[statut], singular, plural))
+    text = f"{pluriel(len(files), 'fichier')} : {', '.join(parts) or 'aucun'}"
+    folders = sorted({str(o.path.parent) for o in written.values() if o.path is not None})
+    if folders:
+        text += f" — classeurs d'erreurs dans {', '.join(display_name(f) + '/' for f in folders)}"
+    if n["rejeté"] and verb != "vérifié":
+        text += " ; rien d'un fichier refusé n'a été enregistré"
+    return text + ".", bool(n["rejeté"] or n["non enregistré"])
+
+
+def _to_the_aci(f: FileResult, written: dict[Path, Outcome]) -> str:
+    """`cvg verifier` on one file speaks to the ACI that runs it on its own file."""
+    from cvg_pipeline.fr import pluriel
+
+    if f.statut == "valide":
+        warnings = f" ({pluriel(len(f.warnings), 'avertissement')} à lire ci-dessus)" if f.warnings else ""
+        return f"Votre fichier est valide{warnings} : vous pouvez l'envoyer."
+    outcome = written.get(f.path)
+    text = f"Votre fichier contient {pluriel(len(f.errors), 'erreur')}"
+    if outcome is not None and outcome.path is not None:
+        return (
+            text + f" : ouvrez {display_name(str(outcome.path))} (les cellules en erreur y sont surlignées et "
+            "commentées), corrigez votre fichier d'origine, puis vérifiez-le à nouveau."
+        )
+    return text + " (détail ci-dessus) : corrigez-le, puis vérifiez-le à nouveau."
 
 
 def _territoire_names() -> dict[str, str]:
@@ -420,9 +497,11 @@ def _render_file_issues(out: _Out, f: FileResult) -> None:
 
 
 def _print_issues(out: _Out, issues: list[Issue]) -> None:
-    out.lines(
-        [[f"    - {i.message}{f' [{i.lettre}{i.ligne}]' if i.lettre and i.ligne else ''} ({i.code})"] for i in issues]
-    )
+    out.lines([
+        [line]
+        for i in issues
+        for line in out.wrapped(f"    - {i.message}{f' [{i.lettre}{i.ligne}]' if i.lettre and i.ligne else ''} ({i.code})", 2)
+    ])
 
 
 def _history_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -469,7 +548,66 @@ def _render_history(rows: list[dict[str, Any]]) -> None:
         for r in rows
     ]
     refused = {k for k, r in enumerate(rows) if r["codes"] is not None}
-    out.lines(_table(headers, table, right={5}, style=lambda r, c: "red" if c == 7 and r in refused else None))
+    out.lines(_table(
+        headers, table, right={5}, style=lambda r, c: "red" if c == 7 and r in refused else None,
+        width=out.width, shrink=(1, 0, 3, 7), drop=(2, 6, 5, 3),
+    ))
+
+
+# Fitting a table to a terminal: shorter headers first, then long texts cut with « … » (down to MIN_TEXT
+# cells), then whole columns left out, least useful first (`drop`, by index).
+SHORT_HEADERS = {"Date d'arrêté": "Arrêté", "Avertissements": "Avert.", "Erreurs": "Err.", "Territoire": "Terr.",
+                 "Structure": "Struct.", "Lignes": "Lig.", "Complétude": "Compl."}
+MIN_TEXT = 10
+
+
+def _fit(
+    headers: list[str], rows: list[list[str]], width: int, *, shrink: Sequence[int], drop: Sequence[int]
+) -> tuple[list[str], list[list[str]], list[int]]:
+    """The columns to show (their indexes), headers and cells, so that each line takes at most `width`
+    terminal cells."""
+    keep = list(range(len(headers)))
+    heads = list(headers)
+
+    def natural(c: int, head: str) -> int:
+        return max([_cells(head)] + [_cells(r[c]) for r in rows])
+
+    def total(widths: dict[int, int]) -> int:
+        return sum(widths.values()) + 2 * (len(widths) - 1)
+
+    widths = {c: natural(c, heads[c]) for c in keep}
+    if total(widths) > width:
+        heads = [SHORT_HEADERS.get(h, h) for h in heads]
+        widths = {c: natural(c, heads[c]) for c in keep}
+    dropping = [c for c in drop]
+    while True:
+        over = total(widths) - width
+        while over > 0:  # one cell at a time off the widest text column still above its floor: balanced cuts
+            room = [c for c in shrink if c in widths and widths[c] > max(MIN_TEXT, _cells(heads[c]))]
+            if not room:
+                break
+            widest = max(room, key=lambda c: widths[c])
+            widths[widest] -= 1
+            over -= 1
+        if over <= 0 or not dropping:
+            break
+        gone = dropping.pop(0)
+        keep.remove(gone)
+        widths = {c: natural(c, heads[c]) for c in keep}
+    cells = [[_clip(r[c], widths[c]) for c in keep] for r in rows]
+    return [_clip(heads[c], widths[c]) for c in keep], cells, keep
+
+
+def _clip(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells, ending with « … » when cut."""
+    if _cells(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _cells(out + ch) > width - 1:
+            break
+        out += ch
+    return out.rstrip() + "…"
 
 
 def _table(
@@ -478,9 +616,19 @@ def _table(
     *,
     right: frozenset[int] | set[int] = frozenset(),
     style: Callable[[int, int], str | None] | None = None,
+    width: int | None = None,
+    shrink: Sequence[int] = (),
+    drop: Sequence[int] = (),
 ) -> list[list[Segment]]:
     """A plain aligned table, one list of segments a line (rich's Table measures every cell: ~6 ms a row,
-    too slow for the 700 files of a national batch). Widths count terminal cells (a wide character: 2)."""
+    too slow for the 700 files of a national batch). Widths count terminal cells (a wide character: 2).
+    With `width` (a terminal), the table is fitted to it (`_fit`); without, lines are whole."""
+    if width is not None:
+        headers, rows, kept = _fit(headers, rows, width, shrink=shrink, drop=drop)
+        right = {n for n, c in enumerate(kept) if c in right}
+        if style is not None:
+            inner = style
+            style = lambda r, n: inner(r, kept[n])  # noqa: E731 - the caller's column numbers
     widths = [max([_cells(h)] + [_cells(r[c]) for r in rows]) for c, h in enumerate(headers)]
 
     def cell(text: str, c: int) -> str:

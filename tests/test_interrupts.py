@@ -1,0 +1,57 @@
+"""Ctrl-C at any moment of a command's start and end (issue 17, point 2): French, exit 130, no trace.
+
+Failed on main before this change: a SIGINT while `cvg` was still importing its modules printed a Python
+trace (« KeyboardInterrupt ») or killed the process by the signal (exit -2, nothing said); one that came
+during a DuckDB statement was « erreur inattendue (RuntimeError) », exit 1 (DuckDB's « Query
+interrupted »); one that came as the interpreter was ending, the work done and said, killed it (exit -2).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cvg_pipeline.store import create_store
+
+# Delays counted from the moment cvg's own code runs (its SIGTERM handler is set: /proc/PID/status): a
+# signal before the interpreter has run a line of cvg is Python's own (it dies by the signal).
+DELAYS = [0.0, 0.01, 0.03, 0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.6]
+
+
+def wait_for_cvg(pid: int) -> None:
+    """Until process `pid` catches SIGTERM (cvg's first line, __main__.main, sets it; Python does not)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return  # already gone
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.001)
+    raise AssertionError("cvg did not start")
+
+
+@pytest.mark.parametrize("delay", DELAYS)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_starting_or_ending_is_said_in_french(tmp_path: Path, delay: float, sig: int) -> None:
+    store = tmp_path / "cvg.duckdb"
+    create_store(store)
+    proc = subprocess.Popen([sys.executable, "-m", "cvg_pipeline", "historique", "--store", str(store)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_cvg(proc.pid)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert proc.returncode in (0, 130), (proc.returncode, err)
+    if proc.returncode == 130:
+        assert "nterrompu" in err, err
+    else:
+        assert "Aucun fichier intégré ni refusé." in out
