@@ -121,7 +121,7 @@ def intervals(model: Model, targets: Iterable[str] | None = None, *, relaxed: bo
             rels.setdefault(root[first], []).append(rel)
     out: dict[str, Interval] = {}
     for r, keys in groups.items():
-        signature = tuple((k, model.cells[k].status) for k in members[r])
+        signature = tuple((k, model.cells[k].status + ("~" if model.cells[k].vague else "")) for k in members[r])
         found = cache.get(signature) if cache is not None else None
         if found is None or any(k not in found for k in keys):
             found = _solve(model, members[r], rels.get(r, []), keys, relaxed)
