@@ -98,3 +98,12 @@ def test_the_adversary_finds_counts_without_the_secondary_secret(tmp_path: Path,
     for path in render(store, scopes[1], tmp_path / "rapports"):
         found.update(narrowed(path.read_text(encoding="utf-8"), path.suffix[1:]))
     assert found, "the adversary should pin down counts of a report without the secondary secret"
+
+
+@pytest.mark.parametrize("name", ["rapport-national-2023.md", "rapport-national-2023.html", "rapport-lyon-2023.md",
+                                  "rapport-lyon-2023.html"])
+def test_the_demo_reports_resist_the_adversary(name: str) -> None:
+    """The committed demo reports (tests/golden/exemples, small counts): before 046f038 this adversary read
+    « Âge moins de 26 ans = 4 », « Parcours de rue plus de 2 ans = 2 »… in the lyon report."""
+    text = (ROOT / "tests" / "golden" / "exemples" / name).read_text(encoding="utf-8")
+    assert narrowed(text, name.rsplit(".", 1)[1]) == {}
