@@ -140,3 +140,29 @@ def test_an_unknown_value_suggests_the_nearest_instead_of_listing_a_long_list(tm
     [message] = [p["message"] for f in json.loads(proc.stdout)["fichiers"] for p in f["problemes"]
                  if p["code"] == "valeur-inconnue"]
     assert "« Femme », « Homme »" in message  # a short list is still given whole
+
+
+def test_quiet_prints_the_ending_only(month: tuple[Path, Path], tmp_path: Path) -> None:
+    """Issue 20.5: `--quiet` on the long commands (before: no such option)."""
+    store, recus = month
+    proc = cvg("ingest", "--quiet", "--store", store, "--erreurs", tmp_path / "erreurs", recus)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"5 fichiers : 4 intégrés, 1 refusé — classeurs d'erreurs dans {tmp_path / 'erreurs'}/ ; "
+        "rien d'un fichier refusé n'a été enregistré."
+    ]
+    assert (tmp_path / "erreurs" / "refuse-erreurs.xlsx").is_file()
+    one = cvg("verifier", "-q", "--erreurs", tmp_path / "e2", recus / "refuse.xlsx")
+    assert one.returncode == 1 and len(one.stdout.splitlines()) == 1
+    assert one.stdout.startswith("Votre fichier contient 1 erreur : ouvrez")
+
+
+@pytest.mark.parametrize("command", ["ingest", "verifier", "indicators", "report", "template", "sauvegarder",
+                                     "init", "suivi", "historique"])
+def test_every_command_s_help_gives_examples(command: str) -> None:
+    """Issue 20.4: examples in each command's help."""
+    proc = cvg(command, "--help")
+    assert proc.returncode == 0
+    assert "Exemples :" in proc.stdout
+    block = proc.stdout.split("Exemples :")[1]
+    assert f"cvg {command}" in block

@@ -34,7 +34,17 @@ def indicators(
     programme: ProgrammeOption = None,
     au: AuOption = None,
 ) -> None:
-    """Calcule les indicateurs annuels et les écrit en JSON sur la sortie standard."""
+    """Calcule les indicateurs annuels et les écrit en JSON sur la sortie standard.
+
+    Les chiffres ne sont pas masqués (données de travail de l'analyste) : ne pas les diffuser tels quels ;
+    le rapport (« cvg report ») applique le secret statistique.
+
+    \b
+    Exemples :
+      cvg indicators --national --annee 2023 > indicateurs-2023.json
+      cvg indicators --territoire lyon --annee 2023 --programme CVG
+      cvg indicators --aci 12345678901237 --annee 2023 --au 2023-12-31
+    """
 
     def run() -> None:
         from cvg_pipeline.indicators import to_json

@@ -55,6 +55,15 @@ ErrorsOption = Annotated[
     ),
 ]
 
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q",
+        help="N'affiche que la dernière ligne (le bilan) : ni progression, ni tableau, ni détail des erreurs "
+        "(elles restent dans les classeurs d'erreurs et avec --json).",
+    ),
+]
+
 STAGES = {
     "depart": "Recherche des classeurs",
     "lecture": "Lecture des classeurs",
@@ -79,22 +88,33 @@ def ingest(
     attente: WaitOption = None,
     json_output: JsonOption = False,
     erreurs: ErrorsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Vérifie et intègre les fichiers de reporting dans la base (un fichier refusé ne change rien)."""
+    """Vérifie et intègre les fichiers de reporting dans la base (un fichier refusé ne change rien).
+
+    Chaque fichier refusé reçoit un classeur d'erreurs à renvoyer à l'ACI (dans « erreurs/ » à côté de la
+    base, ou --erreurs DOSSIER) ; la dernière ligne compte ce que chaque fichier est devenu.
+
+    \b
+    Exemples :
+      cvg ingest recus/2024-03/
+      cvg ingest --erreurs a-renvoyer/ recus/2024-03/
+      cvg ingest --json recus/2024-03/ > integration.json
+    """
 
     def run() -> int:
         from cvg_pipeline.ingest import ingest_paths
         from cvg_pipeline.store import resolve_store_path
 
         store_path = resolve_store_path(store)
-        with _progress(enabled=True) as progress:
+        with _progress(enabled=not quiet and not json_output) as progress:
             result = ingest_paths(chemins, store_path, progress=progress)
         try:
             written = _error_workbooks(result.files, erreurs, default=store_path.absolute().parent / "erreurs", inputs=chemins)
             if json_output:
                 _echo_json(_with_workbooks(result.to_dict(), written))
             else:
-                _render(result.files, written, verb="intégré", names=result.territoire_names)
+                _render(result.files, written, verb="intégré", names=result.territoire_names, quiet=quiet)
         except KeyboardInterrupt:  # the storing is over: say so, not a bare « interrompu »
             from cvg_pipeline.fr import pluriel
 
@@ -123,20 +143,31 @@ def verifier(
     ],
     json_output: JsonOption = False,
     erreurs: ErrorsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Vérifie des fichiers comme « cvg ingest », sans rien enregistrer (à lancer avant l'envoi)."""
+    """Vérifie des fichiers comme « cvg ingest », sans rien enregistrer (à lancer avant l'envoi).
+
+    Sans --erreurs, le classeur d'erreurs d'un fichier refusé est écrit dans le dossier « erreurs » du dossier
+    courant (jamais à côté du fichier vérifié, ni dans un dossier à lire). Aucune base n'est nécessaire.
+
+    \b
+    Exemples :
+      cvg verifier mon-fichier.xlsx
+      cvg verifier --erreurs retours/ envois/
+    """
 
     def run() -> int:
         from cvg_pipeline.ingest import IngestResult, verify_paths
 
-        with _progress(enabled=len(fichiers) > 1 or any(p.is_dir() for p in fichiers)) as progress:
+        many = len(fichiers) > 1 or any(p.is_dir() for p in fichiers)
+        with _progress(enabled=many and not quiet and not json_output) as progress:
             files = verify_paths(fichiers, progress=progress)
         result = IngestResult(files)
         written = _error_workbooks(files, erreurs, default=Path("erreurs").absolute(), inputs=fichiers)
         if json_output:
             _echo_json(_with_workbooks(result.to_dict(), written))
         else:
-            _render(files, written, verb="vérifié")
+            _render(files, written, verb="vérifié", quiet=quiet)
         return result.exit_code
 
     raise typer.Exit(guarded(run))
@@ -347,9 +378,23 @@ def _date(d: Any) -> str:
 
 
 def _render(
-    files: list[FileResult], written: dict[Path, Outcome], *, verb: str, names: dict[str, str] | None = None
+    files: list[FileResult],
+    written: dict[Path, Outcome],
+    *,
+    verb: str,
+    names: dict[str, str] | None = None,
+    quiet: bool = False,
 ) -> None:
-    """The summary table, then every issue of every file, grouped by file (structure apart from cells)."""
+    """The summary table, then every issue of every file, grouped by file (structure apart from cells), then
+    the error workbooks and the counted ending; with `quiet`, the ending only."""
+    if quiet:
+        out = _Out()
+        checked = [f for f in files if f.statut != "ignoré"]
+        if verb == "vérifié" and len(checked) == 1:
+            out.lines([[line] for line in out.wrapped(_to_the_aci(checked[0], written))])
+        elif files:
+            out.lines([[line] for line in out.wrapped(counted_ending(files, written, verb=verb)[0])])
+        return
 
     out = _Out()
     nothing = f"Aucun classeur à {'vérifier' if verb == 'vérifié' else 'intégrer'}"

@@ -13,7 +13,13 @@ def register(app: typer.Typer) -> None:
 
 
 def init(store: StoreOption = None) -> None:
-    """Crée une base vide, avec sa clé de pseudonymisation (refuse si elle existe déjà)."""
+    """Crée une base vide, avec sa clé de pseudonymisation (refuse si elle existe déjà).
+
+    \b
+    Exemples :
+      cvg init
+      cvg init --store travail/cvg.duckdb
+    """
 
     def run() -> None:
         from cvg_pipeline.errors import UsageError

@@ -27,7 +27,15 @@ def sauvegarder(
     store: StoreOption = None,
     attente: WaitOption = None,
 ) -> None:
-    """Écrit une copie cohérente de la base, ouvrable avec « --store » (à conserver en lieu sûr)."""
+    """Écrit une copie cohérente de la base, ouvrable avec « --store » (à conserver en lieu sûr).
+
+    La copie contient la clé de pseudonymisation : gardez-la aussi précieusement que la base.
+
+    \b
+    Exemples :
+      cvg sauvegarder sauvegardes/
+      cvg sauvegarder /media/cle-usb/cvg-2024-03.duckdb
+    """
 
     def run() -> None:
         from cvg_pipeline.backup import backup_store

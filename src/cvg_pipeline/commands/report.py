@@ -66,7 +66,16 @@ def report(
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Avec --audit : la sortie en JSON.")] = False,
 ) -> None:
-    """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits."""
+    """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits.
+
+    Le secret statistique y est appliqué (« < 5 » et « s ») ; --audit montre ce qui est masqué et pourquoi.
+
+    \b
+    Exemples :
+      cvg report --national --annee 2023
+      cvg report --territoire lyon --annee 2023 --sortie comite/
+      cvg report --national --annee 2023 --audit
+    """
 
     def run() -> None:
         from cvg_pipeline.report import preload, render_report

@@ -54,7 +54,11 @@ def suivi(
 ) -> None:
     """Suivi du mois : une ligne par ACI (à jour, en retard, à corriger) et la complétude de son fichier.
 
-    Exemples : « cvg suivi », « cvg suivi --mois 2024-03 --territoire lyon », « cvg suivi --relances relances/ ».
+    \b
+    Exemples :
+      cvg suivi
+      cvg suivi --mois 2024-03 --territoire lyon
+      cvg suivi --relances relances/
     """
 
     def run() -> None:

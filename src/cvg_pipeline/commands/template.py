@@ -27,6 +27,12 @@ def template(
     Un fichier existant n'est jamais remplacé sans --ecraser. Le classeur est écrit d'abord sous un nom
     temporaire du même dossier, puis renommé : une erreur ou une interruption ne laisse ni fichier tronqué
     ni fichier temporaire.
+
+    \b
+    Exemples :
+      cvg template
+      cvg template --sortie envois/modele-2024.xlsx
+      cvg template --sortie envois/modele-2024.xlsx --ecraser
     """
 
     def run() -> None:
