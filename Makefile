@@ -29,17 +29,28 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # The examples include 3 files with errors (examples/erreurs/): ingest exits 1 for them, which is expected;
 # their annotated copies are written to demo/erreurs/. Any other exit code stops the demo.
 demo: $(VENV)/.installed
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
-	$(CVG) init --store $(DEMO_STORE)
-	$(CVG) ingest --store $(DEMO_STORE) --erreurs $(DEMO)/erreurs examples/ || [ $$? -eq 1 ]
-	$(CVG) ingest --store $(DEMO_STORE) examples/aci examples/historique
-	$(CVG) historique --store $(DEMO_STORE)
-	$(CVG) indicators --store $(DEMO_STORE) --national --annee 2023 > $(DEMO)/indicateurs-national-2023.json
-	$(CVG) indicators --store $(DEMO_STORE) --territoire lyon --annee 2023 > $(DEMO)/indicateurs-lyon-2023.json
-	$(CVG) report --store $(DEMO_STORE) --national --annee 2023 --sortie $(DEMO)/rapports
-	$(CVG) report --store $(DEMO_STORE) --territoire lyon --annee 2023 --sortie $(DEMO)/rapports
-	@echo "Démo terminée : base $(DEMO_STORE), rapports dans $(DEMO)/rapports/, classeurs d'erreurs dans $(DEMO)/erreurs/."
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo "== Modèle vierge à envoyer aux ACI"
+	@$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
+	@echo "== Base de la démo"
+	@$(CVG) init --store $(DEMO_STORE)
+	@echo "== Intégration des exemples (examples/erreurs/ contient 3 fichiers refusés exprès : code 1 attendu)"
+	@$(CVG) ingest --store $(DEMO_STORE) --erreurs $(DEMO)/erreurs examples/aci examples/historique examples/erreurs || [ $$? -eq 1 ]
+	@echo "== Suivi du mois de mars 2024"
+	@$(CVG) suivi --store $(DEMO_STORE) --mois 2024-03 --relances $(DEMO)/relances
+	@echo "== Indicateurs et rapports 2023"
+	@# their warnings are the reports' own (said once, below)
+	@$(CVG) indicators --store $(DEMO_STORE) --national --annee 2023 > $(DEMO)/indicateurs-national-2023.json 2> /dev/null
+	@$(CVG) indicators --store $(DEMO_STORE) --territoire lyon --annee 2023 > $(DEMO)/indicateurs-lyon-2023.json 2> /dev/null
+	@$(CVG) report --store $(DEMO_STORE) --national --annee 2023 --sortie $(DEMO)/rapports
+	@$(CVG) report --store $(DEMO_STORE) --territoire lyon --annee 2023 --sortie $(DEMO)/rapports
+	@echo
+	@echo "Démo terminée. À regarder :"
+	@echo "  $(DEMO)/rapports/            les rapports 2023 (national et Lyon), en HTML et en Markdown"
+	@echo "  $(DEMO)/erreurs/             les classeurs d'erreurs des 3 fichiers refusés, à ouvrir dans un tableur"
+	@echo "  $(DEMO)/relances/            les textes de relance des ACI en retard ou à corriger"
+	@echo "  $(DEMO)/modele-reporting-cvg.xlsx  le modèle vierge ; $(DEMO)/indicateurs-*.json  les indicateurs"
+	@echo "  Base : $(DEMO_STORE) (par exemple : .venv/bin/cvg historique --store $(DEMO_STORE))"
 
 ## make test: ruff, mypy (strict on src/), the whole pytest suite (tests/test_wheel.py builds the wheel, installs
 ## it into a fresh virtualenv outside the source tree and runs cvg template, verifier and report with it).

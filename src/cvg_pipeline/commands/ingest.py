@@ -246,12 +246,16 @@ class _Out:
 
     def lines(self, rows: list[list[Segment]]) -> None:
         if self.console is None:
-            sys.stdout.write("".join("".join(x if isinstance(x, str) else x[0] for x in row) + "\n" for row in rows))
+            sys.stdout.write(
+                "".join("".join(x if isinstance(x, str) else x[0] for x in row).rstrip() + "\n" for row in rows)
+            )
             return
         from rich.text import Text
 
         for row in rows:
-            self.console.print(Text.assemble(*row))
+            text = Text.assemble(*row)
+            text.rstrip()
+            self.console.print(text)
 
 
 def _echo_json(payload: dict[str, Any]) -> None:
@@ -676,9 +680,11 @@ def _table(
             style = lambda r, n: inner(r, kept[n])  # noqa: E731 - the caller's column numbers
     widths = [max([_cells(h)] + [_cells(r[c]) for r in rows]) for c, h in enumerate(headers)]
 
+    last = len(headers) - 1
+
     def cell(text: str, c: int) -> str:
         pad = " " * (widths[c] - _cells(text))
-        return pad + text if c in right else text + pad
+        return pad + text if c in right else text if c == last else text + pad  # no trailing blanks
 
     out: list[list[Segment]] = [[("  ".join(cell(h, c) for c, h in enumerate(headers)).rstrip(), "bold")]]
     out.append(["  ".join("─" * w for w in widths)])
