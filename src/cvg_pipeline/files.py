@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 PRIVATE_UMASK = 0o077
 MP_TEMP_PREFIX = "cvg-mp-"
@@ -152,3 +153,63 @@ def private_mp_tempdir() -> Path:
     util.Finalize(None, shutil.rmtree, args=(path,), kwargs={"ignore_errors": True}, exitpriority=-100)
     config["tempdir"] = path
     return Path(path)
+
+
+# -- writing a new file: never a half-written one, never over a file that is not ours ----------------------------
+TEMP_MARK = ".partiel-"  # temporary file: .<name>.partiel-<pid>, in the destination folder
+
+
+def temporary_path(path: Path, pid: int | None = None) -> Path:
+    """The temporary file `path` is written to: hidden, in the same folder, named after this process."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files of `path` left by runs that died (`remove_stale`: their process is gone, or
+    had this process's PID, as in a container that restarts its processes under the same numbers)."""
+    return remove_stale(path.parent, re.compile(re.escape(f".{path.name}{TEMP_MARK}") + r"(?P<pid>\d+)"))
+
+
+class FileExists(Exception):
+    """`write_new_file` found `path` taken and was not asked to replace it; nothing was written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def write_new_file(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bool) -> None:
+    """Write `path` (0600) through a temporary file of the tool's own naming in the same folder, then give it
+    its name: atomically replaced if `overwrite`, else never over an existing file (FileExists, even if one
+    appears meanwhile). A failure, Ctrl-C or SIGTERM (KeyboardInterrupt) leaves neither a half-written file
+    nor the temporary file; one left by a killed run is removed by the next (`remove_stale_temporaries`).
+    OSError for a folder that cannot be written."""
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise FileExists(path)
+    remove_stale_temporaries(path)
+    tmp = temporary_path(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        _publish(tmp, path, overwrite=overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
+    """Give the finished temporary file its name: atomically replaced if asked, never clobbered otherwise."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if `path` exists meanwhile
+    except FileExistsError:
+        raise FileExists(path) from None
+    except OSError:
+        if path.exists() or path.is_symlink():
+            raise FileExists(path) from None
+        os.rename(tmp, path)  # a file system without hard links

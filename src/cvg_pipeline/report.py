@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from cvg_pipeline import fr
 from cvg_pipeline.fr import erreur_systeme
@@ -1309,33 +1309,50 @@ def render_report(
     out_dir: Path = Path("rapports"),
     seuil: int = SEUIL_DEFAUT,
     colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
+    ecraser: bool = False,
 ) -> list[Path]:
     """Write `rapport-<périmètre>-<année>.<format>` for each format into `out_dir`; return the paths.
 
-    A folder that cannot be written is a French CvgError (exit 1 on the command line)."""
+    An existing report is never replaced unless `ecraser` (then nothing is written: CvgError); each file is
+    written through a temporary file of the tool's own naming (files.write_new_file). A folder that cannot
+    be written is a French CvgError (exit 1 on the command line)."""
     from cvg_pipeline.errors import CvgError
+    from cvg_pipeline.files import FileExists, private_umask, write_new_file
 
     formats = parse_formats(formats)
-    rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats, colonnes_absentes=colonnes_absentes)
     paths = report_paths(ind, formats, out_dir)
-    from cvg_pipeline.files import private_umask
-
+    taken = [p for p in paths if p.exists() or p.is_symlink()]
+    if taken and not ecraser:
+        raise CvgError(_exists_message(taken))
+    rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats, colonnes_absentes=colonnes_absentes)
     try:
         with private_umask():  # 0600, like every file cvg writes
             out_dir.mkdir(parents=True, exist_ok=True)
             for fmt, path in zip(formats, paths, strict=True):
-                tmp = path.with_name(path.name + ".tmp")
-                try:
-                    tmp.write_text(render_text(rapport, fmt), encoding="utf-8")
-                    tmp.replace(path)
-                finally:
-                    tmp.unlink(missing_ok=True)  # a full disk, Ctrl-C: no half-written `.tmp` left
+                write_new_file(path, _writer(render_text(rapport, fmt)), overwrite=ecraser)
+    except FileExists as exc:  # appeared meanwhile
+        raise CvgError(_exists_message([exc.path])) from None
     except OSError as exc:
         raise CvgError(
             f"impossible d'écrire le rapport dans « {out_dir} » ({erreur_systeme(exc)}) : "
             "choisissez un autre dossier avec --sortie."
         ) from None
     return paths
+
+
+def _writer(text: str) -> Callable[[BinaryIO], None]:
+    def write(out: BinaryIO) -> None:
+        out.write(text.encode("utf-8"))
+
+    return write
+
+
+def _exists_message(paths: Sequence[Path]) -> str:
+    names = ", ".join(f"« {p} »" for p in paths)
+    return (
+        f"{names} {'existe' if len(paths) == 1 else 'existent'} déjà : aucun rapport n'a été écrit. Ajoutez "
+        "--ecraser pour remplacer les rapports, ou choisissez un autre dossier avec --sortie."
+    )
 
 
 def preload(formats: Sequence[str] = FORMATS) -> None:

@@ -25,8 +25,6 @@ nothing behind, and a temporary file left by a killed run is removed by the next
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -54,7 +52,6 @@ GUIDE_SHEET = "Mode d'emploi"
 INLINE_LIMIT = 255  # Excel's limit for an inline list (formula1 between quotes)
 # A fixed creation date (openpyxl stamps the modification date itself).
 CREATED = datetime(2024, 1, 1)
-TEMP_MARK = ".partiel-"  # temporary file: .<name>.partiel-<pid>, in the destination folder
 
 # Header colours by rule (the legend is in Mode d'emploi).
 FILL_BY_RULE = {"requis": "F4B183", "si_sortie": "FFE699", "facultatif": "DDEBF7"}
@@ -369,20 +366,14 @@ def write_template(path: Path = DEFAULT_OUTPUT, schema: Schema | None = None, *,
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}).") from exc
-    remove_stale_temporaries(path)
-    tmp = temporary_path(path)
-    try:  # SIGTERM raises KeyboardInterrupt too (files.handle_sigterm, set by cli.main): the finally runs
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            wb.save(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        _publish(tmp, path, overwrite=overwrite)
+    from cvg_pipeline.files import FileExists, write_new_file
+
+    try:  # SIGTERM raises KeyboardInterrupt too (files.handle_interrupts, set by cli.main): nothing is left
+        write_new_file(path, wb.save, overwrite=overwrite)
+    except FileExists:
+        raise CvgError(_exists_message(path)) from None
     except OSError as exc:
         raise CvgError(f"impossible d'écrire « {path} » ({erreur_systeme(exc)}) ; rien n'a été écrit.") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -393,29 +384,3 @@ def _exists_message(path: Path) -> str:
     )
 
 
-def temporary_path(path: Path, pid: int | None = None) -> Path:
-    """The temporary file `path` is written to: hidden, in the same folder, named after this process."""
-    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid() if pid is None else pid}")
-
-
-def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Remove the temporary files of `path` left by runs that died (files.remove_stale: their process is gone,
-    or had this process's PID, as in a container that restarts its processes under the same numbers)."""
-    from cvg_pipeline.files import remove_stale
-
-    return remove_stale(path.parent, re.compile(re.escape(f".{path.name}{TEMP_MARK}") + r"(?P<pid>\d+)"))
-
-
-def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
-    """Give the finished temporary file its name: atomically replaced if asked, never clobbered otherwise."""
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)  # fails if `path` exists meanwhile
-    except FileExistsError:
-        raise CvgError(_exists_message(path)) from None
-    except OSError:
-        if path.exists():
-            raise CvgError(_exists_message(path)) from None
-        os.rename(tmp, path)  # a file system without hard links

@@ -65,6 +65,10 @@ def report(
         ),
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Avec --audit : la sortie en JSON.")] = False,
+    ecraser: Annotated[
+        bool,
+        typer.Option("--ecraser", help="Remplace les rapports déjà écrits (sinon ils sont laissés intacts, code 1)."),
+    ] = False,
 ) -> None:
     """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits.
 
@@ -97,7 +101,8 @@ def report(
 
         absent = absent_columns(resolve_store_path(store), result["snapshots"], schema)
         for path in render_report(
-            result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent
+            result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent,
+            ecraser=ecraser,
         ):
             echo(str(path))
 
