@@ -60,9 +60,9 @@ def root(
 
 def _register() -> None:
     # One module per group of commands; each adds its own commands (the order is the help's order).
-    from cvg_pipeline.commands import indicators, ingest, init, maintenance, report, suivi, template
+    from cvg_pipeline.commands import export, indicators, ingest, init, maintenance, report, suivi, template
 
-    for module in (init, ingest, suivi, indicators, report, template, maintenance):
+    for module in (init, ingest, suivi, indicators, report, export, template, maintenance):
         module.register(app)
 
 

@@ -1241,6 +1241,10 @@ def hmac_key(con: duckdb.DuckDBPyConnection) -> bytes:
 
     rows = con.execute("SELECT valeur FROM meta WHERE cle = 'cle_hmac'").fetchall()
     if not rows:
+        from cvg_pipeline.extract import EXTRACT_MESSAGE, is_extract
+
+        if is_extract(con):  # `cvg extraire` writes no key: an extract cannot ingest
+            raise CvgError(EXTRACT_MESSAGE)
         raise CvgError("La base est incomplète (clé de pseudonymisation absente) : recréez-la.")
     return bytes.fromhex(str(rows[0][0]))
 

@@ -1,0 +1,141 @@
+"""`cvg extraire --territoire NOM DESTINATION` (issue 19.3): a territoire's store without the key.
+
+Fails on main before the commit that adds `cvg extraire`: the command does not exist (exit 2), so a
+coordinator needed the whole national store — every territoire's parcours and the pseudonymisation key.
+Every test runs the real `cvg` in subprocesses on the demo workbooks (examples/aci, examples/historique).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("national")
+    store = folder / "cvg.duckdb"
+    assert cvg("init", "--store", store).returncode == 0
+    done = cvg("ingest", "--store", store, "--quiet", EXAMPLES / "aci", EXAMPLES / "historique")
+    assert done.returncode == 0, done.stderr
+    return store
+
+
+@pytest.fixture(scope="module")
+def extract(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("coordination") / "extrait-lyon.duckdb"
+    done = cvg("extraire", "--store", national, "--territoire", "lyon", path)
+    assert done.returncode == 0, done.stderr
+    assert "Extrait écrit" in done.stdout
+    return path
+
+
+def tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()]
+        return {name: con.execute(f'SELECT * FROM "{name}"').fetchall() for name in names}
+    finally:
+        con.close()
+
+
+def test_the_extract_holds_no_key(national: Path, extract: Path) -> None:
+    """No 64-hex value of the national store's meta (the HMAC key) is in any table of the extract, nor in
+    its bytes; meta has no cle_hmac and says the store is an extract."""
+    source_meta = dict(tables(national)["meta"])
+    key = str(source_meta["cle_hmac"])
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    secrets = [str(v) for v in source_meta.values() if re.fullmatch(r"[0-9a-f]{64}", str(v))]
+    content = tables(extract)
+    assert set(content) >= {"meta", "aci", "snapshots", "parcours", "ingest_log", "refus", "colonnes_fichier"}
+    text = repr(content)
+    for secret in secrets:
+        assert secret not in text
+        assert secret.encode() not in extract.read_bytes()
+        assert bytes.fromhex(secret) not in extract.read_bytes()
+    meta = dict(content["meta"])
+    assert "cle_hmac" not in meta
+    assert meta["extrait_territoire"] == "lyon"
+    assert extract.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_extract_holds_that_territoire_only(national: Path, extract: Path) -> None:
+    src, out = tables(national), tables(extract)
+    lyon_ids = {r[0] for r in src["snapshots"] if r[9] == "lyon"}
+    assert lyon_ids and len(lyon_ids) < len(src["snapshots"])
+    assert {r[0] for r in out["snapshots"]} == lyon_ids
+    assert {r[9] for r in out["snapshots"]} == {"lyon"}
+    assert {r[2] for r in out["aci"]} == {"lyon"}
+    assert sorted(out["parcours"]) == sorted(r for r in src["parcours"] if r[0] in lyon_ids)
+    assert {r[0] for r in out["colonnes_fichier"]} == lyon_ids
+    shas = {r[3] for r in out["snapshots"]}
+    assert out["ingest_log"] and {r[3] for r in out["ingest_log"]} <= shas
+
+
+def test_the_extract_gives_the_same_lyon_report(national: Path, extract: Path, tmp_path: Path) -> None:
+    for store, out in ((national, tmp_path / "national"), (extract, tmp_path / "extrait")):
+        done = cvg("report", "--store", store, "--territoire", "lyon", "--annee", "2023", "--sortie", out)
+        assert done.returncode == 0, done.stderr
+    for name in ("rapport-lyon-2023.md", "rapport-lyon-2023.html"):
+        assert (tmp_path / "national" / name).read_bytes() == (tmp_path / "extrait" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("indicators", "--territoire", "lyon", "--annee", "2023"),
+        ("historique",),
+        ("suivi",),
+        ("report", "--territoire", "lyon", "--annee", "2023", "--audit", "--json"),
+    ],
+)
+def test_every_read_command_opens_the_extract(extract: Path, args: tuple[str, ...]) -> None:
+    done = cvg(*args, "--store", extract)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_indicators_equal_the_national_stores(national: Path, extract: Path) -> None:
+    args = ("indicators", "--territoire", "lyon", "--annee", "2023", "--programme", "CVG")
+    assert cvg(*args, "--store", extract).stdout == cvg(*args, "--store", national).stdout
+
+
+def test_an_existing_destination_is_refused(national: Path, tmp_path: Path) -> None:
+    path = tmp_path / "extrait.duckdb"
+    path.write_bytes(b"mes notes")
+    done = cvg("extraire", "--store", national, "--territoire", "lyon", path)
+    assert done.returncode == 1
+    assert "existe déjà" in done.stderr and "Traceback" not in done.stderr
+    assert path.read_bytes() == b"mes notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["extrait.duckdb"]  # no temporary file left
+
+
+def test_the_extract_refuses_to_ingest(extract: Path) -> None:
+    before = tables(extract)
+    done = cvg("ingest", "--store", extract, EXAMPLES / "aci" / "lyon-atelier-des-pentes.xlsx",
+               EXAMPLES / "aci" / "paris-jardins-du-canal.xlsx")
+    assert done.returncode == 1
+    assert "extrait sans clé de pseudonymisation" in done.stderr
+    assert "intégrez dans la base nationale" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert tables(extract) == before
+
+
+def test_an_unknown_territoire_is_a_usage_error(national: Path, tmp_path: Path) -> None:
+    done = cvg("extraire", "--store", national, "--territoire", "lyyon", tmp_path / "x.duckdb")
+    assert done.returncode == 2
+    assert "lyon" in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()
