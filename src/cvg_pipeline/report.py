@@ -1,6 +1,6 @@
 """The yearly report: the indicators object of `cvg indicators` rendered as French Markdown and HTML.
 
-render_report(ind, schema) → [rapport-<périmètre>-<année>.md, .html]
+render_report(ind, schema) → [rapport-<périmètre>-<année>.md, .html] (and .pdf on request: report_pdf.py)
 
 The report layer never counts: every number comes from the `Indicators` object (indicators.md §4). What it
 does is presentation: labels from the schema, French formatting (`fr.py`), shares n / base for display, and
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     from cvg_pipeline.charts import Barre
     from cvg_pipeline.indicators import Indicators, Rate, YesNo
 
-FORMATS = ("md", "html")
+FORMATS = ("md", "html")  # the default of `cvg report`
+FORMATS_POSSIBLES = (*FORMATS, "pdf")  # pdf: typeset by report_pdf.py (Typst)
 SEUIL_DEFAUT = 5
 NON_RENSEIGNE = "non_renseigne"
 NS = "n.s."
@@ -1287,12 +1288,12 @@ def parse_formats(raw: str | Sequence[str]) -> tuple[str, ...]:
             continue
         if item == "markdown":
             item = "md"
-        if item not in FORMATS:
-            raise ValueError(f"format inconnu : « {item} » (formats possibles : md, html).")
+        if item not in FORMATS_POSSIBLES:
+            raise ValueError(f"format inconnu : « {item} » (formats possibles : md, html, pdf).")
         if item not in out:
             out.append(item)
     if not out:
-        raise ValueError("aucun format demandé (formats possibles : md, html).")
+        raise ValueError("aucun format demandé (formats possibles : md, html, pdf).")
     return tuple(out)
 
 
@@ -1324,12 +1325,14 @@ def render_report(
     taken = [p for p in paths if p.exists() or p.is_symlink()]
     if taken and not ecraser:
         raise CvgError(_exists_message(taken))
-    rapport = build_report(ind, schema, seuil=seuil, charts="html" in formats, colonnes_absentes=colonnes_absentes)
+    rapport = build_report(ind, schema, seuil=seuil, charts=bool({"html", "pdf"} & set(formats)),
+                           colonnes_absentes=colonnes_absentes)
+    contents = [_render(rapport, fmt, ind, schema) for fmt in formats]  # all rendered before anything is written
     try:
         with private_umask():  # 0600, like every file cvg writes
             out_dir.mkdir(parents=True, exist_ok=True)
-            for fmt, path in zip(formats, paths, strict=True):
-                write_new_file(path, _writer(render_text(rapport, fmt)), overwrite=ecraser)
+            for content, path in zip(contents, paths, strict=True):
+                write_new_file(path, _writer(content), overwrite=ecraser)
     except FileExists as exc:  # appeared meanwhile
         raise CvgError(_exists_message([exc.path])) from None
     except OSError as exc:
@@ -1340,9 +1343,17 @@ def render_report(
     return paths
 
 
-def _writer(text: str) -> Callable[[BinaryIO], None]:
+def _render(rapport: Rapport, fmt: str, ind: Indicators, schema: Schema) -> str | bytes:
+    if fmt == "pdf":
+        from cvg_pipeline.report_pdf import render_pdf  # typst is imported only for a PDF
+
+        return render_pdf(rapport, perimetre_libelle(ind, schema))
+    return render_text(rapport, fmt)
+
+
+def _writer(content: str | bytes) -> Callable[[BinaryIO], None]:
     def write(out: BinaryIO) -> None:
-        out.write(text.encode("utf-8"))
+        out.write(content.encode("utf-8") if isinstance(content, str) else content)
 
     return write
 
@@ -1367,7 +1378,9 @@ def preload(formats: Sequence[str] = FORMATS) -> None:
             import highspy  # noqa: F401  (the audit of the secret statistique)
             import jinja2  # noqa: F401
 
-            if "html" in formats:
+            if "pdf" in formats:
+                import typst  # noqa: F401
+            if {"html", "pdf"} & set(formats):
                 import matplotlib.backends.backend_svg
                 import matplotlib.figure  # noqa: F401
 

@@ -1,4 +1,4 @@
-"""`cvg report`: the yearly report in Markdown and self-contained HTML."""
+"""`cvg report`: the yearly report in Markdown and self-contained HTML, and as a typeset PDF on request."""
 
 from __future__ import annotations
 
@@ -37,7 +37,12 @@ def report(
     programme: ProgrammeOption = None,
     au: AuOption = None,
     formats: Annotated[
-        str, typer.Option("--format", metavar="md,html", help="Formats à écrire, séparés par des virgules.")
+        str,
+        typer.Option(
+            "--format",
+            metavar="md,html,pdf",
+            help="Formats à écrire, séparés par des virgules : md, html, pdf (A4 mis en page, à imprimer).",
+        ),
     ] = "md,html",
     sortie: Annotated[
         Path, typer.Option("--sortie", metavar="DOSSIER", help="Dossier où écrire les rapports.")
@@ -70,7 +75,7 @@ def report(
         typer.Option("--ecraser", help="Remplace les rapports déjà écrits (sinon ils sont laissés intacts, code 1)."),
     ] = False,
 ) -> None:
-    """Écrit le rapport annuel (Markdown et HTML autonome) et affiche le chemin des fichiers écrits.
+    """Écrit le rapport annuel (Markdown et HTML autonome, PDF sur demande) et affiche le chemin des fichiers écrits.
 
     Le secret statistique y est appliqué (« < 5 » et « s ») ; --audit montre ce qui est masqué et pourquoi.
 
@@ -78,6 +83,7 @@ def report(
     Exemples :
       cvg report --national --annee 2023
       cvg report --territoire lyon --annee 2023 --sortie comite/
+      cvg report --national --annee 2023 --format pdf
       cvg report --national --annee 2023 --audit
     """
 
