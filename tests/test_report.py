@@ -331,7 +331,7 @@ def test_render_report_writes_the_requested_formats(tmp_path: Path, schema: Sche
     paths = render_report(sample(), schema, out_dir=tmp_path)
     assert [p.name for p in paths] == ["rapport-national-2023.md", "rapport-national-2023.html"]
     with pytest.raises(ValueError, match="format inconnu"):
-        render_report(sample(), schema, formats=("pdf",), out_dir=tmp_path)
+        render_report(sample(), schema, formats=("docx",), out_dir=tmp_path)
 
 
 # -- HTML: valid, self-contained, escaped ----------------------------------------------------------------
@@ -451,7 +451,7 @@ def test_cli_aci_scope_and_format(store: Path, tmp_path: Path) -> None:
         (["--national", "--territoire", "lyon", "--annee", "2023"], 2, "un seul périmètre"),
         (["--national"], 2, "--annee est obligatoire"),
         (["--territoire", "lyom", "--annee", "2023"], 2, "Vouliez-vous dire « lyon »"),
-        (["--national", "--annee", "2023", "--format", "pdf"], 2, "format inconnu"),
+        (["--national", "--annee", "2023", "--format", "docx"], 2, "format inconnu"),
         (["--national", "--annee", "2023", "--format", ","], 2, "aucun format"),
         (["--national", "--annee", "2023", "--seuil-secret", "-1"], 2, "--seuil-secret"),
     ],
