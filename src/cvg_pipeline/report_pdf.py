@@ -40,11 +40,11 @@ def _text(value: object) -> str:
 
 def largeurs(entetes: list[str], lignes: list[list[str]], colonnes_texte: int) -> list[int]:
     """Each column's width for the template: 0 is « auto » (as wide as its content), n > 0 a share « n fr » of
-    the width left. Text columns holding long texts share the width in proportion to their longest cell; a
-    table with none gives the first column the rest, so that every table spans the text width."""
+    the width left. Text columns with a long cell or header share the width in proportion to it (their text
+    wraps); a table with none gives the first column the rest, so that every table spans the text width."""
     out = []
     for i, entete in enumerate(entetes):
-        longest = max([len(row[i]) for row in lignes if i < len(row)] + [max(map(len, entete.split()), default=0)])
+        longest = max([len(row[i]) for row in lignes if i < len(row)] + [len(entete)])
         out.append(min(longest, 60) if i < colonnes_texte and longest > 24 else 0)
     if not any(out):
         out[0] = 1
