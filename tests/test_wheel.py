@@ -101,16 +101,17 @@ def test_the_wheel_works_outside_the_source_tree(tmp_path: Path) -> None:
     assert "inattendue" not in refused.stdout + refused.stderr
     assert [p.name for p in (work / "erreurs").iterdir()] == [f"{EXAMPLE_BAD.stem}-erreurs.xlsx"]
 
-    # cvg report: the report templates are package data too (both formats rendered from the wheel).
+    # cvg report: the report templates are package data too (every format rendered from the wheel; the
+    # PDF's Typst template failed before aca6538's pyproject listed templates/*.typ).
     made = _run([bin_dir / "python", "-c", CREATE_STORE], cwd=work, env=env)
     assert made.returncode == 0, made.stderr
     stored = _run([bin_dir / "cvg", "ingest", "--store", "cvg.duckdb", good], cwd=work, env=env)
     assert stored.returncode == 0, stored.stdout + stored.stderr
     report = _run(
         [bin_dir / "cvg", "report", "--store", "cvg.duckdb", "--territoire", "lyon", "--annee", "2023",
-         "--sortie", "rapports"],
+         "--sortie", "rapports", "--format", "md,html,pdf"],
         cwd=work,
         env=env,
     )
     assert report.returncode == 0, report.stdout + report.stderr
-    assert sorted(p.suffix for p in (work / "rapports").iterdir()) == [".html", ".md"]
+    assert sorted(p.suffix for p in (work / "rapports").iterdir()) == [".html", ".md", ".pdf"]
