@@ -52,6 +52,28 @@ def test_an_interrupt_while_starting_or_ending_is_said_in_french(tmp_path: Path,
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert proc.returncode in (0, 130), (proc.returncode, err)
     if proc.returncode == 130:
-        assert "nterrompu" in err, err
+        assert "nterrompu" in err, (out, err)
     else:
         assert "Aucun fichier intégré ni refusé." in out
+
+
+@pytest.mark.parametrize("delay", [0.002, 0.01, 0.03, 0.06])
+def test_an_interrupt_during_duckdb_s_first_import_waits_for_its_end(delay: float) -> None:
+    """A SIGINT in the middle of `import duckdb` aborted the process (« Critical nanobind error », a trace,
+    exit -6) or left a half-initialised module; now an interrupt during an import statement is raised as
+    soon as the import is over, the module complete, as a plain KeyboardInterrupt."""
+    code = (
+        "import os, signal, sys, threading\n"
+        "from cvg_pipeline.files import defer_interrupts_during_imports, handle_interrupts\n"
+        "handle_interrupts(); defer_interrupts_during_imports()\n"
+        "try:\n"
+        f"    threading.Timer({delay}, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "    import duckdb\n"
+        "    import time; time.sleep(1)\n"
+        "    print('pas interrompu')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrompu', hasattr(sys.modules.get('duckdb'), 'connect'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.strip() == "interrompu True", proc.stdout + proc.stderr

@@ -80,11 +80,12 @@ def main() -> None:
 
     from cvg_pipeline.commands import streams
     from cvg_pipeline.commands.french import ClickException, UsageError, translate_usage_error
-    from cvg_pipeline.files import PRIVATE_UMASK, handle_interrupts
+    from cvg_pipeline.files import PRIVATE_UMASK, defer_interrupts_during_imports, handle_interrupts
 
     streams.install()  # any terminal encoding, closed or broken streams: never a traceback (streams.py)
     os.umask(PRIVATE_UMASK)
     handle_interrupts()  # Ctrl-C and SIGTERM: KeyboardInterrupt, cleaned up by the command (files.py)
+    defer_interrupts_during_imports()  # never in the middle of DuckDB's own start-up
     try:
         code = app(args=_debug_first(sys.argv[1:]), prog_name="cvg", standalone_mode=False)
     except UsageError as exc:

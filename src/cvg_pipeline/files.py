@@ -21,11 +21,11 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import BinaryIO
+from types import FrameType, ModuleType
+from typing import Any, BinaryIO
 
 PRIVATE_UMASK = 0o077
 MP_TEMP_PREFIX = "cvg-mp-"
@@ -47,6 +47,9 @@ _INTERRUPTED = [False]
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     _INTERRUPTED[0] = True
+    if _IMPORTS[0]:  # in the middle of an import: raised once it is over (`_deferring_import`)
+        _PENDING[0] = True
+        return
     raise KeyboardInterrupt
 
 
@@ -63,6 +66,50 @@ def handle_interrupts() -> None:
     with contextlib.suppress(ValueError):  # not the main thread (a library caller): leave its handlers alone
         signal.signal(signal.SIGINT, _raise_interrupt)
         signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+# An interrupt in the middle of an import can break a compiled library beyond repair (DuckDB's nanobind
+# aborts the process with « Critical nanobind error » when Ctrl-C lands in its start-up). So while an import
+# statement runs, Ctrl-C and SIGTERM are only noted (the handler always runs in the main thread, whichever
+# thread the kernel gave the signal to); the KeyboardInterrupt is raised as soon as the outermost import is
+# over, the module complete.
+_IMPORTS = [0]  # import statements running in the main thread
+_PENDING = [False]  # an interrupt came during one of them
+
+
+def _deferring_import(
+    name: str, globals: Mapping[str, object] | None = None, locals: Mapping[str, object] | None = None,
+    fromlist: Sequence[str] = (), level: int = 0,
+) -> ModuleType:
+    _IMPORTS[0] += 1
+    try:
+        module = _REAL_IMPORT[0](name, globals, locals, fromlist, level)
+    finally:
+        _IMPORTS[0] -= 1
+    if _IMPORTS[0] == 0 and _PENDING[0]:
+        _PENDING[0] = False
+        raise KeyboardInterrupt
+    return module
+
+
+_REAL_IMPORT: list[Callable[..., ModuleType]] = []
+
+
+def defer_interrupts_during_imports() -> None:
+    """Install `_deferring_import` once (the command line only: it changes how this process imports)."""
+    import builtins
+    import threading
+
+    if _REAL_IMPORT or threading.current_thread() is not threading.main_thread():
+        return
+    _REAL_IMPORT.append(builtins.__import__)
+
+    def importing(*args: Any, **kwargs: Any) -> ModuleType:
+        if threading.current_thread() is not threading.main_thread():  # other threads import as usual
+            return _REAL_IMPORT[0](*args, **kwargs)
+        return _deferring_import(*args, **kwargs)
+
+    builtins.__import__ = importing
 
 
 def handle_sigterm() -> None:
