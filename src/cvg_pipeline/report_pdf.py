@@ -132,10 +132,12 @@ def render_pdf(rapport: Rapport, perimetre: str, *, horodatage: datetime | None 
     import typst
 
     from cvg_pipeline.errors import CvgError
+    from cvg_pipeline.files import private_umask
 
     data, charts = donnees(rapport, perimetre)
     template = resources.files("cvg_pipeline").joinpath("templates", TEMPLATE).read_bytes()
-    with tempfile.TemporaryDirectory(prefix="cvg-rapport-pdf-") as tmp:
+    # The typesetting folder (0700, its files 0600) is removed when done, also on an interruption.
+    with private_umask(), tempfile.TemporaryDirectory(prefix="cvg-rapport-pdf-") as tmp:
         root = Path(tmp)
         (root / TEMPLATE).write_bytes(template)
         (root / DATA).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
