@@ -10,7 +10,7 @@ DEMO_STORE := $(DEMO)/cvg.duckdb
 STORE  ?= cvg.duckdb
 ANNEE  ?= 2023
 
-.PHONY: demo test clients lint typecheck pytest golden bench fuzz captures rapport-national examples readme template clean
+.PHONY: demo test clients lint typecheck pytest golden bench fuzz soak captures rapport-national examples readme template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,9 +78,11 @@ golden: $(VENV)/.installed-dev
 	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
 	git status --short tests/golden
 
-## make soak: the adversary of the secret statistique on 20 generated networks (tests/test_secret_adversary.py).
+## make soak: the long runs of what `make test` samples: the adversary of the secret statistique on 20
+## generated networks (tests/test_secret_adversary.py) and Ctrl-C at 20 moments of a 100-file ingest
+## (tests/test_ctrl_c_soak.py).
 soak: $(VENV)/.installed-dev
-	CVG_SOAK_NETWORKS=20 $(BIN)/pytest -p no:cacheprovider -q tests/test_secret_adversary.py
+	CVG_SOAK_NETWORKS=20 CVG_SOAK_CTRL_C=20 $(BIN)/pytest -p no:cacheprovider -q -n 2 tests/test_secret_adversary.py tests/test_ctrl_c_soak.py
 
 ## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
 ## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error).
