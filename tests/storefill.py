@@ -175,3 +175,36 @@ def dump_store(store: Path, *, ignore: tuple[str, ...] = ("refus",)) -> dict[str
         }
     finally:
         con.close()
+
+
+def scalar(store: Path, sql: str, params: list[object] | None = None) -> object:
+    """The one value `sql` returns from a store file, read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        row = con.execute(sql, params or []).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row[0]
+
+
+def lock_is_held(store: Path) -> bool:
+    """True while some process holds the store's exclusive lock (probe: a non-blocking shared lock)."""
+    import fcntl
+    import os
+
+    from cvg_pipeline.locking import lock_path
+
+    try:
+        fd = os.open(lock_path(store), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

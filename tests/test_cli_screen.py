@@ -8,20 +8,17 @@ Each test failed on main before this change: the ingest table took ~150 columns 
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
 
 from cvg_pipeline.store import create_store
 from tests.builders import make_siret, structure, valid_row, write_workbook
+from tests.terminal import run_in_pty
 
 LONG = "Rennes Métropole / Ille-et-Vilaine"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -34,24 +31,9 @@ def cvg(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 
 def in_pty(argv: list[str], columns: int, cwd: Path) -> tuple[int, str]:
     """Run on a real terminal `columns` wide; return the exit code and the screen's text (colours removed)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen(argv, stdout=slave, stderr=slave, stdin=slave, cwd=cwd, env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    code = proc.wait(timeout=120)
-    os.close(master)
-    text = ANSI.sub("", b"".join(chunks).decode("utf-8", errors="replace"))
-    return code, text.replace("\r\n", "\n").replace("\r", "\n")
+    code, text = run_in_pty(argv, env=env, columns=columns, cwd=cwd)
+    return code, ANSI.sub("", text)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import random
@@ -23,10 +22,10 @@ import duckdb
 import pytest
 
 from cvg_pipeline.errors import CvgError
-from cvg_pipeline.locking import lock_path
 from cvg_pipeline.store import create_store
 from tests import hostile
 from tests.builders import make_siret, open_row, structure, valid_row, write_workbook
+from tests.storefill import lock_is_held
 
 ANNEE = 2023
 
@@ -51,21 +50,6 @@ def ingest_cmd(store: Path, *args: str) -> list[str]:
     if not store.exists():
         create_store(store)
     return [hostile.CVG, "ingest", "--store", str(store), *args]
-
-
-def lock_is_held(store: Path) -> bool:
-    """True while some process holds the store's exclusive lock (probe with a non-blocking shared lock)."""
-    try:
-        fd = os.open(lock_path(store), os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 class Proc:

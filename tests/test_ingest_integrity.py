@@ -26,6 +26,7 @@ import duckdb
 import pytest
 
 from tests.builders import SIRET, SIRET_2, make_siret, open_row, structure, valid_row, write_workbook
+from tests.storefill import lock_is_held
 
 HOOKS = '''
 import os
@@ -369,25 +370,6 @@ def test_ctrl_c_at_the_commit_says_what_was_stored_and_never_retries(tmp_path: P
     assert again.returncode == 0, again.stderr
     assert statuses(again.stdout, names) == dict.fromkeys(names, "intégré" if moment == "avant" else "déjà intégré")
     assert snapshots(store) == sorted((f.name, sha(f), 2, 2) for f in files)
-
-
-def lock_is_held(store: Path) -> bool:
-    """True while a process holds the store's exclusive lock (probe: a non-blocking shared lock)."""
-    import fcntl
-
-    from cvg_pipeline.locking import lock_path
-
-    try:
-        fd = os.open(lock_path(store), os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def test_ctrl_c_at_any_moment_of_the_writing_says_what_the_store_holds(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.builders import valid_row, write_workbook
+from tests.storefill import scalar
 
 
 def cvg(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,23 +35,11 @@ def listing(folder: Path) -> list[str]:
 
 
 def key_of(store: Path) -> str:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        row = con.execute("SELECT valeur FROM meta WHERE cle = 'cle_hmac'").fetchone()
-    finally:
-        con.close()
-    assert row is not None
-    return str(row[0])
+    return str(scalar(store, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'"))
 
 
 def snapshot_count(store: Path) -> int:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        row = con.execute("SELECT count(*) FROM snapshots").fetchone()
-    finally:
-        con.close()
-    assert row is not None
-    return int(row[0])
+    return int(scalar(store, "SELECT count(*) FROM snapshots"))  # type: ignore[call-overload]
 
 
 def test_a_typo_in_store_creates_nothing_and_points_to_the_store(tmp_path: Path) -> None:

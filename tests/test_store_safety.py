@@ -16,19 +16,13 @@ from cvg_pipeline.cli import app
 from cvg_pipeline.errors import CvgError
 from cvg_pipeline.store import STORE_SCHEMA_VERSION, create_store, open_store
 from tests.builders import SIRET, SIRET_2
-from tests.storefill import fill_store, parcours, snapshot
+from tests.storefill import fill_store, parcours, scalar, snapshot
 
 runner = CliRunner()
 
 
 def hmac_key(path: Path) -> str:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        row = con.execute("SELECT valeur FROM meta WHERE cle = 'cle_hmac'").fetchone()
-    finally:
-        con.close()
-    assert row is not None
-    return str(row[0])
+    return str(scalar(path, "SELECT valeur FROM meta WHERE cle = 'cle_hmac'"))
 
 
 def set_version(path: Path, version: str | None) -> None:

@@ -10,7 +10,6 @@ cases guard it.
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import duckdb
 import pytest
 
 from tests.builders import structure, valid_row, write_workbook
+from tests.terminal import run_in_pty
 
 NAME = "Atelier Œuvre — Réemploi"  # Œ is not Latin-1, — is not Latin-9, é is not ASCII
 
@@ -47,25 +47,6 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     return store, folder
 
 
-def run_in_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run with stdout and stderr on a real terminal (a pty); return the exit code and what it showed."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    code = proc.wait(timeout=120)
-    os.close(master)
-    return code, b"".join(chunks).decode("ascii", errors="replace")
-
-
 ASCII_TERMINAL = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
 
 
@@ -81,7 +62,7 @@ def test_an_ascii_terminal_shows_replacement_characters(setup: tuple[Path, Path]
     check = subprocess.run([sys.executable, "-c", "import sys; print(sys.stdout.encoding)"],
                            env=env, capture_output=True, text=True)
     assert check.stdout.strip().lower() in ("ascii", "ansi_x3.4-1968"), check.stdout
-    code, shown = run_in_pty(cvg_argv(*args), env)
+    code, shown = run_in_pty(cvg_argv(*args), env=env)
     assert code == 0, shown
     assert "Traceback" not in shown and "UnicodeEncodeError" not in shown
     if args[0] == "ingest" and "--help" not in args:
