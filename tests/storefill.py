@@ -208,3 +208,14 @@ def lock_is_held(store: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def query(store: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    """Every row `sql` returns from a store file, read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -29,6 +29,7 @@ from cvg_pipeline.schema import load_schema
 from cvg_pipeline.store import STORE_SCHEMA_VERSION, open_store
 from tests import hostile
 from tests.builders import SIRET, structure, valid_row, write_workbook
+from tests.storefill import query
 
 SCHEMA = load_schema()
 TODAY = date(2024, 6, 1)
@@ -147,14 +148,6 @@ def init_store(store: Path) -> Path:
 
     create_store(store)
     return store
-
-
-def query(store: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize(

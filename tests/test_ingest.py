@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +18,7 @@ from cvg_pipeline import ingest as ig
 from cvg_pipeline.identifiers import normalise_identifier
 from cvg_pipeline.schema import load_schema
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
-from tests.storefill import dump_store
+from tests.storefill import dump_store, query
 
 SCHEMA = load_schema()
 TODAY = date(2024, 6, 1)
@@ -35,14 +34,6 @@ def run(paths: list[Path], store: Path) -> ig.IngestResult:
 
 def dump(store: Path) -> dict[str, list[tuple[object, ...]]]:
     return dump_store(store)
-
-
-def query(store: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def statuses(result: ig.IngestResult) -> dict[str, str]:

@@ -33,6 +33,7 @@ import pytest
 
 from cvg_pipeline.store import create_store
 from tests.builders import make_siret, structure, valid_row, write_workbook
+from tests.storefill import dump_store
 
 BLOCK = 262144  # DuckDB's block size; the file starts with 3 headers of 4 KiB
 HEADER = 3 * 4096
@@ -104,12 +105,7 @@ def sha(path: Path) -> str:
 
 
 def content(store: Path) -> dict[str, list[tuple[object, ...]]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
-        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
+    return dump_store(store, ignore=())  # every table, `refus` included
 
 
 def count(store: Path, table: str = "snapshots") -> int:

@@ -16,7 +16,7 @@ from cvg_pipeline.cli import app
 from cvg_pipeline.errors import CvgError
 from cvg_pipeline.store import STORE_SCHEMA_VERSION, create_store, open_store
 from tests.builders import SIRET, SIRET_2
-from tests.storefill import fill_store, parcours, scalar, snapshot
+from tests.storefill import dump_store, fill_store, parcours, scalar, snapshot
 
 runner = CliRunner()
 
@@ -36,12 +36,7 @@ def set_version(path: Path, version: str | None) -> None:
 
 
 def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
-        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
+    return dump_store(path, ignore=())  # every table, `refus` included
 
 
 @pytest.fixture
