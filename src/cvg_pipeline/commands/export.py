@@ -1,4 +1,4 @@
-"""`cvg extraire` (a territoire's store without the key)."""
+"""`cvg export` (the indicators as open data) and `cvg extraire` (a territoire's store without the key)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, guarded
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `cvg` application."""
+    app.command("export")(export)
     app.command("extraire")(extraire)
 
 
@@ -66,5 +67,104 @@ def extraire(
             "Il ne contient pas la clé de pseudonymisation et ne peut pas intégrer de fichiers. Il contient les "
             "parcours pseudonymisés du territoire : ne le remettez qu'à ses coordinateur·rices."
         )
+
+    guarded(run)
+
+
+def export(
+    store: StoreOption = None,
+    attente: WaitOption = None,
+    sortie: Annotated[
+        Path, typer.Option("--sortie", metavar="DOSSIER", help="Dossier où écrire les fichiers.")
+    ] = Path("export"),
+    formats: Annotated[
+        str,
+        typer.Option("--format", metavar="csv,parquet,xlsx",
+                     help="Formats à écrire, séparés par des virgules (csv et parquet : avec datapackage.json)."),
+    ] = "csv,parquet",
+    territoire: Annotated[
+        str | None,
+        typer.Option("--territoire", metavar="NOM", help="Seulement ce territoire (défaut : national et chaque territoire)."),
+    ] = None,
+    national: Annotated[bool, typer.Option("--national", help="Seulement le périmètre national.")] = False,
+    annee: Annotated[
+        str | None, typer.Option("--annee", metavar="AAAA", help="Seulement cette année (défaut : toutes celles couvertes).")
+    ] = None,
+    programme: Annotated[
+        str | None, typer.Option("--programme", metavar="CVG|PHC|tous", help="Seulement ce programme (défaut : les trois).")
+    ] = None,
+    seuil_secret: Annotated[
+        int,
+        typer.Option("--seuil-secret", metavar="N", min=0,
+                     help="Secret statistique, comme le rapport (défaut 5 ; 0 le désactive)."),
+    ] = 5,
+    non_masque: Annotated[
+        bool,
+        typer.Option("--non-masque",
+                     help="Écrit toutes les valeurs, même celles que le secret statistique masque (fichiers "
+                          "« -non-masque », à ne pas diffuser)."),
+    ] = False,
+    ecraser: Annotated[
+        bool, typer.Option("--ecraser", help="Remplace les fichiers déjà écrits (sinon rien n'est écrit, code 1).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Décrit les fichiers écrits en JSON sur la sortie standard.")] = False,
+) -> None:
+    """Écrit les indicateurs en données ouvertes : une table longue (une ligne par périmètre, territoire,
+    année, programme, indicateur et modalité) en CSV et Parquet avec son datapackage.json, ou en Excel.
+
+    Par défaut : le national et chaque territoire, les programmes CVG, PHC et tous, chaque année couverte
+    par les fichiers. Le secret statistique des rapports y est appliqué (valeur vide, statut A ou D).
+
+    \b
+    Exemples :
+      cvg export --sortie opendata/
+      cvg export --format xlsx --territoire lyon
+      cvg export --non-masque --sortie travail/
+    """
+
+    def run() -> None:
+        import json
+        import sys
+
+        from cvg_pipeline import export as ex
+        from cvg_pipeline import indicators as ind
+        from cvg_pipeline.errors import UsageError
+        from cvg_pipeline.schema import load_schema
+        from cvg_pipeline.store_checks import existing_store
+
+        wanted = ex.parse_formats(formats)
+        schema = load_schema()
+        if national and territoire is not None:
+            raise UsageError("un seul périmètre à la fois : --national et --territoire sont incompatibles.")
+        slugs = [ind.resolve_territoire(schema, territoire)] if territoire is not None else [] if national else None
+        programmes = (ind.parse_programme(schema, programme),) if programme is not None else ex.PROGRAMMES
+        annees = [ind.parse_annee(annee)] if annee is not None else None
+        names = ex.file_names(wanted, not non_masque)
+        taken = [sortie / n for n in names.values() if (sortie / n).exists() or (sortie / n).is_symlink()]
+        if taken and not ecraser:  # before the long computation
+            from cvg_pipeline.errors import CvgError
+
+            raise CvgError(ex._exists_message(taken))
+        path = existing_store(store)
+        tty = sys.stderr.isatty() and not json_output
+
+        def progress(done: int, total: int) -> None:
+            if tty:
+                sys.stderr.write(f"\rSecret statistique : {done} / {total} rapports")
+                if done == total:
+                    sys.stderr.write("\n")
+                sys.stderr.flush()
+
+        result = ex.build_export(path, schema, seuil=seuil_secret, masque=not non_masque, territoires=slugs,
+                                 national=territoire is None, programmes=programmes, annees=annees,
+                                 progress=progress)
+        if annees is not None and not result.rows:
+            raise UsageError(f"aucune donnée pour l'année {annees[0]} dans le périmètre demandé.")
+        written = ex.write_export(result, sortie, wanted, ecraser=ecraser)
+        if json_output:
+            echo(json.dumps(ex.summary(result), ensure_ascii=False, indent=2))
+            return
+        for p in written:
+            echo(str(p))
 
     guarded(run)

@@ -171,6 +171,10 @@ def _solve(model: Model, unknowns: list[str], relations: list[Relation], targets
             highs.changeObjectiveSense(sense)
             highs.run()
             status = highs.getModelStatus()
+            if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded):
+                highs.clearSolver()  # a warm start from the last basis can end « Unknown »: solve afresh
+                highs.run()
+                status = highs.getModelStatus()
             if status == highspy.HighsModelStatus.kOptimal:
                 ends.append(highs.getInfo().objective_function_value)
             elif status == highspy.HighsModelStatus.kUnbounded:

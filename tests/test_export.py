@@ -1,0 +1,244 @@
+"""`cvg export` (issue 19.2): the indicators as open data, with the reports' secret statistique.
+
+Fails on main before the commit that adds `cvg export`: the command does not exist (exit 2). The tests run
+the real `cvg` in subprocesses on the demo workbooks (examples/aci, examples/historique) and read the files
+back with frictionless, polars and openpyxl; values are checked against `cvg indicators`, statuses against
+`cvg report --audit --json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LYON_2023 = ("--territoire", "lyon", "--annee", "2023")
+
+
+def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("national") / "cvg.duckdb"
+    assert cvg("init", "--store", path).returncode == 0
+    done = cvg("ingest", "--store", path, "--quiet", EXAMPLES / "aci", EXAMPLES / "historique")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def lyon(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export")
+    done = cvg("export", "--store", store, *LYON_2023, "--sortie", out, "--format", "csv,parquet,xlsx", "--json")
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert sorted(Path(p).name for p in said["fichiers"]) == [
+        "datapackage.json", "indicateurs.csv", "indicateurs.parquet", "indicateurs.xlsx"]
+    assert said["statuts"]["A"] > 0 and said["statuts"]["D"] > 0
+    return out
+
+
+def rows(folder: Path, name: str = "indicateurs.csv") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8"), newline="")))
+
+
+def at(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = obj[part]
+    return obj
+
+
+def test_datapackage_and_csv_validate_with_frictionless(lyon: Path) -> None:
+    from frictionless import Package, Resource, Schema, validate
+
+    report = validate(lyon / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    pack = json.loads((lyon / "datapackage.json").read_text(encoding="utf-8"))
+    assert pack["$schema"].startswith("https://datapackage.org/profiles/2.0/")
+    assert pack["licenses"] and pack["sources"] and pack["title"]
+    fields = pack["resources"][0]["schema"]["fields"]
+    assert [f["name"] for f in fields] == ["perimetre", "territoire", "annee", "programme", "indicateur", "modalite",
+                                           "valeur", "base", "statut"]
+    assert all(f["description"] and f["type"] for f in fields)
+    statut = next(f for f in fields if f["name"] == "statut")
+    assert set(statut["constraints"]["enum"]) == {"F", "A", "D"} and "secret secondaire" in statut["description"]
+    assert pack["resources"][0]["schema"]["missingValues"] == [""]
+    alone = Resource(path="indicateurs.csv", basepath=str(lyon), schema=Schema.from_descriptor(pack["resources"][0]["schema"]))
+    assert alone.validate().valid
+    assert Package(str(lyon / "datapackage.json")).get_resource("indicateurs").read_rows()
+
+
+@pytest.mark.parametrize("programme", ["CVG", "PHC", "tous"])
+def test_every_shown_value_equals_cvg_indicators(store: Path, lyon: Path, programme: str) -> None:
+    done = cvg("indicators", "--store", store, *LYON_2023, "--programme", programme)
+    assert done.returncode == 0, done.stderr
+    ind = json.loads(done.stdout)
+    mine = [r for r in rows(lyon) if r["programme"] == programme]
+    assert len(mine) > 150
+    assert {(r["perimetre"], r["territoire"], r["annee"]) for r in mine} == {("territoire", "lyon", "2023")}
+    checked = 0
+    for r in mine:
+        value = at(ind, r["indicateur"])
+        if r["modalite"]:
+            value = value[r["modalite"]]
+        if isinstance(value, dict):  # a rate
+            assert r["base"] in ("", str(value["base"]))
+            value = value["n"]
+        if r["valeur"] != "":
+            assert float(r["valeur"]) == value, r
+            checked += 1
+        elif value is not None:
+            assert r["statut"] in ("A", "D"), r
+    assert checked > 100
+    assert any(r["indicateur"].startswith("phc.") for r in mine) == (programme == "PHC")
+
+
+def test_hidden_cells_are_empty_with_the_reports_status(store: Path, lyon: Path) -> None:
+    """Each count the report hides (cvg report --audit --json) is hidden in the export with its status."""
+    from cvg_pipeline.export import report_key
+
+    done = cvg("report", "--store", store, *LYON_2023, "--programme", "CVG", "--audit", "--json")
+    assert done.returncode == 0, done.stderr
+    hidden = {c["cle"]: c["statut"] for c in json.loads(done.stdout)["cellules"]}
+    mine = [r for r in rows(lyon) if r["programme"] == "CVG"]
+    for r in mine:
+        assert (r["valeur"] == "") == (r["statut"] != "F") or r["indicateur"].endswith(("moyenne_mois", "mediane_mois"))
+    by_key = {report_key(r["indicateur"], r["modalite"]): r for r in mine}
+    matched = 0
+    for key, statut in hidden.items():
+        row = by_key.get(key)
+        if row is None:
+            continue
+        matched += 1
+        assert row["valeur"] == "" and row["statut"] != "F", (key, row)
+        if row["base"] == "" or not row["indicateur"].startswith(("sorties.taux", "accompagnement.cp")):
+            assert row["statut"] == statut or (statut == "D" and row["statut"] == "A"), (key, row)
+    assert matched >= 30
+    free = [r for r in mine if r["statut"] == "F" and r["valeur"] not in ("", "0")]
+    assert all(report_key(r["indicateur"], r["modalite"]) not in hidden for r in free)
+    # a rate on fewer than 5 people, or whose count is hidden, has no value
+    for r in mine:
+        if r["base"] not in ("", "0") and int(r["base"]) < 5:
+            assert r["valeur"] == "" and r["statut"] == "A", r
+
+
+def test_the_report_cells_are_all_mapped(store: Path) -> None:
+    """Every count the report publishes is a row of the export (guards REPORT_KEYS against a report that
+    renames its cells): only « oui + non » (a rate's base, not a figure of the JSON), the other years and
+    territoires (their own rows) and, outside PHC, the PHC block are not."""
+    from cvg_pipeline import export as ex
+    from cvg_pipeline.indicators import Scope, load_indicators
+    from cvg_pipeline.report import build_report
+    from cvg_pipeline.schema import load_schema
+
+    schema = load_schema()
+    for programme in ("CVG", "PHC"):
+        ind = load_indicators(store, scope=Scope.national(), annee=2023, programme=programme, schema=schema)  # type: ignore[arg-type]
+        cells = ex.report_cells(build_report(ind, schema, seuil=5, charts=False))
+        mapped: set[str] = set()
+        for leaf in ex.leaves(ind, programme):
+            key = ex.report_key(leaf.path, leaf.modalite)
+            if key is not None:
+                mapped.add(key)
+                if leaf.kind == "rate":
+                    mapped.add(cells.base_of.get(key, ex.RATE_BASES.get(leaf.path, f"{key}.base")))
+        missing = {k for k in cells.status if k not in mapped and not k.startswith(("evo.", "terr."))
+                   and not k.endswith(".renseigne") and not (programme != "PHC" and k.startswith("phc."))}
+        assert not missing
+        assert not {k for k in mapped if k not in cells.status}
+
+
+def test_parquet_and_xlsx_hold_the_same_table(lyon: Path) -> None:
+    import polars as pl
+    from openpyxl import load_workbook
+
+    text = rows(lyon)
+    frame = pl.read_parquet(lyon / "indicateurs.parquet")
+    assert frame.height == len(text)
+    for got, want in zip(frame.iter_rows(named=True), text, strict=True):
+        assert got["indicateur"] == want["indicateur"] and (got["modalite"] or "") == want["modalite"]
+        assert got["statut"] == want["statut"]
+        assert (got["valeur"] is None) == (want["valeur"] == "")
+        if got["valeur"] is not None:
+            assert got["valeur"] == float(want["valeur"])
+    wb = load_workbook(lyon / "indicateurs.xlsx")
+    assert wb.sheetnames == ["Lisez-moi", "Indicateurs"]
+    sheet = wb["Indicateurs"]
+    assert list(sheet.tables) == ["Indicateurs"]
+    assert sheet.tables["Indicateurs"].ref == f"A1:I{len(text) + 1}"
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [("" if v is None else str(v)) for v in values[0]] == list(text[0].values())
+    readme = " ".join(str(c) for row in wb["Lisez-moi"].iter_rows(values_only=True) for c in row if c)
+    assert "secret secondaire" in readme and "statut" in readme
+
+
+def test_existing_files_are_refused_unless_ecraser(store: Path, tmp_path: Path) -> None:
+    (tmp_path / "indicateurs.csv").write_text("mes notes", encoding="utf-8")
+    args = ("export", "--store", store, *LYON_2023, "--programme", "PHC", "--sortie", tmp_path)
+    done = cvg(*args)
+    assert done.returncode == 1 and "existe déjà" in done.stderr and "--ecraser" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["indicateurs.csv"]
+    assert (tmp_path / "indicateurs.csv").read_text(encoding="utf-8") == "mes notes"
+    again = cvg(*args, "--ecraser")
+    assert again.returncode == 0, again.stderr
+    assert rows(tmp_path)[0]["perimetre"] == "territoire"
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in tmp_path.iterdir())
+
+
+def test_non_masque_says_so_and_shows_every_value(store: Path, tmp_path: Path) -> None:
+    done = cvg("export", "--store", store, *LYON_2023, "--programme", "CVG", "--sortie", tmp_path, "--non-masque")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "datapackage-non-masque.json", "indicateurs-non-masque.csv", "indicateurs-non-masque.parquet"]
+    pack = json.loads((tmp_path / "datapackage-non-masque.json").read_text(encoding="utf-8"))
+    assert "NON MASQU" in pack["title"] and "ne pas diffuser" in pack["description"]
+    mine = rows(tmp_path, "indicateurs-non-masque.csv")
+    hidden = [r for r in mine if r["statut"] != "F"]
+    assert hidden and all(r["valeur"] != "" for r in hidden)
+
+
+def test_default_scope_is_every_perimeter_programme_and_year(store: Path, tmp_path: Path) -> None:
+    """Without options: national and each territoire with data, the three programmes, every covered year
+    (here with the secret off, to keep the test short: the statuses are tested above)."""
+    done = cvg("export", "--store", store, "--sortie", tmp_path, "--seuil-secret", "0", "--json")
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    got = {(r["perimetre"], r["territoire"], r["annee"], r["programme"]) for r in rows(tmp_path)}
+    expected = set()
+    for perimetre, years in said["annees"].items():
+        for year in years:
+            for programme in ("CVG", "PHC", "tous"):
+                expected.add(("national", "", str(year), programme) if perimetre == "national"
+                             else ("territoire", perimetre, str(year), programme))
+    assert got == expected
+    assert len(said["annees"]["national"]) >= 3 and "2023" in {k[2] for k in got}
+    assert {k[1] for k in got} >= {"", "lyon", "paris", "lille"}
+
+
+def test_a_report_whose_solver_ends_unknown_is_audited(tmp_path: Path) -> None:
+    """Fails on main before the fix in secret/verify.py (same commit as `cvg export`): on the generated
+    70-ACI network, the audit of Strasbourg's CVG report of 2021 met HiGHS's « Unknown » status (a warm
+    start from the previous basis) and `cvg report` — so `cvg export`, which builds every report — ended in
+    « erreur inattendue (RuntimeError) ». The solver now solves afresh before giving up."""
+    network = tmp_path / "reseau"
+    made = subprocess.run([sys.executable, EXAMPLES / "generate.py", "--aci", "70", "--sortie", network, "--jobs", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / "cvg.duckdb"
+    assert cvg("init", "--store", path).returncode == 0
+    assert cvg("ingest", "--store", path, "--quiet", network).returncode == 0
+    done = cvg("report", "--store", path, "--territoire", "strasbourg", "--programme", "CVG", "--annee", "2021",
+               "--audit", "--json")
+    assert done.returncode == 0, done.stderr
+    cells = json.loads(done.stdout)["cellules"]
+    assert cells and all(c["protegee"] for c in cells)
