@@ -242,3 +242,62 @@ def test_a_report_whose_solver_ends_unknown_is_audited(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     cells = json.loads(done.stdout)["cellules"]
     assert cells and all(c["protegee"] for c in cells)
+
+
+def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
+    """Fails on main before the change to secret/suppress.protect (same commit): every round re-solved the
+    interval of every hidden cell of a changed component, though a cell found protected stays protected
+    (each change only takes a fact away from the reader) — `cvg export` builds ~150 reports and spent
+    minutes there. The statuses and the final audit are those of a full re-audit at every round (the former
+    loop, kept here as the reference), with fewer linear programs solved."""
+    from cvg_pipeline import report
+    from cvg_pipeline.indicators import Scope, load_indicators
+    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.secret import suppress
+    from cvg_pipeline.secret import verify as v
+    from cvg_pipeline.secret.model import FREE, Model
+
+    def reference(model: Model) -> dict[str, v.Interval]:
+        order = {k: i for i, k in enumerate(model.cells)}
+        suppress.primary(model)
+        suppress.close(model, order)
+        found = v.intervals(model)
+        for _ in range(suppress.MAX_ROUNDS):
+            bad = v.exposed(model, found)
+            if not bad:
+                break
+            root, useful = v.components(model, model.all_relations())
+            touching = suppress._touching(model)
+            done: set[str] = set()
+            for key in sorted(bad, key=order.__getitem__):
+                if root[key] not in done and suppress._choose(model, key, root, useful, order, touching):
+                    done.add(root[key])
+            if not done:
+                break
+            suppress.close(model, order)
+            found = v.intervals(model)
+        return found
+
+    schema = load_schema()
+    ind = load_indicators(store, scope=Scope.of_territoire("lyon"), annee=2020, programme="tous", schema=schema)
+    solved = [0]
+    real_solve = v._solve
+
+    def counting(model: Model, unknowns: list[str], relations: list[Any], targets: list[str],
+                 relaxed: bool = False) -> dict[str, v.Interval]:
+        solved[0] += 0 if relaxed else len(targets)
+        return real_solve(model, unknowns, relations, targets, relaxed)
+
+    v._solve = counting  # type: ignore[assignment]
+    real_protect = suppress.protect
+    try:
+        fast = report.build_report(ind, schema, seuil=5, charts=False)
+        fast_solves, solved[0] = solved[0], 0
+        suppress.protect = reference  # type: ignore[assignment]
+        slow = report.build_report(ind, schema, seuil=5, charts=False)
+    finally:
+        v._solve = real_solve  # type: ignore[assignment]
+        suppress.protect = real_protect  # type: ignore[assignment]
+    assert fast.masquees == slow.masquees and len(fast.masquees) > 50
+    assert all(c.protegee for c in fast.masquees) and FREE not in {c.statut for c in fast.masquees}
+    assert fast_solves < solved[0] * 0.8, (fast_solves, solved[0])

@@ -133,7 +133,7 @@ def protect(model: Model) -> dict[str, Interval]:
     for _ in range(MAX_ROUNDS):
         bad = exposed(model, found)
         if not bad:
-            return found
+            break
         root, useful = components(model, model.all_relations())
         touching = _touching(model)
         done: set[str] = set()  # one change per component and round: the next audit may find it enough
@@ -141,7 +141,13 @@ def protect(model: Model) -> dict[str, Interval]:
             if root[key] not in done and _choose(model, key, root, useful, order, touching):
                 done.add(root[key])
         if not done:  # nothing left to hide or blur around them
-            return found
+            break
         close(model, order)
-        found = intervals(model, cache=cache)
-    return found
+        # Every change only takes a fact away from the reader (a free cell becomes unknown, a « < seuil »
+        # bound is dropped, a share is no longer published): a hidden cell found protected stays protected.
+        # The rounds audit the others only (the same choices, for a fraction of the solves); the exact
+        # interval of every hidden cell is computed once, at the end.
+        bad_keys = set(bad)
+        pending = [c.key for c in model.hidden() if c.key not in found or c.key in bad_keys]
+        found.update(intervals(model, pending, cache=cache))
+    return intervals(model, cache=cache)
