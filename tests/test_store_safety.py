@@ -264,6 +264,9 @@ def test_hmac_key_is_never_printed_nor_written_outside_stores(tmp_path: Path) ->
         ["indicators", *s, "--national", "--annee", "2023"],
         ["sauvegarder", str(tmp_path / "copie.duckdb"), *s],
         ["--debug", "historique", *s],
+        ["export", *s, "--national", "--annee", "2023", "--format", "csv,parquet,xlsx", "--json",
+         "--sortie", str(tmp_path / "export")],
+        ["extraire", *s, "--territoire", "lyon", "--json", str(tmp_path / "extrait.duckdb")],
     ]
     outputs = []
     for args in commands:

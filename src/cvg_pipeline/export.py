@@ -540,7 +540,7 @@ def datapackage(export: Export, names: Mapping[str, str]) -> dict[str, Any]:
 
 def xlsx_bytes(export: Export) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
     wb = Workbook()
@@ -579,7 +579,7 @@ def xlsx_bytes(export: Export) -> bytes:
         readme.append([code, text])
     for r in readme.iter_rows(min_col=2, max_col=2):
         for c in r:
-            c.alignment = c.alignment.copy(wrap_text=True, vertical="top")
+            c.alignment = Alignment(wrap_text=True, vertical="top")
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
