@@ -301,3 +301,25 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
     assert fast.masquees == slow.masquees and len(fast.masquees) > 50
     assert all(c.protegee for c in fast.masquees) and FREE not in {c.statut for c in fast.masquees}
     assert fast_solves < solved[0] * 0.8, (fast_solves, solved[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (("--format", "pdf"), 2, "format inconnu"),
+        (("--territoire", "lyyon"), 2, "territoire inconnu"),
+        (("--annee", "2010"), 2, "aucune donnée pour l'année 2010"),
+        (("--national", "--territoire", "lyon"), 2, "un seul périmètre"),
+        (("--sortie", "{file}"), 1, "n'est pas un dossier"),
+    ],
+)
+def test_bad_options_are_said_in_french_and_write_nothing(store: Path, tmp_path: Path, args: tuple[str, ...],
+                                                          code: int, said: str) -> None:
+    a_file = tmp_path / "un-fichier"
+    a_file.write_text("x", encoding="utf-8")
+    out = tmp_path / "export"
+    args = tuple(a.replace("{file}", str(a_file)) for a in args)
+    done = cvg("export", "--store", store, *(args if "--sortie" in args else (*args, "--sortie", out)))
+    assert done.returncode == code, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and a_file.read_text(encoding="utf-8") == "x"

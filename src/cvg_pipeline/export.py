@@ -591,6 +591,8 @@ def write_export(export: Export, out_dir: Path, formats: Sequence[str], *, ecras
     from cvg_pipeline.fr import erreur_systeme
 
     names = file_names(formats, export.masque)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CvgError(f"« {out_dir} » n'est pas un dossier : donnez un dossier avec --sortie ; rien n'a été écrit.")
     paths = {k: out_dir / v for k, v in names.items()}
     taken = [p for p in paths.values() if p.exists() or p.is_symlink()]
     if taken and not ecraser:
