@@ -116,6 +116,15 @@ EXTRA_LINKS = {
 }
 
 
+# rows that hold the same figure when both are exported (the phc block is exported under programme PHC)
+SAME_FIGURES = (
+    ("phc.accompagnes", "effectifs.accompagnes"),
+    ("phc.entrees", "effectifs.entrees"),
+    ("phc.sorties", "effectifs.sorties"),
+    ("phc.duree_moyenne_mois", "sorties.duree_parcours.moyenne_mois"),
+)
+
+
 @dataclass
 class Row:
     perimetre: str
@@ -273,11 +282,23 @@ def statuses(found: Sequence[Leaf], cells: ReportCells | None, seuil: int, masqu
         out.append(Row("", "", 0, "", leaf.path, leaf.modalite, leaf.value, shown_base, status, leaf.kind))
     if cells is not None:
         _protect_extras(out, cells)
+        _same_figures(out)
     if masque:
         for row in out:
             if row.statut != FREE:
                 row.valeur = None
     return out
+
+
+def _same_figures(rows: list[Row]) -> None:
+    """Two rows holding the same figure (`SAME_FIGURES`: the phc block under programme PHC is the
+    effectifs block) take the stricter status of the two: the report declares them as two cells and may
+    hide one and show the other."""
+    by_path = {r.indicateur: r for r in rows if not r.modalite}
+    for a, b in SAME_FIGURES:
+        ra, rb = by_path.get(a), by_path.get(b)
+        if ra is not None and rb is not None and ra.valeur == rb.valeur:
+            ra.statut = rb.statut = _worst(ra.statut, rb.statut)
 
 
 def _protect_extras(rows: list[Row], cells: ReportCells) -> None:
