@@ -20,7 +20,9 @@ One row per (perimetre, territoire, annee, programme, indicateur, modalite) with
   `logement.sortie`, `post_sortie.*.non_renseigne`) get the primary secret, and every non-zero count of
   such a figure is hidden as soon as one of them is, or one of the report's counts it adds up to
   (`EXTRA_LINKS`): a table published beside the report never gives back a cell the report hides. Means:
-  hidden (A) when computed on 1 … seuil − 1 people, as in the report.
+  hidden (A) when computed on 1 … seuil − 1 people, as in the report. Two rows holding the same figure
+  (`SAME_FIGURES`: under programme PHC, the phc block's counts are the effectifs') take the stricter of
+  their statuses: the report declares them as two cells and may show one while it hides the other.
 - `--non-masque` writes every value, with the statuses the published table would have (the file names and
   the metadata say so): the analyst's working data, not for publication.
 
