@@ -7,6 +7,7 @@ Every test runs the real `cvg` in subprocesses on the demo workbooks (examples/a
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -139,3 +140,29 @@ def test_an_unknown_territoire_is_a_usage_error(national: Path, tmp_path: Path) 
     assert done.returncode == 2
     assert "lyon" in done.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "--national", "--annee", "2023"),
+        ("indicators", "--national", "--annee", "2023"),
+        ("indicators", "--territoire", "paris", "--annee", "2023"),
+        ("export", "--national", "--annee", "2023"),
+    ],
+)
+def test_an_extract_speaks_for_its_territoire_only(extract: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Without the check, the extract's « national » report was Lyon's figures titled « national », and
+    another territoire's a report of zeros."""
+    done = cvg(*args, "--store", extract, *(("--sortie", tmp_path / "out") if args[0] in ("report", "export") else ()))
+    assert done.returncode == 2
+    assert "extrait du territoire « lyon »" in done.stderr and "--territoire lyon" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_of_an_extract_is_its_territoire(extract: Path, tmp_path: Path) -> None:
+    done = cvg("export", "--store", extract, "--annee", "2023", "--programme", "PHC", "--sortie", tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["perimetres"] == ["lyon"]
+    lines = (tmp_path / "indicateurs.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert lines and all(line.startswith("territoire,lyon,2023,PHC,") for line in lines)

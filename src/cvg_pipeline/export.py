@@ -381,7 +381,13 @@ def build_export(
     donnees_au: list[str] = []
     with open_store(store, read_only=True) as con:
         _check_not_empty(con, store)
+        from cvg_pipeline.extract import check_scope, extract_territoire_of
+
+        own = extract_territoire_of(con)
+        if own is not None and territoires is None:  # an extract: its territoire only, by default
+            perimetres = [Perimetre("territoire", own)]
         for p in perimetres:
+            check_scope(con, p.niveau, p.territoire or None)
             covered = covered_years(con, schema, p)
             wanted = [y for y in covered if annees is None or y in annees]
             years[p.territoire or "national"] = wanted

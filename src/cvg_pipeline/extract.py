@@ -220,5 +220,25 @@ def _link_no_clobber(tmp: Path, path: Path) -> None:
 
 def is_extract(con: duckdb.DuckDBPyConnection) -> bool:
     """True for a store written by `cvg extraire`."""
-    row = con.execute("SELECT count(*) FROM meta WHERE cle = ?", [EXTRACT_KEY]).fetchone()
-    return bool(row and row[0])
+    return extract_territoire_of(con) is not None
+
+
+def extract_territoire_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The territoire slug of an extract, None for a national store."""
+    row = con.execute("SELECT valeur FROM meta WHERE cle = ?", [EXTRACT_KEY]).fetchone()
+    return str(row[0]) if row else None
+
+
+def check_scope(con: duckdb.DuckDBPyConnection, niveau: str, territoire: str | None) -> None:
+    """An extract answers for its own territoire only (and its ACI): a national figure or another
+    territoire's from it would be that territoire's, or zeros, under another name (UsageError)."""
+    slug = extract_territoire_of(con)
+    if slug is None or niveau == "aci" or (niveau == "territoire" and territoire == slug):
+        return
+    from cvg_pipeline.errors import UsageError
+
+    asked = "le périmètre national" if niveau == "national" else f"le territoire « {territoire} »"
+    raise UsageError(
+        f"cette base est un extrait du territoire « {slug} » : elle ne contient pas les données pour {asked} ; "
+        f"utilisez --territoire {slug}, ou la base nationale."
+    )

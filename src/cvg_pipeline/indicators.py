@@ -790,6 +790,9 @@ def load_indicators(
     schema = schema or load_schema()
     with open_store(store, read_only=True) as con:
         _check_not_empty(con, store)
+        from cvg_pipeline.extract import check_scope
+
+        check_scope(con, scope.niveau, scope.territoire)  # an extract (cvg extraire) speaks for its territoire only
         return compute_indicators(con, schema, scope=scope, annee=annee, programme=programme, au=au)
 
 
