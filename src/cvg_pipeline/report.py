@@ -948,10 +948,15 @@ class _Builder:
         self.m.at_most([sor.key], [acc.key], "PHC : sorti·es ≤ accompagné·es")
         poursuite = self.rate("phc.poursuite", ph["poursuite_cddi"], f"{titre} · poursuite en CDDI ou IAE")
         self.m.at_most([poursuite.base.key], [sor.key], "PHC : hors neutres ≤ sorti·es")
-        if self.ind["perimetre"]["programme"] != "CVG":  # PHC parcours are part of the report's population
+        programme = self.ind["perimetre"]["programme"]
+        if programme != "CVG":  # PHC parcours are part of the report's population
             for small, big in ((acc, self.acc()), (ent, "eff.ent"), (sor, self.sor())):
                 big_key = big if isinstance(big, str) else big.key
-                if big_key in self.m.cells:
+                if big_key not in self.m.cells:
+                    continue
+                if programme == "PHC":  # the same count twice: shown in one place, it is shown in both
+                    self.m.total(big_key, [small.key], "PHC : le bloc PHC et les effectifs sont le même effectif")
+                else:
                     self.m.at_most([small.key], [big_key], "PHC ≤ ensemble")
         self.t["phc"] = Tableau(
             titre,

@@ -1,0 +1,52 @@
+"""A PHC report states its three effectifs twice — in « Effectifs » and in the PHC part — and the secret
+statistique treats them as one count (found by `cvg export`'s mapping: on main before this change, the lyon
+PHC 2020 report of a 70-ACI network showed « s » in one table and the number in the other, for the same
+count)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cvg_pipeline.store import create_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, check=True)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("reseau70")
+    subprocess.run([sys.executable, str(ROOT / "examples" / "generate.py"), "--aci", "70", "--sortie",
+                    str(base / "recus")], check=True, capture_output=True, timeout=600)
+    path = base / "cvg.duckdb"
+    create_store(path)
+    cvg("ingest", "--quiet", "--store", path, base / "recus")
+    return path
+
+
+def cell(md: str, label: str, after: int = 0) -> str:
+    found = re.search(rf"^\| {re.escape(label)} \| ([^|]+) \|$", md[after:], flags=re.M)
+    assert found, label
+    return found.group(1).strip()
+
+
+@pytest.mark.parametrize(("territoire", "annee"), [("lyon", "2020"), ("lyon", "2021"), ("marseille", "2020")])
+def test_the_phc_part_and_the_effectifs_show_the_same_counts(
+    store: Path, tmp_path: Path, territoire: str, annee: str
+) -> None:
+    cvg("report", "--store", store, "--territoire", territoire, "--programme", "PHC", "--annee", annee,
+        "--format", "md", "--sortie", tmp_path)
+    [md_file] = tmp_path.glob("*.md")
+    md = md_file.read_text(encoding="utf-8")
+    phc = md.index(f"**Parcours PHC {annee}**")
+    assert cell(md, "Salarié·es accompagné·es dans l'année") == cell(md, "Salarié·es accompagné·es", phc)
+    assert cell(md, "Salarié·es sorti·es dans l'année") == cell(md, "Salarié·es sorti·es dans l'année", phc)
