@@ -79,10 +79,12 @@ golden: $(VENV)/.installed-dev
 	git status --short tests/golden
 
 ## make soak: the long runs of what `make test` samples: the adversary of the secret statistique on 20
-## generated networks (tests/test_secret_adversary.py) and Ctrl-C at 20 moments of a 100-file ingest
-## (tests/test_ctrl_c_soak.py).
+## generated networks (tests/test_secret_adversary.py), Ctrl-C at 20 moments of a 100-file ingest
+## (tests/test_ctrl_c_soak.py), and the full loops of the crash and interrupt tests (CVG_SOAK=1).
 soak: $(VENV)/.installed-dev
-	CVG_SOAK_NETWORKS=20 CVG_SOAK_CTRL_C=20 $(BIN)/pytest -p no:cacheprovider -q -n 2 tests/test_secret_adversary.py tests/test_ctrl_c_soak.py
+	CVG_SOAK=1 CVG_SOAK_NETWORKS=20 CVG_SOAK_CTRL_C=20 $(BIN)/pytest -p no:cacheprovider -q -n 2 \
+		tests/test_secret_adversary.py tests/test_ctrl_c_soak.py tests/test_crash.py tests/test_ingest_integrity.py \
+		tests/test_secret_phc.py
 
 ## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
 ## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error).

@@ -230,7 +230,8 @@ def test_ingest_killed_at_random_moments(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     rng = random.Random(20240915)
     killed = 0
-    for i in range(20):
+    runs = 20 if os.environ.get("CVG_SOAK") else 8  # `make soak`: 20 runs; `make test`: 8
+    for i in range(runs):
         # the variant the store does not hold: every run replaces every snapshot (a run whose files are all
         # stored already is answered from the store's index in a few ms, too fast to be killed)
         folder = folders["B" if stored_shas(store) == shas["A"] else "A"]
@@ -246,7 +247,7 @@ def test_ingest_killed_at_random_moments(tmp_path: Path) -> None:
         proc.finish()  # then its orphaned reading workers, if any; no traceback in what was written
         check_integrity(store, files)
         indicators_json(store)  # computes (or says the store is empty)
-    assert killed >= 10, f"only {killed} runs were killed: the delays are too long"
+    assert killed >= runs // 2, f"only {killed} runs were killed: the delays are too long"
 
     # re-run to completion: the work completes and equals a clean run
     rc, out, err = finish(start(ingest_cmd(store, str(folders["A"])), tmp_path))

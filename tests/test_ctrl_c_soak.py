@@ -8,7 +8,7 @@ Failed on main before this session's interrupt work: 2 runs in ~25 ended exit 1 
 refused « fichier-illisible (une feuille ne peut pas être lue) » and their error workbooks written, and 4 in
 32 printed a worker's or the start-up's Python trace.
 
-`make test` sends 2 signals; `make soak` (CVG_SOAK_CTRL_C=20) sends 20, spread over the whole run.
+`make test` sends 1 signal; `make soak` (CVG_SOAK_CTRL_C=20) sends 20, spread over the whole run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 from cvg_pipeline.store import create_store
 
 ROOT = Path(__file__).resolve().parents[1]
-MOMENTS = int(os.environ.get("CVG_SOAK_CTRL_C", "2"))
+MOMENTS = int(os.environ.get("CVG_SOAK_CTRL_C", "1"))
 FILES = 100
 
 
