@@ -105,15 +105,19 @@ def test_an_older_accepted_file_does_not_close_a_newer_refusal(tmp_path: Path) -
 def test_late_acis_are_en_retard_by_the_right_number_of_months(
     tmp_path: Path, arrete: date, mois: str, statut: str, retard: int | None
 ) -> None:
+    """Through the library (the command is exercised by the other tests): same store, same month status."""
+    from cvg_pipeline.ingest import ingest_paths
+    from cvg_pipeline.suivi import month_status
+
     store = new_store(tmp_path)
     path = write_workbook(
         tmp_path / "aci.xlsx",
         rows=[open_row(**{"Date d'entrée": date(2023, 1, 2)})],
         structure_fields=structure(**{"Date d'arrêté": arrete}),
     )
-    cvg("ingest", "--store", store, path)
-    aci = by_siret(suivi(store, "--mois", mois))[SIRET]
-    assert (aci["statut"], aci["retard_mois"]) == (statut, retard)
+    assert ingest_paths([path], store, today=date(2024, 6, 1)).exit_code == 0
+    [aci] = month_status(store, mois=mois).aci
+    assert (aci.siret, aci.statut, aci.retard_mois) == (SIRET, statut, retard)
 
 
 def test_an_absent_column_is_absent_and_a_blank_one_is_empty_not_absent(tmp_path: Path) -> None:
