@@ -7,8 +7,8 @@ ingested with the command line. A missing client skips the test with its reason,
 CVG_CLIENTS_REQUIRED=1 (tests/clients.py::require_client; `.ci/run` installs the clients and sets it).
 
 The template converted by LibreOffice (≤ 6 pages, « Mode d'emploi » printed whole, no overlapping words) is
-checked in tests/test_template.py::test_libreoffice_prints_the_template_readably and not repeated here. The
-PDF of `cvg report --format pdf` does not exist yet: nothing checks it.
+checked in tests/test_template.py::test_libreoffice_prints_the_template_readably and not repeated here; the
+PDF of `cvg report --format pdf` read by poppler in tests/test_report_pdf.py::test_poppler_reads_the_pdf_like_the_html.
 
 Chromium is driven by its command line only, with no dependency and no debugging protocol: a copy of the
 report with a small measuring script appended is opened with `--dump-dom`, which prints the DOM once the page

@@ -211,3 +211,24 @@ def test_typst_is_imported_only_for_a_pdf() -> None:
     code = "import sys, cvg_pipeline.cli, cvg_pipeline.report; print('typst' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_poppler_reads_the_pdf_like_the_html(demo_store: Path, schema: Schema, tmp_path: Path) -> None:
+    """Issue 21 (real clients): the PDF read by poppler (`pdfinfo`, `pdftotext`, what `.ci/run` installs) has
+    its pages and the HTML's key figures; skipped locally without poppler, failed under CVG_CLIENTS_REQUIRED=1."""
+    from tests.clients import require_client
+
+    pdfinfo, pdftotext = require_client("pdfinfo"), require_client("pdftotext")
+    ind = load_indicators(demo_store, scope=SCOPES[next(iter(SCOPES))], annee=2023, schema=schema)
+    html_path, pdf_path = render_report(ind, schema, formats=("html", "pdf"), out_dir=tmp_path)
+    info = subprocess.run([pdfinfo, str(pdf_path)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)$", info, flags=re.M).group(1))  # type: ignore[union-attr]
+    assert pages in PAGES
+    text = norm(subprocess.run([pdftotext, "-layout", str(pdf_path), "-"], capture_output=True, text=True,
+                               check=True).stdout)
+    assert f"Page 2 sur {pages}" in text and f"Page {pages} sur {pages}" in text
+    html_text = html_path.read_text(encoding="utf-8")
+    cards = re.findall(r'<li class="carte"><span class="valeur">(.*?)</span>', html_text)
+    assert len(cards) >= 10
+    for valeur in cards:
+        assert norm(html.unescape(valeur)) in text, valeur
