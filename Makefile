@@ -29,7 +29,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # The examples include 3 files with errors (examples/erreurs/): ingest exits 1 for them, which is expected;
 # their annotated copies are written to demo/erreurs/. Any other exit code stops the demo.
 demo: $(VENV)/.installed
-	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@rm -rf $(DEMO) && (umask 077 && mkdir -p $(DEMO))
 	@echo "== Modèle vierge à envoyer aux ACI"
 	@$(CVG) template --sortie $(DEMO)/modele-reporting-cvg.xlsx
 	@echo "== Base de la démo"
@@ -40,8 +40,8 @@ demo: $(VENV)/.installed
 	@$(CVG) suivi --store $(DEMO_STORE) --mois 2024-03 --relances $(DEMO)/relances
 	@echo "== Indicateurs et rapports 2023"
 	@# their warnings are the reports' own (said once, below)
-	@$(CVG) indicators --store $(DEMO_STORE) --national --annee 2023 > $(DEMO)/indicateurs-national-2023.json 2> /dev/null
-	@$(CVG) indicators --store $(DEMO_STORE) --territoire lyon --annee 2023 > $(DEMO)/indicateurs-lyon-2023.json 2> /dev/null
+	@umask 077 && $(CVG) indicators --store $(DEMO_STORE) --national --annee 2023 > $(DEMO)/indicateurs-national-2023.json 2> /dev/null
+	@umask 077 && $(CVG) indicators --store $(DEMO_STORE) --territoire lyon --annee 2023 > $(DEMO)/indicateurs-lyon-2023.json 2> /dev/null
 	@$(CVG) report --store $(DEMO_STORE) --national --annee 2023 --sortie $(DEMO)/rapports
 	@$(CVG) report --store $(DEMO_STORE) --territoire lyon --annee 2023 --sortie $(DEMO)/rapports
 	@echo

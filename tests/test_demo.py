@@ -33,3 +33,5 @@ def test_make_demo_is_quiet_and_says_where_to_look(tmp_path: Path) -> None:
     for folder in ("rapports", "erreurs", "relances"):
         assert any(f"{demo}/{folder}/" in line for line in tail), tail
         assert any((demo / folder).iterdir())
+    for path in [demo, *demo.rglob("*")]:  # what the demo writes, the JSON its shell redirects included
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
