@@ -6,7 +6,8 @@ import unicodedata
 from datetime import date, timedelta
 
 import polars as pl
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cvg_pipeline.normalise import (
@@ -58,7 +59,15 @@ FORMATS = [
 @FEW
 @given(dates, st.sampled_from(range(len(FORMATS))))
 def test_date_round_trip(day: date, fmt: int) -> None:
+    # A whole number from 1900 to 2100 is a year written alone (« 2023 » → date-invalide, issue 17.9), never
+    # the serial of a day of 1905: those days are written otherwise (test_a_year_alone_is_not_a_serial).
+    assume(not (FORMATS[fmt](day).isdigit() and 1900 <= _serial(day) <= 2100))
     assert parse_date_text(FORMATS[fmt](day)) == (day, None)
+
+
+@pytest.mark.parametrize("text", ["1900", "1905", "2023", "2100"])
+def test_a_year_alone_is_not_a_serial(text: str) -> None:
+    assert parse_date_text(text) == (None, "date-invalide")
 
 
 @FEW
