@@ -4,7 +4,7 @@
   `private_umask()`: DuckDB's write-ahead log (`<base>.wal`, the run's pseudonymised rows, and during a schema
   upgrade the key), the lock, the index, backups, reports and error workbooks are readable by their owner
   only, whatever the caller's umask.
-- SIGTERM is handled like Ctrl-C (`handle_sigterm`): it raises KeyboardInterrupt, so every `finally` clause
+- SIGTERM is handled like Ctrl-C (`handle_interrupts`): it raises KeyboardInterrupt, so every `finally` clause
   runs and temporary files are removed.
 - A run killed with SIGKILL cannot clean up. Its temporary files carry its PID in a name of the tool's own
   (`.<copie>.partiel-<pid>`, `.<base>.creation-<pid>`, `cvg-mp-<pid>-…`): the next run removes those whose
@@ -110,12 +110,6 @@ def defer_interrupts_during_imports() -> None:
         return _deferring_import(*args, **kwargs)
 
     builtins.__import__ = importing
-
-
-def handle_sigterm() -> None:
-    """SIGTERM ends the command like Ctrl-C (`handle_interrupts`)."""
-    with contextlib.suppress(ValueError):
-        signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def pid_alive(pid: int) -> bool:

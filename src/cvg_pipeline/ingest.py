@@ -1225,7 +1225,7 @@ def _watch_interrupts() -> Iterator[list[bool]]:
         return handler
 
     for sig, before in previous.items():
-        if callable(before):  # a Python handler (Ctrl-C's KeyboardInterrupt, files.handle_sigterm)
+        if callable(before):  # a Python handler (Ctrl-C's KeyboardInterrupt, files.handle_interrupts)
             signal.signal(sig, watching(before))
     try:
         yield seen
