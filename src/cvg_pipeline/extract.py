@@ -27,7 +27,6 @@ was killed), mode 0600, then linked to its name, never over an existing file.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,13 +64,10 @@ def _exists_message(path: Path) -> str:
 
 def extract_territoire(store: Path, territoire: str, destination: Path, *, schema: Schema | None = None) -> Extract:
     """Write the extract of `territoire` (slug, name or synonym) of `store` at `destination` (a new file)."""
-    import duckdb
-
-    from cvg_pipeline.files import duckdb_file, private_umask, remove_stale, temp_pattern
-    from cvg_pipeline.fr import erreur_systeme
+    from cvg_pipeline.files import private_umask
     from cvg_pipeline.indicators import resolve_territoire
     from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store import open_store
+    from cvg_pipeline.store import build_then_link, open_store
     from cvg_pipeline.store_checks import missing_store_message
 
     schema = schema or load_schema()
@@ -85,29 +81,22 @@ def extract_territoire(store: Path, territoire: str, destination: Path, *, schem
     with contextlib.suppress(OSError):
         if destination.resolve() == store.resolve():
             raise CvgError(_exists_message(destination))
-    tmp = destination.with_name(f".{destination.name}.creation-{os.getpid()}")
-    with private_umask():
-        try:
-            remove_stale(destination.parent, temp_pattern("creation"), duckdb_file)
-            with open_store(store, read_only=True) as src:  # shared lock; an older store is migrated first
-                ids = _snapshot_ids(src, schema, slug)
-                if not ids:
-                    raise CvgError(
-                        f"la base « {store} » ne contient aucun fichier du territoire « {slug} » : rien n'a été écrit."
-                    )
-                counts = _build(store, tmp, schema, slug, ids)
-            os.chmod(tmp, 0o600)
-            _link_no_clobber(tmp, destination)
-        except (OSError, duckdb.Error) as exc:
-            why = erreur_systeme(exc) if isinstance(exc, OSError) else f"erreur DuckDB {type(exc).__name__}"
-            raise CvgError(
-                f"l'extrait « {destination} » n'a pas pu être écrit ({why}) : vérifiez le chemin et les droits "
-                "d'écriture sur son dossier ; rien n'a été écrit."
-            ) from exc
-        finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink(missing_ok=True)
+
+    def failure(why: str) -> str:
+        return (
+            f"l'extrait « {destination} » n'a pas pu être écrit ({why}) : vérifiez le chemin et les droits "
+            "d'écriture sur son dossier ; rien n'a été écrit."
+        )
+
+    with (
+        private_umask(),
+        build_then_link(destination, _exists_message(destination), failure) as tmp,
+        open_store(store, read_only=True) as src,  # shared lock; an older store is migrated first
+    ):
+        ids = _snapshot_ids(src, schema, slug)
+        if not ids:
+            raise CvgError(f"la base « {store} » ne contient aucun fichier du territoire « {slug} » : rien n'a été écrit.")
+        counts = _build(store, tmp, schema, slug, ids)
     return Extract(destination, slug, *counts)
 
 
@@ -205,17 +194,6 @@ def _advance_sequence(con: duckdb.DuckDBPyConnection, seq: str, table: str, colu
 
 def _sql_path(path: Path) -> str:
     return str(path.absolute()).replace("'", "''")
-
-
-def _link_no_clobber(tmp: Path, path: Path) -> None:
-    try:
-        os.link(tmp, path)  # fails if `path` appeared meanwhile
-    except FileExistsError:
-        raise CvgError(_exists_message(path)) from None
-    except OSError:  # a file system without hard links
-        if path.exists() or path.is_symlink():
-            raise CvgError(_exists_message(path)) from None
-        os.rename(tmp, path)
 
 
 def is_extract(con: duckdb.DuckDBPyConnection) -> bool:

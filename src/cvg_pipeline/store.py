@@ -133,34 +133,52 @@ def create_store(path: Path, schema: Schema | None = None) -> None:
     half-made store under `path` (its temporary file is removed by the next creation in that folder), and
     an existing file is never replaced (CvgError: `cvg init` refuses a store that exists).
     """
-    from cvg_pipeline.files import duckdb_file, private_umask, remove_stale, temp_pattern
+    from cvg_pipeline.files import private_umask
     from cvg_pipeline.schema import load_schema
 
     schema = schema or load_schema()
+    exists = f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée)."
     if path.exists() or path.is_symlink():
-        raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).")
+        raise CvgError(exists)
+    with (
+        private_umask(),
+        build_then_link(
+            path,
+            exists,
+            lambda why: f"la base « {path.absolute()} » n'a pas pu être créée ({why}) : vérifiez le chemin et les "
+            "droits d'écriture sur son dossier ; rien n'a été créé.",
+        ) as tmp,
+    ):
+        _create_tables(tmp, schema)
+
+
+@contextmanager
+def build_then_link(path: Path, exists: str, failure: Callable[[str], str]) -> Iterator[Path]:
+    """Yield a temporary name next to `path` for a DuckDB file to build; link it to `path` when the block ends.
+
+    A process killed meanwhile leaves no half-made file under `path` (a temporary file left by a killed run
+    is removed by the next one in that folder); an existing `path` is never replaced (CvgError `exists`);
+    an OSError or DuckDB error becomes CvgError(failure(why)). The temporary file is always removed.
+    """
     import duckdb
 
+    from cvg_pipeline.files import duckdb_file, remove_stale, temp_pattern
     from cvg_pipeline.fr import erreur_systeme
 
-    with private_umask():
-        tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
-            _create_tables(tmp, schema)
-            os.chmod(tmp, 0o600)
-            _link_no_clobber(tmp, path)
-        except (OSError, duckdb.Error) as exc:
-            why = erreur_systeme(exc) if isinstance(exc, OSError) else _duckdb_os_error(exc)
-            raise CvgError(
-                f"la base « {path.absolute()} » n'a pas pu être créée ({why}) : vérifiez le chemin et les droits "
-                "d'écriture sur son dossier ; rien n'a été créé."
-            ) from exc
-        finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
+        yield tmp
+        os.chmod(tmp, 0o600)
+        _link_no_clobber(tmp, path, exists)
+    except (OSError, duckdb.Error) as exc:
+        why = erreur_systeme(exc) if isinstance(exc, OSError) else _duckdb_os_error(exc)
+        raise CvgError(failure(why)) from exc
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
 
 
 def _duckdb_os_error(exc: Exception) -> str:
@@ -171,14 +189,14 @@ def _duckdb_os_error(exc: Exception) -> str:
     return f"erreur DuckDB {type(exc).__name__}"
 
 
-def _link_no_clobber(tmp: Path, path: Path) -> None:
+def _link_no_clobber(tmp: Path, path: Path, exists: str) -> None:
     try:
-        os.link(tmp, path)  # fails if `path` exists: two `cvg init` at once make one store
-    except FileExistsError as exc:
-        raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié (une base n'est jamais remplacée).") from exc
+        os.link(tmp, path)  # fails if `path` exists: two runs at once make one file
+    except FileExistsError:
+        raise CvgError(exists) from None
     except OSError:  # a file system without hard links
-        if path.exists():
-            raise CvgError(f"« {path.absolute()} » existe déjà : rien n'a été modifié.") from None
+        if path.exists() or path.is_symlink():
+            raise CvgError(exists) from None
         os.replace(tmp, path)
 
 
@@ -381,17 +399,25 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     version = store_version(con, path)
     if version >= STORE_SCHEMA_VERSION:
         return version
-    con.execute("BEGIN TRANSACTION")
-    try:
+    failure = (
+        f"La mise à jour de la base « {path} » (schéma {version} → {STORE_SCHEMA_VERSION}) a échoué ; "
+        "la base est restée telle quelle"
+    )
+    with transaction(con, failure):
         for v in range(version, STORE_SCHEMA_VERSION):
             MIGRATIONS[v](con)
         con.execute("DELETE FROM meta WHERE cle = 'schema_version'")
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(STORE_SCHEMA_VERSION)])
+    return version
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, failure: str) -> Iterator[None]:
+    """Run the block in one transaction; on any error roll back and raise CvgError `failure (ErrorType).`."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
         con.execute("COMMIT")
     except Exception as exc:
         con.execute("ROLLBACK")
-        raise CvgError(
-            f"La mise à jour de la base « {path} » (schéma {version} → {STORE_SCHEMA_VERSION}) a échoué ; "
-            f"la base est restée telle quelle ({type(exc).__name__})."
-        ) from exc
-    return version
+        raise CvgError(f"{failure} ({type(exc).__name__}).") from exc
