@@ -221,16 +221,6 @@ def months_late(latest: date, expected: date) -> int:
     return max(1, (expected.year * 12 + expected.month) - (latest.year * 12 + latest.month))
 
 
-def paris_today() -> date:
-    """Today's date in Europe/Paris (the programme's calendar), whatever the machine's time zone."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return datetime.now(ZoneInfo("Europe/Paris")).date()
-    except ZoneInfoNotFoundError:  # no tz database on the machine: the local date
-        return date.today()
-
-
 def month_status(
     store_path: Path,
     *,
@@ -245,7 +235,9 @@ def month_status(
     from cvg_pipeline.store import open_store
 
     schema = schema or load_schema()
-    year, month = parse_mois(mois, today or paris_today())
+    from cvg_pipeline.fr import aujourdhui
+
+    year, month = parse_mois(mois, today or aujourdhui())
     attendu = expected_date(year, month)
     slug = None
     if territoire is not None:
