@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cvg_pipeline.errors import CvgError
-
 if TYPE_CHECKING:
     import duckdb
 
@@ -54,18 +52,16 @@ def grow_parcours(con: duckdb.DuckDBPyConnection, path: Path, schema: Schema | N
     missing = missing_columns(con, schema)
     if not missing:
         return []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    from cvg_pipeline.store import transaction
+
+    failure = (
+        f"La base « {path} » n'a pas pu recevoir les nouvelles colonnes du schéma "
+        f"({', '.join(name for name, _ in missing)}) ; elle est restée telle quelle"
+    )
+    with transaction(con, failure):
         for name, typ in missing:
             con.execute(f'ALTER TABLE parcours ADD COLUMN "{name}" {typ}')
         stored = con.execute("SELECT count(*) FROM parcours").fetchone()
-        con.execute("COMMIT")
-    except Exception as exc:
-        con.execute("ROLLBACK")
-        raise CvgError(
-            f"La base « {path} » n'a pas pu recevoir les nouvelles colonnes du schéma "
-            f"({', '.join(name for name, _ in missing)}) ; elle est restée telle quelle ({type(exc).__name__})."
-        ) from exc
     names = [name for name, _ in missing]
     sys.stderr.write(growth_message(path, names, int(stored[0]) if stored else 0) + "\n")
     sys.stderr.flush()
