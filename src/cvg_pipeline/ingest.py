@@ -900,7 +900,8 @@ def _parse_and_validate(
     if one_per_arrete:
         doubles = _same_arrete({k: parsed[k] for k in good})
         good = [k for k in good if k not in doubles]
-    refused = [k for k in kept if k not in set(good)]
+    accepted = set(good)
+    refused = [k for k in kept if k not in accepted]  # the set built once: thousands of files per run
     for k in refused:
         result = _result(parsed[k], REJETE)
         done.append(result)
