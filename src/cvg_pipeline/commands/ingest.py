@@ -392,12 +392,8 @@ def _render(
     """The summary table, then every issue of every file, grouped by file (structure apart from cells), then
     the error workbooks and the counted ending; with `quiet`, the ending only."""
     if quiet:
-        out = _Out()
-        checked = [f for f in files if f.statut != "ignoré"]
-        if verb == "vérifié" and len(checked) == 1:
-            out.lines([[line] for line in out.wrapped(_to_the_aci(checked[0], written))])
-        elif files:
-            out.lines([[line] for line in out.wrapped(counted_ending(files, written, verb=verb)[0])])
+        if files:
+            _print_ending(_Out(), files, written, verb=verb)
         return
 
     out = _Out()
@@ -451,6 +447,11 @@ def _render(
     if not any(f.statut != "ignoré" for f in files):  # only lock files, notes…: nothing was checked (exit 1)
         out.line((nothing, "bold red"), " : aucun des fichiers trouvés n'est un classeur de reporting (voir ci-dessus).")
         return
+    _print_ending(out, files, written, verb=verb)
+
+
+def _print_ending(out: _Out, files: list[FileResult], written: dict[Path, Outcome], *, verb: str) -> None:
+    """The last line: to the ACI when `cvg verifier` checked one file, else every file counted."""
     checked = [f for f in files if f.statut != "ignoré"]
     if verb == "vérifié" and len(checked) == 1:
         out.lines([[line] for line in out.wrapped(_to_the_aci(checked[0], written))])
