@@ -620,12 +620,8 @@ def write_export(export: Export, out_dir: Path, formats: Sequence[str], *, ecras
     from cvg_pipeline.fr import erreur_systeme
 
     names = file_names(formats, export.masque)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CvgError(f"« {out_dir} » n'est pas un dossier : donnez un dossier avec --sortie ; rien n'a été écrit.")
+    check_destination(out_dir, names, ecraser=ecraser)
     paths = {k: out_dir / v for k, v in names.items()}
-    taken = [p for p in paths.values() if p.exists() or p.is_symlink()]
-    if taken and not ecraser:
-        raise CvgError(_exists_message(taken))
     makers: dict[str, Callable[[], bytes]] = {
         "csv": lambda: csv_bytes(export.rows),
         "parquet": lambda: parquet_bytes(export.rows),
@@ -646,6 +642,15 @@ def write_export(export: Export, out_dir: Path, formats: Sequence[str], *, ecras
                            + _partial(written)) from exc
     export.files = written
     return written
+
+
+def check_destination(out_dir: Path, names: Mapping[str, str], *, ecraser: bool) -> None:
+    """CvgError unless `out_dir` is a folder (or absent) where none of `names` exists (or `ecraser`)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CvgError(f"« {out_dir} » n'est pas un dossier : donnez un dossier avec --sortie ; rien n'a été écrit.")
+    taken = [out_dir / n for n in names.values() if (out_dir / n).exists() or (out_dir / n).is_symlink()]
+    if taken and not ecraser:
+        raise CvgError(_exists_message(taken))
 
 
 def _partial(written: Sequence[Path]) -> str:

@@ -139,16 +139,7 @@ def export(
         slugs = [ind.resolve_territoire(schema, territoire)] if territoire is not None else [] if national else None
         programmes = (ind.parse_programme(schema, programme),) if programme is not None else ex.PROGRAMMES
         annees = [ind.parse_annee(annee)] if annee is not None else None
-        if sortie.exists() and not sortie.is_dir():
-            from cvg_pipeline.errors import CvgError
-
-            raise CvgError(f"« {sortie} » n'est pas un dossier : donnez un dossier avec --sortie ; rien n'a été écrit.")
-        names = ex.file_names(wanted, not non_masque)
-        taken = [sortie / n for n in names.values() if (sortie / n).exists() or (sortie / n).is_symlink()]
-        if taken and not ecraser:  # before the long computation
-            from cvg_pipeline.errors import CvgError
-
-            raise CvgError(ex._exists_message(taken))
+        ex.check_destination(sortie, ex.file_names(wanted, not non_masque), ecraser=ecraser)  # before the long computation
         path = existing_store(store)
         tty = sys.stderr.isatty() and not json_output
 
