@@ -390,7 +390,7 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _check_zip(content: bytes, fichier: str, suffix: str = ".xlsx") -> None:
+def _check_zip(content: bytes, fichier: str, suffix: str) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
@@ -803,7 +803,7 @@ _BOUNDSHEET: Final = 0x0085
 _HEADER: Final = struct.Struct("<HH")
 
 
-def _check_ole(content: bytes, fichier: str, suffix: str = ".xls") -> None:
+def _check_ole(content: bytes, fichier: str, suffix: str) -> None:
     import olefile  # type: ignore[import-untyped]
 
     try:
