@@ -203,10 +203,10 @@ def check_store_path(path: Path, option: str | Path | None) -> None:
 
     how = _how(store_source(option))
     if path.is_dir():
-        empty = " (--store vide ?)" if str(path) == "." else ""
+        lead = "--store vide : « . » est un dossier" if str(path) == "." else f"« {path} » est un dossier"
         raise UsageError(
-            f"« {path} » est un dossier{f' ({how})' if how else ''}{empty} : donnez le chemin du fichier de la "
-            f"base, par exemple « {path / 'cvg.duckdb'} »."
+            f"{lead}{f' ({how})' if how and str(path) != '.' else ''} ; donnez le chemin du fichier de la base, "
+            f"par exemple « {path / 'cvg.duckdb'} »."
         )
     for parent in path.absolute().parents:
         if parent.exists() or parent.is_symlink():
