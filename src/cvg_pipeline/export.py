@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from cvg_pipeline.errors import CvgError, UsageError
 from cvg_pipeline.secret.model import FREE, PRIMARY, SECONDARY
@@ -618,6 +618,7 @@ def write_export(export: Export, out_dir: Path, formats: Sequence[str], *, ecras
     """Write the files (0600, never over an existing file unless `ecraser`); nothing written if one exists."""
     from cvg_pipeline.files import FileExists, private_umask, write_new_file
     from cvg_pipeline.fr import erreur_systeme
+    from cvg_pipeline.report import bytes_writer
 
     names = file_names(formats, export.masque)
     check_destination(out_dir, names, ecraser=ecraser)
@@ -633,7 +634,7 @@ def write_export(export: Export, out_dir: Path, formats: Sequence[str], *, ecras
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             for kind, path in paths.items():
-                write_new_file(path, _writer(makers[kind]()), overwrite=ecraser)
+                write_new_file(path, bytes_writer(makers[kind]()), overwrite=ecraser)
                 written.append(path)
         except FileExists as exc:
             raise CvgError(_exists_message([exc.path]) + _partial(written)) from None
@@ -655,13 +656,6 @@ def check_destination(out_dir: Path, names: Mapping[str, str], *, ecraser: bool)
 
 def _partial(written: Sequence[Path]) -> str:
     return f" Déjà écrits : {', '.join(str(p) for p in written)}." if written else " Rien n'a été écrit."
-
-
-def _writer(data: bytes) -> Callable[[BinaryIO], None]:
-    def write(out: BinaryIO) -> None:
-        out.write(data)
-
-    return write
 
 
 def _exists_message(paths: Sequence[Path]) -> str:

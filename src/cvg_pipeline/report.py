@@ -1337,7 +1337,7 @@ def render_report(
         with private_umask():  # 0600, like every file cvg writes
             out_dir.mkdir(parents=True, exist_ok=True)
             for content, path in zip(contents, paths, strict=True):
-                write_new_file(path, _writer(content), overwrite=ecraser)
+                write_new_file(path, bytes_writer(content), overwrite=ecraser)
     except FileExists as exc:  # appeared meanwhile
         raise CvgError(_exists_message([exc.path])) from None
     except OSError as exc:
@@ -1356,7 +1356,7 @@ def _render(rapport: Rapport, fmt: str, ind: Indicators, schema: Schema) -> str 
     return render_text(rapport, fmt)
 
 
-def _writer(content: str | bytes) -> Callable[[BinaryIO], None]:
+def bytes_writer(content: str | bytes) -> Callable[[BinaryIO], None]:
     def write(out: BinaryIO) -> None:
         out.write(content.encode("utf-8") if isinstance(content, str) else content)
 
