@@ -1,8 +1,8 @@
-"""Per-file CPU of reading and normalising workbooks, as a worker process does it (`ingest._read_chunk`).
+"""Per-file CPU of reading and normalising workbooks, as a worker process does it (`ingest/reading.py read_chunk`).
 
     POLARS_MAX_THREADS=1 .venv/bin/python benchmarks/read_chunk_bench.py [--files 350] [--chunk 88] [--runs 3]
 
-Times `_read_chunk` over the first N workbooks of benchmarks/data/reseau-700 (built by bench.py) in chunks of
+Times `read_chunk` over the first N workbooks of benchmarks/data/reseau-700 (built by bench.py) in chunks of
 `--chunk` files, after a warm-up chunk: best of `--runs` (wall and process CPU, ms per file). Then one more
 pass with timers wrapped around the reader's stages prints where the time goes (inclusive times: a stage
 listed under another is part of it). Nothing here is asserted by the tests: the machine is noisy, so compare
@@ -61,11 +61,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-split", action="store_true", help="skip the per-stage pass")
     parser.add_argument("--reader-only", action="store_true",
-                        help="time reader.read_workbooks alone (what _read_chunk calls), not the whole _read_chunk")
+                        help="time reader.read_workbooks alone (what read_chunk calls), not the whole read_chunk")
     args = parser.parse_args()
 
     import cvg_pipeline
-    from cvg_pipeline.ingest.run import _read_chunk, sha256_file
+    from cvg_pipeline.ingest.hashing import sha256_file
+    from cvg_pipeline.ingest.reading import read_chunk
     from cvg_pipeline.read.workbook import read_workbooks
     from cvg_pipeline.schema.load import load_schema
 
@@ -80,7 +81,7 @@ def main() -> None:
         if args.reader_only:
             read_workbooks([(path, sha) for path, _, sha in chunk], schema, today=today)
         else:
-            _read_chunk(chunk, schema.path, today)
+            read_chunk(chunk, schema.path, today)
 
     def one_pass() -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -92,7 +93,7 @@ def main() -> None:
     passes = [one_pass() for _ in range(args.runs)]
     n = len(items)
     best_wall, best_cpu = min(p[0] for p in passes), min(p[1] for p in passes)
-    timed = "read_workbooks" if args.reader_only else "_read_chunk"
+    timed = "read_workbooks" if args.reader_only else "read_chunk"
     print(f"{Path(cvg_pipeline.__file__).parent}, {timed}: {n} files, chunks of {args.chunk}, "
           f"POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']}, load {os.getloadavg()[0]:.2f}")
     print(f"best of {args.runs}: {best_wall / n * 1000:.2f} ms/file wall, {best_cpu / n * 1000:.2f} ms/file CPU "

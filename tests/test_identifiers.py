@@ -27,6 +27,7 @@ from cvg_pipeline.ingest import run as ig
 from cvg_pipeline.read.identifiers import PSEUDONYM_VERSION, normalise_column, normalise_identifier
 from cvg_pipeline.schema.load import load_schema
 from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, open_store
+from cvg_pipeline.store.pseudonyms import pseudonymise
 from tests import hostile
 from tests.builders import SIRET, structure, valid_row, write_workbook
 from tests.storefill import query
@@ -71,7 +72,7 @@ def test_look_alike_spellings_get_one_pseudonym(pair: tuple[str, str]) -> None:
     « AB12 » with a zero-width space, full-width or decomposed was another person."""
     base, variant = pair
     assert normalise_identifier(variant) == normalise_identifier(base)
-    assert ig.pseudonymise([variant], SIRET, KEY) == ig.pseudonymise([base], SIRET, KEY)
+    assert pseudonymise([variant], SIRET, KEY) == pseudonymise([base], SIRET, KEY)
 
 
 @settings(max_examples=300, deadline=None)
@@ -83,7 +84,7 @@ def test_normalisation_is_idempotent_and_the_column_agrees(text: str) -> None:
     once = normalise_identifier(text)
     assert normalise_identifier(once) == once
     if once:
-        assert ig.pseudonymise([text], SIRET, KEY) == ig.pseudonymise([once], SIRET, KEY)
+        assert pseudonymise([text], SIRET, KEY) == pseudonymise([once], SIRET, KEY)
     column = normalise_column(pl.Series("id_salarie", [text, None], dtype=pl.String)).to_list()
     assert column == [once or None, None]
 
@@ -106,7 +107,7 @@ def test_distinct_identifiers_stay_distinct(a: str, b: str) -> None:
         return
     assert normalise_identifier(a) != normalise_identifier(b)
     assert normalise_identifier(a) == a.lower()
-    assert ig.pseudonymise([a], SIRET, KEY) != ig.pseudonymise([b], SIRET, KEY)
+    assert pseudonymise([a], SIRET, KEY) != pseudonymise([b], SIRET, KEY)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +126,7 @@ def test_distinct_identifiers_stay_distinct(a: str, b: str) -> None:
 def test_examples_of_one_identifier(spelling: str, same_as: str) -> None:
     """Fails before the fix: each spelling gave its own pseudonym."""
     assert normalise_identifier(spelling) == normalise_identifier(same_as)
-    assert ig.pseudonymise([spelling], SIRET, KEY) == ig.pseudonymise([same_as], SIRET, KEY)
+    assert pseudonymise([spelling], SIRET, KEY) == pseudonymise([same_as], SIRET, KEY)
 
 
 @pytest.mark.parametrize(("a", "b"), [("josé-7", "jose-7"), ("AB-12", "AB12"), ("012", "12"), ("A.1", "A1")])
@@ -237,7 +238,7 @@ def old_store(tmp_path: Path) -> Path:
             raw = str(row["Identifiant salarié"])
             old = hmac.new(key, f"{SIRET}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
             con.execute("UPDATE parcours SET id_salarie = ? WHERE id_salarie = ?",
-                        [old, ig.pseudonymise([raw], SIRET, key)[0]])
+                        [old, pseudonymise([raw], SIRET, key)[0]])
         con.execute("ALTER TABLE snapshots DROP COLUMN version_pseudonymes")
         con.execute("UPDATE meta SET valeur = ? WHERE cle = 'schema_version'", [str(BEFORE)])
     finally:

@@ -15,8 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.ingest.hashing import sha256_file
+from cvg_pipeline.ingest.parallel import Parallelism
+from cvg_pipeline.ingest.reading import PRELOAD, read_workbook_files
 from cvg_pipeline.read.identifiers import normalise_identifier
 from cvg_pipeline.schema.load import load_schema
+from cvg_pipeline.store.pseudonyms import pseudonymise
+from cvg_pipeline.store.snapshots import SnapshotWriter
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.storefill import dump_store, query
 
@@ -68,7 +73,7 @@ def test_already_ingested_bytes_are_never_parsed(tmp_path: Path, monkeypatch: py
     store = tmp_path / "cvg.duckdb"
     run([path], store)
     calls: list[Any] = []
-    monkeypatch.setattr(ig, "read_files", lambda todo, *a, **k: calls.append(todo) or [])
+    monkeypatch.setattr(ig, "read_workbook_files", lambda todo, *a, **k: calls.append(todo) or [])
     again = run([path], store)
     assert statuses(again) == {"a.xlsx": "déjà intégré"}
     assert calls == []  # answered by the store's index (tests/test_store_index.py)
@@ -177,12 +182,12 @@ def _stored(store: Path) -> list[tuple[Any, ...]]:
 
 def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every batch of several files fail: the files are then stored one transaction each (the fallback)."""
-    real = ig.SnapshotWriter._store_batch
+    real = SnapshotWriter._store_batch
 
-    def batch(self: ig.SnapshotWriter, files: Any, *args: Any) -> Any:
+    def batch(self: SnapshotWriter, files: Any, *args: Any) -> Any:
         return real(self, files, *args) if len(files) == 1 else 1 / 0
 
-    monkeypatch.setattr(ig.SnapshotWriter, "_store_batch", batch)
+    monkeypatch.setattr(SnapshotWriter, "_store_batch", batch)
 
 
 @pytest.mark.parametrize("runs", ["one run", "two runs"])
@@ -285,10 +290,10 @@ def test_identifiers_are_pseudonymised_with_the_store_key(tmp_path: Path, sirets
 
 def test_pseudonymise_depends_on_siret_and_key() -> None:
     k1, k2 = b"k" * 32, b"j" * 32
-    (a,) = ig.pseudonymise(["A1"], SIRET, k1)
-    assert ig.pseudonymise(["A1"], SIRET_2, k1) != [a]
-    assert ig.pseudonymise(["A1"], SIRET, k2) != [a]
-    assert ig.pseudonymise([None], SIRET, k1) == [None]
+    (a,) = pseudonymise(["A1"], SIRET, k1)
+    assert pseudonymise(["A1"], SIRET_2, k1) != [a]
+    assert pseudonymise(["A1"], SIRET, k2) != [a]
+    assert pseudonymise([None], SIRET, k1) == [None]
     assert a is not None and len(a) == 64 and "A1" not in a
 
 
@@ -360,19 +365,16 @@ def test_verify_stores_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("main_reads", [False, True], ids=["worker-reads-all", "shared"])
-def test_parallel_and_in_process_reading_agree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main_reads: bool
-) -> None:
-    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)  # three files, one a chunk: read by the worker
-    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
-    monkeypatch.setattr(ig, "MAIN_READS", main_reads)
+def test_parallel_and_in_process_reading_agree(tmp_path: Path, main_reads: bool) -> None:
+    # three files, one a chunk: read by the worker
+    parallel_reading = Parallelism(min_files_for_worker=1, min_chunk=1, main_reads=main_reads, preload=PRELOAD)
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
     # a third file with other columns (one left out, an identifier column dropped) and a bad cell
     row = {k: v for k, v in valid_row(**{"Sexe": "Z"}).items() if k != "Date de sortie"}
     paths.append(aci_file(tmp_path / "f2.xlsx", rows=[{**row, "Nom": "Dupont"}, open_row()]))
-    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
-    parallel = ig.read_files(todo, SCHEMA, today=TODAY)
-    single = [ig.read_files([t], SCHEMA, today=TODAY)[0] for t in todo]
+    todo = [(p, p.name, sha256_file(p)) for p in paths]
+    parallel = read_workbook_files(todo, SCHEMA, today=TODAY, parallelism=parallel_reading)
+    single = [read_workbook_files([t], SCHEMA, today=TODAY)[0] for t in todo]
     for a, b in zip(parallel, single, strict=True):
         assert a.fichier == b.fichier and a.issues == b.issues
         assert a.data is not None and b.data is not None and a.data.equals(b.data)
@@ -382,43 +384,43 @@ def test_parallel_and_in_process_reading_agree(
         assert a.columns == b.columns and a.structure == b.structure
 
 
-def test_a_worker_that_dies_loses_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_loses_no_file(tmp_path: Path) -> None:
     """The worker dies on the chunk holding `meurt.xlsx` (as on a parser abort): the files it had taken are
-    read again, each in its own process, and every file gets its own result."""
-    from tests import workers
+    read again, each in its own process (where `meurt.xlsx` kills its reader again: that file alone is
+    `fichier-illisible`), and every other file gets its own result."""
+    from cvg_pipeline.ingest.parallel import read_files
+    from tests.workers import DiesOnAMarkedFile
 
-    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)
-    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
-    monkeypatch.setattr(ig, "MAIN_READS", False)
-    monkeypatch.setattr(ig, "_helper_main", workers.dies_on_a_marked_file)
-    isolated: list[str] = []
-    real = ig._read_isolated
-    monkeypatch.setattr(ig, "_read_isolated", lambda path, *a: isolated.append(path.name) or real(path, *a))
+    log = tmp_path / "lectures.txt"
+    reader = DiesOnAMarkedFile(SCHEMA.path, TODAY, log=log, parent=os.getpid())
+    worker_reads_all = Parallelism(min_files_for_worker=1, min_chunk=1, main_reads=False, preload=PRELOAD)
     paths = [aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "meurt.xlsx", siret=SIRET_2),
              aci_file(tmp_path / "c.xlsx", rows=[valid_row(**{"Identifiant salarié": "C3"})])]
-    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
-    parsed = ig.read_files(todo, SCHEMA, today=TODAY)
+    todo = [(p, p.name, sha256_file(p)) for p in paths]
+    parsed = read_files(todo, reader, parallelism=worker_reads_all)
     assert [p.fichier for p in parsed] == ["a.xlsx", "meurt.xlsx", "c.xlsx"]
-    assert isolated == ["meurt.xlsx"]  # the chunk the worker died on; the next one, never taken, read here
-    for got, path in zip(parsed, paths, strict=True):
-        alone = ig.read_files([(path, path.name, ig.sha256_file(path))], SCHEMA, today=TODAY)[0]
+    # the chunk the worker died on, then alone in its own process (which dies too); the others read once
+    assert sorted(log.read_text(encoding="utf-8").split()) == ["a.xlsx", "c.xlsx", "meurt.xlsx", "meurt.xlsx"]
+    [crash] = parsed[1].issues
+    assert crash.code == "fichier-illisible" and "la lecture a interrompu le programme" in crash.message
+    for got, path in (parsed[0], paths[0]), (parsed[2], paths[2]):
+        alone = read_workbook_files([(path, path.name, sha256_file(path))], SCHEMA, today=TODAY)[0]
         assert got.issues == alone.issues and got.data is not None and alone.data is not None
         assert got.data.equals(alone.data)
 
 
-def test_no_worker_can_start_then_this_process_reads_everything(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_worker_can_start_then_this_process_reads_everything(tmp_path: Path) -> None:
     """A machine where the fork server cannot start (no socket, a sandbox): same results, read in-process."""
 
-    def refuse() -> None:
+    def refuse(preload: Any) -> None:
         raise OSError("pas de fork server ici")
 
-    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 1)
-    monkeypatch.setattr(ig, "MIN_CHUNK", 1)
-    monkeypatch.setattr(ig, "_start_fork_server", refuse)
+    no_fork_server = Parallelism(min_files_for_worker=1, min_chunk=1, fork_server=refuse)
+    from cvg_pipeline.store.db import create_store
+
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
-    result = run(paths, tmp_path / "cvg.duckdb")
+    create_store(tmp_path / "cvg.duckdb", SCHEMA)
+    result = ig.ingest_paths(paths, tmp_path / "cvg.duckdb", schema=SCHEMA, today=TODAY, parallelism=no_fork_server)
     assert statuses(result) == {"f0.xlsx": "intégré", "f1.xlsx": "intégré"}
 
 
@@ -436,7 +438,7 @@ def test_a_reader_bug_is_reported_on_its_own_file_only(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(reader, "read_workbooks", buggy)
     paths = [aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "bug.xlsx", siret=SIRET_2)]
-    parsed = ig.read_files([(p, p.name, ig.sha256_file(p)) for p in paths], SCHEMA, today=TODAY)
+    parsed = read_workbook_files([(p, p.name, sha256_file(p)) for p in paths], SCHEMA, today=TODAY)
     assert parsed[0].ok and parsed[0].data is not None
     [problem] = parsed[1].issues
     assert problem.code == "fichier-illisible"
@@ -475,4 +477,4 @@ def test_pseudonymise_is_hmac_sha256(key: bytes, siret: str, ids: list[str | Non
     normalised identifier: tests/test_identifiers.py)."""
     expected = [None if i is None else hmac.new(key, f"{siret}\x1f{normalise_identifier(i)}".encode(), "sha256")
                 .hexdigest() for i in ids]
-    assert ig.pseudonymise(ids, siret, key) == expected
+    assert pseudonymise(ids, siret, key) == expected

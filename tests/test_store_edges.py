@@ -279,13 +279,13 @@ def test_a_stray_journal_of_another_store_is_named(tmp_path: Path) -> None:
 
 _KILL_AFTER_STORING = """
 import os, signal, sys
-from cvg_pipeline.ingest import run as ingest
-stored = ingest.SnapshotWriter.store_all
+from cvg_pipeline.store import snapshots
+stored = snapshots.SnapshotWriter.store_all
 def store_all(self, *args, **kwargs):
     out = stored(self, *args, **kwargs)  # committed: the rows are in DuckDB's write-ahead log
     os.kill(os.getpid(), signal.SIGKILL)
     return out
-ingest.SnapshotWriter.store_all = store_all
+snapshots.SnapshotWriter.store_all = store_all
 sys.argv[0] = "cvg"
 from cvg_pipeline.__main__ import main
 main()

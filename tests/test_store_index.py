@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.ingest.hashing import sha256_file
 from cvg_pipeline.schema.load import load_schema
 from cvg_pipeline.store import db as st
 from cvg_pipeline.store import index as store_index
@@ -112,7 +113,7 @@ def test_an_index_that_no_longer_describes_the_store_is_ignored(tmp_path: Path, 
     store = tmp_path / "cvg.duckdb"
     run([aci_file(tmp_path / "a.xlsx")], store)
     new = aci_file(tmp_path / "nouveau" / "b.xlsx", siret=SIRET_2)
-    lying_index(store, ig.sha256_file(new))
+    lying_index(store, sha256_file(new))
     change(store)
     assert known_of(store) is None
     result = run([new], store)
@@ -124,7 +125,7 @@ def test_a_lying_index_with_the_right_stamp_is_the_only_way_to_fool_it(tmp_path:
     store = tmp_path / "cvg.duckdb"
     run([aci_file(tmp_path / "a.xlsx")], store)
     new = aci_file(tmp_path / "nouveau" / "b.xlsx", siret=SIRET_2)
-    lying_index(store, ig.sha256_file(new))
+    lying_index(store, sha256_file(new))
     assert [f.statut for f in run([new], store).files] == ["déjà intégré"]
 
 

@@ -493,14 +493,14 @@ def test_suspect_subset_gives_the_same_issues_as_the_whole_frame(
     }
 
 
-def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The readers mark suspect rows chunk by chunk (ingest._read_chunk → mark_suspects); validate then stacks
-    only the marked rows. Marked in chunks of one file, in one chunk, or not at all: the same issues."""
+def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(tmp_path: Path) -> None:
+    """The readers mark suspect rows chunk by chunk (ingest/reading.py read_chunk → mark_suspects); validate
+    then stacks only the marked rows. Marked in chunks of one file, in one chunk, or not at all: the same issues."""
     from datetime import date as d
 
-    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.ingest.hashing import sha256_file
+    from cvg_pipeline.ingest.parallel import Parallelism
+    from cvg_pipeline.ingest.reading import read_workbook_files
     from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     schema = load_schema()
@@ -516,12 +516,11 @@ def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
             valid_row(**{"Identifiant salarié": "HRS", "Heures hebdomadaires à l'entrée": 36}),
         ]),
     ]
-    todo = [(p, p.name, ig.sha256_file(p)) for p in paths]
-    monkeypatch.setattr(ig, "MIN_FILES_FOR_WORKER", 10**6)  # in this process: chunks as set below
+    todo = [(p, p.name, sha256_file(p)) for p in paths]
 
     def issues(min_chunk: int, mark: bool) -> list[list[tuple[str, int | None]]]:
-        monkeypatch.setattr(ig, "MIN_CHUNK", min_chunk)
-        parsed = ig.read_files(todo, schema, today=date(2024, 6, 1))
+        in_process = Parallelism(min_files_for_worker=10**6, min_chunk=min_chunk)  # chunks as set, read here
+        parsed = read_workbook_files(todo, schema, today=date(2024, 6, 1), parallelism=in_process)
         if not mark:
             for f in parsed:
                 assert f.data is not None
@@ -539,7 +538,8 @@ def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
 
 
 def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_path: Path) -> None:
-    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.ingest.hashing import sha256_file
+    from cvg_pipeline.ingest.reading import read_workbook_files
     from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     path = write_workbook(tmp_path / "a.xlsx", rows=[
@@ -549,21 +549,22 @@ def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_p
                      "Heures hebdomadaires à l'entrée": 36}),
         valid_row(**{"Identifiant salarié": "OK2"}),
     ])
-    [parsed] = ig.read_files([(path, path.name, ig.sha256_file(path))], load_schema(), today=date(2024, 6, 1))
+    [parsed] = read_workbook_files([(path, path.name, sha256_file(path))], load_schema(), today=date(2024, 6, 1))
     assert parsed.data is not None
     assert parsed.data.get_column(SUSPECT_COLUMN).to_list() == [False, True, True, False]
 
 
 def test_a_salaries_sheet_without_rows_is_marked_too(tmp_path: Path) -> None:
     """A header-only sheet gets its (empty) suspect column like any other, alone or beside a file with rows."""
-    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.ingest.hashing import sha256_file
+    from cvg_pipeline.ingest.reading import read_workbook_files
     from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     header = list(valid_row())
     paths = [write_workbook(tmp_path / "vide.xlsx", header=header, rows=[]),
              write_workbook(tmp_path / "a.xlsx", rows=[valid_row()])]
     for todo in ([paths[0]], paths):
-        parsed = ig.read_files([(p, p.name, ig.sha256_file(p)) for p in todo], load_schema(), today=date(2024, 6, 1))
+        parsed = read_workbook_files([(p, p.name, sha256_file(p)) for p in todo], load_schema(), today=date(2024, 6, 1))
         empty = parsed[0]
         assert empty.data is not None and empty.data.height == 0
         assert empty.data.get_column(SUSPECT_COLUMN).to_list() == []

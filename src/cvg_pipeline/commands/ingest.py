@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cvg_pipeline.check.errors import Issue
-    from cvg_pipeline.ingest.run import FileResult, Progress
+    from cvg_pipeline.ingest.results import FileResult, Progress
     from cvg_pipeline.workbooks.annotate import Outcome
 
 PathsArgument = Annotated[

@@ -12,7 +12,7 @@ be recomputed). The extract holds:
 - `meta`: `schema_version`, `cree_le` (the extract's), `extrait_territoire` (the slug: it marks the store as
   an extract), `extrait_le`, `extrait_de` (the national store's `cree_le`) — and no `cle_hmac`.
 
-Without the key the extract cannot ingest: `ingest.hmac_key` refuses with `EXTRACT_MESSAGE`. Every read
+Without the key the extract cannot ingest: `store/pseudonyms.py hmac_key` refuses with `EXTRACT_MESSAGE`. Every read
 command opens it like any store, and its territoire report is the national store's, byte for byte.
 
 Decision: an ACI that moved from one territoire to another keeps, in each extract, the snapshots it sent
