@@ -41,10 +41,6 @@ def dump(store: Path) -> dict[str, list[tuple[object, ...]]]:
     return dump_store(store)
 
 
-def statuses(result: ig.IngestResult) -> dict[str, str]:
-    return {f.fichier: f.statut for f in result.files}
-
-
 def aci_file(
     path: Path, *, siret: str = SIRET, arrete: date = date(2023, 12, 31), rows: Any = None, **kw: Any
 ) -> Path:
@@ -59,11 +55,11 @@ def test_same_folder_twice_changes_nothing(tmp_path: Path) -> None:
     aci_file(folder / "sub" / "b.xlsx", siret=SIRET_2)
     store = tmp_path / "cvg.duckdb"
     first = run([folder], store)
-    assert statuses(first) == {"a.xlsx": "intégré", "sub/b.xlsx": "intégré"}
+    assert first.statuses() == {"a.xlsx": "intégré", "sub/b.xlsx": "intégré"}
     assert first.exit_code == 0
     before = dump(store)
     second = run([folder], store)
-    assert statuses(second) == {"a.xlsx": "déjà intégré", "sub/b.xlsx": "déjà intégré"}
+    assert second.statuses() == {"a.xlsx": "déjà intégré", "sub/b.xlsx": "déjà intégré"}
     assert second.exit_code == 0
     assert dump(store) == before
 
@@ -75,11 +71,11 @@ def test_already_ingested_bytes_are_never_parsed(tmp_path: Path, monkeypatch: py
     calls: list[Any] = []
     monkeypatch.setattr(ig, "read_workbook_files", lambda todo, *a, **k: calls.append(todo) or [])
     again = run([path], store)
-    assert statuses(again) == {"a.xlsx": "déjà intégré"}
+    assert again.statuses() == {"a.xlsx": "déjà intégré"}
     assert calls == []  # answered by the store's index (tests/test_store_index.py)
     (tmp_path / "cvg.duckdb.empreintes").unlink()
     again = run([path], store)
-    assert statuses(again) == {"a.xlsx": "déjà intégré"}
+    assert again.statuses() == {"a.xlsx": "déjà intégré"}
     assert calls == [[]]  # answered by DuckDB: nothing to read either
 
 
@@ -88,7 +84,7 @@ def test_same_bytes_twice_in_one_run(tmp_path: Path) -> None:
     b = tmp_path / "copie.xlsx"
     b.write_bytes(a.read_bytes())
     result = run([a, b], tmp_path / "cvg.duckdb")
-    assert statuses(result) == {"a.xlsx": "intégré", "copie.xlsx": "déjà intégré"}
+    assert result.statuses() == {"a.xlsx": "intégré", "copie.xlsx": "déjà intégré"}
     assert query(tmp_path / "cvg.duckdb", "SELECT count(*) FROM snapshots") == [(1,)]
 
 
@@ -97,7 +93,7 @@ def test_replacement_same_siret_and_date(tmp_path: Path) -> None:
     run([aci_file(tmp_path / "v1.xlsx")], store)
     rows = [valid_row(**{"Identifiant salarié": f"X{i}"}) for i in range(3)]
     result = run([aci_file(tmp_path / "v2.xlsx", rows=rows, **{"Nom de la structure": "Nouveau nom"})], store)
-    assert statuses(result) == {"v2.xlsx": "remplacé"}
+    assert result.statuses() == {"v2.xlsx": "remplacé"}
     assert query(store, "SELECT fichier, nb_lignes FROM snapshots") == [("v2.xlsx", 3)]
     assert query(store, "SELECT count(*), count(DISTINCT snapshot_id) FROM parcours") == [(3, 1)]
     assert query(store, "SELECT nom FROM aci") == [("Nouveau nom",)]
@@ -119,7 +115,7 @@ def test_earlier_date_is_kept_as_history(tmp_path: Path) -> None:
         ],
         store,
     )
-    assert statuses(result) == {"juin.xlsx": "historique"}
+    assert result.statuses() == {"juin.xlsx": "historique"}
     assert query(store, "SELECT date_arrete FROM snapshots ORDER BY date_arrete") == [
         (date(2023, 6, 30),),
         (date(2023, 12, 31),),
@@ -136,7 +132,7 @@ def test_batch_of_several_months_is_stored_oldest_first(tmp_path: Path) -> None:
         **{"Nom de la structure": "Juin"},
     )
     result = run([dec, june], tmp_path / "cvg.duckdb")
-    assert statuses(result) == {"a-dec.xlsx": "intégré", "b-juin.xlsx": "intégré"}
+    assert result.statuses() == {"a-dec.xlsx": "intégré", "b-juin.xlsx": "intégré"}
     assert [f.fichier for f in result.files] == ["a-dec.xlsx", "b-juin.xlsx"]  # reported in input order
     assert query(tmp_path / "cvg.duckdb", "SELECT nom FROM aci") == [("Décembre",)]
 
@@ -262,7 +258,7 @@ def test_rejected_file_changes_nothing(tmp_path: Path) -> None:
     before = dump(store)
     bad = aci_file(tmp_path / "v2.xlsx", rows=[valid_row(**{"Heures hebdomadaires à l'entrée": 99})])
     result = run([bad], store)
-    assert statuses(result) == {"v2.xlsx": "rejeté"} and result.exit_code == 1
+    assert result.statuses() == {"v2.xlsx": "rejeté"} and result.exit_code == 1
     assert dump(store) == before
 
 
@@ -271,7 +267,7 @@ def test_one_rejected_file_does_not_stop_the_others(tmp_path: Path) -> None:
     bad = aci_file(tmp_path / "bad.xlsx", siret=SIRET_2, rows=[valid_row(**{"Sexe": "Z"})])
     store = tmp_path / "cvg.duckdb"
     result = run([good, bad], store)
-    assert statuses(result) == {"good.xlsx": "intégré", "bad.xlsx": "rejeté"}
+    assert result.statuses() == {"good.xlsx": "intégré", "bad.xlsx": "rejeté"}
     assert query(store, "SELECT siret FROM snapshots") == [(SIRET,)]
 
 
@@ -305,7 +301,7 @@ def test_discovery_skips_lock_and_other_files(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("bonjour")
     (folder / "export.csv").write_text("a;b\n")
     result = run([folder], tmp_path / "cvg.duckdb")
-    assert statuses(result) == {
+    assert result.statuses() == {
         "a.xlsx": "intégré",
         "~$a.xlsx": "ignoré",
         "notes.txt": "ignoré",
@@ -324,17 +320,17 @@ def test_hidden_files_and_folders_are_left_out_of_a_folder_walk(tmp_path: Path) 
     aci_file(folder / ".cache" / "b.xlsx", siret=SIRET_2)
     result = run([folder], tmp_path / "cvg.duckdb")
     # never read, each named once (issue 17 point 3: nothing skipped silently)
-    assert statuses(result) == {"a.xlsx": "intégré", ".DS_Store": "ignoré", "._a.xlsx": "ignoré", ".cache/": "ignoré"}
+    assert result.statuses() == {"a.xlsx": "intégré", ".DS_Store": "ignoré", "._a.xlsx": "ignoré", ".cache/": "ignoré"}
     assert result.exit_code == 0
     named = run([folder / "._a.xlsx"], tmp_path / "cvg.duckdb")  # named on the command line: looked at
-    assert statuses(named) == {"._a.xlsx": "rejeté"}
+    assert named.statuses() == {"._a.xlsx": "rejeté"}
 
 
 def test_explicit_non_spreadsheet_is_rejected(tmp_path: Path) -> None:
     csv = tmp_path / "export.csv"
     csv.write_text("Identifiant salarié;Sexe\nA1;F\n")
     result = run([csv], tmp_path / "cvg.duckdb")
-    assert statuses(result) == {"export.csv": "rejeté"}
+    assert result.statuses() == {"export.csv": "rejeté"}
     assert [i.code for i in result.files[0].issues] == ["format-non-pris-en-charge"]
 
 
@@ -421,7 +417,7 @@ def test_no_worker_can_start_then_this_process_reads_everything(tmp_path: Path) 
     paths = [aci_file(tmp_path / f"f{i}.xlsx", siret=s) for i, s in enumerate((SIRET, SIRET_2))]
     create_store(tmp_path / "cvg.duckdb", SCHEMA)
     result = ig.ingest_paths(paths, tmp_path / "cvg.duckdb", schema=SCHEMA, today=TODAY, parallelism=no_fork_server)
-    assert statuses(result) == {"f0.xlsx": "intégré", "f1.xlsx": "intégré"}
+    assert result.statuses() == {"f0.xlsx": "intégré", "f1.xlsx": "intégré"}
 
 
 def test_a_reader_bug_is_reported_on_its_own_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -478,3 +474,20 @@ def test_pseudonymise_is_hmac_sha256(key: bytes, siret: str, ids: list[str | Non
     expected = [None if i is None else hmac.new(key, f"{siret}\x1f{normalise_identifier(i)}".encode(), "sha256")
                 .hexdigest() for i in ids]
     assert pseudonymise(ids, siret, key) == expected
+
+
+def test_the_result_flattens_for_tests() -> None:
+    """`IngestResult.flatten()` (with `statuses()` and `by_name()`): one comparable view of a run for every
+    test module, instead of a helper of its own in each: one row per issue, a file without any named once."""
+    from cvg_pipeline.check.errors import issue
+
+    ok = ig.FileResult(Path("a.xlsx"), "a.xlsx", "intégré")
+    bad = ig.FileResult(Path("d/b.xlsx"), "d/b.xlsx", "rejeté", issues=[
+        issue("fichier-illisible", "d/b.xlsx", detail="abîmé"), issue("fichier-ignore", "d/b.xlsx", detail="note"),
+    ])
+    result = ig.IngestResult([ok, bad])
+    assert result.flatten() == [
+        ("a.xlsx", "intégré", None), ("d/b.xlsx", "rejeté", "fichier-illisible"), ("d/b.xlsx", "rejeté", "fichier-ignore"),
+    ]
+    assert result.statuses() == {"a.xlsx": "intégré", "d/b.xlsx": "rejeté"}
+    assert result.by_name() == {"a.xlsx": ok, "d/b.xlsx": bad}

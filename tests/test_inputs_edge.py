@@ -70,11 +70,6 @@ def ingest(paths: list[Path], store: Path) -> ig.IngestResult:
     return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
 
 
-def by_name(result: ig.IngestResult | list[ig.FileResult]) -> dict[str, ig.FileResult]:
-    files = result.files if isinstance(result, ig.IngestResult) else result
-    return {f.fichier: f for f in files}
-
-
 # -- point 3: spreadsheet-like files in a folder --------------------------------------------------------------
 
 
@@ -142,7 +137,7 @@ def test_spreadsheet_like_files_in_a_folder_are_refused_not_skipped(tmp_path: Pa
     (folder / "LISEZMOI.md").write_text("Fichiers de mars\n")
     (folder / "attestation.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(300))
     result = ingest([folder], tmp_path / "cvg.duckdb")
-    files = by_name(result)
+    files = result.by_name()
     assert files["bon.xlsx"].statut == "intégré"
     assert files[name].statut == "rejeté", files[name]
     (message,) = [i.message for i in files[name].errors]
@@ -246,7 +241,7 @@ def test_a_name_that_is_not_utf8_never_stops_the_run(tmp_path: Path) -> None:
     bad_aci(bad, siret=SIRET_2)
     aci(folder / "autre.xlsx", siret=make_siret("5555555555555"))
     result = ingest([folder], tmp_path / "cvg.duckdb")
-    files = by_name(result)
+    files = result.by_name()
     assert files["relev\ufffd.xlsx"].statut == "intégré" and files["autre.xlsx"].statut == "intégré"
     assert files["r\ufffdsultat.xlsx"].statut == "rejeté"
     json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")  # valid UTF-8 throughout

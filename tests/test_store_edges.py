@@ -396,7 +396,9 @@ def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> Non
     """Fails on main before 8a984e4: each `cvg ingest` killed while its reading worker's fork server ran left
     a `pymp-…` folder in the temporary directory, never removed. Now the fork server uses `cvg-mp-<pid>-…`,
     removed at exit and, after a kill, by the next run that starts one."""
-    from cvg_pipeline.ingest.run import MIN_FILES_FOR_WORKER
+    from cvg_pipeline.ingest.reading import PARALLELISM
+
+    MIN_FILES_FOR_WORKER = PARALLELISM.min_files_for_worker
 
     temp = tmp_path / "tmp"
     temp.mkdir()

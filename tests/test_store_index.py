@@ -50,10 +50,6 @@ def known_of(store: Path) -> dict[str, tuple[Any, ...]] | None:
     return found[0] if found is not None else None
 
 
-def results(result: ig.IngestResult) -> list[dict[str, Any]]:
-    return [f.to_dict() for f in result.files]
-
-
 def test_a_writer_leaves_an_index_of_exactly_the_stored_snapshots(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     run([aci_file(tmp_path / "a.xlsx"), aci_file(tmp_path / "b.xlsx", siret=SIRET_2)], store)
@@ -70,12 +66,12 @@ def test_stored_files_are_answered_from_the_index_alone(tmp_path: Path, monkeypa
     store = tmp_path / "cvg.duckdb"
     run([a, b], store)
     store_index.discard(store)
-    from_duckdb = results(run([depot], store))  # no index: DuckDB answers (and the index is rewritten)
+    from_duckdb = run([depot], store).to_dict()["fichiers"]  # no index: DuckDB answers (and the index is rewritten)
     assert {r["statut"] for r in from_duckdb} == {"déjà intégré"}
     opened: list[str] = []
     monkeypatch.setattr(st, "_connect", lambda *a, **k: opened.append("connect") or pytest.fail("DuckDB opened"))
-    monkeypatch.setattr(ig, "read_files", lambda *a, **k: pytest.fail("file parsed"))
-    assert results(run([depot], store)) == from_duckdb
+    monkeypatch.setattr(ig, "read_workbook_files", lambda *a, **k: pytest.fail("file parsed"))
+    assert run([depot], store).to_dict()["fichiers"] == from_duckdb
     assert opened == []
 
 
