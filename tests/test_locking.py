@@ -12,7 +12,7 @@ import pytest
 
 from cvg_pipeline.check.errors import CvgError, StoreBusyError
 from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, open_store
-from cvg_pipeline.store.locking import DEFAULT_WAIT, default_wait, lock_path, set_default_wait, store_lock
+from cvg_pipeline.store.locking import DEFAULT_WAIT, lock_path, store_lock
 
 HOLDER = textwrap.dedent(
     """
@@ -111,15 +111,24 @@ def test_a_killed_holder_releases_the_lock(store: Path) -> None:
         assert con.execute("SELECT count(*) FROM meta").fetchone() is not None
 
 
-def test_default_wait_is_settable() -> None:
-    before = default_wait()
+def test_a_commands_attente_is_not_left_behind(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--attente` is passed to the store the command opens, not kept in a module global: after
+    `cvg historique --attente 0` in this process, a library call without `wait` still waits the default
+    (60 s) for a busy store instead of failing at once."""
+    from typer.testing import CliRunner
+
+    from cvg_pipeline.cli import app
+
+    assert CliRunner().invoke(app, ["historique", "--store", str(store), "--attente", "0"]).exit_code == 0
+    proc = hold(store, "ex", 0.7)
     try:
-        set_default_wait(3)
-        assert default_wait() == 3.0
-        set_default_wait(-1)
-        assert default_wait() == 0.0
+        with open_store(store, read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
+        assert f"attente ({DEFAULT_WAIT:g} s au plus)" in capsys.readouterr().err
+        assert proc.wait(timeout=10) == 0
     finally:
-        set_default_wait(before)
+        proc.kill()
+        proc.wait()
     assert DEFAULT_WAIT == 60.0
 
 

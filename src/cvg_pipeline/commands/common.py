@@ -54,20 +54,12 @@ AuOption = Annotated[
 ]
 
 
-def _set_wait(value: float | None) -> float | None:
-    from cvg_pipeline.store.locking import set_default_wait
-
-    set_default_wait(DEFAULT_WAIT if value is None else value)
-    return value
-
-
 WaitOption = Annotated[
     float | None,
     typer.Option(
         "--attente",
         metavar="SECONDES",
         min=0,
-        callback=_set_wait,
         help=(
             "Si la base est utilisée par un autre traitement, l'attendre au plus SECONDES secondes "
             f"(défaut : {DEFAULT_WAIT:g} ; 0 : ne pas attendre)."
@@ -143,10 +135,11 @@ def indicators_from_options(
     programme: str | None,
     au: str | None,
     before_query: Callable[[], None] | None = None,
+    wait: float | None = None,
 ) -> tuple[Indicators, Schema]:
     """The scope options of `cvg indicators` and `cvg report`, checked (exit 2 in French), then the
     indicators computed on the store; their warnings go to stderr. `before_query` runs once the options
-    are valid (e.g. to start a slow import while the store is queried)."""
+    are valid (e.g. to start a slow import while the store is queried); `wait`: `--attente`."""
     from cvg_pipeline.indicators import compute as ind
     from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.checks import existing_store
@@ -159,7 +152,7 @@ def indicators_from_options(
     if before_query is not None:
         before_query()
     result = ind.load_indicators(
-        existing_store(store), scope=scope, annee=year, programme=prog, au=day, schema=schema
+        existing_store(store), scope=scope, annee=year, programme=prog, au=day, schema=schema, wait=wait
     )
     for warning in ind.indicator_warnings(result):
         sys.stderr.write(f"Attention : {warning}\n")

@@ -55,7 +55,7 @@ def extraire(
         from cvg_pipeline.store.checks import existing_store
         from cvg_pipeline.store.extract import extract_territoire
 
-        result = extract_territoire(existing_store(store), territoire, destination)
+        result = extract_territoire(existing_store(store), territoire, destination, wait=attente)
         if json_output:
             echo(json.dumps({"fichier": str(result.path), "territoire": result.territoire, "aci": result.aci,
                              "fichiers_integres": result.snapshots, "parcours": result.parcours,
@@ -152,7 +152,7 @@ def export(
 
         result = ex.build_export(path, schema, seuil=seuil_secret, masque=not non_masque, territoires=slugs,
                                  national=territoire is None, programmes=programmes, annees=annees,
-                                 progress=progress)
+                                 progress=progress, wait=attente)
         if annees is not None and not result.rows:
             raise UsageError(f"aucune donnée pour l'année {annees[0]} dans le périmètre demandé.")
         written = ex.write_export(result, sortie, wanted, ecraser=ecraser)

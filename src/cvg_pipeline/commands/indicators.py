@@ -50,7 +50,8 @@ def indicators(
         from cvg_pipeline.indicators.compute import to_json
 
         result, _schema = indicators_from_options(
-            store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au
+            store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
+            wait=attente,
         )
         echo(to_json(result))
 

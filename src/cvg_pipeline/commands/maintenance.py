@@ -42,7 +42,7 @@ def sauvegarder(
         from cvg_pipeline.store.backup import backup_store
         from cvg_pipeline.store.checks import existing_store
 
-        result = backup_store(existing_store(store), destination)
+        result = backup_store(existing_store(store), destination, wait=attente)
         echo(
             f"Sauvegarde écrite : {result.path} ({pluriel(result.snapshots, 'fichier intégré', 'fichiers intégrés')}, "
             f"{result.parcours} parcours). Elle contient la clé de pseudonymisation : "

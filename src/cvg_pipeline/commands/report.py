@@ -101,11 +101,12 @@ def report(
         result, schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
+            wait=attente,
         )
         from cvg_pipeline.ingest.suivi import absent_columns
         from cvg_pipeline.store.db import resolve_store_path
 
-        absent = absent_columns(resolve_store_path(store), result["snapshots"], schema)
+        absent = absent_columns(resolve_store_path(store), result["snapshots"], schema, wait=attente)
         for path in render_report(
             result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent,
             ecraser=ecraser,
@@ -117,6 +118,7 @@ def report(
 
         result, schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
+            wait=attente,
         )
         rapport = build_report(result, schema, seuil=seuil_secret, charts=False)
         echo(audit_json(result, rapport, seuil_secret) if json_output else audit_text(result, rapport, seuil_secret))

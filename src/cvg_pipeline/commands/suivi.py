@@ -66,7 +66,7 @@ def suivi(
         from cvg_pipeline.schema.file import territoire_names
         from cvg_pipeline.store.db import resolve_store_path
 
-        result = month_status(resolve_store_path(store), mois=mois, territoire=territoire)
+        result = month_status(resolve_store_path(store), mois=mois, territoire=territoire, wait=attente)
         names = territoire_names()
         written = write_relances(result, relances, names) if relances is not None else []
         if json_output:
@@ -81,10 +81,10 @@ def suivi(
             return
         _render(result, names)
         if relances is not None:
-            from cvg_pipeline.commands.ingest import _Out
+            from cvg_pipeline.commands.ingest_display import Out
             from cvg_pipeline.fr import pluriel
 
-            out = _Out()
+            out = Out()
             if written:
                 out.line(f"{pluriel(len(written), 'texte de relance écrit', 'textes de relance écrits')} dans « {relances} ».")
             else:
@@ -94,13 +94,13 @@ def suivi(
 
 
 def _render(result: Suivi, names: dict[str, str]) -> None:
-    from cvg_pipeline.commands.ingest import _date, _Out, _table
+    from cvg_pipeline.commands.ingest_display import Out, date_text, table
     from cvg_pipeline.fr import pluriel
     from cvg_pipeline.ingest.suivi import A_CORRIGER, A_JOUR, EN_RETARD, STATUS_LABELS
 
-    out = _Out()
+    out = Out()
     year, month = result.mois.split("-")
-    out.line(f"Suivi de {month}/{year} : un ACI est à jour s'il a envoyé son fichier arrêté au {_date(result.attendu)} ou plus tard.")
+    out.line(f"Suivi de {month}/{year} : un ACI est à jour s'il a envoyé son fichier arrêté au {date_text(result.attendu)} ou plus tard.")
     if not result.aci and not result.non_attribues:
         out.line("Aucun ACI connu de la base : aucun fichier intégré ni refusé.")
         return
@@ -123,7 +123,7 @@ def _render(result: Suivi, names: dict[str, str]) -> None:
             [
                 a.nom,
                 names.get(a.territoire or "", a.territoire or "?"),
-                _date(a.derniere_date_arrete) if a.derniere_date_arrete else "—",
+                date_text(a.derniere_date_arrete) if a.derniere_date_arrete else "—",
                 statut,
                 "—" if a.lignes is None else str(a.lignes),
                 "inconnue" if a.completude is None else f"{round(a.completude * 100)} %",
@@ -132,7 +132,7 @@ def _render(result: Suivi, names: dict[str, str]) -> None:
         )
     headers = ["ACI", "Territoire", "Date d'arrêté", "Statut", "Lignes", "Complétude", "Détail"]
     styles = [colours[a.statut] for a in result.aci]
-    out.lines(_table(headers, rows, right={4, 5}, style=lambda r, c: styles[r] if c == 3 else None))
+    out.lines(table(headers, rows, right={4, 5}, style=lambda r, c: styles[r] if c == 3 else None))
     counts = result.counts()
     out.line()
     out.line(

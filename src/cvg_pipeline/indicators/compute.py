@@ -783,12 +783,14 @@ def load_indicators(
     programme: Programme = "tous",
     au: date | None = None,
     schema: Schema | None = None,
+    wait: float | None = None,
 ) -> Indicators:
-    """Open the store read-only and compute the indicators (CvgError if it is missing or empty)."""
+    """Open the store read-only (waiting up to `wait` seconds for a writer) and compute the indicators
+    (CvgError if it is missing or empty)."""
     from cvg_pipeline.store.db import open_store
 
     schema = schema or load_schema()
-    with open_store(store, read_only=True) as con:
+    with open_store(store, read_only=True, wait=wait) as con:
         _check_not_empty(con, store)
         from cvg_pipeline.store.extract import check_scope
 

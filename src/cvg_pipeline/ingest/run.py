@@ -374,7 +374,7 @@ def _known_from_index(
 
 
 def snapshot_history(
-    store_path: Path, *, schema: Schema | None = None, territoire: str | None = None
+    store_path: Path, *, schema: Schema | None = None, territoire: str | None = None, wait: float | None = None
 ) -> list[dict[str, Any]]:
     """`cvg historique`: the stored snapshots and the refused files (`statut` « intégré » or « refusé », with
     the error codes of a refusal), latest Date d'arrêté first (then latest received first); refusals whose
@@ -397,7 +397,7 @@ def snapshot_history(
         "SELECT fichier, nom, siret, territoire, date_arrete, NULL, recu_le, '', 'refusé', codes "
         f"FROM refus{where} ORDER BY date_arrete DESC NULLS LAST, ingere_le DESC, fichier"
     )
-    with open_store(store_path, read_only=True) as con:
+    with open_store(store_path, read_only=True, wait=wait) as con:
         cur = con.execute(sql, [slug, slug] if slug else [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

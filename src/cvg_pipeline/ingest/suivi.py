@@ -228,8 +228,10 @@ def month_status(
     territoire: str | None = None,
     schema: Schema | None = None,
     today: date | None = None,
+    wait: float | None = None,
 ) -> Suivi:
-    """`cvg suivi`: one status per ACI known to the store (by any accepted or refused file)."""
+    """`cvg suivi`: one status per ACI known to the store (by any accepted or refused file); `wait`: how long a
+    busy store is waited for (`--attente`)."""
     from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.db import open_store
     from cvg_pipeline.workbooks.annotate import error_workbook_name
@@ -246,7 +248,7 @@ def month_status(
         slug = resolve_territoire(schema, territoire)
     optional = [c for c in schema.columns if not c.required]
     labels = {c.name: c.label for c in schema.columns}
-    with open_store(store_path, read_only=True) as con:
+    with open_store(store_path, read_only=True, wait=wait) as con:
         latest = _latest_snapshots(con)
         refusals = _open_refusals(con)
         present = dict(
@@ -316,7 +318,7 @@ def month_status(
 
 
 def absent_columns(
-    store_path: Path, snapshots: Sequence[Mapping[str, Any]], schema: Schema
+    store_path: Path, snapshots: Sequence[Mapping[str, Any]], schema: Schema, *, wait: float | None = None
 ) -> dict[str, list[str] | None]:
     """For the report's sources: SIRET → labels of the optional columns the header of its snapshot (SIRET,
     Date d'arrêté) lacked; None when the snapshot was stored before headers were recorded."""
@@ -327,7 +329,7 @@ def absent_columns(
     out: dict[str, list[str] | None] = dict.fromkeys((siret for siret, _ in wanted), None)
     if not wanted:
         return out
-    with open_store(store_path, read_only=True) as con:
+    with open_store(store_path, read_only=True, wait=wait) as con:
         rows = con.execute(
             "SELECT s.siret, c.colonnes FROM snapshots s JOIN colonnes_fichier c USING (snapshot_id) "
             "WHERE list_contains(?::VARCHAR[], s.siret || '|' || strftime(s.date_arrete, '%Y-%m-%d'))",

@@ -368,8 +368,10 @@ def build_export(
     programmes: Sequence[Programme] = PROGRAMMES,
     annees: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    wait: float | None = None,
 ) -> Export:
-    """Every row of the export: perimeters × programmes × years, with the report's secret statistique."""
+    """Every row of the export: perimeters × programmes × years, with the report's secret statistique;
+    `wait`: how long a busy store is waited for (`--attente`)."""
     from cvg_pipeline.indicators.compute import _check_not_empty, compute_indicators
     from cvg_pipeline.report.build import build_report
     from cvg_pipeline.store.db import open_store
@@ -379,7 +381,7 @@ def build_export(
     computed: list[tuple[Perimetre, int, str, Indicators]] = []
     years: dict[str, list[int]] = {}
     donnees_au: list[str] = []
-    with open_store(store, read_only=True) as con:
+    with open_store(store, read_only=True, wait=wait) as con:
         _check_not_empty(con, store)
         from cvg_pipeline.store.extract import check_scope, extract_territoire_of
 

@@ -232,7 +232,7 @@ def open_store(
 
     A missing store is created when `create` (tests; the commands create a store only with `cvg init`),
     else a French CvgError that says where it was looked for. A busy store is waited for up to
-    `wait` seconds (None: `--attente`, default 60), then StoreBusyError. A store written by a newer version
+    `wait` seconds (`--attente`; None: 60), then StoreBusyError. A store written by a newer version
     of cvg is refused; an older one is migrated in one transaction (under the exclusive lock) first.
     A writer reads every table first (a damaged store is refused before anything is written) and checks
     the checkpoint that folds its writes into the file (store/checks.py). Files are created 0600.

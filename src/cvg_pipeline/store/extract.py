@@ -62,8 +62,11 @@ def _exists_message(path: Path) -> str:
     )
 
 
-def extract_territoire(store: Path, territoire: str, destination: Path, *, schema: Schema | None = None) -> Extract:
-    """Write the extract of `territoire` (slug, name or synonym) of `store` at `destination` (a new file)."""
+def extract_territoire(
+    store: Path, territoire: str, destination: Path, *, schema: Schema | None = None, wait: float | None = None
+) -> Extract:
+    """Write the extract of `territoire` (slug, name or synonym) of `store` at `destination` (a new file);
+    `wait`: how long a busy store is waited for (`--attente`)."""
     from cvg_pipeline.files import private_umask
     from cvg_pipeline.indicators.compute import resolve_territoire
     from cvg_pipeline.schema.load import load_schema
@@ -91,7 +94,7 @@ def extract_territoire(store: Path, territoire: str, destination: Path, *, schem
     with (
         private_umask(),
         build_then_link(destination, _exists_message(destination), failure) as tmp,
-        open_store(store, read_only=True) as src,  # shared lock; an older store is migrated first
+        open_store(store, read_only=True, wait=wait) as src,  # shared lock; an older store is migrated first
     ):
         ids = _snapshot_ids(src, schema, slug)
         if not ids:

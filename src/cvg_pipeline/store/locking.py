@@ -25,17 +25,7 @@ from pathlib import Path
 from cvg_pipeline.check.errors import CvgError, StoreBusyError
 from cvg_pipeline.fr import erreur_systeme
 
-DEFAULT_WAIT = 60.0
-_state = {"wait": DEFAULT_WAIT}
-
-
-def set_default_wait(seconds: float) -> None:
-    """Set the wait used when a caller gives none (the CLI's `--attente`)."""
-    _state["wait"] = max(0.0, float(seconds))
-
-
-def default_wait() -> float:
-    return _state["wait"]
+DEFAULT_WAIT = 60.0  # seconds, when the caller gives no `wait` (the CLI's `--attente` is passed as `wait`)
 
 
 def lock_path(store: Path) -> Path:
@@ -71,11 +61,11 @@ def store_lock(
 ) -> Iterator[None]:
     """Hold the store's lock (shared or exclusive) for the duration of the block.
 
-    `wait`: seconds to wait for a busy store (None: the default, `--attente`); 0 fails at once.
+    `wait`: seconds to wait for a busy store (`--attente`; None: DEFAULT_WAIT); 0 fails at once.
     A reader that cannot create the lock file (read-only folder) proceeds without it: nobody can write
     there either, and DuckDB's own lock still refuses a concurrent writer.
     """
-    wait = default_wait() if wait is None else max(0.0, wait)
+    wait = DEFAULT_WAIT if wait is None else max(0.0, wait)
     path = lock_path(store)
     old_umask = os.umask(0o077)
     try:
