@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
-    from cvg_pipeline.ingest.run import FileResult
+    from cvg_pipeline.ingest.results import FileResult
     from cvg_pipeline.read.model import ParsedFile
     from cvg_pipeline.schema.load import Schema
 
@@ -85,7 +85,7 @@ def record_refusals(con: duckdb.DuckDBPyConnection, files: Sequence[FileResult],
     Only what identifies the file and its sender, and the error codes with their counts: no cell value,
     no identifier, nothing of the rows. A file refused again replaces its earlier refusal (same sha256).
     """
-    from cvg_pipeline.ingest.run import REJETE
+    from cvg_pipeline.ingest.results import REJETE
 
     refused = [f for f in files if f.statut == REJETE]
     if not refused:
