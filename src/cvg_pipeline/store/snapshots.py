@@ -264,29 +264,48 @@ class SnapshotWriter:
         If anything fails, the transaction is rolled back (if DuckDB has not ended it: a COMMIT that fails
         does) and the store is asked whether it was committed all the same (an interrupt during or just after
         the COMMIT): if so, the files count as stored, and only an interrupt is raised again."""
-        import polars as pl
-
-        from cvg_pipeline.ingest.suivi import present_columns
-        from cvg_pipeline.store.cumulative import non_cumulative_warnings
-
         con = self.con
         n = len(files)
-        now = datetime.now().replace(microsecond=0)
         snapshot_ids = [int(r[0]) for r in con.execute("SELECT nextval('snapshot_seq') FROM range(?)", [n]).fetchall()]
         log_ids = [int(r[0]) for r in con.execute("SELECT nextval('ingest_log_seq') FROM range(?)", [n]).fetchall()]
         # Decisions, file by file, on the cached state (the batch may hold several months of an ACI).
         plan = decide([Incoming.of(pf) for pf in files], Stored(snapshots=self.snapshots, aci=self.aci), snapshot_ids)
         assert all(d.stored for d in plan.decisions)  # duplicates and known bytes never reach the writer
-        statuts = [d.statut for d in plan.decisions]
-        previous = [d.previous for d in plan.decisions]
-        replaced, aci_new, aci_changed = plan.replaced, plan.aci_new, plan.aci_changed
+        views, warnings = self._tables(files, plan, snapshot_ids, log_ids)
+        failure = self._commit(views, plan, snapshot_ids)
+        # The cached state follows the committed transaction only.
+        for siret, dates in plan.snapshots.items():
+            self.snapshots[siret] = dates
+        self.aci = plan.aci
+        results = []
+        for pf, w, decision in zip(files, warnings, plan.decisions, strict=True):
+            pf.issues.extend(w)
+            results.append((pf, decision.statut))
+        self.stored.extend(results)
+        if failure is not None and (isinstance(failure, KeyboardInterrupt) or (seen and seen[0])):
+            raise KeyboardInterrupt from failure
+        return results
+
+    def _tables(
+        self, files: Sequence[ParsedFile], plan: Plan, snapshot_ids: Sequence[int], log_ids: Sequence[int]
+    ) -> tuple[dict[str, pl.DataFrame], list[list[Issue]]]:
+        """The rows the transaction inserts, one frame per table (registered as the views `_commit` reads),
+        and each file's `fichier-non-cumulatif` warnings (recorded with its other warnings)."""
+        import polars as pl
+
+        from cvg_pipeline.ingest.suivi import present_columns
+        from cvg_pipeline.store.cumulative import non_cumulative_warnings
+
+        n = len(files)
+        now = datetime.now().replace(microsecond=0)
         rows = self._rows(files, snapshot_ids)
         offsets = [0]
         for pf in files:
             offsets.append(offsets[-1] + pf.data.height)  # type: ignore[union-attr]
         frames = [rows.slice(offsets[k], offsets[k + 1] - offsets[k]) for k in range(n)]
         warnings = non_cumulative_warnings(
-            con, files, previous, frames, {sid: k for k, sid in enumerate(snapshot_ids)}
+            self.con, files, [d.previous for d in plan.decisions], frames,
+            {sid: k for k, sid in enumerate(snapshot_ids)},
         )
         all_warnings = [[i for i in pf.issues if not i.is_error] + w for pf, w in zip(files, warnings, strict=True)]
         snaps = pl.DataFrame(
@@ -313,7 +332,7 @@ class SnapshotWriter:
                 "sha256": snaps.get_column("sha256"),
                 "siret": snaps.get_column("siret"),
                 "date_arrete": snaps.get_column("date_arrete"),
-                "statut": statuts,
+                "statut": [d.statut for d in plan.decisions],
                 "nb_erreurs": [0] * n,
                 "nb_avertissements": [len(w) for w in all_warnings],
                 "codes": snaps.get_column("avertissements"),
@@ -321,7 +340,7 @@ class SnapshotWriter:
             schema_overrides={"log_id": pl.Int32, "nb_erreurs": pl.Int32, "nb_avertissements": pl.Int32},
         )
 
-        def aci_frame(entries: dict[str, tuple[str, str, list[str]]]) -> pl.DataFrame:
+        def aci_frame(entries: dict[str, AciRow]) -> pl.DataFrame:
             return pl.DataFrame(
                 {
                     "siret": list(entries),
@@ -341,9 +360,16 @@ class SnapshotWriter:
             "cvg_b_parcours": rows,
             "cvg_b_snapshots": snaps,
             "cvg_b_log": log,
-            "cvg_b_aci_new": aci_frame(aci_new),
-            "cvg_b_aci_changed": aci_frame(aci_changed),
+            "cvg_b_aci_new": aci_frame(plan.aci_new),
+            "cvg_b_aci_changed": aci_frame(plan.aci_changed),
         }
+        return views, warnings
+
+    def _commit(self, views: dict[str, pl.DataFrame], plan: Plan, snapshot_ids: Sequence[int]) -> BaseException | None:
+        """The transaction: the replaced snapshots deleted, the `views` inserted, `aci` updated. Returns the
+        failure raised after the COMMIT had gone through (None if none); raises any other."""
+        con = self.con
+        replaced = plan.replaced
         for name, frame in views.items():
             con.register(name, ArrowStream(frame))
         failure: BaseException | None = None  # raised after the COMMIT had gone through
@@ -354,17 +380,19 @@ class SnapshotWriter:
                     con.execute("DELETE FROM parcours WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
                     con.execute("DELETE FROM snapshots WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
                     con.execute("DELETE FROM colonnes_fichier WHERE list_contains(?::INTEGER[], snapshot_id)", [replaced])
-                con.execute(f"INSERT INTO snapshots ({', '.join(snaps.columns)}) SELECT * FROM cvg_b_snapshots")
+                snapshot_columns = ", ".join(views["cvg_b_snapshots"].columns)
+                con.execute(f"INSERT INTO snapshots ({snapshot_columns}) SELECT * FROM cvg_b_snapshots")
                 columns = ", ".join(self.columns)
                 con.execute(f"INSERT INTO parcours ({columns}) SELECT {columns} FROM cvg_b_parcours")
-                if aci_new:
+                if plan.aci_new:
                     con.execute("INSERT INTO aci (siret, nom, territoire, supports) SELECT * FROM cvg_b_aci_new")
-                if aci_changed:
+                if plan.aci_changed:
                     con.execute(
                         "UPDATE aci SET nom = c.nom, territoire = c.territoire, supports = c.supports "
                         "FROM cvg_b_aci_changed c WHERE aci.siret = c.siret"
                     )
-                con.execute(f"INSERT INTO ingest_log ({', '.join(log.columns)}) SELECT * FROM cvg_b_log")
+                log_columns = ", ".join(views["cvg_b_log"].columns)
+                con.execute(f"INSERT INTO ingest_log ({log_columns}) SELECT * FROM cvg_b_log")
                 con.execute("INSERT INTO colonnes_fichier (snapshot_id, colonnes) SELECT * FROM cvg_b_headers")
                 con.execute("COMMIT")
             except BaseException as exc:
@@ -379,18 +407,7 @@ class SnapshotWriter:
             for name in views:
                 with contextlib.suppress(Exception):  # never masks the failure being raised
                     con.unregister(name)
-        # The cached state follows the committed transaction only.
-        for siret, dates in plan.snapshots.items():
-            self.snapshots[siret] = dates
-        self.aci = plan.aci
-        results = []
-        for pf, w, statut in zip(files, warnings, statuts, strict=True):
-            pf.issues.extend(w)
-            results.append((pf, statut))
-        self.stored.extend(results)
-        if failure is not None and (isinstance(failure, KeyboardInterrupt) or (seen and seen[0])):
-            raise KeyboardInterrupt from failure
-        return results
+        return failure
 
     def _holds(self, snapshot_ids: Sequence[int]) -> bool | None:
         """Whether the store holds these snapshots as committed (a new cursor sees committed data only), or
