@@ -4,7 +4,7 @@ The schema is meant to grow: a new column is one entry in `schemas/reporting.tom
 `$CVG_SCHEMA`). A store made before holds no such column; opening it adds the column, NULL (*non
 renseigné*) for the parcours already stored, in one transaction under the exclusive lock, and says so in one
 line on stderr. A column the schema no longer has stays stored, untouched, and is ignored: every statement
-on `parcours` names its columns from the schema (the insert of ingest/run.py, the relation of indicators/compute.py), so
+on `parcours` names its columns from the schema (the insert of store/snapshots.py, the relation of indicators/compute.py), so
 a stored column never stands in for one the code derives under the same name.
 
 A column whose type changed in the schema is not converted: it keeps the type it was stored with.

@@ -353,7 +353,7 @@ def _migrate_pseudonym_version(con: duckdb.DuckDBPyConnection) -> None:
     latest snapshot alone, whose pseudonyms are all of one version; the next file of the ACI (cumulative)
     brings every parcours again under the new version. Only the comparison of a new file with an older
     snapshot (`fichier-non-cumulatif`) needs both on one version: across versions it is not made, and the
-    file says so (`cumul-non-verifie`, ingest/run.py)."""
+    file says so (`cumul-non-verifie`, store/cumulative.py)."""
     from cvg_pipeline.read.identifiers import PSEUDONYM_VERSION
 
     has = con.execute(
