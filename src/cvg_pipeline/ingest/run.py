@@ -220,7 +220,10 @@ def ingest_paths(
 
     Ctrl-C (or SIGTERM) before anything is stored raises Interrupted (« rien n'a été enregistré »); once
     something is, the result says what (`IngestResult.interrompu`). An interrupt is recognised however it
-    surfaces: KeyboardInterrupt, or DuckDB's « Query interrupted » when it came during a statement."""
+    surfaces: KeyboardInterrupt, or DuckDB's « Query interrupted » when it came during a statement.
+
+    `wait`: seconds a busy store is waited for (`--attente`; None: 60). `parallelism`: how the reading is
+    shared with a worker process (ingest/parallel.py; tests make it start for a few files or not at all)."""
     with watch_interrupts() as seen:
         try:
             return _ingest_paths(
