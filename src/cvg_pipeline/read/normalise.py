@@ -30,6 +30,7 @@ import polars as pl
 from cvg_pipeline.read.siret import clean_siret as clean_siret  # re-exported
 from cvg_pipeline.read.siret import luhn_valid as luhn_valid  # re-exported
 from cvg_pipeline.schema.load import Column, Domain, Schema, closest
+from cvg_pipeline.schema.types import polars_dtype
 
 # What Excel shows in a cell whose formula failed, by calamine's name of the error. Such a cell is not empty:
 # it is reported at its cell as `erreur-excel`, never read as blank.
@@ -40,15 +41,6 @@ EXCEL_ERRORS = {
 EXCEL_ERROR_TEXTS = frozenset(EXCEL_ERRORS.values()) | {"#ERREUR"}
 ERR_PREFIX = "__err__"  # error code column of a canonical column (Utf8, null when the cell is fine)
 BIRTH_PREFIX = "__naissance__"  # transient column holding a full date of birth, reduced to its year
-
-POLARS_DTYPES: dict[str, Any] = {
-    "text": pl.Utf8,
-    "cat": pl.Utf8,
-    "date": pl.Date,
-    "number": pl.Float64,
-    "int": pl.Int32,
-    "bool": pl.Boolean,
-}
 
 # Excel serial numbers (1900 date system). Serial 60 is Lotus' fictitious 29 February 1900.
 _SERIAL_MAX = 2_958_465  # 9999-12-31
@@ -415,7 +407,7 @@ def _column_exprs(col: Column, state: _ColumnState, schema: Schema) -> tuple[pl.
             empty = empty & pl.col(BIRTH_PREFIX + col.name).is_null()
         missing = pl.when(empty).then(pl.lit("identifiant-manquant" if col.name == "id_salarie" else "valeur-obligatoire"))
         error = missing if error is None else pl.coalesce(missing, error)
-    dtype = POLARS_DTYPES[col.type]
+    dtype = polars_dtype(col.type)
     typed = pl.lit(None, dtype) if value is None else value.cast(dtype)
     return typed.alias(col.name), None if error is None else error.cast(pl.Utf8).alias(ERR_PREFIX + col.name)
 

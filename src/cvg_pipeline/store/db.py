@@ -32,21 +32,11 @@ from cvg_pipeline.store import index as store_index
 if TYPE_CHECKING:
     import duckdb
 
-    from cvg_pipeline.schema.load import Column, Schema
+    from cvg_pipeline.schema.load import ColumnType, Schema
 
 STORE_SCHEMA_VERSION = 3
 DEFAULT_STORE = "cvg.duckdb"
 STORE_ENV = "CVG_STORE"
-
-_SQL_TYPES = {
-    "text": "VARCHAR",
-    "cat": "VARCHAR",
-    "date": "DATE",
-    "number": "DOUBLE",
-    "int": "INTEGER",
-    "bool": "BOOLEAN",
-}
-
 
 def resolve_store_path(option: str | Path | None) -> Path:
     """`--store`, else `$CVG_STORE`, else `cvg.duckdb` in the current directory (how, for the messages:
@@ -63,15 +53,17 @@ def resolve_store_path(option: str | Path | None) -> Path:
     return path
 
 
-def sql_type(column: Column) -> str:
-    return _SQL_TYPES[column.type]
+def parcours_kinds(schema: Schema) -> list[tuple[str, ColumnType]]:
+    """(name, kind) of the parcours table, in order: the two keys, then every column of the schema."""
+    keys: list[tuple[str, ColumnType]] = [("snapshot_id", "int"), ("siret", "text")]
+    return keys + [(c.name, c.type) for c in schema.columns]
 
 
 def parcours_columns(schema: Schema) -> list[tuple[str, str]]:
-    """(name, SQL type) of the parcours table, in order."""
-    return [("snapshot_id", "INTEGER"), ("siret", "VARCHAR")] + [
-        (c.name, sql_type(c)) for c in schema.columns
-    ]
+    """(name, SQL type) of the parcours table, in order (types: schema/types.py)."""
+    from cvg_pipeline.schema.types import sql_type
+
+    return [(name, sql_type(kind)) for name, kind in parcours_kinds(schema)]
 
 
 def ddl(schema: Schema) -> list[str]:
