@@ -361,7 +361,7 @@ def test_identifier_columns_are_blank_and_named(tmp_path: Path, schema: Schema) 
     issues = [
         cell_issue("date-invalide", feuille="Salariés", ligne=3, colonne="Date de sortie", lettre=d, valeur="31/02/2023"),
         # an error on an identifier cell must not bring its value back either
-        issue("texte-invalide", FICHIER, feuille="Salariés", ligne=4, colonne="Nom", lettre=letter_of(header, "Nom"), detail="x"),
+        issue("valeur-obligatoire", FICHIER, feuille="Salariés", ligne=4, colonne="Nom", lettre=letter_of(header, "Nom"), libelle="Nom"),
     ]
     out = write_error_workbook(src, issues, tmp_path, schema)
     wb = load_workbook(out)

@@ -407,6 +407,14 @@ def test_missing_sheet(tmp_path: Path, missing: str, label: str) -> None:
     assert f"« {label} »" in err.message and "« Feuil1 »" in err.message
 
 
+def test_two_sheets_for_one_expected_sheet(tmp_path: Path) -> None:
+    """Two sheets that both read as « Salariés » are an error naming both (the reader does not pick one)."""
+    parsed = read(write_workbook(tmp_path / "t.xlsx", rows=[valid_row()], extra_sheets={"SALARIES": [["x"]]}))
+    err = only(parsed, "feuille-en-double")
+    assert err.is_error and err.ligne is None
+    assert err.message == "Deux feuilles correspondent à « Salariés » : « Salariés », « SALARIES »."
+
+
 def test_empty_salaries_sheet_is_a_warning(tmp_path: Path) -> None:
     parsed = read(write_workbook(tmp_path / "t.xlsx", rows=[], header=list(valid_row())))
     assert codes(parsed) == ["aucune-ligne"]

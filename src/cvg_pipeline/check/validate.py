@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.check.errors import issue
+from cvg_pipeline.check.errors import Code, issue
 from cvg_pipeline.read.model import FILE_COLUMN, ROW_COLUMN, SUSPECT_COLUMN, ParsedFile
 from cvg_pipeline.schema.load import Schema
 from cvg_pipeline.schema.types import polars_dtype
@@ -68,7 +68,7 @@ def _fmt_num(x: float | None) -> str:
 class _Rule:
     """One generated check: its code, the column it is reported on, and the expression of a valid row."""
 
-    code: str
+    code: Code
     column: str
     # A polars expression true on valid rows, or, when `frame`, a function of the LazyFrame returning one
     # boolean column aligned with its rows.

@@ -45,7 +45,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.check.errors import CvgError, Issue, UsageError, issue
+from cvg_pipeline.check.errors import Code, CvgError, Issue, UsageError, issue
 from cvg_pipeline.fr import aujourdhui, erreur_systeme
 from cvg_pipeline.ingest.suivi import present_columns, record_refusals
 from cvg_pipeline.read.model import (
@@ -223,7 +223,7 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
     seen_dirs: set[tuple[int, int]] = set()
     entries: list[tuple[Path, bool, str, FileResult | None]] = []  # path, explicit, shown name, result if not read
 
-    def add(path: Path, explicit: bool, shown: str, statut: str, code: str, detail: str) -> None:
+    def add(path: Path, explicit: bool, shown: str, statut: str, code: Code, detail: str) -> None:
         entries.append((path, explicit, shown, FileResult(path, shown, statut, issues=[issue(code, shown, detail=detail)])))
 
     def add_file(path: Path, explicit: bool, shown: str) -> None:

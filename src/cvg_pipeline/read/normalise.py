@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from cvg_pipeline.check.errors import Code
 from cvg_pipeline.read.siret import clean_siret as clean_siret  # re-exported
 from cvg_pipeline.read.siret import luhn_valid as luhn_valid  # re-exported
 from cvg_pipeline.schema.load import Column, Domain, Schema, closest
@@ -233,7 +234,7 @@ def _date_slow(frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]) -> pl.Data
     return frame.drop([c for c in frame.columns if c.startswith(t)])
 
 
-def parse_date_column(texts: Sequence[str | None]) -> list[tuple[date | None, str | None]]:
+def parse_date_column(texts: Sequence[str | None]) -> list[tuple[date | None, Code | None]]:
     """(date, error code) for each text: the date code path of `normalise_frame`, for a plain list (the
     Date d'arrêté of the Structure sheets). Blank texts give (None, None)."""
     frame = pl.DataFrame({"v": list(texts)}, schema={"v": pl.Utf8})
