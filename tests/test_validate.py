@@ -436,7 +436,6 @@ import sys
 from pathlib import Path
 from cvg_pipeline.ingest.run import verify_paths
 from cvg_pipeline.schema.load import load_schema
-from cvg_pipeline.schema.types import polars_dtype
 [result] = verify_paths([Path(sys.argv[1])], schema=load_schema())
 print(sorted({i.code for i in result.issues if i.is_error}), "pandera" in sys.modules)
 """
