@@ -931,7 +931,7 @@ _D = "2022-03-01 00:00:00"
     ([(False, None, ["A1", "12"]), (True, None, []), (False, None, ["Nom", "Prénom"])], False, 2),
 ])
 def test_table_end(rows: list[tuple[bool, str | None, list[str]]], entry_column: bool, expected: int | None) -> None:
-    from cvg_pipeline.read.workbook import table_end
+    from cvg_pipeline.read.salaries_sheet import table_end
 
     assert table_end(rows, entry_column=entry_column) == expected
 
@@ -941,7 +941,7 @@ def test_table_end(rows: list[tuple[bool, str | None, list[str]]], entry_column:
     ("1980", False), ("1980.5", False), ("1980,0", False), ("mil neuf cent", False), ("vers 1980", False),
 ])
 def test_is_full_date(text: str, expected: bool) -> None:
-    from cvg_pipeline.read.workbook import is_full_date
+    from cvg_pipeline.read.sheet import is_full_date
 
     assert is_full_date(text) is expected
 

@@ -318,7 +318,7 @@ class _Entry:
 
 def _find_header_row(raw: RawSheet, schema: Schema) -> int | None:
     """The Excel row of the header, by the reader's own rule (spec §1.2) applied to the cells read here."""
-    from cvg_pipeline.read.workbook import find_header_row
+    from cvg_pipeline.read.salaries_sheet import find_header_row
 
     rows = [
         [raw.cells.get((row, col)) for col in range(raw.first_col, raw.last_col + 1)]
@@ -384,11 +384,11 @@ def _structure_cells(raw: RawSheet, schema: Schema) -> dict[tuple[int, int], Cel
     """Sheet Structure: the `Champ` / `Valeur` header and the rows of the schema's fields, as the reader finds
     them (reader.read_structure: fixed columns under that header, else the first two filled cells of a row);
     any other line (a contact, a note) is left out."""
-    from cvg_pipeline.read.workbook import _structure_columns
+    from cvg_pipeline.read.structure_sheet import structure_columns
 
     cols = list(range(raw.first_col, raw.last_col + 1))
     rows = [[raw.cells.get((row, col)) for col in cols] for row in range(1, raw.last_row + 1)]
-    fixed = _structure_columns([tuple(r) for r in rows], schema)
+    fixed = structure_columns([tuple(r) for r in rows], schema)
     cells: dict[tuple[int, int], CellValue] = {}
     seen: set[str] = set()  # a field given twice: the reader reads the first (`champ-en-double`)
     for i, row in enumerate(rows, 1):
@@ -420,7 +420,7 @@ def _plan_salaries(copy: _Copy, on_sheet: Sequence[Issue], schema: Schema) -> No
     """Sheet Salariés: the header cells of the schema's columns and of the direct identifiers, then, down to
     the end of the table, the cells of the schema's columns that identify no one (a full date of birth as
     its year). Title rows, other columns, rows below the table are left out."""
-    from cvg_pipeline.read.workbook import ENTRY_DATE, table_end
+    from cvg_pipeline.read.salaries_sheet import ENTRY_DATE, table_end
 
     raw, header_row = copy.raw, copy.header_row
     assert header_row is not None
@@ -488,7 +488,7 @@ def _birth_year(value: CellValue) -> int | None:
 def _year_only(value: CellValue) -> CellValue:
     """A cell of « Année de naissance »: a number or a text that is no full date (reader.is_full_date); a date
     typed there is never copied."""
-    from cvg_pipeline.read.workbook import is_full_date
+    from cvg_pipeline.read.sheet import is_full_date
 
     if isinstance(value, date | datetime | time):
         return None
