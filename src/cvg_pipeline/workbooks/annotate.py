@@ -42,8 +42,9 @@ Safety:
   fails `read.precheck`) is never opened and gives a workbook with `Erreurs` only;
 - writing never replaces a file (issue 13, point 1): the workbook is written to a private temporary file
   (0600) then linked to the first free name among `<nom>-erreurs.xlsx`, `<nom>-erreurs-2.xlsx`, … with an
-  exclusive creation (`os.link`, or `O_CREAT | O_EXCL` where hard links are not supported), so an ACI's
-  corrected `aci-erreurs.xlsx`, an input, or a file that appears meanwhile is never overwritten.
+  exclusive creation (`files.link_new`: `os.link`, or `O_CREAT | O_EXCL` where hard links are not
+  supported), so an ACI's corrected `aci-erreurs.xlsx`, an input, or a file that appears meanwhile is never
+  overwritten.
 
 Heavy libraries (openpyxl, fastexcel, polars) are imported inside the functions.
 
@@ -56,9 +57,7 @@ cell).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from cvg_pipeline.check.errors import CATALOGUE, Issue
+from cvg_pipeline.files import link_new
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.read.model import ERROR_WORKBOOK_SUFFIX, display_name, is_error_workbook_name
 from cvg_pipeline.schema.load import Schema, fold
@@ -185,40 +185,12 @@ def write_error_workbook(
         names = [name] if name is not None else error_workbook_names(source, stem)
         for candidate in names:
             dest = dest_dir / candidate
-            if _create_exclusive(Path(tmp), dest):
+            if link_new(Path(tmp), dest):
                 return dest
         raise NoFreeNameError(dest_dir / error_workbook_name(source))
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-
-
-def _create_exclusive(tmp: Path, dest: Path) -> bool:
-    """Give `tmp`'s content the name `dest` if no file (nor link) has it; False when the name is taken."""
-    try:
-        os.link(tmp, dest)  # atomic, fails if `dest` exists, never follows a symbolic link at `dest`
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
-            raise
-    # a file system without hard links (FAT, some network shares): create the name exclusively, then copy
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(dest, flags, 0o600)
-    except FileExistsError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as out, tmp.open("rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(dest)  # ours: created just above
-        raise
-    return True
 
 
 @dataclass(frozen=True)
