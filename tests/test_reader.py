@@ -15,7 +15,7 @@ import pytest
 from cvg_pipeline.check.errors import Issue
 from cvg_pipeline.read.model import ParsedFile
 from cvg_pipeline.read.sheet import column_letter
-from cvg_pipeline.read.workbook import read_workbook, read_workbooks
+from cvg_pipeline.read.workbook import read_workbooks
 from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET, open_row, structure, valid_row, write_workbook
 
@@ -24,7 +24,7 @@ TODAY = date(2024, 6, 1)
 
 
 def read(path: Path) -> ParsedFile:
-    return read_workbook(path, SCHEMA, today=TODAY)
+    return read_workbooks([path], SCHEMA, today=TODAY)[0]
 
 
 def codes(parsed: ParsedFile) -> list[str]:

@@ -12,7 +12,6 @@ PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
 
 # name -> why it stays although only the tests use it
 KEPT = {
-    "read_workbook": "one file, the tests' entry to the reader; to move to tests/ once read/workbook.py is split",
     "writable": "commands/streams.SafeStream stands in for sys.stdout: libraries ask it",
     "encoding": "commands/streams.SafeStream stands in for sys.stdout: libraries ask it",
 }
