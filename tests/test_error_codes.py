@@ -10,6 +10,7 @@ from typing import get_args
 
 import pytest
 
+import cvg_pipeline
 from cvg_pipeline.check.errors import CATALOGUE, Code
 
 TESTS = Path(__file__).parent
@@ -20,9 +21,10 @@ def test_the_literal_lists_exactly_the_catalogue_codes() -> None:
     assert get_args(Code) == tuple(CATALOGUE)
 
 
-def test_mypy_rejects_a_misspelt_code(tmp_path: Path) -> None:
+def test_mypy_rejects_a_misspelt_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`issue("date-invalid", …)` is a type error, found by mypy before any run; the right code is not."""
     api = pytest.importorskip("mypy.api")
+    monkeypatch.setenv("MYPYPATH", str(Path(cvg_pipeline.__file__).parents[1]))  # the package under test
     snippet = tmp_path / "snippet.py"
     snippet.write_text(
         "from cvg_pipeline.check.errors import issue\n"
