@@ -154,7 +154,7 @@ def build_then_link(path: Path, exists: str, failure: Callable[[str], str]) -> I
     """
     import duckdb
 
-    from cvg_pipeline.files import duckdb_file, remove_stale, temp_pattern
+    from cvg_pipeline.files import duckdb_file, link_new, remove_stale, temp_pattern
     from cvg_pipeline.fr import erreur_systeme
 
     tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
@@ -163,7 +163,8 @@ def build_then_link(path: Path, exists: str, failure: Callable[[str], str]) -> I
         remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
         yield tmp
         os.chmod(tmp, 0o600)
-        _link_no_clobber(tmp, path, exists)
+        if not link_new(tmp, path):  # two runs at once make one file; never over an existing name
+            raise CvgError(exists)
     except (OSError, duckdb.Error) as exc:
         why = erreur_systeme(exc) if isinstance(exc, OSError) else _duckdb_os_error(exc)
         raise CvgError(failure(why)) from exc
@@ -179,17 +180,6 @@ def _duckdb_os_error(exc: Exception) -> str:
         if needle in text:
             return said
     return f"erreur DuckDB {type(exc).__name__}"
-
-
-def _link_no_clobber(tmp: Path, path: Path, exists: str) -> None:
-    try:
-        os.link(tmp, path)  # fails if `path` exists: two runs at once make one file
-    except FileExistsError:
-        raise CvgError(exists) from None
-    except OSError:  # a file system without hard links
-        if path.exists() or path.is_symlink():
-            raise CvgError(exists) from None
-        os.replace(tmp, path)
 
 
 def _create_tables(tmp: Path, schema: Schema) -> None:
