@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cvg_pipeline.check.errors import UsageError, issue
+from cvg_pipeline.check.errors import Code, UsageError, issue
 from cvg_pipeline.fr import erreur_systeme
 from cvg_pipeline.ingest.results import IGNORE, REJETE, FileResult
 from cvg_pipeline.read.model import SPREADSHEET_EXTENSIONS, display_name, is_error_workbook_name
@@ -58,7 +58,7 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
     seen_dirs: set[tuple[int, int]] = set()
     entries: list[tuple[Path, bool, str, FileResult | None]] = []  # path, explicit, shown name, result if not read
 
-    def add(path: Path, explicit: bool, shown: str, statut: str, code: str, detail: str) -> None:
+    def add(path: Path, explicit: bool, shown: str, statut: str, code: Code, detail: str) -> None:
         entries.append((path, explicit, shown, FileResult(path, shown, statut, issues=[issue(code, shown, detail=detail)])))
 
     def add_file(path: Path, explicit: bool, shown: str) -> None:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.check.errors import CvgError, UsageError, issue
+from cvg_pipeline.check.errors import CvgError, issue
 from cvg_pipeline.fr import aujourdhui
 from cvg_pipeline.ingest.discovery import Candidate, discover, no_workbook_message
 from cvg_pipeline.ingest.hashing import already_stored, hash_all
@@ -386,13 +386,9 @@ def snapshot_history(
     from cvg_pipeline.store.db import open_store
 
     schema = schema or load_schema()
-    slug = None
-    if territoire is not None:
-        terr = schema.match_territoire(territoire)
-        if terr is None:
-            slugs = ", ".join(t.slug for t in schema.territoires)
-            raise UsageError(f"territoire inconnu : « {territoire} ». Territoires : {slugs}.")
-        slug = terr.slug
+    from cvg_pipeline.schema.territoires import resolve_territoire
+
+    slug = resolve_territoire(schema, territoire) if territoire is not None else None
     where = " WHERE territoire = ?" if slug else ""
     sql = (
         "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements, "
