@@ -396,6 +396,7 @@ def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> Non
     """Fails on main before 8a984e4: each `cvg ingest` killed while its reading worker's fork server ran left
     a `pymp-…` folder in the temporary directory, never removed. Now the fork server uses `cvg-mp-<pid>-…`,
     removed at exit and, after a kill, by the next run that starts one."""
+    from cvg_pipeline.files import MP_TEMP_PREFIX
     from cvg_pipeline.ingest.reading import PARALLELISM
 
     MIN_FILES_FOR_WORKER = PARALLELISM.min_files_for_worker
@@ -412,7 +413,9 @@ def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> Non
                             env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while not any(temp.iterdir()):  # the fork server's folder
+        # the fork server's folder (not tempfile's probe of TMPDIR, a file created and removed at once: killed
+        # in between, it stays, and it is not cvg's to remove)
+        while not any(p.name.startswith(MP_TEMP_PREFIX) for p in temp.iterdir()):
             assert proc.poll() is None, "ingest ended before starting its fork server"
             assert time.monotonic() < deadline
             time.sleep(0.005)
