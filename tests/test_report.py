@@ -12,7 +12,6 @@ Regenerate with `make golden` (CVG_UPDATE_GOLDEN=1) and review the diff.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import re
@@ -30,6 +29,7 @@ from cvg_pipeline.ingest import ingest_paths
 from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
 from cvg_pipeline.schema import Schema, load_schema
 from cvg_pipeline.store import create_store
+from tests.golden_text import Figures, compare, figures_recorded
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -370,19 +370,11 @@ def test_aci_name_is_escaped(tmp_path: Path, schema: Schema) -> None:
 
 
 # -- goldens ---------------------------------------------------------------------------------------------
-def check_golden(name: str, text: str) -> None:
-    """Compare with tests/golden/<name> (write it under CVG_UPDATE_GOLDEN=1); fail with a unified diff."""
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run `make golden` and review the files"
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(list(difflib.unified_diff(
-            expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "rendered"
-        ))[:80])
+def check_golden(name: str, text: str, figures: Figures) -> None:
+    """Compare with tests/golden/<name> (write it under CVG_UPDATE_GOLDEN=1), each chart's SVG body replaced by
+    a summary of what it shows (tests/golden_text.py); fail with a unified diff."""
+    diff = compare(GOLDEN / name, text, figures, update=UPDATE)
+    if diff is not None:
         pytest.fail(f"{name} differs from its golden file (run `make golden` if intended):\n{diff}")
 
 
@@ -407,15 +399,18 @@ DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")
 @pytest.mark.parametrize("perimetre", list(DEMO_SCOPES))
 def test_golden_demo(perimetre: str, fmt: str, demo_store: Path, schema: Schema, tmp_path: Path) -> None:
     ind = load_indicators(demo_store, scope=DEMO_SCOPES[perimetre], annee=2023, schema=schema)
-    (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
+    with figures_recorded() as figures:
+        (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
     text = path.read_text(encoding="utf-8")
     assert str(tmp_path) not in text and str(demo_store.parent) not in text
-    check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text)
+    check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text, figures)
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_golden_national_sample(fmt: str, schema: Schema) -> None:
-    check_golden(f"echantillon/rapport-national-2023.{fmt}", render_text(build_report(sample(), schema), fmt))
+    with figures_recorded() as figures:
+        text = render_text(build_report(sample(), schema, charts=fmt == "html"), fmt)
+    check_golden(f"echantillon/rapport-national-2023.{fmt}", text, figures)
 
 
 def test_render_is_deterministic(schema: Schema) -> None:
