@@ -225,20 +225,6 @@ def test_default_scope_is_every_perimeter_programme_and_year(store: Path, tmp_pa
     assert {k[1] for k in got} >= {"", "lyon", "paris", "lille"}
 
 
-@pytest.fixture(scope="module")
-def network70(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generated 70-ACI network of the measurements, in a store."""
-    folder = tmp_path_factory.mktemp("reseau70")
-    network = folder / "reseau"
-    made = subprocess.run([sys.executable, EXAMPLES / "generate.py", "--aci", "70", "--sortie", network, "--jobs", "1"],
-                          capture_output=True, text=True, timeout=600)
-    assert made.returncode == 0, made.stderr
-    path = folder / "cvg.duckdb"
-    assert cvg("init", "--store", path).returncode == 0
-    assert cvg("ingest", "--store", path, "--quiet", network).returncode == 0
-    return path
-
-
 def test_one_figure_has_one_status(network70: Path, tmp_path: Path) -> None:
     """Fails before `_same_figures` (same commit): under programme PHC the report declares the phc block's
     accompagné·es, entré·es and sorti·es as cells apart from the effectifs block's, and Lyon's PHC report of
