@@ -21,8 +21,8 @@ def _stand_in(nom: str, description: str, *_args: Any, **_kwargs: Any) -> str:
 @contextmanager
 def drawing_only(*names: str) -> Iterator[None]:
     """While open, the report draws the charts `names` (their `nom`, e.g. "profil") and no other: every
-    drawing function of cvg_pipeline.charts (those whose first parameter is `nom`) is wrapped."""
-    from cvg_pipeline import charts
+    drawing function of cvg_pipeline.report.charts (those whose first parameter is `nom`) is wrapped."""
+    from cvg_pipeline.report import charts
 
     def only(draw: Callable[..., str]) -> Callable[..., str]:
         def wrapped(nom: str, description: str, *args: Any, **kwargs: Any) -> str:

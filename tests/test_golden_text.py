@@ -11,10 +11,10 @@ from typing import cast
 
 import pytest
 
-from cvg_pipeline import charts
-from cvg_pipeline.indicators import Indicators
-from cvg_pipeline.report import build_report, render_text
-from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.indicators.compute import Indicators
+from cvg_pipeline.report import charts
+from cvg_pipeline.report.build import build_report, render_text
+from cvg_pipeline.schema.load import Schema, load_schema
 from tests.golden_text import Figures, compare, figures_recorded, stable_text
 
 HERE = Path(__file__).parent
