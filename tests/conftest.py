@@ -76,3 +76,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def network70(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The generated 70-ACI network, ingested once per run for every module (tests/networks.py): read it only."""
     return networks.network70(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples ingested by `cvg init` + `cvg ingest`, once per run (tests/networks.py): read it only."""
+    return networks.examples_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples ingested by the library on 30 June 2024, once per run (tests/networks.py): read it only."""
+    return networks.demo_store(tmp_path_factory)

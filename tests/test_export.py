@@ -28,12 +28,9 @@ def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("national") / "cvg.duckdb"
-    assert cvg("init", "--store", path).returncode == 0
-    done = cvg("ingest", "--store", path, "--quiet", EXAMPLES / "aci", EXAMPLES / "historique")
-    assert done.returncode == 0, done.stderr
-    return path
+def store(examples_store: Path) -> Path:
+    """The examples ingested by `cvg init` + `cvg ingest` (tests/networks.py, shared with other modules)."""
+    return examples_store
 
 
 @pytest.fixture(scope="module")

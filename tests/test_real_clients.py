@@ -76,41 +76,29 @@ class Products:
     reports: dict[str, Path]  # "national" / "lyon" → the HTML report
 
 
-def build_reports(folder: Path, *sources: Path) -> None:
-    store = folder / "cvg.duckdb"
-    cvg("init", "--store", store)
-    cvg("ingest", "--store", store, "--erreurs", folder / "erreurs-ingest", *sources)
-    cvg("report", "--store", store, "--national", "--annee", ANNEE, "--format", "html", "--sortie", folder)
-    cvg("report", "--store", store, "--territoire", "lyon", "--annee", ANNEE, "--format", "html",
-        "--sortie", folder)
-
-
-def products(folder: Path) -> Products:
+def reports_of(store: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Products:
+    """The national and lyon HTML reports of `store`, written once per run into a folder shared by the workers."""
+    with once(tmp_path_factory, name) as (folder, build):
+        if build:
+            for scope in (["--national"], ["--territoire", "lyon"]):
+                cvg("report", "--store", store, *scope, "--annee", ANNEE, "--format", "html", "--sortie", folder)
     reports = {"national": folder / f"rapport-national-{ANNEE}.html", "lyon": folder / f"rapport-lyon-{ANNEE}.html"}
     assert all(p.exists() for p in reports.values()), sorted(folder.iterdir())
-    return Products(folder / "cvg.duckdb", reports)
+    return Products(store, reports)
 
 
 @pytest.fixture(scope="session")
-def exemples(tmp_path_factory: pytest.TempPathFactory) -> Products:
-    """The examples ingested (the valid workbooks and the history) and their national and lyon reports."""
-    with once(tmp_path_factory, "exemples") as (folder, build):
-        if build:
-            build_reports(folder, EXAMPLES / "aci", EXAMPLES / "historique")
-    return products(folder)
+def exemples(tmp_path_factory: pytest.TempPathFactory, examples_store: Path) -> Products:
+    """The examples ingested (the valid workbooks and the history: tests/networks.py) and their national and
+    lyon reports."""
+    return reports_of(examples_store, tmp_path_factory, "exemples-rapports")
 
 
 @pytest.fixture(scope="session")
 def reseau70(tmp_path_factory: pytest.TempPathFactory, network70: Path) -> Products:
     """The 70-ACI network (examples/generate.py --aci 70, ingested once per run: tests/networks.py) and its
     national and lyon reports."""
-    with once(tmp_path_factory, "reseau-70-rapports") as (folder, build):
-        if build:
-            for scope in (["--national"], ["--territoire", "lyon"]):
-                cvg("report", "--store", network70, *scope, "--annee", ANNEE, "--format", "html", "--sortie", folder)
-    reports = {"national": folder / f"rapport-national-{ANNEE}.html", "lyon": folder / f"rapport-lyon-{ANNEE}.html"}
-    assert all(p.exists() for p in reports.values()), sorted(folder.iterdir())
-    return Products(network70, reports)
+    return reports_of(network70, tmp_path_factory, "reseau-70-rapports")
 
 
 @pytest.fixture(scope="session")

@@ -24,11 +24,9 @@ from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
 from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
-from cvg_pipeline.ingest.run import ingest_paths
 from cvg_pipeline.report import build as report
 from cvg_pipeline.report.build import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
 from cvg_pipeline.schema.load import Schema, load_schema
-from cvg_pipeline.store.db import create_store
 from tests.drawing import drawing_only
 from tests.golden_text import Figures, compare, figures_recorded
 from tests.storefill import fill_store, parcours, snapshot
@@ -382,20 +380,8 @@ def check_golden(name: str, text: str, figures: Figures) -> None:
         pytest.fail(f"{name} differs from its golden file (run `make golden` if intended):\n{diff}")
 
 
-DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
-    """The demo data: the committed examples ingested with the real library (as `make demo` does)."""
-    path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
-    examples = HERE.parent / "examples"
-    create_store(path, schema)  # `cvg init`
-    result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
-    assert result.exit_code == 0, [i.message for f in result.files for i in f.errors]
-    return path
-
-
+# demo_store (tests/conftest.py): the committed examples ingested with the library on 30 June 2024, as
+# `make demo` does, once per run for this module and test_report_pdf.py.
 DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
 
 
