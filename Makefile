@@ -68,7 +68,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-# Two workers; pyproject's `--dist loadgroup` and tests/conftest.py start the longest modules first.
+# Two workers, one module at a time each, the longest modules first (tests/conftest.py).
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 

@@ -3,10 +3,12 @@
 Sizes: `make test` runs the property, crash and interrupt tests on a representative sample; `make fuzz`
 (HYPOTHESIS_PROFILE=fuzz) and `make soak` (CVG_SOAK=1, …) run them at full size (tests/sizes.py).
 
-Order: under `-n 2` the run uses pytest-xdist's `loadgroup` distribution without its reordering
-(`pytest_configure` below), so the two workers take the work in collection order, so the modules that take longest start first and the run does not end with one worker alone on a
-long test. The modules of `WHOLE` run whole on one worker: their module- or session-scoped fixtures (a store,
-a generated network, LibreOffice's profile) are then built once instead of once per worker.
+Order: under `-n 2` the run uses pytest-xdist's `loadfile` distribution without its reordering
+(`pytest_configure` below): each module runs whole on one worker, so its module-scoped fixtures (a store, a
+generated network, LibreOffice's profile) are built once instead of once per worker, and the workers take
+the modules in collection order, longest first, so that the run does not end with one worker alone on a
+long module. (`--dist loadgroup` would group finer, but pytest-xdist 3.8 cannot name the groups of pytest 9's
+items: it sets `item._nodeid`, which pytest 9 no longer reads.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # the run a little longer, never wrong.
 COST = {
     "test_real_clients.py": 32.5, "test_export.py": 27.8, "test_ingest_integrity.py": 24.2, "test_suivi.py": 23.0,
-    "test_annotate.py": 17.7, "test_report.py": 17.4, "test_bad_files.py": 17.3, "test_store_edges.py": 16.8,
+    "test_annotate.py": 17.7, "test_report.py": 17.4, "test_bad_files.py": 11.0, "test_store_edges.py": 16.8,
     "test_safety.py": 13.9, "test_cli_screen.py": 12.5, "test_extract.py": 11.5,
     "test_indicators_invariants.py": 11.0, "test_secret_adversary.py": 10.7, "test_identifiers.py": 10.7,
     "test_report_pdf.py": 9.9, "test_streams.py": 8.6, "test_inputs_edge.py": 8.5, "test_crash.py": 8.5,
@@ -39,12 +41,6 @@ COST = {
     "test_store_index.py": 3.5, "test_examples.py": 3.3, "test_fuzz.py": 3.2, "test_cli_french.py": 2.4,
     "test_report_browser.py": 2.2, "test_locking.py": 2.2,
 }
-# Modules whose expensive module- or session-scoped fixtures would otherwise be built on both workers.
-WHOLE = {
-    "test_real_clients.py", "test_export.py", "test_annotate.py", "test_report.py", "test_extract.py",
-    "test_report_pdf.py", "test_privacy_leaks.py", "test_examples.py", "test_golden_text.py",
-    "test_cli_indicators.py", "test_indicators.py", "test_template.py",
-}
 # Tests that take several seconds on their own, started before the rest of their module.
 LONG = {
     "test_the_wheel_works_outside_the_source_tree", "test_invariants",
@@ -53,10 +49,10 @@ LONG = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:  # pytest-xdist has turned `-n 2` into `--dist load`
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"  # the tests of one xdist_group (see WHOLE) go to one worker
-        config.option.loadscopereorder = False  # keep the order below (longest first)
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") == "load":  # pytest-xdist has made `-n 2` `--dist load`
+        config.option.dist = "loadfile"  # a module's tests go to one worker: its fixtures are built once
+        config.option.loadscopereorder = False  # keep the order below (longest module first)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,9 +63,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return (-COST.get(name, 1.0), name, getattr(item, "originalname", item.name) not in LONG, index[id(item)])
 
     items.sort(key=key)
-    for item in items:
-        if item.path.name in WHOLE:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(scope="session")
