@@ -68,6 +68,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# Two workers, one module at a time each, the longest modules first (tests/conftest.py).
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
@@ -78,9 +79,11 @@ golden: $(VENV)/.installed-dev
 	CVG_UPDATE_GOLDEN=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py -k golden
 	git status --short tests/golden
 
-## make soak: the long runs of what `make test` samples: the adversary of the secret statistique on 20
-## generated networks (tests/test_secret_adversary.py), Ctrl-C at 20 moments of a 100-file ingest
-## (tests/test_ctrl_c_soak.py), and the full loops of the crash and interrupt tests (CVG_SOAK=1).
+## make soak: the long runs of what `make test` samples (tests/sizes.py): the adversary of the secret statistique
+## on 20 generated networks (tests/test_secret_adversary.py; `make test`: 3), Ctrl-C at 20 moments of a 100-file
+## ingest (tests/test_ctrl_c_soak.py; `make test`: 1), SIGKILL at 20 moments of an ingest (tests/test_crash.py;
+## `make test`: 5), Ctrl-C at 10 moments of the writing (tests/test_ingest_integrity.py; `make test`: 3) and the
+## PHC report of 3 territoire-years (tests/test_secret_phc.py; `make test`: 1) (CVG_SOAK=1).
 soak: $(VENV)/.installed-dev
 	CVG_SOAK=1 CVG_SOAK_NETWORKS=20 CVG_SOAK_CTRL_C=20 $(BIN)/pytest -p no:cacheprovider -q -n 2 \
 		tests/test_secret_adversary.py tests/test_ctrl_c_soak.py tests/test_crash.py tests/test_ingest_integrity.py \
@@ -99,9 +102,11 @@ rapport-national: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
 
-## make fuzz: the hostile-file fuzzer at full size (well over 1,000 mutated workbooks; statistics printed).
+## make fuzz: the property tests at full size (tests/sizes.py): the hostile-file fuzzer (well over 1,000 mutated
+## workbooks) and the indicators' invariants on random stores (30 + 15 stores; `make test`: 10 + 5); statistics printed.
 fuzz: $(VENV)/.installed-dev
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -p no:cacheprovider -q tests/test_fuzz.py --hypothesis-show-statistics
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -p no:cacheprovider -q tests/test_fuzz.py tests/test_indicators_invariants.py \
+		--hypothesis-show-statistics
 
 ## make examples: regenerate the example workbooks (deterministic).
 examples: $(VENV)/.installed-dev

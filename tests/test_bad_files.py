@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -261,16 +262,26 @@ def _several(p: Path) -> Path:
 SEVERAL_CODES = {"date-invalide", "hors-bornes", "valeur-inconnue", "bloc-sortie-sans-date"}
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Path:
-    """A store already holding one good file (of another ACI), so that 'unchanged' means something."""
-    path = tmp_path / "cvg.duckdb"
-    good = write_workbook(
-        tmp_path / "deja" / "bon.xlsx", rows=[valid_row(), open_row(**{"Identifiant salarié": "Z"})]
-    )
+@pytest.fixture(scope="module")
+def stored_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store already holding one good file (of another ACI), so that 'unchanged' means something: built
+    once for the module (it was built again for each of the ~130 tests, most of their time)."""
+    folder = tmp_path_factory.mktemp("bon")
+    path = folder / "cvg.duckdb"
+    good = write_workbook(folder / "deja" / "bon.xlsx", rows=[valid_row(), open_row(**{"Identifiant salarié": "Z"})])
     create_store(path)  # `cvg init`
     result = ig.ingest_paths([good], path)
     assert result.exit_code == 0
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, stored_once: Path) -> Path:
+    """Each test's own copy of `stored_once` (the database file alone: without its index, cvg reads the
+    store itself, as it does for any store whose index is missing or stale)."""
+    path = tmp_path / "cvg.duckdb"
+    shutil.copyfile(stored_once, path)
+    path.chmod(0o600)
     return path
 
 

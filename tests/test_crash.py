@@ -23,7 +23,7 @@ import pytest
 
 from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.store.db import create_store
-from tests import hostile
+from tests import hostile, sizes
 from tests.builders import make_siret, open_row, structure, valid_row, write_workbook
 from tests.storefill import lock_is_held
 
@@ -230,7 +230,8 @@ def test_ingest_killed_at_random_moments(tmp_path: Path) -> None:
     store = tmp_path / "cvg.duckdb"
     rng = random.Random(20240915)
     killed = 0
-    runs = 20 if os.environ.get("CVG_SOAK") else 8  # `make soak`: 20 runs; `make test`: 8
+    # `make test`: 5 runs (4 killed while the store is held, 1 during start-up); `make soak`: 20
+    runs = sizes.runs(5, 20)
     for i in range(runs):
         # the variant the store does not hold: every run replaces every snapshot (a run whose files are all
         # stored already is answered from the store's index in a few ms, too fast to be killed)

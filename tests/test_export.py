@@ -28,12 +28,9 @@ def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("national") / "cvg.duckdb"
-    assert cvg("init", "--store", path).returncode == 0
-    done = cvg("ingest", "--store", path, "--quiet", EXAMPLES / "aci", EXAMPLES / "historique")
-    assert done.returncode == 0, done.stderr
-    return path
+def store(examples_store: Path) -> Path:
+    """The examples ingested by `cvg init` + `cvg ingest` (tests/networks.py, shared with other modules)."""
+    return examples_store
 
 
 @pytest.fixture(scope="module")
@@ -223,20 +220,6 @@ def test_default_scope_is_every_perimeter_programme_and_year(store: Path, tmp_pa
     assert got == expected
     assert len(said["annees"]["national"]) >= 3 and "2023" in {k[2] for k in got}
     assert {k[1] for k in got} >= {"", "lyon", "paris", "lille"}
-
-
-@pytest.fixture(scope="module")
-def network70(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generated 70-ACI network of the measurements, in a store."""
-    folder = tmp_path_factory.mktemp("reseau70")
-    network = folder / "reseau"
-    made = subprocess.run([sys.executable, EXAMPLES / "generate.py", "--aci", "70", "--sortie", network, "--jobs", "1"],
-                          capture_output=True, text=True, timeout=600)
-    assert made.returncode == 0, made.stderr
-    path = folder / "cvg.duckdb"
-    assert cvg("init", "--store", path).returncode == 0
-    assert cvg("ingest", "--store", path, "--quiet", network).returncode == 0
-    return path
 
 
 def test_one_figure_has_one_status(network70: Path, tmp_path: Path) -> None:

@@ -25,13 +25,9 @@ def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("national")
-    store = folder / "cvg.duckdb"
-    assert cvg("init", "--store", store).returncode == 0
-    done = cvg("ingest", "--store", store, "--quiet", EXAMPLES / "aci", EXAMPLES / "historique")
-    assert done.returncode == 0, done.stderr
-    return store
+def national(examples_store: Path) -> Path:
+    """The examples ingested by `cvg init` + `cvg ingest` (tests/networks.py, shared with other modules)."""
+    return examples_store
 
 
 @pytest.fixture(scope="module")

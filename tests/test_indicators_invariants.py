@@ -18,14 +18,15 @@ from hypothesis import strategies as st
 from cvg_pipeline.indicators.compute import Indicators, Programme, Scope, compute_indicators
 from cvg_pipeline.schema.load import Column, load_schema
 from tests.builders import make_siret
+from tests.sizes import examples
 from tests.storefill import memory_store, snapshot
 
 SCHEMA = load_schema()
 TERRITOIRES = ("lyon", "paris", "somme")
 SUPPORT_LABELS = SCHEMA.domains["supports"].labels
 SPECIAL = {"id_salarie", "date_entree", "date_sortie", "annee_naissance"}
-RELAXED = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+RELAXED = settings(  # `make test`: 10 stores; `make fuzz`: 30
+    max_examples=examples(10, 30), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
@@ -190,7 +191,7 @@ def test_invariants(snaps: list[dict[str, Any]], annee: int, slug: str) -> None:
     check_programmes(tous, cvg, phc)
 
 
-@settings(RELAXED, max_examples=15)
+@settings(RELAXED, max_examples=examples(5, 15))  # `make fuzz`: 15
 @given(snaps=a_store(), annee=years)
 def test_snapshot_selection(snaps: list[dict[str, Any]], annee: int) -> None:
     con = memory_store(snaps)

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests import sizes
 from tests.builders import SIRET, SIRET_2, make_siret, open_row, structure, valid_row, write_workbook
 from tests.storefill import lock_is_held
 
@@ -410,7 +411,7 @@ def test_ctrl_c_at_any_moment_of_the_writing_says_what_the_store_holds(tmp_path:
 
     rng = random.Random(13)
     outcomes = []
-    signals = 10 if os.environ.get("CVG_SOAK") else 4  # `make soak`: 10 moments; `make test`: 4
+    signals = sizes.runs(3, 10)  # `make test`: 3 moments (one per third of the writing); `make soak`: 10
     for k in range(signals):
         store = new_store(tmp_path / f"base-{k}" / "cvg.duckdb")
         proc, _ = start(store)

@@ -21,7 +21,6 @@ pytest-xdist worker build them, the others reuse them), LibreOffice uses one pro
 
 from __future__ import annotations
 
-import fcntl
 import html as htmllib
 import json
 import os
@@ -29,8 +28,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,6 +46,7 @@ from tests.clients import (
     squeeze,
     words,
 )
+from tests.networks import once
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -72,64 +70,35 @@ def cvg(*args: str | Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedPr
 # --- Shared products: made once per run -------------------------------------------------------------------
 
 
-@contextmanager
-def once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
-    """A folder shared by every pytest-xdist worker of this run, and whether the caller must build it: the
-    first caller holds a lock while it builds (then marks the folder done), the others wait and reuse it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder = shared / name
-    with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = folder / ".fait"
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            yield folder, True
-            done.touch()
-        else:
-            yield folder, False
-
-
 @dataclass(frozen=True)
 class Products:
     store: Path
     reports: dict[str, Path]  # "national" / "lyon" → the HTML report
 
 
-def build_reports(folder: Path, *sources: Path) -> None:
-    store = folder / "cvg.duckdb"
-    cvg("init", "--store", store)
-    cvg("ingest", "--store", store, "--erreurs", folder / "erreurs-ingest", *sources)
-    cvg("report", "--store", store, "--national", "--annee", ANNEE, "--format", "html", "--sortie", folder)
-    cvg("report", "--store", store, "--territoire", "lyon", "--annee", ANNEE, "--format", "html",
-        "--sortie", folder)
-
-
-def products(folder: Path) -> Products:
+def reports_of(store: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Products:
+    """The national and lyon HTML reports of `store`, written once per run into a folder shared by the workers."""
+    with once(tmp_path_factory, name) as (folder, build):
+        if build:
+            for scope in (["--national"], ["--territoire", "lyon"]):
+                cvg("report", "--store", store, *scope, "--annee", ANNEE, "--format", "html", "--sortie", folder)
     reports = {"national": folder / f"rapport-national-{ANNEE}.html", "lyon": folder / f"rapport-lyon-{ANNEE}.html"}
     assert all(p.exists() for p in reports.values()), sorted(folder.iterdir())
-    return Products(folder / "cvg.duckdb", reports)
+    return Products(store, reports)
 
 
 @pytest.fixture(scope="session")
-def exemples(tmp_path_factory: pytest.TempPathFactory) -> Products:
-    """The examples ingested (the valid workbooks and the history) and their national and lyon reports."""
-    with once(tmp_path_factory, "exemples") as (folder, build):
-        if build:
-            build_reports(folder, EXAMPLES / "aci", EXAMPLES / "historique")
-    return products(folder)
+def exemples(tmp_path_factory: pytest.TempPathFactory, examples_store: Path) -> Products:
+    """The examples ingested (the valid workbooks and the history: tests/networks.py) and their national and
+    lyon reports."""
+    return reports_of(examples_store, tmp_path_factory, "exemples-rapports")
 
 
 @pytest.fixture(scope="session")
-def reseau70(tmp_path_factory: pytest.TempPathFactory) -> Products:
-    """A 70-ACI network (examples/generate.py --aci 70), ingested, and its national and lyon reports."""
-    with once(tmp_path_factory, "reseau-70") as (folder, build):
-        if build:
-            subprocess.run([sys.executable, str(EXAMPLES / "generate.py"), "--aci", "70", "--jobs", "1",
-                            "--sortie", str(folder / "classeurs")], check=True, capture_output=True, timeout=600)
-            build_reports(folder, folder / "classeurs")
-    return products(folder)
+def reseau70(tmp_path_factory: pytest.TempPathFactory, network70: Path) -> Products:
+    """The 70-ACI network (examples/generate.py --aci 70, ingested once per run: tests/networks.py) and its
+    national and lyon reports."""
+    return reports_of(network70, tmp_path_factory, "reseau-70-rapports")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ Regenerate with `make golden` (CVG_UPDATE_GOLDEN=1) and review the diff.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import re
@@ -25,11 +24,11 @@ from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
 from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
-from cvg_pipeline.ingest.run import ingest_paths
 from cvg_pipeline.report import build as report
 from cvg_pipeline.report.build import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
 from cvg_pipeline.schema.load import Schema, load_schema
-from cvg_pipeline.store.db import create_store
+from tests.drawing import drawing_only
+from tests.golden_text import Figures, compare, figures_recorded
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -270,7 +269,7 @@ def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
 
 
 def test_sortie_neutre_footnote_and_threshold_in_both_formats(schema: Schema) -> None:
-    rapport = build_report(sample(), schema, charts=True)
+    rapport = build_report(sample(), schema, charts=False)  # no chart holds these texts
     for fmt in ("md", "html"):
         text = render_text(rapport, fmt)
         assert "« Retrait des sorties constatées »" in text
@@ -283,8 +282,9 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     ind = sample()
     base = ind["effectifs"]["accompagnes"]
     ind["profil"]["sexe"] = {"femme": 3, "homme": base - 3, "non_renseigne": 0}
-    secret_on = build_report(ind, schema, seuil=5).g["profil"].svg
-    secret_off = build_report(ind, schema, seuil=0).g["profil"].svg
+    with drawing_only("profil"):
+        secret_on = build_report(ind, schema, seuil=5).g["profil"].svg
+        secret_off = build_report(ind, schema, seuil=0).g["profil"].svg
     assert f">0{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
     assert f">0{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
     assert "Femme : n.s." in secret_on
@@ -301,8 +301,9 @@ def test_stacked_line_with_a_masked_segment_is_not_drawn(schema: Schema) -> None
     ind = sample()
     ind["resolution"]["justice"].update(resolue=3, en_cours=20, non_resolue=20, non_renseigne=0,
                                         resolue_ou_en_cours={"n": 23, "base": 43})
-    masked = build_report(ind, schema, seuil=5).g["resolution"].svg
-    shown = build_report(ind, schema, seuil=0).g["resolution"].svg
+    with drawing_only("resolution"):
+        masked = build_report(ind, schema, seuil=5).g["resolution"].svg
+        shown = build_report(ind, schema, seuil=0).g["resolution"].svg
     assert masked.count("non représenté (secret statistique)") == 1
     assert "non représenté" not in shown
 
@@ -326,7 +327,8 @@ def test_render_report_writes_the_requested_formats(tmp_path: Path, schema: Sche
     paths = render_report(lyon, schema, formats=("md",), out_dir=tmp_path / "out")
     assert paths == [tmp_path / "out" / "rapport-lyon-2023.md"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["rapport-lyon-2023.md"]
-    paths = render_report(sample(), schema, out_dir=tmp_path)
+    with drawing_only():  # the files written, not the charts, are looked at here
+        paths = render_report(sample(), schema, out_dir=tmp_path)
     assert [p.name for p in paths] == ["rapport-national-2023.md", "rapport-national-2023.html"]
     with pytest.raises(ValueError, match="format inconnu"):
         render_report(sample(), schema, formats=("docx",), out_dir=tmp_path)
@@ -368,36 +370,16 @@ def test_aci_name_is_escaped(tmp_path: Path, schema: Schema) -> None:
 
 
 # -- goldens ---------------------------------------------------------------------------------------------
-def check_golden(name: str, text: str) -> None:
-    """Compare with tests/golden/<name> (write it under CVG_UPDATE_GOLDEN=1); fail with a unified diff."""
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run `make golden` and review the files"
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(list(difflib.unified_diff(
-            expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "rendered"
-        ))[:80])
+def check_golden(name: str, text: str, figures: Figures) -> None:
+    """Compare with tests/golden/<name> (write it under CVG_UPDATE_GOLDEN=1), each chart's SVG body replaced by
+    a summary of what it shows (tests/golden_text.py); fail with a unified diff."""
+    diff = compare(GOLDEN / name, text, figures, update=UPDATE)
+    if diff is not None:
         pytest.fail(f"{name} differs from its golden file (run `make golden` if intended):\n{diff}")
 
 
-DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
-    """The demo data: the committed examples ingested with the real library (as `make demo` does)."""
-    path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
-    examples = HERE.parent / "examples"
-    create_store(path, schema)  # `cvg init`
-    result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
-    assert result.exit_code == 0, [i.message for f in result.files for i in f.errors]
-    return path
-
-
+# demo_store (tests/conftest.py): the committed examples ingested with the library on 30 June 2024, as
+# `make demo` does, once per run for this module and test_report_pdf.py.
 DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
 
 
@@ -405,15 +387,18 @@ DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")
 @pytest.mark.parametrize("perimetre", list(DEMO_SCOPES))
 def test_golden_demo(perimetre: str, fmt: str, demo_store: Path, schema: Schema, tmp_path: Path) -> None:
     ind = load_indicators(demo_store, scope=DEMO_SCOPES[perimetre], annee=2023, schema=schema)
-    (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
+    with figures_recorded() as figures:
+        (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
     text = path.read_text(encoding="utf-8")
     assert str(tmp_path) not in text and str(demo_store.parent) not in text
-    check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text)
+    check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text, figures)
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_golden_national_sample(fmt: str, schema: Schema) -> None:
-    check_golden(f"echantillon/rapport-national-2023.{fmt}", render_text(build_report(sample(), schema), fmt))
+    with figures_recorded() as figures:
+        text = render_text(build_report(sample(), schema, charts=fmt == "html"), fmt)
+    check_golden(f"echantillon/rapport-national-2023.{fmt}", text, figures)
 
 
 def test_render_is_deterministic(schema: Schema) -> None:
@@ -425,8 +410,9 @@ def test_render_is_deterministic(schema: Schema) -> None:
 # -- the command line ------------------------------------------------------------------------------------
 def test_cli_writes_and_prints_paths(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "rapports"
-    result = runner.invoke(app, ["report", "--store", str(store), "--territoire", "Lyon", "--annee", "2023",
-                                 "--sortie", str(out)])
+    with drawing_only():  # the paths and the names, not the charts
+        result = runner.invoke(app, ["report", "--store", str(store), "--territoire", "Lyon", "--annee", "2023",
+                                     "--sortie", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [str(out / "rapport-lyon-2023.md"), str(out / "rapport-lyon-2023.html")]
     assert "Attention" in result.stderr  # one ACI's data stop at 30 November
@@ -469,8 +455,9 @@ def test_cli_missing_store_and_unwritable_folder(store: Path, tmp_path: Path) ->
     assert "n'existe pas" in result.output and "cvg init" in result.output
     blocker = tmp_path / "fichier"
     blocker.write_text("x")
-    result = runner.invoke(app, ["report", "--store", str(store), "--national", "--annee", "2023",
-                                 "--sortie", str(blocker / "sous-dossier")])
+    with drawing_only():
+        result = runner.invoke(app, ["report", "--store", str(store), "--national", "--annee", "2023",
+                                     "--sortie", str(blocker / "sous-dossier")])
     assert result.exit_code == 1, result.output
     assert "impossible d'écrire le rapport" in result.output
     assert "Traceback" not in result.output
@@ -509,7 +496,7 @@ def test_cli_audit_lists_every_hidden_count_with_its_interval(store: Path, tmp_p
 
 def test_secondary_secret_footnote_in_both_formats(lyon: Indicators, schema: Schema) -> None:
     """A table with an « s » says what it means, in Markdown and in HTML (fails before 046f038)."""
-    rapport = build_report(lyon, schema)
+    rapport = build_report(lyon, schema, charts=False)  # the footnote and the tables, no chart
     assert any(c.statut == "D" for c in rapport.masquees)
     for fmt in ("md", "html"):
         text = render_text(rapport, fmt)

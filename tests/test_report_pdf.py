@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -24,14 +23,11 @@ from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
 from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
-from cvg_pipeline.ingest.run import ingest_paths
 from cvg_pipeline.report.build import build_report, render_report
 from cvg_pipeline.report.pdf import render_pdf
 from cvg_pipeline.schema.load import Schema, load_schema
-from cvg_pipeline.store.db import create_store
 
 HERE = Path(__file__).parent
-DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
 SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
 # The demo reports measured 14 (national) and 13 (lyon) pages (70-ACI network: 15 and 13).
 PAGES = range(10, 21)
@@ -58,16 +54,6 @@ class Rendu:
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     return load_schema()
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "cvg.duckdb"
-    examples = HERE.parent / "examples"
-    create_store(path, schema)
-    result = ingest_paths([examples / "aci", examples / "historique"], path, schema=schema, today=DEMO_TODAY)
-    assert result.exit_code == 0
-    return path
 
 
 @pytest.fixture(scope="module", params=list(SCOPES))

@@ -13,10 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store.db import create_store
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
@@ -24,14 +20,9 @@ def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("reseau70")
-    subprocess.run([sys.executable, str(ROOT / "examples" / "generate.py"), "--aci", "70", "--sortie",
-                    str(base / "recus")], check=True, capture_output=True, timeout=600)
-    path = base / "cvg.duckdb"
-    create_store(path)
-    cvg("ingest", "--quiet", "--store", path, base / "recus")
-    return path
+def store(network70: Path) -> Path:
+    """The generated 70-ACI network (tests/networks.py, shared with other modules)."""
+    return network70
 
 
 def cell(md: str, label: str, after: int = 0) -> str:
