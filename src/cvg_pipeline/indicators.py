@@ -402,6 +402,7 @@ def _reprises(reprises: Sequence[Reprise], trees: dict[str, Any], row: Sequence[
     out: dict[str, Any] = {}
     for r in reprises:
         for ind in sources(r):  # a whole block (effectifs) or one indicator; never per difficulty
+            assert ind.kind != "median", f"{r.key}: a median is not additive over ACI"
             place(out, r.key + ind.path[len(r.source):], resolve(trees[ind.path], row))
     return out
 
@@ -458,7 +459,10 @@ def compute_indicators(
         return [*raw, *(fn(snap, raw) for fn in q.per_aci)]
 
     rows = {s.siret: aci_row(s) for s in selected}
-    total = q.merge(list(rows.values()))
+    scalars = None
+    if q.scalars:  # medians: not additive over ACI, so one ungrouped query over the scope's sortis
+        scalars = con.execute(f"SELECT {', '.join(q.scalars)} FROM {relation} WHERE sor_{annee}").fetchone()
+    total = q.merge(list(rows.values()), scalars)
     values: dict[str, Any] = {}
     for path, tree in trees[annee].items():
         place(values, path, resolve(tree, total))

@@ -3,8 +3,8 @@
 One relation (`derived_relation`) holds the parcours of the selected snapshots with the populations of §2
 as boolean columns for each year and the derived values the catalogue's predicates name (``age``, ``days``,
 ``cat``, ``rank_in``, ``rank_out``, ``nb_diff``, ``neutre``, ``dyn``, ``in_perenne``, ``out_perenne``).
-One aggregate query groups it by SIRET; every aggregate is additive over ACI (a count, an exact sum, a list
-of values for a median), so the figures of any set of ACI — the scope, a territoire of ``par_territoire`` —
+One aggregate query groups it by SIRET; every aggregate is additive over ACI (a count, an exact sum
+), so the figures of any set of ACI — the scope, a territoire of ``par_territoire`` —
 are read from the element-wise sum of their rows (`merge`): national counts are the sum of the territoires'
 by construction.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 from cvg_pipeline.catalogue import (
     DURABLE_CATEGORY,
@@ -169,15 +169,15 @@ class Query:
 
     def __init__(self) -> None:
         self.exprs: list[str] = []
-        self.kinds: list[Literal["sum", "list"]] = []
         self._index: dict[str, int] = {}
         self.per_aci: list[PerAci] = []  # columns len(exprs) + i, computed from each ACI's raw row
+        # not additive over ACI (medians): one ungrouped query over the scope, after the per-ACI columns
+        self.scalars: list[str] = []
 
-    def _add(self, expr: str, kind: Literal["sum", "list"] = "sum") -> int:
+    def _add(self, expr: str) -> int:
         if expr not in self._index:
             self._index[expr] = len(self.exprs)
             self.exprs.append(expr)
-            self.kinds.append(kind)
         return self._index[expr]
 
     def count(self, where: str) -> Leaf:
@@ -210,30 +210,23 @@ class Query:
         return Leaf(get)
 
     def median(self, expr: str, where: str, scale: Fraction = Fraction(1)) -> Leaf:
-        i = self._add(f"list({expr}) FILTER (WHERE ({where}) AND {expr} IS NOT NULL)", "list")
+        """Not additive over ACI: read from the scope's ungrouped query (never from a territoire's rows)."""
+        self.scalars.append(f"median({expr}) FILTER (WHERE ({where}) AND {expr} IS NOT NULL)")
+        i = len(self.scalars) - 1
 
         def get(row: Merged) -> float | None:
-            values = sorted(Fraction(v) for v in row[i] or ())
-            if not values:
-                return None
-            mid = len(values) // 2
-            median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-            return round_half_up(median * scale)
+            value = row[len(self.exprs) + len(self.per_aci) + i]
+            # the median of integers is an integer or a half-integer: exact as a float
+            return None if value is None else round_half_up(Fraction(value) * scale)
 
         return Leaf(get)
 
-    def merge(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
-        """Element-wise sum (lists: concatenation) of per-ACI rows (raw SQL columns then Python columns)."""
+    def merge(self, rows: Sequence[Sequence[Any]], scalars: Sequence[Any] | None = None) -> list[Any]:
+        """Element-wise sum of per-ACI rows (raw SQL columns then Python columns), then the scope's scalars
+        (None: a group of ACI smaller than the scope, which has no median)."""
         width = len(self.exprs) + len(self.per_aci)
-        out: list[Any] = [0] * width
-        for i, kind in enumerate(self.kinds):
-            if kind == "list":
-                out[i] = [v for row in rows for v in (row[i] or ())]
-            else:
-                out[i] = sum((row[i] or 0 for row in rows), start=0)
-        for i in range(len(self.exprs), width):
-            out[i] = sum(row[i] for row in rows)
-        return out
+        out: list[Any] = [sum((row[i] or 0 for row in rows), start=0) for i in range(width)]
+        return out + list(scalars if scalars is not None else [None] * len(self.scalars))
 
 
 def fill(sql: str, year: int, params: dict[str, str]) -> str:
