@@ -40,10 +40,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from cvg_pipeline.check.errors import CvgError, UsageError
 from cvg_pipeline.indicators.catalogue import (
@@ -58,345 +57,35 @@ from cvg_pipeline.indicators.catalogue import (
     expand,
     sources,
 )
-from cvg_pipeline.indicators.sql import (
-    PROGRAMME_TOUS,
-    Query,
-    build,
-    defs_of,
-    derived_relation,
-    lit,
-    place,
-    resolve,
-    round_half_up,
+from cvg_pipeline.indicators.model import Indicators, Programme, Rate, YesNo
+from cvg_pipeline.indicators.scope import (
+    Scope,
+    SelectedSnapshot,
+    check_year,
+    covered_years,
+    parse_annee,
+    parse_au,
+    parse_programme,
+    resolve_territoire,
+    scope_from_options,
+    select_snapshots,
 )
-from cvg_pipeline.schema.load import Schema, fold, load_schema
+from cvg_pipeline.indicators.sql import Query, build, defs_of, derived_relation, place, resolve, round_half_up
+from cvg_pipeline.schema.load import Schema, load_schema
 
 if TYPE_CHECKING:
     import duckdb
 
-Programme = Literal["CVG", "PHC", "tous"]
-Niveau = Literal["national", "territoire", "aci"]
-
-# the spec's definitions live in the catalogue; these names are re-exported for the report
-__all__ = ["CUMUL_MAX", "CUMUL_MIN", "DURABLE_CATEGORY", "NEUTRAL_CATEGORY", "round_half_up"]
-
-# -- the JSON, as types ----------------------------------------------------------------------------------
-class Rate(TypedDict):
-    n: int
-    base: int
-
-
-class YesNo(TypedDict):
-    oui: int
-    non: int
-    non_renseigne: int
-
-
-Distribution = dict[str, int]  # every canonical value's slug (0 included) + "non_renseigne"
-
-
-class Perimetre(TypedDict):
-    niveau: Niveau
-    territoire: str | None
-    siret: str | None
-    programme: Programme
-
-
-class SnapshotInfo(TypedDict):
-    siret: str
-    nom: str
-    territoire: str
-    date_arrete: str
-
-
-class Effectifs(TypedDict):
-    accompagnes: int
-    entrees: int
-    sorties: int
-    file_active_debut: int
-    file_active_fin: int
-    nb_aci: int
-    nb_aci_par_support: Distribution  # an ACI counts once per support; non_renseigne = ACI declaring none
-
-
-class Profil(TypedDict):
-    sexe: Distribution
-    age_entree: Distribution
-    nationalite: Distribution
-    refugie: YesNo
-    ts_exterieur: YesNo
-    formation_etranger: YesNo
-    rsa: YesNo
-    rqth: YesNo
-    orienteur: Distribution
-    niveau_formation: Distribution
-    duree_sans_emploi: Distribution
-    parcours_rue: Distribution
-    logement_entree: Distribution
-    difficultes_entree: dict[str, YesNo]
-    nb_difficultes: Distribution  # "0" … "9", no non_renseigne
-    cumul_3_a_7_difficultes: Rate
-
-
-class Accompagnement(TypedDict):
-    acc_concerte: YesNo
-    acc_proximite: YesNo
-    cp_emploi: Rate
-    cp_sante: Rate
-    cp_logement: Rate
-
-
-class DureeParcours(TypedDict):
-    moyenne_mois: float | None
-    mediane_mois: float | None
-    plus_24_mois: Rate
-    tranches: dict[str, int]  # 0_6, 6_12, 12_24, 24_36, 36_plus (v2)
-
-
-class Sorties(TypedDict):
-    par_categorie: dict[str, int]
-    par_motif: Distribution
-    taux_sorties_dynamiques: Rate
-    taux_emploi_durable: Rate
-    part_neutres: Rate  # v2
-    emploi_via_cp: int
-    duree_parcours: DureeParcours
-
-
-class Logement(TypedDict):
-    matrice: dict[str, dict[str, int]]
-    sortie: Distribution  # v2
-    ameliore: Rate
-    degrade: Rate
-    acces_logement_perenne: Rate
-    via_cp: Rate
-
-
-class Sante(TypedDict):
-    ouverture_droits: Rate
-    bilan_sante: Rate
-    medecin_traitant: Rate
-    couverture_sante: Rate
-    rqth_obtenue: Rate
-    aah_obtenue: Rate
-
-
-class ResolutionDifficulte(TypedDict):
-    resolue: int
-    en_cours: int
-    non_resolue: int
-    non_renseigne: int
-    resolue_ou_en_cours: Rate
-
-
-class PostSortieBloc(TypedDict):
-    sortis: int
-    contactes: Rate  # v2: base = contact answered (Oui or Non)
-    non_renseigne: int  # v2
-    stabilises: Rate
-
-
-class PostSortie(TypedDict):
-    emploi_durable: PostSortieBloc
-    logement_perenne: PostSortieBloc
-
-
-class Phc(TypedDict):
-    accompagnes: int
-    entrees: int
-    sorties: int
-    heures_entree_moyenne: float | None
-    heures_sortie_moyenne: float | None
-    poursuite_cddi: Rate
-    duree_moyenne_mois: float | None  # v2
-    nb_aci: int  # v2
-
-
-class EffectifsEtTaux(TypedDict):
-    effectifs: Effectifs
-    taux_sorties_dynamiques: Rate
-
-
-class TerritoireChiffres(EffectifsEtTaux):  # par_territoire.<slug> (v2)
-    duree_moyenne_mois: float | None
-    plus_24_mois: Rate
-    logement_ameliore: Rate
-    acces_logement_perenne: Rate
-    ouverture_droits: Rate
-    acc_concerte: YesNo
-    acc_proximite: YesNo
-
-
-class AnneeChiffres(EffectifsEtTaux):  # evolution.<annee> (v2)
-    orienteur: Distribution
-    logement_entree: Distribution
-    acc_concerte: YesNo
-    acc_proximite: YesNo
-    cp_emploi: Rate
-    cp_sante: Rate
-    cp_logement: Rate
-    sorties_par_categorie: dict[str, int]
-    logement_ameliore: Rate
-    duree_moyenne_mois: float | None
-
-
-class Indicators(TypedDict):
-    perimetre: Perimetre
-    annee: int
-    donnees_au: str | None
-    snapshots: list[SnapshotInfo]
-    effectifs: Effectifs
-    profil: Profil
-    accompagnement: Accompagnement
-    sorties: Sorties
-    logement: Logement
-    sante: Sante
-    resolution: dict[str, ResolutionDifficulte]
-    post_sortie: PostSortie
-    phc: Phc
-    par_territoire: dict[str, TerritoireChiffres] | None  # national only
-    evolution: dict[str, AnneeChiffres]  # "Y-2", "Y-1", "Y"
-
-
-# -- scope and options -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Scope:
-    niveau: Niveau
-    territoire: str | None = None  # slug
-    siret: str | None = None
-
-    @classmethod
-    def national(cls) -> Scope:
-        return cls("national")
-
-    @classmethod
-    def of_territoire(cls, slug: str) -> Scope:
-        return cls("territoire", territoire=slug)
-
-    @classmethod
-    def of_aci(cls, siret: str) -> Scope:
-        return cls("aci", siret=siret)
-
-
-def resolve_territoire(schema: Schema, raw: str) -> str:
-    """The slug of a territoire given as slug, name or synonym; unknown → UsageError naming the closest."""
-    found = schema.match_territoire(raw)
-    if found is not None:
-        return found.slug
-    close = schema.closest_territoire(raw, cutoff=0.5)
-    slugs = ", ".join(t.slug for t in schema.territoires)
-    hint = f" Vouliez-vous dire « {close.slug} » ?" if close else ""
-    raise UsageError(f"territoire inconnu : « {raw} ».{hint} Territoires : {slugs}.")
-
-
-def scope_from_options(schema: Schema, *, national: bool, territoire: str | None, aci: str | None) -> Scope:
-    """Exactly one of --national, --territoire, --aci (UsageError otherwise)."""
-    given = [name for name, on in (("--national", national), ("--territoire", territoire is not None),
-                                   ("--aci", aci is not None)) if on]
-    if not given:
-        raise UsageError("indiquez le périmètre : --national, --territoire NOM ou --aci SIRET.")
-    if len(given) > 1:
-        raise UsageError(f"un seul périmètre à la fois : {' et '.join(given)} sont incompatibles.")
-    if territoire is not None:
-        return Scope.of_territoire(resolve_territoire(schema, territoire))
-    if aci is not None:
-        from cvg_pipeline.read.siret import clean_siret
-
-        siret = clean_siret(aci)
-        if not (len(siret) == 14 and siret.isdigit()):
-            raise UsageError(f"« {aci} » n'est pas un SIRET (14 chiffres attendus).")
-        return Scope.of_aci(siret)
-    return Scope.national()
-
-
-def parse_annee(raw: str | None) -> int:
-    if raw is None or not raw.strip():
-        raise UsageError("l'option --annee est obligatoire (par exemple --annee 2023).")
-    text = raw.strip()
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
-        raise UsageError(f"« {raw} » n'est pas une année valide pour --annee (par exemple 2023).")
-    return int(text)
-
-
-def parse_programme(schema: Schema, raw: str | None) -> Programme:
-    labels = [*schema.domains["programme"].labels, PROGRAMME_TOUS]
-    if raw is None:
-        return "tous"
-    for label in labels:
-        if fold(label) == fold(raw):
-            return cast(Programme, label)
-    raise UsageError(f"« {raw} » n'est pas un programme valide pour --programme (valeurs : {', '.join(labels)}).")
-
-
-def parse_au(raw: str | None) -> date | None:
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UsageError(f"« {raw} » n'est pas une date valide pour --au (attendu AAAA-MM-JJ, par exemple 2023-12-31).") from None
-
-
-# -- snapshot selection ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SelectedSnapshot:
-    snapshot_id: int
-    siret: str
-    nom: str
-    territoire: str  # slug
-    date_arrete: date
-    supports: tuple[str, ...]  # keys of the supports domain
-
-
-def select_snapshots(con: duckdb.DuckDBPyConnection, schema: Schema, au: date | None) -> list[SelectedSnapshot]:
-    """For each ACI, its latest snapshot at or before `au` (default: its latest), sorted by SIRET."""
-    where = f"WHERE date_arrete <= {lit(au)}" if au is not None else ""
-    rows = con.execute(
-        f"""SELECT snapshot_id, siret, nom, territoire, date_arrete, supports FROM snapshots {where}
-        QUALIFY row_number() OVER (PARTITION BY siret ORDER BY date_arrete DESC) = 1 ORDER BY siret"""
-    ).fetchall()
-    supports_domain = schema.domains["supports"]
-    out: list[SelectedSnapshot] = []
-    for snapshot_id, siret, nom, territoire, date_arrete, supports in rows:
-        terr = schema.match_territoire(territoire)
-        keys: list[str] = []
-        for label in supports or ():
-            value = supports_domain.match(label)
-            if value is not None and value.key not in keys:
-                keys.append(value.key)
-        out.append(
-            SelectedSnapshot(
-                int(snapshot_id), siret, nom, terr.slug if terr else territoire, date_arrete, tuple(keys)
-            )
-        )
-    return out
+# Re-exported: the report, the export and the commands import these names from here.
+__all__ = [
+    "CUMUL_MAX", "CUMUL_MIN", "DURABLE_CATEGORY", "NEUTRAL_CATEGORY", "Indicators", "Programme", "Rate", "Scope",
+    "SelectedSnapshot", "YesNo", "check_year", "compute_indicators", "covered_years", "indicator_warnings",
+    "load_indicators", "parse_annee", "parse_au", "parse_programme", "resolve_territoire", "round_half_up",
+    "scope_from_options", "select_snapshots", "to_json",
+]
 
 
 # -- the computation
-def covered_years(con: duckdb.DuckDBPyConnection, selected: Sequence[SelectedSnapshot]) -> tuple[int, int] | None:
-    """§1: from the first year with a parcours in the selected snapshots to the year of their latest Date
-    d'arrêté (None when nothing is selected)."""
-    if not selected:
-        return None
-    ids = ", ".join(str(s.snapshot_id) for s in selected)
-    row = con.execute(f"SELECT min(year(date_entree)) FROM parcours WHERE snapshot_id IN ({ids})").fetchone()
-    last = max(s.date_arrete for s in selected).year
-    first = int(row[0]) if row and row[0] is not None else last
-    return min(first, last), last
-
-
-def check_year(annee: int, covered: tuple[int, int] | None) -> None:
-    """UsageError (exit 2) when `annee` is outside the years the data cover, naming them."""
-    if covered is None or covered[0] <= annee <= covered[1]:
-        return
-    first, last = covered
-    years = (f"la seule année disponible pour ce périmètre est {first}" if first == last
-             else f"les années disponibles pour ce périmètre vont de {first} à {last}")
-    raise UsageError(
-        f"pas de données pour --annee {annee} : {years} (du premier parcours à la dernière date d'arrêté des fichiers)."
-    )
-
-
 def _reprises(reprises: Sequence[Reprise], trees: dict[str, Any], row: Sequence[Any]) -> dict[str, Any]:
     """The repeated figures (par_territoire / evolution) of one year, read from a merged row."""
     out: dict[str, Any] = {}
