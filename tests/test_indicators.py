@@ -502,6 +502,60 @@ def test_post_sortie_window_in_a_non_leap_year(tmp_path: Path) -> None:
     assert got["post_sortie"]["logement_perenne"] == {"sortis": 0, "contactes": rate(0, 0), NR: 0, "stabilises": rate(0, 0)}
 
 
+# -- the definitions that changed in v2, each on a store of its own ------------------------------------
+def test_sortie_neutre_into_logement_perenne_is_outside_the_housing_base(tmp_path: Path) -> None:
+    """v2: the logement block is over the sortis hors neutres (the 2023 report's 204 / 961). A Déménagement
+    (neutral) from Rue to Logement pérenne is neither in the base nor an improvement; v1 counted it (2 / 2)."""
+    path = fill_store(tmp_path / "cvg.duckdb", [snapshot(SIRET_A, D(2024, 12, 31), parcours=[
+        parcours(date_entree=D(2023, 1, 1), date_sortie=D(2024, 5, 1), motif_sortie="Déménagement",  # neutral
+                 logement_entree="Rue", logement_sortie="Logement pérenne"),
+        parcours(date_entree=D(2023, 1, 1), date_sortie=D(2024, 5, 1), motif_sortie="CDI",
+                 logement_entree="Hébergement précaire", logement_sortie="Logement pérenne", logement_via_cp=True),
+        parcours(date_entree=D(2023, 1, 1), date_sortie=D(2024, 6, 1), motif_sortie="Demandeur d'emploi",
+                 logement_entree=None, logement_sortie="Rue"),  # entry unknown: in logement.sortie only
+    ])])
+    log = compute(path, Scope.national())["logement"]
+    assert log["ameliore"] == rate(1, 1) and log["acces_logement_perenne"] == rate(1, 1)
+    assert log["degrade"] == rate(0, 1) and log["via_cp"] == rate(1, 1)
+    assert log["matrice"]["rue"] == dict.fromkeys(LOGEMENT, 0)  # the neutral exit is not in the matrix
+    assert log["matrice"]["hebergement_precaire"]["logement_perenne"] == 1
+    assert log["sortie"] == dist(LOGEMENT, logement_perenne=1, rue=1)  # the 2 sortis hors neutres
+
+
+def test_entry_in_logement_perenne_is_outside_post_sortie_logement(tmp_path: Path) -> None:
+    """v2: post_sortie.logement_perenne is about those who REACHED a logement pérenne during the parcours
+    (the 2023 report's 67): entry known and not pérenne, exit pérenne. v1 took every exit into a logement
+    pérenne (3 here)."""
+    exit_day = D(2024, 5, 1)  # 244 days before 2024-12-31: in the post-sortie window
+    path = fill_store(tmp_path / "cvg.duckdb", [snapshot(SIRET_A, D(2024, 12, 31), parcours=[
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="Formation qualifiante",
+                 logement_entree="Logement pérenne", logement_sortie="Logement pérenne", post_sortie_contact=True,
+                 post_sortie_stabilise=False),  # already housed: out
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="Formation qualifiante",
+                 logement_entree="Rue", logement_sortie="Logement pérenne", post_sortie_contact=True,
+                 post_sortie_stabilise=True),  # reached it: in
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="Formation qualifiante",
+                 logement_entree=None, logement_sortie="Logement pérenne"),  # entry unknown: out
+    ])])
+    got = compute(path, Scope.national())["post_sortie"]["logement_perenne"]
+    assert got == {"sortis": 1, "contactes": rate(1, 1), NR: 0, "stabilises": rate(1, 1)}
+
+
+def test_contactes_over_the_answered(tmp_path: Path) -> None:
+    """v2: post_sortie contactés = contact Oui / contact Oui or Non, and the blanks are counted apart (a file
+    without the column says nothing, it does not say « not contacted »). v1 gave 1 / 3 and no non_renseigne."""
+    exit_day = D(2024, 3, 1)
+    path = fill_store(tmp_path / "cvg.duckdb", [snapshot(SIRET_A, D(2024, 12, 31), parcours=[
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="CDI", logement_sortie="Rue",
+                 post_sortie_contact=True, post_sortie_stabilise=True),
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="CDI", logement_sortie="Rue",
+                 post_sortie_contact=False),
+        parcours(date_entree=D(2023, 1, 1), date_sortie=exit_day, motif_sortie="CDI", logement_sortie="Rue"),
+    ])])
+    got = compute(path, Scope.national())["post_sortie"]["emploi_durable"]
+    assert got == {"sortis": 3, "contactes": rate(1, 2), NR: 1, "stabilises": rate(1, 1)}
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("14.25", 14.3), ("14.35", 14.4), ("14.05", 14.1), ("14.04", 14.0), ("0", 0.0), ("-0.25", -0.3),
