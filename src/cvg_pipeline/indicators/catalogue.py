@@ -21,6 +21,9 @@ Public API (stable — the report and the export read it):
 - ``POPULATIONS``: every `Population` (key, French `libelle` such as « Base : salarié·es sorti·es hors
   sorties neutres », SQL predicate).
 - ``META_KEYS``: the keys of the JSON that are not indicators (périmètre, année, snapshots…).
+- ``expand(schema)``: every concrete indicator of a schema (path with the difficulty filled in, declaration,
+  SQL placeholders); ``keys_of(ind, schema, params)``: the keys inside its JSON value (``["n", "base"]`` for
+  a rate, the slugs of a distribution…); ``leaf_paths(schema, annees)``: every leaf path of the JSON.
 
 Kinds (`Kind`): ``count`` (int), ``rate`` (``{"n", "base"}``: n = the population's parcours matching
 `predicate`, base = the population), ``yes_no`` (``{"oui", "non", "non_renseigne"}`` of a bool column),
@@ -40,9 +43,9 @@ tests): the SQL, the JSON and the report's definition follow.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from cvg_pipeline.schema.load import Schema
@@ -446,3 +449,72 @@ def expand(schema: Schema) -> Iterator[tuple[str, Indicateur, dict[str, str]]]:
                 yield ind.path.replace("{difficulte}", d.key), ind, params
         else:
             yield ind.path, ind, {}
+
+
+def keys_of(ind: Indicateur, schema: Schema, params: dict[str, str] | None = None) -> list[str]:
+    """The dotted keys inside the JSON value of `ind` ("" for a scalar), in the JSON's order."""
+    params = params or {}
+    if ind.kind in ("count", "mean", "median", "nb_aci"):
+        return [""]
+    if ind.kind == "rate":
+        return ["n", "base"]
+    if ind.kind == "yes_no":
+        return ["oui", "non", NON_RENSEIGNE]
+    if ind.kind == "distribution":
+        assert ind.column is not None
+        name = params.get(ind.column.strip("{}"), ind.column)
+        return [v.key for v in schema.domain_of(schema.column(name)).values] + [NON_RENSEIGNE]
+    if ind.kind == "buckets":
+        buckets = ind.buckets(schema) if callable(ind.buckets) else ind.buckets
+        return [k for k, _ in buckets] + ([NON_RENSEIGNE] if ind.non_renseigne is not None else [])
+    if ind.kind == "matrix":
+        rows = schema.domain_of(schema.column(ind.columns[0])).values
+        cols = schema.domain_of(schema.column(ind.columns[1])).values
+        return [f"{a.key}.{b.key}" for a in rows for b in cols]
+    if ind.kind == "nb_aci_par_support":
+        return [v.key for v in schema.domains["supports"].values] + [NON_RENSEIGNE]
+    raise AssertionError(ind.kind)
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _nest(paths: Iterator[str]) -> list[str]:
+    """The leaf paths in the order of a JSON object built by inserting them one by one (nested keys group)."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+
+    def flat(node: dict[str, Any], prefix: str) -> Iterator[str]:
+        for key, child in node.items():
+            yield from flat(child, _join(prefix, key)) if child else (_join(prefix, key),)
+
+    return list(flat(tree, ""))
+
+
+def leaf_paths(schema: Schema, annees: Sequence[int] = (), national: bool = True) -> list[str]:
+    """Every leaf of the JSON that the catalogue declares (META_KEYS apart), in the JSON's order: the blocks,
+    then ``par_territoire`` (national scope: every territoire of the schema), then ``evolution`` for `annees`."""
+    concrete = list(expand(schema))
+
+    def repeated(prefix: str, reprises: tuple[Reprise, ...]) -> Iterator[str]:
+        for r in reprises:
+            for ind in sources(r):
+                for _, i, params in concrete:
+                    if i is ind:
+                        for key in keys_of(ind, schema, params):
+                            yield _join(prefix, r.key + ind.path[len(r.source):], key)
+
+    def every() -> Iterator[str]:
+        for path, ind, params in concrete:
+            yield from (_join(path, key) for key in keys_of(ind, schema, params))
+        if national:
+            for t in schema.territoires:
+                yield from repeated(f"par_territoire.{t.slug}", PAR_TERRITOIRE)
+        for y in annees:
+            yield from repeated(f"evolution.{y}", EVOLUTION)
+
+    return _nest(every())
