@@ -135,13 +135,13 @@ def compute_indicators(
     relation = derived_relation(schema, defs, [s.snapshot_id for s in selected], years, programme)
     # every figure is about accompagnés, entrés or sortis of one of the years: skip the other rows early
     wanted = " OR ".join(f"acc_{y} OR ent_{y} OR sor_{y}" for y in years)
-    fetched = {
-        siret: list(values)
+    fetched = {  # an aggregate over no row is NULL: 0 here, so that rows add up
+        siret: [0 if v is None else v for v in values]
         for siret, *values in con.execute(
             f"SELECT siret, {', '.join(q.exprs)} FROM {relation} WHERE {wanted} GROUP BY siret"
         ).fetchall()
     }
-    empty = [None] * len(q.exprs)
+    empty = [0] * len(q.exprs)
 
     def aci_row(snap: SelectedSnapshot) -> list[Any]:
         raw = fetched.get(snap.siret, empty)

@@ -222,10 +222,10 @@ class Query:
         return Leaf(get)
 
     def merge(self, rows: Sequence[Sequence[Any]], scalars: Sequence[Any] | None = None) -> list[Any]:
-        """Element-wise sum of per-ACI rows (raw SQL columns then Python columns), then the scope's scalars
-        (None: a group of ACI smaller than the scope, which has no median)."""
+        """Element-wise sum of per-ACI rows (raw SQL columns with NULL as 0, then Python columns), then the
+        scope's scalars (None: a group of ACI smaller than the scope, which has no median)."""
         width = len(self.exprs) + len(self.per_aci)
-        out: list[Any] = [sum((row[i] or 0 for row in rows), start=0) for i in range(width)]
+        out: list[Any] = [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * width
         return out + list(scalars if scalars is not None else [None] * len(self.scalars))
 
 
