@@ -249,9 +249,11 @@ INDICATEURS: tuple[Indicateur, ...] = (
     _I("effectifs.entrees", "count", ENTRES, "Entrées", "Entrées : date d'entrée dans l'année"),
     _I("effectifs.sorties", "count", _SOR, "Sorties", "Sorties : date de sortie dans l'année"),
     _I("effectifs.file_active_debut", "count", FILE_ACTIVE_DEBUT, "File active au 1er janvier",
-       "File active au début de l'année : salarié·es en parcours au 31 décembre de l'année précédente"),
+       "File active au début de l'année : salarié·es entré·es au plus tard le 31 décembre de l'année précédente "
+       "et sorti·es après cette date ou pas encore sorti·es"),
     _I("effectifs.file_active_fin", "count", FILE_ACTIVE_FIN, "File active au 31 décembre",
-       "File active à la fin de l'année : entré·es au plus tard le 31 décembre, sans sortie à cette date"),
+       "File active à la fin de l'année : salarié·es entré·es au plus tard le 31 décembre et sorti·es après cette "
+       "date ou pas encore sorti·es"),
     _I("effectifs.nb_aci", "nb_aci", _ACC, "ACI", "ACI : nombre d'ACI ayant au moins un·e salarié·e accompagné·e"),
     _I("effectifs.nb_aci_par_support", "nb_aci_par_support", _ACC, "ACI par support d'activité",
        "ACI par support d'activité : un ACI compte une fois pour chaque support qu'il déclare"),
@@ -329,9 +331,11 @@ INDICATEURS: tuple[Indicateur, ...] = (
        "Logement amélioré : logement à la sortie mieux classé qu'à l'entrée / sorti·es hors sorties neutres dont "
        "le logement à l'entrée et à la sortie est connu", predicate="rank_out > rank_in"),
     _I("logement.degrade", "rate", SORTIS_LOGEMENT, "Situation de logement dégradée",
-       "Logement dégradé : logement à la sortie moins bien classé qu'à l'entrée / même base", predicate="rank_out < rank_in"),
+       "Logement dégradé : logement à la sortie moins bien classé qu'à l'entrée / sorti·es hors sorties neutres "
+       "dont le logement à l'entrée et à la sortie est connu", predicate="rank_out < rank_in"),
     _I("logement.acces_logement_perenne", "rate", SORTIS_LOGEMENT, "Accès à un logement pérenne",
-       "Accès au logement pérenne : sorti·es en logement pérenne qui n'y étaient pas à l'entrée / même base",
+       "Accès au logement pérenne : sorti·es en logement pérenne qui n'y étaient pas à l'entrée / sorti·es hors "
+       "sorties neutres dont le logement à l'entrée et à la sortie est connu",
        predicate="out_perenne AND NOT in_perenne"),
     _I("logement.via_cp", "rate", AMELIORES, "Amélioration via le CP logement",
        "Amélioration via le CP logement : le CP logement a contribué / salarié·es dont le logement s'est amélioré",
