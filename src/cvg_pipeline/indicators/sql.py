@@ -9,7 +9,8 @@ are read from the element-wise sum of their rows (`merge`): national counts are 
 by construction.
 
 `Query` collects the aggregate expressions (identical ones once) and returns `Leaf` objects that read their
-value from a merged row; `build` turns one catalogue entry into its tree of leaves.
+value from a merged row; `build` turns one catalogue entry into its tree of leaves, with the keys the
+catalogue gives it (`catalogue.keys_of`): the JSON's structure and its SQL come from the same declaration.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cvg_pipeline.indicators.catalogue import (
     NON_RENSEIGNE,
     PHC_POURSUITE_MOTIFS,
     Indicateur,
+    keys_of,
 )
 from cvg_pipeline.schema.load import Schema
 
@@ -236,6 +238,38 @@ def fill(sql: str, year: int, params: dict[str, str]) -> str:
     return text
 
 
+def _key_predicates(schema: Schema, ind: Indicateur, params: dict[str, str], column: str | None) -> Callable[[str], str]:
+    """The SQL predicate of each key of a yes/no, distribution, buckets or matrix indicator."""
+    if ind.kind == "yes_no":
+        assert column is not None, ind.path
+        c = column if column.startswith('"') else col(column)
+        tests = {"oui": "IS TRUE", "non": "IS FALSE", NON_RENSEIGNE: "IS NULL"}
+        return lambda key: f"{c} {tests[key]}"
+    if ind.kind == "distribution":
+        assert ind.column is not None, ind.path
+        name = params.get(ind.column.strip("{}"), ind.column)
+        domain = schema.domain_of(schema.column(name))
+        labels = {v.key: v.label for v in domain.values}
+        c = col(name)
+        # a value outside the domain (which ingest never stores) counts as non_renseigne: the keys sum to the base
+        unknown = f"{c} IS NULL OR {c} NOT IN {in_list(domain.labels)}"
+        return lambda key: unknown if key == NON_RENSEIGNE else f"{c} = {lit(labels[key])}"
+    if ind.kind == "buckets":
+        buckets = dict(ind.buckets(schema) if callable(ind.buckets) else ind.buckets)
+        if ind.non_renseigne is not None:
+            buckets[NON_RENSEIGNE] = ind.non_renseigne
+        return lambda key: buckets[key]
+    c_in, c_out = ind.columns  # matrix: "entry_key.exit_key"
+    labels_in = {v.key: v.label for v in schema.domain_of(schema.column(c_in)).values}
+    labels_out = {v.key: v.label for v in schema.domain_of(schema.column(c_out)).values}
+
+    def cell(key: str) -> str:
+        a, b = key.split(".")
+        return f"{col(c_in)} = {lit(labels_in[a])} AND {col(c_out)} = {lit(labels_out[b])}"
+
+    return cell
+
+
 def build(schema: Schema, ind: Indicateur, params: dict[str, str], q: Query, year: int) -> Any:
     """One catalogue entry for `year`: its tree of leaves (a leaf, or nested dicts of leaves)."""
     base = f"({fill(ind.population.sql, year, params)})"
@@ -246,39 +280,18 @@ def build(schema: Schema, ind: Indicateur, params: dict[str, str], q: Query, yea
     if ind.kind == "rate":
         assert pred is not None, ind.path
         return q.rate(pred, base)
-    if ind.kind == "yes_no":
-        assert column is not None, ind.path
-        c = column if column.startswith('"') else col(column)
-        return {"oui": q.count(f"{base} AND {c} IS TRUE"), "non": q.count(f"{base} AND {c} IS FALSE"),
-                NON_RENSEIGNE: q.count(f"{base} AND {c} IS NULL")}
-    if ind.kind == "distribution":
-        assert ind.column is not None, ind.path
-        name = params.get(ind.column.strip("{}"), ind.column)
-        domain = schema.domain_of(schema.column(name))
-        c = col(name)
-        out = {v.key: q.count(f"{base} AND {c} = {lit(v.label)}") for v in domain.values}
-        out[NON_RENSEIGNE] = q.count(f"{base} AND ({c} IS NULL OR {c} NOT IN {in_list(domain.labels)})")
-        return out
-    if ind.kind == "buckets":
-        buckets = ind.buckets(schema) if callable(ind.buckets) else ind.buckets
-        tree: dict[str, Any] = {key: q.count(f"{base} AND ({p})") for key, p in buckets}
-        if ind.non_renseigne is not None:
-            tree[NON_RENSEIGNE] = q.count(f"{base} AND ({ind.non_renseigne})")
+    if ind.kind in ("yes_no", "distribution", "buckets", "matrix"):
+        # the keys come from the catalogue (`keys_of`): here only each key's predicate within the base
+        where = _key_predicates(schema, ind, params, column)
+        tree: dict[str, Any] = {}
+        for key in keys_of(ind, schema, params):
+            place(tree, key, q.count(f"{base} AND ({where(key)})"))
         return tree
     if ind.kind in ("mean", "median"):
         assert column is not None, ind.path
         expr = column if ind.months or not column.isidentifier() else col(column)
         scale = 1 / MONTH_DAYS if ind.months else Fraction(1)
         return q.mean(expr, base, scale) if ind.kind == "mean" else q.median(expr, base, scale)
-    if ind.kind == "matrix":
-        c_in, c_out = ind.columns
-        housing = schema.domain_of(schema.column(c_in))
-        exits = schema.domain_of(schema.column(c_out))
-        return {
-            vin.key: {vout.key: q.count(f"{base} AND {col(c_in)} = {lit(vin.label)} AND {col(c_out)} = {lit(vout.label)}")
-                      for vout in exits.values}
-            for vin in housing.values
-        }
     if ind.kind == "nb_aci":
         i = q.count_index(base)
         return q.python(lambda snap, raw: int((raw[i] or 0) > 0))
@@ -290,8 +303,7 @@ def build(schema: Schema, ind: Indicateur, params: dict[str, str], q: Query, yea
                 return lambda snap, raw: int((raw[i] or 0) > 0 and not snap.supports)
             return lambda snap, raw: int((raw[i] or 0) > 0 and key in snap.supports)
 
-        supports: dict[str, Any] = {v.key: q.python(has(v.key)) for v in schema.domains["supports"].values}
-        supports[NON_RENSEIGNE] = q.python(has(None))
+        supports = {key: q.python(has(None if key == NON_RENSEIGNE else key)) for key in keys_of(ind, schema)}
         return supports
     raise AssertionError(f"unknown kind {ind.kind} ({ind.path})")
 
