@@ -36,8 +36,19 @@ exit value → count), ``nb_aci`` (distinct SIRET with ≥ 1 parcours of the pop
 Placeholders: a path or SQL may contain ``{difficulte}`` (repeated for each difficulty of the schema; in SQL
 ``{entry}`` / ``{exit}`` are its ``diff_<key>`` / ``res_<key>`` columns); SQL contains ``{y}`` for the year.
 
-Adding an indicator on an existing column is one entry in ``INDICATEURS`` (plus its expected values in the
-tests): the SQL, the JSON and the report's definition follow.
+`Indicateur` fields: ``path``, ``kind``, ``population``, ``libelle``, ``definition`` (always set), and by
+kind ``predicate``, ``column``, ``buckets`` / ``non_renseigne``, ``months`` (a length of parcours in months),
+``columns`` (matrix), ``unite`` (« mois », « heures »). Properties: ``block``, ``per_difficulty``.
+
+SQL names the predicates may use: the schema's columns, and the derived ones of `indicators.sql`:
+``age`` (at entry), ``days`` (length of the parcours), ``cat`` (exit category key), ``neutre``, ``dyn``,
+``rank_in`` / ``rank_out`` (housing ranks), ``in_perenne`` / ``out_perenne``, ``nb_diff``, ``prog`` (the
+``--programme`` filter), ``phc``, and the populations ``acc_{y}``, ``ent_{y}``, ``sor_{y}``, ``fad_{y}``,
+``faf_{y}``.
+
+Adding an indicator on an existing column is one entry in ``INDICATEURS`` and its key in the TypedDict of
+`indicators.model` (a test checks they agree), plus its expected values in the tests: the SQL, the JSON and
+the report's definition follow.
 """
 
 from __future__ import annotations
