@@ -139,3 +139,30 @@ def test_scope_options_help_speaks_plain_french(command: str) -> None:
     assert "--territoire NOM" in text and "par son nom ou son code" in text
     assert "national (tous les territoires)" in text
     assert "SLUG" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--national", "--annee", "2031"], "pas de données pour --annee 2031 : les années disponibles pour ce "
+                                           "périmètre vont de 2022 à 2023"),
+        (["--national", "--annee", "2021"], "les années disponibles pour ce périmètre vont de 2022 à 2023"),
+        (["--territoire", "paris", "--annee", "2022"], "la seule année disponible pour ce périmètre est 2023"),
+    ],
+)
+def test_annee_outside_the_data_is_a_usage_error(store: Path, args: list[str], message: str) -> None:
+    """indicators.md §1 (v2): --annee outside first parcours … latest Date d'arrêté of the scope's files exits 2
+    with a French message naming the years available, through a real `python -m cvg_pipeline` process (v1
+    printed figures for any year: exit 0)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "cvg_pipeline", "indicators", "--store", str(store), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert message in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+    ok = subprocess.run([sys.executable, "-m", "cvg_pipeline", "indicators", "--store", str(store), "--national",
+                         "--annee", "2022"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["annee"] == 2022

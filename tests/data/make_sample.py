@@ -56,6 +56,12 @@ SUPPORTS = ["reemploi", "transport_logistique", "espaces_verts", "batiment_secon
 NOMS = ["Atelier", "Chantier", "Ressourcerie", "Jardins", "Régie", "Envie", "Tremplin", "Relais"]
 
 
+def at(tree: Any, path: str) -> Any:
+    for key in path.split("."):
+        tree = tree[key]
+    return tree
+
+
 def effectifs(acc: int, ent: int, sor: int, nb_aci: int, seed: int) -> dict[str, Any]:
     fad = acc - ent
     supports = {k: 0 for k in [*SUPPORTS, "non_renseigne"]}
@@ -108,7 +114,7 @@ def main() -> None:
         [0, 170, 18, 12, 31],
         [1, 6, 150, 24, 31],
         [0, 4, 5, 150, 62],
-        [0, 3, 9, 11, 242],
+        [0, 3, 9, 11, 224],  # v2: base 951 of the 961 sortis hors neutres (10 without a housing value)
     ]
     matrice = {a: dict(zip(logement_keys, row, strict=True)) for a, row in zip(logement_keys, matrice_rows, strict=True)}
     base_log = sum(map(sum, matrice_rows))
@@ -155,6 +161,11 @@ def main() -> None:
     for cat, keys in motifs_par_cat.items():
         par_motif.update(split(cats[cat], {k: motif_weights[k] for k in keys}))
     par_motif["non_renseigne"] = 0
+    # v2: durée de parcours by tranche (24_36 + 36_plus = plus_24_mois.n = 157)
+    tranches = {**split(sor - 157, {"0_6": 0.22, "6_12": 0.33, "12_24": 0.45}), "24_36": 112, "36_plus": 45}
+    # v2: logement at exit over the sortis hors neutres: the matrix's column totals, the rest unknown
+    log_sortie = {k: sum(matrice[a][k] for a in logement_keys) for k in logement_keys}
+    log_sortie["non_renseigne"] = dyn["base"] - sum(log_sortie.values())
 
     def evol(factor: float, seed: int) -> dict[str, Any]:
         a = round(acc * factor)
@@ -209,11 +220,14 @@ def main() -> None:
             "par_motif": par_motif,
             "taux_sorties_dynamiques": dyn,
             "taux_emploi_durable": rate(durable, dyn["base"]),
+            "part_neutres": rate(neutre, sor),
             "emploi_via_cp": 78,
-            "duree_parcours": {"moyenne_mois": 16.0, "mediane_mois": 14.2, "plus_24_mois": rate(157, sor)},
+            "duree_parcours": {"moyenne_mois": 16.0, "mediane_mois": 14.2, "plus_24_mois": rate(157, sor),
+                               "tranches": tranches},
         },
         "logement": {
             "matrice": matrice,
+            "sortie": log_sortie,
             "ameliore": rate(ameliore, base_log),
             "degrade": rate(degrade, base_log),
             "acces_logement_perenne": rate(perenne, base_log),
@@ -225,17 +239,82 @@ def main() -> None:
         },
         "resolution": resolution,
         "post_sortie": {
-            "emploi_durable": {"sortis": 71, "contactes": rate(57, 71), "stabilises": rate(55, 57)},
-            "logement_perenne": {"sortis": 67, "contactes": rate(55, 67), "stabilises": rate(55, 55)},
+            "emploi_durable": {"sortis": 71, "contactes": rate(57, 66), "non_renseigne": 5, "stabilises": rate(55, 57)},
+            "logement_perenne": {"sortis": 67, "contactes": rate(55, 62), "non_renseigne": 5,
+                                 "stabilises": rate(55, 55)},
         },
         "phc": {"accompagnes": 412, "entrees": 260, "sorties": 240, "heures_entree_moyenne": 12.4,
-                "heures_sortie_moyenne": 19.8, "poursuite_cddi": rate(96, 201)},
+                "heures_sortie_moyenne": 19.8, "poursuite_cddi": rate(96, 201), "duree_moyenne_mois": 7.9,
+                "nb_aci": 21},
         "par_territoire": par_territoire,
-        "evolution": {
-            "2021": evol(0.58, 1),
-            "2022": evol(0.77, 2),
-            "2023": {"effectifs": eff, "taux_sorties_dynamiques": dyn},
-        },
+        "evolution": {},
+    }
+    # v2: the repeated figures of par_territoire, split over the territoires so that they sum to the national
+    weights = {slug: max(p["effectifs"]["sorties"], 0) for slug, p in par_territoire.items()}
+    acc_weights = {slug: p["effectifs"]["accompagnes"] for slug, p in par_territoire.items()}
+
+    def spread(value: dict[str, int], by: dict[str, int]) -> dict[str, dict[str, int]]:
+        parts = {key: split(n, {s: w or 0.0 for s, w in by.items()}) if sum(by.values()) else {}
+                 for key, n in value.items()}
+        return {slug: {key: parts[key][slug] for key in value} for slug in by}
+
+    def spread_rate(value: dict[str, int], by: dict[str, int]) -> dict[str, dict[str, int]]:
+        bases = split(value["base"], {s: w or 0.0 for s, w in by.items()})
+        ns = split(value["n"], {s: bases[s] or 0.0 for s in by})
+        return {s: rate(min(ns[s], bases[s]), bases[s]) for s in by}
+
+    log = ind["logement"]
+    extra = {
+        "plus_24_mois": spread_rate(ind["sorties"]["duree_parcours"]["plus_24_mois"], weights),
+        "logement_ameliore": spread_rate(log["ameliore"], weights),
+        "acces_logement_perenne": spread_rate(log["acces_logement_perenne"], weights),
+        "ouverture_droits": spread_rate(ind["sante"]["ouverture_droits"], weights),
+        "acc_concerte": spread(ind["accompagnement"]["acc_concerte"], acc_weights),
+        "acc_proximite": spread(ind["accompagnement"]["acc_proximite"], acc_weights),
+    }
+    for t, (slug, entry) in enumerate(par_territoire.items()):
+        sorties = entry["effectifs"]["sorties"]
+        par_territoire[slug] = {
+            "effectifs": entry["effectifs"], "taux_sorties_dynamiques": entry["taux_sorties_dynamiques"],
+            "duree_moyenne_mois": round(13.0 + (t * 1.7) % 6, 1) if sorties else None,
+            **{key: values[slug] for key, values in extra.items()},
+        }
+        if slug == "seine-saint-denis":  # no ACI: zeros everywhere
+            par_territoire[slug]["acc_concerte"] = {"oui": 0, "non": 0, "non_renseigne": 0}
+    # the rates were spread with n ≤ base per territoire; put any remainder back on the largest one
+    for key in ("plus_24_mois", "logement_ameliore", "acces_logement_perenne", "ouverture_droits"):
+        national = at(ind, {"plus_24_mois": "sorties.duree_parcours.plus_24_mois", "logement_ameliore": "logement.ameliore",
+                            "acces_logement_perenne": "logement.acces_logement_perenne",
+                            "ouverture_droits": "sante.ouverture_droits"}[key])
+        assert sum(p[key]["base"] for p in par_territoire.values()) == national["base"]
+        par_territoire["paris"][key]["n"] += national["n"] - sum(p[key]["n"] for p in par_territoire.values())
+
+    def evol_entry(effectifs_: dict[str, Any], dyn_: dict[str, int], a: int, factor: float) -> dict[str, Any]:
+        s_ = effectifs_["sorties"]
+        hors = dyn_["base"]
+        cats_ = split(s_, {k: v or 0.0 for k, v in cats.items()})
+        diff_s, diff_l = round(difficultes["sante"]["oui"] * factor), round(difficultes["logement"]["oui"] * factor)
+        return {
+            "effectifs": effectifs_, "taux_sorties_dynamiques": dyn_,
+            "orienteur": split(a, {k: (v or 0.0) * (1 + (factor - 1) * (k == "premieres_heures_en_chantier"))
+                                   for k, v in ind["profil"]["orienteur"].items()}),
+            "logement_entree": split(a, {k: v or 0.0 for k, v in ind["profil"]["logement_entree"].items()}),
+            "acc_concerte": yes_no(a, 0.55 * factor), "acc_proximite": yes_no(a, 0.28 / factor),
+            "cp_emploi": rate(round(a * 0.35 * factor), a), "cp_sante": rate(round(diff_s * 0.47), diff_s),
+            "cp_logement": rate(round(diff_l * 0.33), diff_l), "sorties_par_categorie": cats_,
+            "logement_ameliore": rate(round(hors * 0.2), hors), "duree_moyenne_mois": round(15.0 + factor, 1),
+        }
+
+    for year, factor, seed in (("2021", 0.58, 1), ("2022", 0.77, 2)):
+        old = evol(factor, seed)
+        ind["evolution"][year] = evol_entry(old["effectifs"], old["taux_sorties_dynamiques"],
+                                            old["effectifs"]["accompagnes"], factor)
+    ind["evolution"]["2023"] = {
+        "effectifs": eff, "taux_sorties_dynamiques": dyn, "orienteur": ind["profil"]["orienteur"],
+        "logement_entree": ind["profil"]["logement_entree"], **{k: ind["accompagnement"][k] for k in (
+            "acc_concerte", "acc_proximite", "cp_emploi", "cp_sante", "cp_logement")},
+        "sorties_par_categorie": cats, "logement_ameliore": log["ameliore"],
+        "duree_moyenne_mois": ind["sorties"]["duree_parcours"]["moyenne_mois"],
     }
     (HERE / "indicateurs-national-2023.json").write_text(
         json.dumps(ind, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
