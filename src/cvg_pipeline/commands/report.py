@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.commands.common import (
     AciOption,
     AnneeOption,
@@ -22,11 +23,10 @@ from cvg_pipeline.commands.common import (
     echo,
     guarded,
 )
-from cvg_pipeline.errors import CvgError
 
 if TYPE_CHECKING:
-    from cvg_pipeline.indicators import Indicators
-    from cvg_pipeline.schema import Schema
+    from cvg_pipeline.indicators.compute import Indicators
+    from cvg_pipeline.schema.load import Schema
 
 
 def register(app: typer.Typer) -> None:
@@ -95,10 +95,10 @@ def report(
     """
 
     def run() -> None:
-        from cvg_pipeline.report import preload, render_report
+        from cvg_pipeline.report.build import preload, render_report
 
         if json_output and not audit:
-            from cvg_pipeline.errors import UsageError
+            from cvg_pipeline.check.errors import UsageError
 
             raise UsageError("--json ne s'utilise qu'avec --audit.")
         if audit:
@@ -109,8 +109,8 @@ def report(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
         )
-        from cvg_pipeline.store import resolve_store_path
-        from cvg_pipeline.suivi import absent_columns
+        from cvg_pipeline.ingest.suivi import absent_columns
+        from cvg_pipeline.store.db import resolve_store_path
 
         absent = absent_columns(resolve_store_path(store), loaded.main["snapshots"], loaded.schema)
         for path in render_report(
@@ -120,7 +120,7 @@ def report(
             echo(str(path))
 
     def print_audit() -> None:
-        from cvg_pipeline.report import audit_json, audit_text, build_report
+        from cvg_pipeline.report.build import audit_json, audit_text, build_report
 
         loaded = report_indicators(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
@@ -158,11 +158,11 @@ def report_indicators(
     CVG part (programme CVG) and the PHC part; --programme CVG, PHC or tous: that programme alone (tous: the
     pooled report). A territoire or ACI report also gets the national indicators of its programme, for the
     comparison annex. Warnings of the main indicators go to stderr."""
-    from cvg_pipeline import indicators as ind
-    from cvg_pipeline.extract import check_scope
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store import open_store
-    from cvg_pipeline.store_checks import existing_store
+    from cvg_pipeline.indicators import compute as ind
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.checks import existing_store
+    from cvg_pipeline.store.db import open_store
+    from cvg_pipeline.store.extract import check_scope
 
     schema = load_schema()
     scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
@@ -196,8 +196,8 @@ def report_indicators(
 
 
 def parse_formats_option(raw: str) -> tuple[str, ...]:
-    from cvg_pipeline.errors import UsageError
-    from cvg_pipeline.report import parse_formats
+    from cvg_pipeline.check.errors import UsageError
+    from cvg_pipeline.report.build import parse_formats
 
     try:
         return parse_formats(raw)
