@@ -129,7 +129,9 @@ def test_key_figures_are_the_htmls(rendu: Rendu) -> None:
 def test_figures_are_vectors_numbered_with_their_title_above(rendu: Rendu) -> None:
     """As many figures as the HTML, each « Figure N — title » above its chart; charts are vectors (their text
     is text), but for the colours of the housing heatmap's cells (matplotlib's imshow is a bitmap in SVG)."""
-    legends = [norm(html.unescape(c)) for c in re.findall(r"<figcaption>(.*?)</figcaption>", rendu.html)]
+    legends = [norm(html.unescape(c)) for c in
+               re.findall(r'<figcaption><span class="numero">Figure \d+ — </span>(.*?)</figcaption>', rendu.html)]
+    assert len(legends) == rendu.html.count("<figcaption>") >= 10
     text = " ".join(rendu.pages)
     for n, legend in enumerate(legends, start=1):
         assert f"Figure {n} — {legend}" in text
