@@ -1,4 +1,4 @@
-"""The report's chart functions (charts.py) on their own: what they draw and what they leave out.
+"""The report's chart functions (report/charts.py) on their own: what they draw and what they leave out.
 
 The secret statistique is applied by the caller, which passes a Barre whose value is None for a figure that
 must not be drawn: these tests check that such a value reaches the drawing as nothing but its printed text.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from cvg_pipeline import charts
-from cvg_pipeline.charts import Barre
+from cvg_pipeline.report import charts
+from cvg_pipeline.report.charts import Barre
 
 CATEGORIES = ["Rue", "Hébergement précaire", "Hébergement collectif", "Logement accompagné", "Logement pérenne"]
 

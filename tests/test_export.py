@@ -105,7 +105,7 @@ def test_every_shown_value_equals_cvg_indicators(store: Path, lyon: Path, progra
 
 def test_hidden_cells_are_empty_with_the_reports_status(store: Path, lyon: Path) -> None:
     """Each count the report hides (cvg report --audit --json) is hidden in the export with its status."""
-    from cvg_pipeline.export import report_key
+    from cvg_pipeline.report.export import report_key
 
     done = cvg("report", "--store", store, *LYON_2023, "--programme", "CVG", "--audit", "--json")
     assert done.returncode == 0, done.stderr
@@ -136,10 +136,10 @@ def test_the_report_cells_are_all_mapped(store: Path) -> None:
     """Every count the report publishes is a row of the export (guards REPORT_KEYS against a report that
     renames its cells): only « oui + non » (a rate's base, not a figure of the JSON), the other years and
     territoires (their own rows) and, outside PHC, the PHC block are not."""
-    from cvg_pipeline import export as ex
-    from cvg_pipeline.indicators import Scope, load_indicators
-    from cvg_pipeline.report import build_report
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.indicators.compute import Scope, load_indicators
+    from cvg_pipeline.report import export as ex
+    from cvg_pipeline.report.build import build_report
+    from cvg_pipeline.schema.load import load_schema
 
     schema = load_schema()
     for programme in ("CVG", "PHC"):
@@ -248,7 +248,7 @@ def test_one_figure_has_one_status(network70: Path, tmp_path: Path) -> None:
                "--sortie", tmp_path)
     assert done.returncode == 0, done.stderr
     by = {r["indicateur"]: r for r in rows(tmp_path) if not r["modalite"]}
-    from cvg_pipeline.export import SAME_FIGURES
+    from cvg_pipeline.report.export import SAME_FIGURES
 
     for a, b in SAME_FIGURES:
         if a not in by:  # a figure of the spec the indicators do not compute yet
@@ -276,12 +276,12 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
     (each change only takes a fact away from the reader) — `cvg export` builds ~150 reports and spent
     minutes there. The statuses and the final audit are those of a full re-audit at every round (the former
     loop, kept here as the reference), with fewer linear programs solved."""
-    from cvg_pipeline import report
-    from cvg_pipeline.indicators import Scope, load_indicators
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.secret import suppress
-    from cvg_pipeline.secret import verify as v
-    from cvg_pipeline.secret.model import FREE, Model
+    from cvg_pipeline.indicators.compute import Scope, load_indicators
+    from cvg_pipeline.report import build as report
+    from cvg_pipeline.report.secret import suppress
+    from cvg_pipeline.report.secret import verify as v
+    from cvg_pipeline.report.secret.model import FREE, Model
+    from cvg_pipeline.schema.load import load_schema
 
     def reference(model: Model) -> dict[str, v.Interval]:
         order = {k: i for i, k in enumerate(model.cells)}

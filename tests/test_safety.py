@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline import safety
-from cvg_pipeline.errors import CATALOGUE, Issue
-from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, precheck
-from cvg_pipeline.store import create_store
+from cvg_pipeline.check.errors import CATALOGUE, Issue
+from cvg_pipeline.read import precheck as safety
+from cvg_pipeline.read.precheck import MAX_CELLS, MAX_ROWS, precheck
+from cvg_pipeline.store.db import create_store
 from tests import hostile
 
 
@@ -263,8 +263,8 @@ def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monk
     """read_workbook returns the precheck's issue and never opens the file with fastexcel."""
     import fastexcel
 
-    from cvg_pipeline.reader import read_workbook
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbook
+    from cvg_pipeline.schema.load import load_schema
 
     def no_parser(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a parser was called on a refused file")
@@ -460,8 +460,8 @@ HUGE = b"4000000000"
 )
 def test_lying_shared_strings_count_is_refused(tmp_path: Path, good: Path, label: str, sst_tag: bytes, lead: int,
                                                shown: str) -> None:
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
 
     declaration = 56  # len of the XML declaration line written by hostile.shared_strings
     lead = safety._CHUNK - declaration + lead if lead < 0 else lead
@@ -624,8 +624,8 @@ XLS_HOSTILE = [
 @pytest.mark.parametrize(("label", "change", "expected", "phrase"), XLS_HOSTILE, ids=[c[0] for c in XLS_HOSTILE])
 def test_hostile_xls_is_refused(tmp_path: Path, label: str, change: Callable[[bytes], bytes], expected: str,
                                 phrase: str) -> None:
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
 
     path = hostile.save_xls(tmp_path / "ancien.xls", change(hostile.xls_stream()))
     found = check(path)
@@ -659,8 +659,8 @@ def test_ordinary_xls_passes(tmp_path: Path, label: str, change: Callable[[bytes
 
 def test_reporting_xls_passes_and_is_read(tmp_path: Path) -> None:
     """A whole reporting workbook written as .xls (dates, numbers, texts) passes and is read."""
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
     from tests.builders import structure
     from tests.test_reader import write_xls
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline import safety
-from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, _FastScan, _not_above, precheck
+from cvg_pipeline.read import precheck as safety
+from cvg_pipeline.read.precheck import MAX_CELLS, MAX_ROWS, _FastScan, _not_above, precheck
 from tests import hostile
 
 HEAD = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

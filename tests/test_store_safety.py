@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cvg_pipeline import store as store_mod
-from cvg_pipeline.backup import backup_store
+from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.cli import app
-from cvg_pipeline.errors import CvgError
-from cvg_pipeline.store import STORE_SCHEMA_VERSION, create_store, open_store
+from cvg_pipeline.store import db as store_mod
+from cvg_pipeline.store.backup import backup_store
+from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, create_store, open_store
 from tests.builders import SIRET, SIRET_2
 from tests.storefill import dump_store, fill_store, parcours, scalar, snapshot
 
