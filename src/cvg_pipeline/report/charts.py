@@ -27,6 +27,7 @@ SERIES = (BLEU, ORANGE, VERT, ROUGE, GRIS)
 TEXTE = "#222222"
 LARGEUR = 8.5  # inches (about the width of the HTML column: text keeps its size)
 TAILLE = 9.0  # font size, points
+BARRES = 4.6  # inches for the bars of a horizontal bar chart (its labels' width comes on top)
 
 
 class Barre:
@@ -77,12 +78,14 @@ def _style(nom: str) -> Iterator[None]:
         yield
 
 
-def _figure(hauteur: float) -> Figure:
+def _figure(hauteur: float, largeur: float = LARGEUR) -> Figure:
     """A figure without a layout engine: margins are set from measured text (constrained layout doubles
-    the drawing time)."""
+    the drawing time). A chart that needs less than the full width is drawn narrower (`largeur` inches): the
+    report shows every chart at the same scale (its width in the SVG over LARGEUR), so that its text keeps
+    the size of the others' and a table can sit beside it."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(LARGEUR, hauteur))
+    return Figure(figsize=(min(largeur, LARGEUR), hauteur))
 
 
 def _largeur(textes: Sequence[str], taille: float = TAILLE) -> float:
@@ -188,8 +191,9 @@ def barres_horizontales(nom: str, description: str, barres: Sequence[Barre], *, 
                         couleur: str = BLEU) -> str:
     """One horizontal bar per category (shares in % by default, or counts)."""
     with _style(nom):
-        fig = _figure(0.2 + 0.3 * len(barres))
-        ax = _axes(fig, _largeur([b.libelle for b in barres]) + 0.15, 0.55, 0.06, 0.06)
+        gauche = _largeur([b.libelle for b in barres]) + 0.15
+        fig = _figure(0.2 + 0.3 * len(barres), gauche + BARRES + 0.55)
+        ax = _axes(fig, gauche, 0.55, 0.06, 0.06)
         _barh(ax, barres, pourcentages, couleur)
         # Every bar carries its value: no value axis (lighter to read, and fewer artists to draw).
         ax.xaxis.set_visible(False)
@@ -201,7 +205,8 @@ def barres_verticales(nom: str, description: str, barres: Sequence[Barre], *, po
                       titre_x: str | None = None) -> str:
     """One vertical bar per category (for ordered categories such as a number of difficulties)."""
     with _style(nom):
-        fig = _figure(2.4)
+        largeur = max(0.75 + 0.9 * len(barres), _largeur([titre_x or ""]) + 0.8)
+        fig = _figure(2.0 if len(barres) <= 5 else 2.4, largeur)
         ax = _axes(fig, 0.55, 0.1, 0.55 if titre_x else 0.3, 0.1)
         positions = list(range(len(barres)))
         ax.bar(positions, [b.valeur or 0.0 for b in barres],
@@ -387,8 +392,8 @@ def tendance(nom: str, description: str, annees: Sequence[str], series: Sequence
     with _style(nom):
         if len(series) == 1:
             _, barres = series[0]
-            fig = _figure(2.3)
-            ax = _axes(fig, 0.6, 0.1, 0.3, 0.1, largeur=min(LARGEUR, 1.2 + 1.3 * len(annees)))
+            fig = _figure(2.0, 0.75 + 1.0 * len(annees))
+            ax = _axes(fig, 0.6, 0.1, 0.3, 0.1)
             positions = list(range(len(barres)))
             ax.bar(positions, [b.valeur or 0.0 for b in barres], width=0.6,
                    color=[couleurs[i % len(couleurs)] if b.valeur is not None else GRIS
