@@ -188,6 +188,31 @@ def effectifs(acc: int, ent: int, sor: int, fad: int, faf: int, nb_aci: int, **s
             "nb_aci": nb_aci, "nb_aci_par_support": dist(SUPPORTS, **supports)}
 
 
+def territoire(eff: dict[str, Any], dyn: dict[str, int], duree: float | None, plus24: dict[str, int],
+               ameliore: dict[str, int], perenne: dict[str, int], droits: dict[str, int], concerte: dict[str, int],
+               proximite: dict[str, int]) -> dict[str, Any]:
+    """A par_territoire entry (v2), in the spec's key order."""
+    return {"effectifs": eff, "taux_sorties_dynamiques": dyn, "duree_moyenne_mois": duree, "plus_24_mois": plus24,
+            "logement_ameliore": ameliore, "acces_logement_perenne": perenne, "ouverture_droits": droits,
+            "acc_concerte": concerte, "acc_proximite": proximite}
+
+
+def categories(**counts: int) -> dict[str, int]:
+    return {**dict.fromkeys(("emploi_durable", "emploi_transition", "sortie_positive", "autre_sortie",
+                             "sortie_neutre"), 0), **counts}
+
+
+def annee(eff: dict[str, Any], dyn: dict[str, int], orienteur: dict[str, int], logement: dict[str, int],
+          concerte: dict[str, int], proximite: dict[str, int], cp_emploi: dict[str, int], cp_sante: dict[str, int],
+          cp_logement: dict[str, int], cats: dict[str, int], ameliore: dict[str, int],
+          duree: float | None) -> dict[str, Any]:
+    """An evolution entry (v2), in the spec's key order."""
+    return {"effectifs": eff, "taux_sorties_dynamiques": dyn, "orienteur": orienteur, "logement_entree": logement,
+            "acc_concerte": concerte, "acc_proximite": proximite, "cp_emploi": cp_emploi, "cp_sante": cp_sante,
+            "cp_logement": cp_logement, "sorties_par_categorie": cats, "logement_ameliore": ameliore,
+            "duree_moyenne_mois": duree}
+
+
 def no_resolution() -> dict[str, Any]:
     return {"resolue": 0, "en_cours": 0, "non_resolue": 0, NR: 0, "resolue_ou_en_cours": rate(0, 0)}
 
@@ -261,25 +286,32 @@ EXPECTED_NATIONAL: dict[str, Any] = {
                           conge_de_longue_duree_maladie_maternite=1, interim_de_moins_de_6_mois=1, sans_nouvelles=1),
         "taux_sorties_dynamiques": rate(7, 9),  # 3 + 1 + 3 over 12 − 3 neutral
         "taux_emploi_durable": rate(3, 9),
+        "part_neutres": rate(3, 12),  # a05 b01 b03 over the 12 sortis (v2)
         "emploi_via_cp": 2,  # a03 (CDI), a10 (formation); b07 Non
         "duree_parcours": {
             # days: 60 120 152 289 305 305 334 411 601 653 1126 1521; sum 5877 / 12 = 489.75 d / 30.4375 = 16.09
             "moyenne_mois": 16.1,
             "mediane_mois": 10.5,  # 6th and 7th: (305 + 334) / 2 = 319.5 d = 10.497 months
             "plus_24_mois": rate(2, 12),  # a06 1126 d, b01 1521 d (> 730.5 d)
-        },
+            # v2 bounds in days: 6 months = 182.625, 12 = 365.25, 24 = 730.5, 36 = 1095.75
+            "tranches": {"0_6": 3, "6_12": 4, "12_24": 3, "24_36": 0, "36_plus": 2},  # 60 120 152 | 289 305 305 334
+        },                                                                           # | 411 601 653 | | 1126 1521
     },
-    "logement": {  # base: the 11 sortis with both housing values (b08 has none at exit)
+    # v2: base = the 9 sortis hors neutres (not a05 b01 b03); with both housing values: 8 (b08 has none at exit)
+    "logement": {
         "matrice": {
             "rue": {**dict.fromkeys(LOGEMENT, 0), "logement_perenne": 1},  # a10
             "hebergement_precaire": {**dict.fromkeys(LOGEMENT, 0), "logement_perenne": 1},  # a03
             "hebergement_collectif": {**dict.fromkeys(LOGEMENT, 0), "logement_semi_durable": 1},  # b07
             "logement_semi_durable": {**dict.fromkeys(LOGEMENT, 0), "hebergement_collectif": 1},  # a09
-            "logement_perenne": {**dict.fromkeys(LOGEMENT, 0), "rue": 1, "logement_perenne": 6},  # b02; a05 a06 a07 a11 b01 b03
+            "logement_perenne": {**dict.fromkeys(LOGEMENT, 0), "rue": 1, "logement_perenne": 3},  # b02; a06 a07 a11
         },
-        "ameliore": rate(3, 11),  # a03 a10 b07
-        "degrade": rate(2, 11),  # a09 b02
-        "acces_logement_perenne": rate(2, 11),  # a03 a10
+        # exits of the 9: pérenne a03 a06 a07 a10 a11, rue b02, semi-durable b07, collectif a09, none b08
+        "sortie": dist(LOGEMENT, rue=1, hebergement_collectif=1, logement_semi_durable=1, logement_perenne=5,
+                       non_renseigne=1),
+        "ameliore": rate(3, 8),  # a03 a10 b07
+        "degrade": rate(2, 8),  # a09 b02
+        "acces_logement_perenne": rate(2, 8),  # a03 a10
         "via_cp": rate(1, 3),  # a10 among the 3 improved
     },
     "sante": {  # base: the 12 sortis
@@ -308,9 +340,9 @@ EXPECTED_NATIONAL: dict[str, Any] = {
     "post_sortie": {
         # window (183–365 d before 2024-12-31): a03 365, a06 183, a09 199, a11 214, b01 291, b03 184;
         # out: a07 182, a04 366 (and not a sortie of 2024), the rest < 183
-        "emploi_durable": {"sortis": 2, "contactes": rate(2, 2), "stabilises": rate(1, 2)},  # a03 a06; a03
-        # a03 a06 a11 b01 b03 left to Logement pérenne; contact a03 a06 (b03 Non); stabilisé a03
-        "logement_perenne": {"sortis": 5, "contactes": rate(2, 5), "stabilises": rate(1, 2)},
+        "emploi_durable": {"sortis": 2, "contactes": rate(2, 2), NR: 0, "stabilises": rate(1, 2)},  # a03 a06; a03
+        # v2: a03 a06 a11 b01 b03 left to Logement pérenne, but only a03 (précaire → pérenne) reached it
+        "logement_perenne": {"sortis": 1, "contactes": rate(1, 1), NR: 0, "stabilises": rate(1, 1)},
     },
     "phc": {  # a11 a12 b02 b03
         "accompagnes": 4,
@@ -319,25 +351,44 @@ EXPECTED_NATIONAL: dict[str, Any] = {
         "heures_entree_moyenne": 14.1,  # (10 + 12.25 + 20) / 3 = 14.083
         "heures_sortie_moyenne": 14.3,  # (16.5 + 12) / 2 = 14.25, half-up (half-even would give 14.2)
         "poursuite_cddi": rate(2, 2),  # a11 CDDI, b02 autre SIAE; b03 neutral out of the base
+        "duree_moyenne_mois": 3.6,  # (120 + 152 + 60) / 3 = 110.67 d = 3.64 months (v2)
+        "nb_aci": 2,  # A (a11 a12) and B (b02 b03) (v2)
     },
     "par_territoire": {
-        **{slug: {"effectifs": effectifs(0, 0, 0, 0, 0, 0), "taux_sorties_dynamiques": rate(0, 0)}
-           for slug in TERRITOIRES},
-        # lyon: a03 a06 a07 a10 a11 dynamic; base 7 − a05
-        "lyon": {"effectifs": LYON_2024, "taux_sorties_dynamiques": rate(5, 6)},
-        # paris: b02 b07 dynamic; base 5 − b01 b03
-        "paris": {"effectifs": PARIS_2024, "taux_sorties_dynamiques": rate(2, 3)},
+        **{slug: territoire(effectifs(0, 0, 0, 0, 0, 0), rate(0, 0), None, rate(0, 0), rate(0, 0), rate(0, 0),
+                            rate(0, 0), yn(0, 0, 0), yn(0, 0, 0)) for slug in TERRITOIRES},
+        # lyon: a03 a06 a07 a10 a11 dynamic, base 7 − a05; days 601 305 1126 305 411 334 120 = 3202 / 7 = 15.03
+        # months; > 24 months a06; hors neutres with both housing values a03 a06 a07 a09 a10 a11: improved and
+        # to pérenne a03 a10; no santé; acc_concerte/proximite null for the 11
+        "lyon": territoire(LYON_2024, rate(5, 6), 15.0, rate(1, 7), rate(2, 6), rate(2, 6), rate(0, 7),
+                           yn(0, 0, 11), yn(0, 0, 11)),
+        # paris: b02 b07 dynamic, base 5 − b01 b03; 2675 d / 5 = 17.58 months; > 24 months b01; both housing
+        # values b02 b07 (b07 improved, not to pérenne); santé b07 b08; concerté b05
+        "paris": territoire(PARIS_2024, rate(2, 3), 17.6, rate(1, 5), rate(1, 2), rate(0, 2), rate(2, 5),
+                            yn(1, 0, 6), yn(0, 0, 7)),
     },
     "evolution": {
         # 2022: acc a03 a06 b01 b04 b05 b09; ent a03 b05 b09; sor b04 (Inactivité); fad a06 b01 b04;
-        # faf a03 a06 b01 b05 b09
-        "2022": {"effectifs": effectifs(6, 3, 1, 3, 5, 2, reemploi=1, espaces_verts=1, non_renseigne=1),
-                 "taux_sorties_dynamiques": rate(0, 1)},
+        # faf a03 a06 b01 b05 b09; entry précaire a03, the others pérenne; diff logement a03 (CP logement);
+        # b04 pérenne → rue (not improved), 2019-03-01 → 2022-06-30 = 1217 d = 39.98 months
+        "2022": annee(effectifs(6, 3, 1, 3, 5, 2, reemploi=1, espaces_verts=1, non_renseigne=1), rate(0, 1),
+                      dist(ORIENTEURS, france_travail=6),
+                      dist(LOGEMENT, hebergement_precaire=1, logement_perenne=5), yn(1, 0, 5), yn(0, 0, 6),
+                      rate(1, 6), rate(0, 0), rate(1, 1), categories(autre_sortie=1), rate(0, 1), 40.0),
         # 2023: acc a02 a03 a04 a06 a07 a09 a10 a12 b01 b05 b07 b09; ent a02 a04 a07 a09 a10 a12 b07;
-        # sor a04 b09 (both CDI); fad a03 a06 b01 b05 b09; faf = acc − a04 b09 (a04 left on 2023-12-31)
-        "2023": {"effectifs": effectifs(12, 7, 2, 5, 10, 2, reemploi=1, espaces_verts=1, non_renseigne=1),
-                 "taux_sorties_dynamiques": rate(2, 2)},
-        "2024": {"effectifs": EFFECTIFS_2024, "taux_sorties_dynamiques": rate(7, 9)},
+        # sor a04 b09 (both CDI, pérenne → pérenne; 333 d and 486 d: 409.5 d = 13.45 months);
+        # fad a03 a06 b01 b05 b09; faf = acc − a04 b09 (a04 left on 2023-12-31);
+        # diff santé a02 a09 a10 a12 b07 (CP santé b07); diff logement a03 a09 a10 a12 (CP logement a03)
+        "2023": annee(effectifs(12, 7, 2, 5, 10, 2, reemploi=1, espaces_verts=1, non_renseigne=1), rate(2, 2),
+                      dist(ORIENTEURS, france_travail=12),
+                      dist(LOGEMENT, rue=1, hebergement_precaire=1, hebergement_collectif=1, logement_semi_durable=1,
+                           logement_perenne=8), yn(1, 0, 11), yn(0, 0, 12),
+                      rate(1, 12), rate(1, 5), rate(1, 4), categories(emploi_durable=2), rate(0, 2), 13.5),
+        "2024": annee(EFFECTIFS_2024, rate(7, 9), dist(ORIENTEURS, france_travail=18),
+                      dist(LOGEMENT, rue=1, hebergement_precaire=1, hebergement_collectif=1, logement_semi_durable=1,
+                           logement_perenne=14), yn(1, 0, 17), yn(0, 0, 18), rate(1, 18), rate(1, 6), rate(1, 5),
+                      categories(emploi_durable=3, emploi_transition=1, sortie_positive=3, autre_sortie=2,
+                                 sortie_neutre=3), rate(3, 8), 16.1),
     },
 }
 
@@ -389,7 +440,8 @@ def test_aci_scope(store: Path) -> None:
     assert got["evolution"]["2022"]["effectifs"]["accompagnes"] == 4  # b01 b04 b05 b09
     # B's sortis: b03 60 d, b02 152, b08 289, b07 653, b01 1521: median 289 d = 9.49 months;
     # mean 2675 / 5 = 535 d = 17.58 months
-    assert got["sorties"]["duree_parcours"] == {"moyenne_mois": 17.6, "mediane_mois": 9.5, "plus_24_mois": rate(1, 5)}
+    assert got["sorties"]["duree_parcours"] == {"moyenne_mois": 17.6, "mediane_mois": 9.5, "plus_24_mois": rate(1, 5),
+                                                "tranches": {"0_6": 2, "6_12": 1, "12_24": 1, "24_36": 0, "36_plus": 1}}
 
 
 def test_programme_filter_and_phc_block(store: Path) -> None:
@@ -422,14 +474,16 @@ def test_au_before_every_snapshot_gives_zeros(store: Path) -> None:
     got = compute(store, Scope.national(), au=D(2024, 1, 1))
     assert got["snapshots"] == [] and got["donnees_au"] is None
     assert got["effectifs"] == effectifs(0, 0, 0, 0, 0, 0)
-    assert got["sorties"]["duree_parcours"] == {"moyenne_mois": None, "mediane_mois": None, "plus_24_mois": rate(0, 0)}
+    assert got["sorties"]["duree_parcours"] == {"moyenne_mois": None, "mediane_mois": None, "plus_24_mois": rate(0, 0),
+                                                "tranches": dict.fromkeys(("0_6", "6_12", "12_24", "24_36", "36_plus"), 0)}
     assert got["phc"]["heures_entree_moyenne"] is None
 
 
 def test_year_2023_on_the_same_store(store: Path) -> None:
     # Y = 2023: a04 left 2023-12-31 (0 d before Y-12-31), b09 2023-06-30 (184 d): both sortis, both CDI
     got = compute(store, Scope.national(), annee=2023)
-    assert got["post_sortie"]["emploi_durable"] == {"sortis": 1, "contactes": rate(0, 1), "stabilises": rate(0, 0)}
+    # b09 has no contact value: v2 leaves it out of the contactés' base (v1 counted it as not contacted)
+    assert got["post_sortie"]["emploi_durable"] == {"sortis": 1, "contactes": rate(0, 0), NR: 1, "stabilises": rate(0, 0)}
     assert got["evolution"]["2021"]["effectifs"]["accompagnes"] == 3  # a06 (2021-06-01) b01 b04
     assert got["evolution"]["2023"] == EXPECTED_NATIONAL["evolution"]["2023"]
 
@@ -444,8 +498,8 @@ def test_post_sortie_window_in_a_non_leap_year(tmp_path: Path) -> None:
         for day in exits
     ])])
     got = compute(path, Scope.national(), annee=2023)
-    assert got["post_sortie"]["emploi_durable"] == {"sortis": 2, "contactes": rate(2, 2), "stabilises": rate(2, 2)}
-    assert got["post_sortie"]["logement_perenne"] == {"sortis": 0, "contactes": rate(0, 0), "stabilises": rate(0, 0)}
+    assert got["post_sortie"]["emploi_durable"] == {"sortis": 2, "contactes": rate(2, 2), NR: 0, "stabilises": rate(2, 2)}
+    assert got["post_sortie"]["logement_perenne"] == {"sortis": 0, "contactes": rate(0, 0), NR: 0, "stabilises": rate(0, 0)}
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cvg_pipeline.check.errors import UsageError
+from cvg_pipeline.indicators.catalogue import EVOLUTION, PAR_TERRITOIRE
 from cvg_pipeline.indicators.compute import Indicators, Programme, Scope, compute_indicators
 from cvg_pipeline.schema.load import Column, load_schema
 from tests.builders import make_siret
@@ -107,6 +109,12 @@ def rates(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ..
                 yield from rates(value, (*path, key))
 
 
+def at(tree: Any, path: str) -> Any:
+    for key in path.split("."):
+        tree = tree[key]
+    return tree
+
+
 COUNTS = ("accompagnes", "entrees", "sorties", "file_active_debut", "file_active_fin")
 years = st.integers(2021, 2025)
 
@@ -134,7 +142,24 @@ def check_blocks(ind: Any, annee: int) -> None:
     log = ind["logement"]
     base = log["ameliore"]["base"]
     assert sum(sum(row.values()) for row in log["matrice"].values()) == base
-    assert base == log["degrade"]["base"] == log["acces_logement_perenne"]["base"] == sor
+    assert base == log["degrade"]["base"] == log["acces_logement_perenne"]["base"]
+    # v2: the housing block is over the sortis hors neutres
+    hors_neutres = sor - ind["sorties"]["par_categorie"]["sortie_neutre"]
+    assert sum(log["sortie"].values()) == hors_neutres
+    assert base <= hors_neutres - log["sortie"]["non_renseigne"]
+    for exit_key, count in log["sortie"].items():  # the matrix's column totals are within the exit distribution
+        if exit_key != "non_renseigne":
+            assert sum(row[exit_key] for row in log["matrice"].values()) <= count
+    assert ind["sorties"]["part_neutres"] == {"n": ind["sorties"]["par_categorie"]["sortie_neutre"], "base": sor}
+    duree = ind["sorties"]["duree_parcours"]
+    assert sum(duree["tranches"].values()) == sor
+    assert duree["plus_24_mois"]["n"] == duree["tranches"]["24_36"] + duree["tranches"]["36_plus"]
+    for group in ind["post_sortie"].values():
+        assert group["contactes"]["base"] + group["non_renseigne"] == group["sortis"]
+        assert group["stabilises"]["base"] == group["contactes"]["n"]
+    # evolution[Y] is the year's own blocks
+    for r in EVOLUTION:
+        assert ind["evolution"][str(annee)][r.key] == at(ind, r.source), r.key
     assert log["ameliore"]["n"] + log["degrade"]["n"] <= base
     assert log["via_cp"]["base"] == log["ameliore"]["n"]
     for res in ind["resolution"].values():
@@ -148,21 +173,22 @@ def check_blocks(ind: Any, annee: int) -> None:
         assert (ind["sorties"]["duree_parcours"][key] is None) == (sor == 0)
 
 
-def check_territoires(ind: Any, alone: Any, slug: str) -> None:
-    """National counts are the sum of the territoires'; a territoire alone gives its par_territoire entry."""
+def check_territoires(ind: Any, alone: Any | None, slug: str) -> None:
+    """National figures are the sum of the territoires'; a territoire alone gives its par_territoire entry."""
     par = ind["par_territoire"]
     assert set(par) >= {t.slug for t in SCHEMA.territoires}
-    for key in (*COUNTS, "nb_aci"):
-        assert ind["effectifs"][key] == sum(t["effectifs"][key] for t in par.values()), key
-    for support, count in ind["effectifs"]["nb_aci_par_support"].items():
-        assert count == sum(t["effectifs"]["nb_aci_par_support"][support] for t in par.values())
-    for key in ("n", "base"):
-        assert ind["sorties"]["taux_sorties_dynamiques"][key] == sum(t["taux_sorties_dynamiques"][key] for t in par.values())
-    assert alone["par_territoire"] is None
-    assert {"effectifs": alone["effectifs"], "taux_sorties_dynamiques": alone["sorties"]["taux_sorties_dynamiques"]} == par[slug]
+    assert list(par[slug]) == [r.key for r in PAR_TERRITOIRE]
+    national = dict(leaves({r.key: at(ind, r.source) for r in PAR_TERRITOIRE}))
+    for path, value in national.items():
+        if "duree_moyenne_mois" in path:
+            continue  # a mean: not additive
+        assert value == sum(dict(leaves(t))[path] for t in par.values()), path
+    if alone is not None:
+        assert alone["par_territoire"] is None
+        assert {r.key: at(alone, r.source) for r in PAR_TERRITOIRE} == par[slug]
 
 
-NOT_ADDITIVE = {"nb_aci", "nb_aci_par_support", "moyenne_mois", "mediane_mois", "annee", "perimetre", "snapshots",
+NOT_ADDITIVE = {"nb_aci", "nb_aci_par_support", "moyenne_mois", "mediane_mois", "duree_moyenne_mois", "annee", "perimetre", "snapshots",
                 "donnees_au"}
 
 
@@ -179,21 +205,61 @@ def check_programmes(tous: Any, cvg: Any, phc: Any) -> None:
             assert value == c[path] + p[path], path
 
 
+def covered(snaps: list[dict[str, Any]], territoire: str | None = None, au: date | None = None) -> tuple[int, int] | None:
+    """The years the latest snapshots (at `au`) cover (indicators.md §1), computed from the test data."""
+    latest: dict[str, dict[str, Any]] = {}
+    for snap in (s for s in snaps if au is None or s["date_arrete"] <= au):
+        if snap["siret"] not in latest or snap["date_arrete"] > latest[snap["siret"]]["date_arrete"]:
+            latest[snap["siret"]] = snap
+    chosen = [s for s in latest.values() if territoire is None or s["territoire"] == territoire]
+    if not chosen:
+        return None
+    last = max(s["date_arrete"] for s in chosen).year
+    first = min((p["date_entree"].year for s in chosen for p in s["parcours"]), default=last)
+    return min(first, last), last
+
+
 @RELAXED
 @given(snaps=a_store(), annee=years, slug=st.sampled_from(TERRITOIRES))
 def test_invariants(snaps: list[dict[str, Any]], annee: int, slug: str) -> None:
+    """Sums and equalities that hold on any data; v2 adds the tranches, logement.sortie, post-sortie and
+    evolution/par_territoire ones (the v1 code has no such keys: KeyError)."""
     con = memory_store(snaps)
+    first, last = covered(snaps) or (annee, annee)
+    annee = min(max(annee, first), last)
     tous, cvg, phc = (compute(con, Scope.national(), annee, p) for p in ("tous", "CVG", "PHC"))
     for ind in (tous, cvg, phc):
         check_blocks(ind, annee)
-    check_territoires(tous, compute(con, Scope.of_territoire(slug), annee), slug)
+    own = covered(snaps, slug)
+    alone = compute(con, Scope.of_territoire(slug), annee) if own is None or own[0] <= annee <= own[1] else None
+    check_territoires(tous, alone, slug)
     check_programmes(tous, cvg, phc)
+
+
+@settings(RELAXED, max_examples=15)
+@given(snaps=a_store(), annee=st.integers(2015, 2030))
+def test_annee_outside_the_covered_years_is_refused(snaps: list[dict[str, Any]], annee: int) -> None:
+    """--annee must lie between the first year with a parcours and the year of the latest Date d'arrêté
+    (indicators.md §1, v2): any other year is a UsageError naming the years (v1 computed it silently)."""
+    con = memory_store(snaps)
+    first, last = covered(snaps) or (annee, annee)
+    if first <= annee <= last:
+        assert compute(con, Scope.national(), annee)["annee"] == annee
+        return
+    try:
+        compute(con, Scope.national(), annee)
+    except UsageError as exc:
+        assert str(first) in exc.message and str(last) in exc.message and f"--annee {annee}" in exc.message and "disponible" in exc.message
+    else:
+        raise AssertionError(f"--annee {annee} accepted outside {first}–{last}")
 
 
 @settings(RELAXED, max_examples=15)
 @given(snaps=a_store(), annee=years)
 def test_snapshot_selection(snaps: list[dict[str, Any]], annee: int) -> None:
     con = memory_store(snaps)
+    first, last = covered(snaps) or (annee, annee)
+    annee = min(max(annee, first), last)
     latest = max(s["date_arrete"] for s in snaps)
     default = compute(con, Scope.national(), annee)
     assert default == compute(con, Scope.national(), annee, au=latest)
@@ -208,6 +274,7 @@ def test_snapshot_selection(snaps: list[dict[str, Any]], annee: int) -> None:
     assert default["donnees_au"] == latest.isoformat()
     # a date before the latest snapshot of some ACI selects its older snapshot (or none)
     earliest = min(s["date_arrete"] for s in snaps)
-    early = compute(con, Scope.national(), annee, au=earliest)
+    first, last = covered(snaps, au=earliest) or (annee, annee)
+    early = compute(con, Scope.national(), min(max(annee, first), last), au=earliest)
     assert [s["date_arrete"] for s in early["snapshots"]] == [earliest.isoformat()] * len(early["snapshots"])
     assert early["donnees_au"] == earliest.isoformat()

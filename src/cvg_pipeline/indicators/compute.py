@@ -1,23 +1,25 @@
 """Every indicator of the yearly report, computed once (``../shared/spec/indicators.md`` §1–§4).
 
 One implementation: DuckDB SQL reading the store directly (no polars import, so `cvg indicators` starts
-fast). The pipeline is
+fast), generated from the indicator catalogue (`cvg_pipeline.indicators.catalogue`: every indicator declared once).
+The pipeline is
 
 1. snapshot selection (`select_snapshots`): for each ACI, its latest snapshot at or before ``au``
    (default: its latest). Replaced snapshots no longer exist in the store; older ones are history and are
-   never read unless ``au`` selects them;
-2. one derived relation over the parcours of those snapshots, with the populations of §2 as boolean
-   columns, defined once in `population_predicates`;
-3. one aggregate query for the blocks of year Y (profil … phc), and one query grouped by SIRET for the
-   "effectifs" block and the dynamic-exit rate of Y-2, Y-1 and Y; national, territoire and evolution
-   figures are sums of those per-ACI rows, so the national counts are the sum of the territoires' by
+   never read unless ``au`` selects them; ``--annee`` must lie in the years they cover (§1, `check_year`);
+2. one derived relation over the parcours of those snapshots (`indicators.sql.derived_relation`), with the
+   populations of §2 as boolean columns for Y-2, Y-1 and Y;
+3. ONE aggregate query grouped by SIRET holding every indicator of the catalogue for Y and the `evolution`
+   ones for Y-2 and Y-1, each aggregate additive over ACI; the scope's figures, each territoire's
+   (`par_territoire`) and each year's (`evolution`) are read from the sum of the rows of their ACI, so
+   national counts are the sum of the territoires' and ``evolution[Y]`` equals the year's blocks by
    construction;
-4. plain typed data (`Indicators`, TypedDicts whose keys are the JSON keys of §4, in the spec's order),
+4. plain typed data (`Indicators`, TypedDicts whose keys are the JSON keys of §4, in the catalogue's order),
    written by `to_json` and read by the report.
 
 Column names, categorical values, housing ranks, exit categories, difficulties and territoires all come
-from the schema. The only names written here are the spec's own indicator definitions (which bool columns
-make the profil, which motifs count as a PHC "poursuite", …), each checked against the schema at run time.
+from the schema; the spec's own names (which motifs count as a PHC "poursuite", …) are in the catalogue and
+checked against the schema at run time (`indicators.sql.defs_of`).
 
 Decisions where the spec is silent (also in the final report to the lead):
 - Rounding of means and medians: ROUND_HALF_UP to 1 decimal on the exact rational value (sums are
@@ -27,9 +29,9 @@ Decisions where the spec is silent (also in the final report to the lead):
   In a non-leap year, 365 days before Y-12-31 is (Y-1)-12-31, which is not a sortie of Y: excluded.
 - par_territoire lists every territoire of the schema (zeros included, schema order), then any territoire
   found in the data but missing from the schema. ``par_territoire`` is null unless the scope is national.
-- par_territoire and evolution entries are ``{"effectifs": {...}, "taux_sorties_dynamiques": rate}``.
 - A snapshot's nom, territoire and supports are those of that snapshot (not of the ACI's latest one).
-- ``donnees_au`` is null when no snapshot is selected (e.g. ``--au`` before every file).
+- ``donnees_au`` is null when no snapshot is selected (e.g. ``--au`` before every file); then no year is
+  refused (every figure is 0 and a warning says why).
 - A categorical value that is not a canonical value of its domain (which ingest never stores) counts as
   non_renseigne, so that every distribution sums to its base.
 """
@@ -37,17 +39,37 @@ Decisions where the spec is silent (also in the final report to the lead):
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from cvg_pipeline.check.errors import CvgError, UsageError
-from cvg_pipeline.schema.load import Domain, Schema, fold, load_schema
+from cvg_pipeline.indicators.catalogue import (
+    CUMUL_MAX,
+    CUMUL_MIN,
+    DURABLE_CATEGORY,
+    EVOLUTION,
+    EVOLUTION_YEARS,
+    NEUTRAL_CATEGORY,
+    PAR_TERRITOIRE,
+    Reprise,
+    expand,
+    sources,
+)
+from cvg_pipeline.indicators.sql import (
+    PROGRAMME_TOUS,
+    Query,
+    build,
+    defs_of,
+    derived_relation,
+    lit,
+    place,
+    resolve,
+    round_half_up,
+)
+from cvg_pipeline.schema.load import Schema, fold, load_schema
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,35 +77,8 @@ if TYPE_CHECKING:
 Programme = Literal["CVG", "PHC", "tous"]
 Niveau = Literal["national", "territoire", "aci"]
 
-# -- the spec's indicator definitions (names checked against the schema when used) --------------------------
-MONTH_DAYS = Fraction(304375, 10000)  # §3: months = days / 30.4375
-PROGRAMME_TOUS = "tous"
-PHC = "PHC"  # the phc block (§4 phc) is computed on this programme whatever --programme says
-AGE_BUCKETS = (("moins_26", None, 25), ("26_49", 26, 49), ("50_plus", 50, None))
-PROFIL_DISTRIBUTIONS_1 = ("sexe",)  # then age_entree
-PROFIL_DISTRIBUTIONS_2 = ("nationalite",)  # then the yes/no breakdowns
-PROFIL_YES_NO = ("refugie", "ts_exterieur", "formation_etranger", "rsa", "rqth")
-PROFIL_DISTRIBUTIONS_3 = ("orienteur", "niveau_formation", "duree_sans_emploi", "parcours_rue", "logement_entree")
-CUMUL_MIN, CUMUL_MAX = 3, 7
-ACCOMPAGNEMENT_YES_NO = ("acc_concerte", "acc_proximite")
-CP_EMPLOI = "cp_emploi"
-CP_BY_DIFFICULTY = (("cp_sante", "sante"), ("cp_logement", "logement"))  # rate base: diff_<key> Oui
-EMPLOI_VIA_CP = "emploi_via_cp"
-LOGEMENT_VIA_CP = "logement_via_cp"
-HOUSING_DOMAIN = "logement"
-MOTIF_COLUMN = "motif_sortie"
-SANTE_RATES = ("bilan_sante", "medecin_traitant", "couverture_sante", "rqth_obtenue", "aah_obtenue")
-NEUTRAL_CATEGORY = "sortie_neutre"
-DURABLE_CATEGORY = "emploi_durable"
-RESOLVED_KEYS = ("resolue", "en_cours")  # resolue_ou_en_cours
-POST_SORTIE_MIN_DAYS, POST_SORTIE_MAX_DAYS = 183, 365
-POST_SORTIE_CONTACT = "post_sortie_contact"
-POST_SORTIE_STABILISE = "post_sortie_stabilise"
-PHC_HOURS_IN, PHC_HOURS_OUT = "heures_hebdo_entree", "heures_hebdo_sortie"
-PHC_POURSUITE_MOTIFS = ("Poursuite en CDDI dans l'ACI", "Embauche dans une autre structure de l'IAE")
-NON_RENSEIGNE = "non_renseigne"
-EVOLUTION_YEARS = 3  # Y-2, Y-1, Y
-
+# the spec's definitions live in the catalogue; these names are re-exported for the report
+__all__ = ["CUMUL_MAX", "CUMUL_MIN", "DURABLE_CATEGORY", "NEUTRAL_CATEGORY", "round_half_up"]
 
 # -- the JSON, as types ----------------------------------------------------------------------------------
 class Rate(TypedDict):
@@ -155,6 +150,7 @@ class DureeParcours(TypedDict):
     moyenne_mois: float | None
     mediane_mois: float | None
     plus_24_mois: Rate
+    tranches: dict[str, int]  # 0_6, 6_12, 12_24, 24_36, 36_plus (v2)
 
 
 class Sorties(TypedDict):
@@ -162,12 +158,14 @@ class Sorties(TypedDict):
     par_motif: Distribution
     taux_sorties_dynamiques: Rate
     taux_emploi_durable: Rate
+    part_neutres: Rate  # v2
     emploi_via_cp: int
     duree_parcours: DureeParcours
 
 
 class Logement(TypedDict):
     matrice: dict[str, dict[str, int]]
+    sortie: Distribution  # v2
     ameliore: Rate
     degrade: Rate
     acces_logement_perenne: Rate
@@ -193,7 +191,8 @@ class ResolutionDifficulte(TypedDict):
 
 class PostSortieBloc(TypedDict):
     sortis: int
-    contactes: Rate
+    contactes: Rate  # v2: base = contact answered (Oui or Non)
+    non_renseigne: int  # v2
     stabilises: Rate
 
 
@@ -209,11 +208,36 @@ class Phc(TypedDict):
     heures_entree_moyenne: float | None
     heures_sortie_moyenne: float | None
     poursuite_cddi: Rate
+    duree_moyenne_mois: float | None  # v2
+    nb_aci: int  # v2
 
 
 class EffectifsEtTaux(TypedDict):
     effectifs: Effectifs
     taux_sorties_dynamiques: Rate
+
+
+class TerritoireChiffres(EffectifsEtTaux):  # par_territoire.<slug> (v2)
+    duree_moyenne_mois: float | None
+    plus_24_mois: Rate
+    logement_ameliore: Rate
+    acces_logement_perenne: Rate
+    ouverture_droits: Rate
+    acc_concerte: YesNo
+    acc_proximite: YesNo
+
+
+class AnneeChiffres(EffectifsEtTaux):  # evolution.<annee> (v2)
+    orienteur: Distribution
+    logement_entree: Distribution
+    acc_concerte: YesNo
+    acc_proximite: YesNo
+    cp_emploi: Rate
+    cp_sante: Rate
+    cp_logement: Rate
+    sorties_par_categorie: dict[str, int]
+    logement_ameliore: Rate
+    duree_moyenne_mois: float | None
 
 
 class Indicators(TypedDict):
@@ -230,8 +254,8 @@ class Indicators(TypedDict):
     resolution: dict[str, ResolutionDifficulte]
     post_sortie: PostSortie
     phc: Phc
-    par_territoire: dict[str, EffectifsEtTaux] | None  # national only
-    evolution: dict[str, EffectifsEtTaux]  # "Y-2", "Y-1", "Y"
+    par_territoire: dict[str, TerritoireChiffres] | None  # national only
+    evolution: dict[str, AnneeChiffres]  # "Y-2", "Y-1", "Y"
 
 
 # -- scope and options -----------------------------------------------------------------------------------
@@ -313,116 +337,6 @@ def parse_au(raw: str | None) -> date | None:
         raise UsageError(f"« {raw} » n'est pas une date valide pour --au (attendu AAAA-MM-JJ, par exemple 2023-12-31).") from None
 
 
-# -- SQL helpers -----------------------------------------------------------------------------------------
-def _lit(value: str | date) -> str:
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _col(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")" if values else "(NULL)"
-
-
-def file_active_predicate(day: date) -> str:
-    """§2 file active at day D."""
-    return f"(date_entree <= {_lit(day)} AND (date_sortie IS NULL OR date_sortie > {_lit(day)}))"
-
-
-def population_predicates(year: int) -> dict[str, str]:
-    """The populations of §2 for calendar year `year`, as SQL predicates on date_entree / date_sortie.
-
-    The single definition: every indicator and every year uses these.
-    """
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    return {
-        "acc": f"(date_entree <= {_lit(end)} AND (date_sortie IS NULL OR date_sortie >= {_lit(start)}))",
-        "ent": f"(date_entree BETWEEN {_lit(start)} AND {_lit(end)})",
-        "sor": f"(date_sortie IS NOT NULL AND date_sortie BETWEEN {_lit(start)} AND {_lit(end)})",
-        "fad": file_active_predicate(date(year - 1, 12, 31)),
-        "faf": file_active_predicate(end),
-    }
-
-
-@dataclass(frozen=True)
-class _Leaf:
-    get: Callable[[Sequence[Any]], Any]
-
-
-class _Query:
-    """Collects aggregate expressions; each returns a leaf that reads its value from the result row."""
-
-    def __init__(self) -> None:
-        self.exprs: list[str] = []
-
-    def _add(self, expr: str) -> int:
-        self.exprs.append(expr)
-        return len(self.exprs) - 1
-
-    def count(self, where: str) -> _Leaf:
-        # count_if(p) plans and runs about twice as fast as count(*) FILTER (WHERE p) with 250+ aggregates
-        i = self._add(f"count_if({where})")
-        return _Leaf(lambda row: int(row[i] or 0))  # count_if over no row is NULL
-
-    def rate(self, n: str, base: str) -> dict[str, _Leaf]:
-        """n's predicate is applied within base (so n ≤ base always)."""
-        return {"n": self.count(f"({base}) AND ({n})"), "base": self.count(base)}
-
-    def yes_no(self, column: str, base: str) -> dict[str, _Leaf]:
-        c = _col(column)
-        return {
-            "oui": self.count(f"({base}) AND {c} IS TRUE"),
-            "non": self.count(f"({base}) AND {c} IS FALSE"),
-            NON_RENSEIGNE: self.count(f"({base}) AND {c} IS NULL"),
-        }
-
-    def distribution(self, column: str, domain: Domain, base: str) -> dict[str, _Leaf]:
-        c = _col(column)
-        out = {v.key: self.count(f"({base}) AND {c} = {_lit(v.label)}") for v in domain.values}
-        out[NON_RENSEIGNE] = self.count(f"({base}) AND ({c} IS NULL OR {c} NOT IN {_in(domain.labels)})")
-        return out
-
-    def mean(self, expr: str, where: str, scale: Fraction = Fraction(1)) -> _Leaf:
-        """Mean of `expr` (exact sum as DECIMAL / count), times `scale`, rounded half-up to 1 decimal."""
-        s = self._add(f"sum(CAST({expr} AS DECIMAL(38, 6))) FILTER (WHERE ({where}) AND {expr} IS NOT NULL)")
-        n = self._add(f"count({expr}) FILTER (WHERE {where})")
-
-        def get(row: Sequence[Any]) -> float | None:
-            if not row[n]:
-                return None
-            return round_half_up(Fraction(Decimal(row[s])) / int(row[n]) * scale)
-
-        return _Leaf(get)
-
-    def median(self, expr: str, where: str, scale: Fraction = Fraction(1)) -> _Leaf:
-        i = self._add(f"median({expr}) FILTER (WHERE ({where}) AND {expr} IS NOT NULL)")
-
-        def get(row: Sequence[Any]) -> float | None:
-            # median of integers is an integer or a half-integer: exact as a float
-            return None if row[i] is None else round_half_up(Fraction(row[i]) * scale)
-
-        return _Leaf(get)
-
-
-def round_half_up(value: Fraction, digits: int = 1) -> float:
-    """ROUND_HALF_UP (12.25 → 12.3, -0.25 → -0.3) on an exact value; Python's round() is half-even."""
-    factor: int = 10**digits
-    rounded = math.floor(abs(value) * factor + Fraction(1, 2))
-    return (rounded if value >= 0 else -rounded) / factor
-
-
-def _resolve(tree: Any, row: Sequence[Any]) -> Any:
-    if isinstance(tree, _Leaf):
-        return tree.get(row)
-    if isinstance(tree, dict):
-        return {k: _resolve(v, row) for k, v in tree.items()}
-    return tree
-
-
 # -- snapshot selection ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SelectedSnapshot:
@@ -436,7 +350,7 @@ class SelectedSnapshot:
 
 def select_snapshots(con: duckdb.DuckDBPyConnection, schema: Schema, au: date | None) -> list[SelectedSnapshot]:
     """For each ACI, its latest snapshot at or before `au` (default: its latest), sorted by SIRET."""
-    where = f"WHERE date_arrete <= {_lit(au)}" if au is not None else ""
+    where = f"WHERE date_arrete <= {lit(au)}" if au is not None else ""
     rows = con.execute(
         f"""SELECT snapshot_id, siret, nom, territoire, date_arrete, supports FROM snapshots {where}
         QUALIFY row_number() OVER (PARTITION BY siret ORDER BY date_arrete DESC) = 1 ORDER BY siret"""
@@ -458,222 +372,39 @@ def select_snapshots(con: duckdb.DuckDBPyConnection, schema: Schema, au: date | 
     return out
 
 
-# -- the computation -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Defs:
-    """What the SQL needs from the schema, derived once."""
+# -- the computation
+def covered_years(con: duckdb.DuckDBPyConnection, selected: Sequence[SelectedSnapshot]) -> tuple[int, int] | None:
+    """§1: from the first year with a parcours in the selected snapshots to the year of their latest Date
+    d'arrêté (None when nothing is selected)."""
+    if not selected:
+        return None
+    ids = ", ".join(str(s.snapshot_id) for s in selected)
+    row = con.execute(f"SELECT min(year(date_entree)) FROM parcours WHERE snapshot_id IN ({ids})").fetchone()
+    last = max(s.date_arrete for s in selected).year
+    first = int(row[0]) if row and row[0] is not None else last
+    return min(first, last), last
 
-    categories: dict[str, str]  # motif label -> category key
-    dynamic: tuple[str, ...]  # dynamic category keys
-    ranks: dict[str, int]  # housing label -> rank
-    perenne: str  # label of the best-ranked housing value
 
-
-def _defs(schema: Schema) -> _Defs:
-    motifs = schema.domains[MOTIF_COLUMN]
-    housing = schema.domains[HOUSING_DOMAIN]
-    keys = {c.key for c in schema.exit_categories}
-    for key in (NEUTRAL_CATEGORY, DURABLE_CATEGORY):
-        if key not in keys:
-            raise CvgError(f"schéma : la catégorie de sortie « {key} » est absente.")
-    for label in PHC_POURSUITE_MOTIFS:
-        motifs.by_label(label)  # KeyError: the schema no longer has a motif the spec names
-    ranks = {v.label: int(v.rank if v.rank is not None else -1) for v in housing.values}
-    return _Defs(
-        categories={v.label: str(v.category) for v in motifs.values},
-        dynamic=tuple(c.key for c in schema.exit_categories if c.dynamic),
-        ranks=ranks,
-        perenne=max(ranks, key=lambda label: ranks[label]),
+def check_year(annee: int, covered: tuple[int, int] | None) -> None:
+    """UsageError (exit 2) when `annee` is outside the years the data cover, naming them."""
+    if covered is None or covered[0] <= annee <= covered[1]:
+        return
+    first, last = covered
+    years = (f"la seule année disponible pour ce périmètre est {first}" if first == last
+             else f"les années disponibles pour ce périmètre vont de {first} à {last}")
+    raise UsageError(
+        f"pas de données pour --annee {annee} : {years} (du premier parcours à la dernière date d'arrêté des fichiers)."
     )
 
 
-def _derived_relation(schema: Schema, defs: _Defs, snapshot_ids: Sequence[int], years: Sequence[int],
-                      programme: Programme) -> str:
-    """The parcours of the selected snapshots, with the populations and derived values as columns."""
-    cat_case = "CASE motif_sortie " + " ".join(
-        f"WHEN {_lit(label)} THEN {_lit(key)}" for label, key in defs.categories.items()
-    ) + " END"
-
-    def rank_case(column: str) -> str:
-        return f"CASE {_col(column)} " + " ".join(
-            f"WHEN {_lit(label)} THEN {rank}" for label, rank in defs.ranks.items()
-        ) + " END"
-
-    nb_diff = " + ".join(f"CAST(coalesce({_col(d.entry_column)}, FALSE) AS INTEGER)" for d in schema.difficulties)
-    prog = "TRUE" if programme == PROGRAMME_TOUS else f"programme = {_lit(programme)}"
-    flags = []
-    for year in years:
-        for name, pred in population_predicates(year).items():
-            flags.append(f"coalesce({pred}, FALSE) AS {name}_{year}")
-    ids = ", ".join(str(i) for i in snapshot_ids) or "NULL"
-    last = years[-1]
-    # The columns of the schema, by name: a column the schema no longer has stays in the store
-    # (store_columns.py) and must never stand in for a value derived below under the same name.
-    stored = ", ".join(["snapshot_id", "siret", *(_col(c.name) for c in schema.columns)])
-    return f"""(
-        SELECT {stored},
-            coalesce({prog}, FALSE) AS prog,
-            coalesce(programme = {_lit(PHC)}, FALSE) AS phc,
-            {", ".join(flags)},
-            year(date_entree) - annee_naissance AS age,
-            date_diff('day', date_entree, date_sortie) AS days,
-            date_diff('day', date_sortie, {_lit(date(last, 12, 31))}) AS since_exit,
-            {cat_case} AS cat,
-            {rank_case("logement_entree")} AS rank_in,
-            {rank_case("logement_sortie")} AS rank_out,
-            {nb_diff} AS nb_diff
-        FROM parcours WHERE snapshot_id IN ({ids})
-    ) AS d"""
-
-
-def _year_blocks(schema: Schema, defs: _Defs, q: _Query, y: int) -> dict[str, Any]:
-    """profil … phc for year `y` (leaves to be filled from one result row)."""
-    acc, sor = f"acc_{y} AND prog", f"sor_{y} AND prog"
-    dom = schema.domain_of
-
-    def dist(column: str, base: str) -> dict[str, _Leaf]:
-        return q.distribution(column, dom(schema.column(column)), base)
-
-    profil: dict[str, Any] = {c: dist(c, acc) for c in PROFIL_DISTRIBUTIONS_1}
-    ages: dict[str, _Leaf] = {}
-    for key, low, high in AGE_BUCKETS:
-        conds = ["age IS NOT NULL"] + ([f"age >= {low}"] if low is not None else []) + (
-            [f"age <= {high}"] if high is not None else [])
-        ages[key] = q.count(f"({acc}) AND " + " AND ".join(conds))
-    ages[NON_RENSEIGNE] = q.count(f"({acc}) AND age IS NULL")
-    profil["age_entree"] = ages
-    profil.update({c: dist(c, acc) for c in PROFIL_DISTRIBUTIONS_2})
-    profil.update({c: q.yes_no(c, acc) for c in PROFIL_YES_NO})
-    profil.update({c: dist(c, acc) for c in PROFIL_DISTRIBUTIONS_3})
-    profil["difficultes_entree"] = {d.key: q.yes_no(d.entry_column, acc) for d in schema.difficulties}
-    profil["nb_difficultes"] = {str(k): q.count(f"({acc}) AND nb_diff = {k}") for k in range(len(schema.difficulties) + 1)}
-    profil["cumul_3_a_7_difficultes"] = q.rate(f"nb_diff BETWEEN {CUMUL_MIN} AND {CUMUL_MAX}", acc)
-
-    difficulty = {d.key: d for d in schema.difficulties}
-    accompagnement: dict[str, Any] = {c: q.yes_no(c, acc) for c in ACCOMPAGNEMENT_YES_NO}
-    accompagnement[CP_EMPLOI] = q.rate(f"{_col(CP_EMPLOI)} IS TRUE", acc)
-    for column, key in CP_BY_DIFFICULTY:
-        accompagnement[column] = q.rate(
-            f"{_col(column)} IS TRUE", f"({acc}) AND {_col(difficulty[key].entry_column)} IS TRUE"
-        )
-
-    not_neutral = f"({sor}) AND cat IS DISTINCT FROM {_lit(NEUTRAL_CATEGORY)}"
-    sorties: dict[str, Any] = {
-        "par_categorie": {c.key: q.count(f"({sor}) AND cat = {_lit(c.key)}") for c in schema.exit_categories},
-        "par_motif": dist(MOTIF_COLUMN, sor),
-        "taux_sorties_dynamiques": q.rate(f"cat IN {_in(defs.dynamic)}", not_neutral),
-        "taux_emploi_durable": q.rate(f"cat = {_lit(DURABLE_CATEGORY)}", not_neutral),
-        "emploi_via_cp": q.count(f"({sor}) AND cat IN {_in(defs.dynamic)} AND {_col(EMPLOI_VIA_CP)} IS TRUE"),
-        "duree_parcours": {
-            "moyenne_mois": q.mean("days", sor, 1 / MONTH_DAYS),
-            "mediane_mois": q.median("days", sor, 1 / MONTH_DAYS),
-            "plus_24_mois": q.rate(f"days * {MONTH_DAYS.denominator} > 24 * {MONTH_DAYS.numerator}", sor),
-        },
-    }
-
-    housing = dom(schema.column("logement_entree"))
-    both = f"({sor}) AND rank_in IS NOT NULL AND rank_out IS NOT NULL"
-    improved = f"({both}) AND rank_out > rank_in"
-    logement: dict[str, Any] = {
-        "matrice": {
-            vin.key: {
-                vout.key: q.count(
-                    f"({both}) AND logement_entree = {_lit(vin.label)} AND logement_sortie = {_lit(vout.label)}"
-                )
-                for vout in housing.values
-            }
-            for vin in housing.values
-        },
-        "ameliore": q.rate("rank_out > rank_in", both),
-        "degrade": q.rate("rank_out < rank_in", both),
-        "acces_logement_perenne": q.rate(
-            f"logement_entree <> {_lit(defs.perenne)} AND logement_sortie = {_lit(defs.perenne)}", both
-        ),
-        "via_cp": q.rate(f"{_col(LOGEMENT_VIA_CP)} IS TRUE", improved),
-    }
-
-    sante: dict[str, Any] = {
-        "ouverture_droits": q.rate(" OR ".join(f"{_col(c)} IS TRUE" for c in SANTE_RATES), sor)
-    }
-    sante.update({c: q.rate(f"{_col(c)} IS TRUE", sor) for c in SANTE_RATES})
-
-    resolution_domain = schema.domains["resolution"]
-    res_labels = {v.key: v.label for v in resolution_domain.values}
-    resolved = [res_labels[k] for k in RESOLVED_KEYS]
-    resolution: dict[str, Any] = {}
-    for d in schema.difficulties:
-        base = f"({sor}) AND {_col(d.entry_column)} IS TRUE"
-        block: dict[str, Any] = dict(q.distribution(d.exit_column, resolution_domain, base))
-        answered = f"({base}) AND {_col(d.exit_column)} IN {_in(resolution_domain.labels)}"
-        block["resolue_ou_en_cours"] = q.rate(f"{_col(d.exit_column)} IN {_in(resolved)}", answered)
-        resolution[d.key] = block
-
-    window = f"({sor}) AND since_exit BETWEEN {POST_SORTIE_MIN_DAYS} AND {POST_SORTIE_MAX_DAYS}"
-
-    def post(where: str) -> dict[str, Any]:
-        base = f"({window}) AND {where}"
-        contact = f"({base}) AND {_col(POST_SORTIE_CONTACT)} IS TRUE"
-        return {
-            "sortis": q.count(base),
-            "contactes": q.rate(f"{_col(POST_SORTIE_CONTACT)} IS TRUE", base),
-            "stabilises": q.rate(f"{_col(POST_SORTIE_STABILISE)} IS TRUE", contact),
-        }
-
-    post_sortie = {
-        "emploi_durable": post(f"cat = {_lit(DURABLE_CATEGORY)}"),
-        "logement_perenne": post(f"logement_sortie = {_lit(defs.perenne)}"),
-    }
-
-    pacc, psor = f"acc_{y} AND phc", f"sor_{y} AND phc"
-    phc = {
-        "accompagnes": q.count(pacc),
-        "entrees": q.count(f"ent_{y} AND phc"),
-        "sorties": q.count(psor),
-        "heures_entree_moyenne": q.mean(_col(PHC_HOURS_IN), pacc),
-        "heures_sortie_moyenne": q.mean(_col(PHC_HOURS_OUT), psor),
-        "poursuite_cddi": q.rate(
-            f"motif_sortie IN {_in(PHC_POURSUITE_MOTIFS)}", f"({psor}) AND cat IS DISTINCT FROM {_lit(NEUTRAL_CATEGORY)}"
-        ),
-    }
-    return {
-        "profil": profil, "accompagnement": accompagnement, "sorties": sorties, "logement": logement,
-        "sante": sante, "resolution": resolution, "post_sortie": post_sortie, "phc": phc,
-    }
-
-
-_ACI_COUNTS = ("accompagnes", "entrees", "sorties", "file_active_debut", "file_active_fin", "dyn_n", "dyn_base")
-
-
-def _aci_counts_sql(defs: _Defs, years: Sequence[int]) -> list[str]:
-    """Per-ACI counts for each year: the effectifs block and the dynamic-exit rate."""
-    exprs = []
-    for y in years:
-        not_neutral = f"sor_{y} AND prog AND cat IS DISTINCT FROM {_lit(NEUTRAL_CATEGORY)}"
-        for where in (
-            f"acc_{y} AND prog", f"ent_{y} AND prog", f"sor_{y} AND prog", f"fad_{y} AND prog",
-            f"faf_{y} AND prog", f"{not_neutral} AND cat IN {_in(defs.dynamic)}", not_neutral,
-        ):
-            exprs.append(f"count_if({where})")
-    return exprs
-
-
-def _sum_effectifs(schema: Schema, rows: Sequence[tuple[SelectedSnapshot, Sequence[int]]]) -> EffectifsEtTaux:
-    """Effectifs and dynamic-exit rate of a group of ACI, from their per-ACI counts of one year."""
-    totals = [sum(counts[i] for _, counts in rows) for i in range(len(_ACI_COUNTS))]
-    active = [snap for snap, counts in rows if counts[0] > 0]
-    supports: Distribution = {v.key: 0 for v in schema.domains["supports"].values}
-    supports[NON_RENSEIGNE] = 0
-    for snap in active:
-        for key in snap.supports:
-            supports[key] += 1
-        if not snap.supports:
-            supports[NON_RENSEIGNE] += 1
-    effectifs: Effectifs = {
-        "accompagnes": totals[0], "entrees": totals[1], "sorties": totals[2],
-        "file_active_debut": totals[3], "file_active_fin": totals[4],
-        "nb_aci": len(active), "nb_aci_par_support": supports,
-    }
-    return {"effectifs": effectifs, "taux_sorties_dynamiques": {"n": totals[5], "base": totals[6]}}
+def _reprises(reprises: Sequence[Reprise], trees: dict[str, Any], row: Sequence[Any]) -> dict[str, Any]:
+    """The repeated figures (par_territoire / evolution) of one year, read from a merged row."""
+    out: dict[str, Any] = {}
+    for r in reprises:
+        for ind in sources(r):  # a whole block (effectifs) or one indicator; never per difficulty
+            assert ind.kind != "median", f"{r.key}: a median is not additive over ACI"
+            place(out, r.key + ind.path[len(r.source):], resolve(trees[ind.path], row))
+    return out
 
 
 def compute_indicators(
@@ -687,51 +418,62 @@ def compute_indicators(
 ) -> Indicators:
     """Every indicator of §4 for `scope`, year `annee`, `programme`, on the snapshots selected at `au`.
 
-    UsageError when the SIRET of an ACI scope is not in the store.
+    UsageError when the SIRET of an ACI scope is not in the store, or when `annee` is outside the years the
+    selected snapshots cover (§1).
     """
     if scope.niveau == "aci":
         known = con.execute("SELECT count(*) FROM snapshots WHERE siret = ?", [scope.siret]).fetchone()
         if not known or not known[0]:
             raise UsageError(f"le SIRET {scope.siret} n'est pas dans la base (aucun fichier intégré pour cet ACI).")
-    defs = _defs(schema)
+    defs = defs_of(schema)
     selected = [
         s for s in select_snapshots(con, schema, au)
         if scope.niveau == "national"
         or (scope.niveau == "territoire" and s.territoire == scope.territoire)
         or (scope.niveau == "aci" and s.siret == scope.siret)
     ]
+    check_year(annee, covered_years(con, selected))
     years = [annee - EVOLUTION_YEARS + 1 + i for i in range(EVOLUTION_YEARS)]
-    relation = _derived_relation(schema, defs, [s.snapshot_id for s in selected], years, programme)
 
-    q = _Query()
-    blocks = _year_blocks(schema, defs, q, annee)
-    # every block of year Y is about accompagnés, entrés or sortis of Y: skip the other rows early
-    row = con.execute(
-        f"SELECT {', '.join(q.exprs)} FROM {relation} WHERE acc_{annee} OR ent_{annee} OR sor_{annee}"
-    ).fetchone()
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    values = _resolve(blocks, row)
+    q = Query()
+    trees: dict[int, dict[str, Any]] = {y: {} for y in years}
+    for path, ind, params in expand(schema):
+        trees[annee][path] = build(schema, ind, params, q, annee)
+    for y in years[:-1]:
+        for ind in (ind for r in EVOLUTION for ind in sources(r)):
+            trees[y][ind.path] = build(schema, ind, {}, q, y)
 
-    per_aci = {
-        siret: [int(x or 0) for x in counts]
-        for siret, *counts in con.execute(
-            f"SELECT siret, {', '.join(_aci_counts_sql(defs, years))} FROM {relation} GROUP BY siret"
+    relation = derived_relation(schema, defs, [s.snapshot_id for s in selected], years, programme)
+    # every figure is about accompagnés, entrés or sortis of one of the years: skip the other rows early
+    wanted = " OR ".join(f"acc_{y} OR ent_{y} OR sor_{y}" for y in years)
+    fetched = {
+        siret: list(values)
+        for siret, *values in con.execute(
+            f"SELECT siret, {', '.join(q.exprs)} FROM {relation} WHERE {wanted} GROUP BY siret"
         ).fetchall()
     }
-    width = len(_ACI_COUNTS)
-    zero = [0] * (width * len(years))
+    empty = [None] * len(q.exprs)
 
-    def group(snaps: Sequence[SelectedSnapshot], year_index: int) -> EffectifsEtTaux:
-        sl = slice(year_index * width, (year_index + 1) * width)
-        return _sum_effectifs(schema, [(s, per_aci.get(s.siret, zero)[sl]) for s in snaps])
+    def aci_row(snap: SelectedSnapshot) -> list[Any]:
+        raw = fetched.get(snap.siret, empty)
+        return [*raw, *(fn(snap, raw) for fn in q.per_aci)]
 
-    evolution = {str(y): group(selected, i) for i, y in enumerate(years)}
-    par_territoire: dict[str, EffectifsEtTaux] | None = None
+    rows = {s.siret: aci_row(s) for s in selected}
+    scalars = None
+    if q.scalars:  # medians: not additive over ACI, so one ungrouped query over the scope's sortis
+        scalars = con.execute(f"SELECT {', '.join(q.scalars)} FROM {relation} WHERE sor_{annee}").fetchone()
+    total = q.merge(list(rows.values()), scalars)
+    values: dict[str, Any] = {}
+    for path, tree in trees[annee].items():
+        place(values, path, resolve(tree, total))
+    evolution = {str(y): _reprises(EVOLUTION, trees[y], total) for y in years}
+    par_territoire: dict[str, Any] | None = None
     if scope.niveau == "national":
         slugs = [t.slug for t in schema.territoires]
         slugs += sorted({s.territoire for s in selected} - set(slugs))
         par_territoire = {
-            slug: group([s for s in selected if s.territoire == slug], len(years) - 1) for slug in slugs
+            slug: _reprises(PAR_TERRITOIRE, trees[annee], q.merge([rows[s.siret] for s in selected if s.territoire == slug]))
+            for slug in slugs
         }
 
     result: dict[str, Any] = {
@@ -744,13 +486,11 @@ def compute_indicators(
             {"siret": s.siret, "nom": s.nom, "territoire": s.territoire, "date_arrete": s.date_arrete.isoformat()}
             for s in selected
         ],
-        "effectifs": evolution[str(annee)]["effectifs"],
         **values,
         "par_territoire": par_territoire,
         "evolution": evolution,
     }
     return cast(Indicators, result)
-
 
 def indicator_warnings(ind: Indicators) -> list[str]:
     """French warnings for stderr: nothing selected, or data arrested before the end of the year."""

@@ -1,6 +1,6 @@
 """The yearly report: the indicators object of `cvg indicators` rendered as French Markdown and HTML.
 
-render_report(ind, schema) → [rapport-<périmètre>-<année>.md, .html] (and .pdf on request: report/pdf.py)
+render_report(ind, schema) → [rapport-<périmètre>-<année>.md, .html] (and .pdf on request: report_pdf.py)
 
 The report layer never counts: every number comes from the `Indicators` object (indicators.md §4). What it
 does is presentation: labels from the schema, French formatting (`fr.py`), shares n / base for display, and
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from cvg_pipeline.report.charts import Barre
 
 FORMATS = ("md", "html")  # the default of `cvg report`
-FORMATS_POSSIBLES = (*FORMATS, "pdf")  # pdf: typeset by report/pdf.py (Typst)
+FORMATS_POSSIBLES = (*FORMATS, "pdf")  # pdf: typeset by report_pdf.py (Typst)
 SEUIL_DEFAUT = 5
 NON_RENSEIGNE = "non_renseigne"
 NS = "n.s."
