@@ -906,7 +906,7 @@ class _Modalites(_Base):
             ],
             ["Durée en mois : (date de sortie − date d'entrée) en jours / 30,4375."],
         )
-        tranches: Mapping[str, int] | None = d.get("tranches")  # type: ignore[assignment]
+        tranches: Mapping[str, int] | None = d.get("tranches")
         if tranches:
             labels = {k: TRANCHES_LIBELLES.get(k, k) for k in tranches}
             self.distribution("duree_tranches", "Répartition des durées de parcours", tranches, labels, ordered=True,
@@ -1003,7 +1003,7 @@ class _Impact(_Base):
             ["Taux d'emploi durable", durable],
             ["Sorties dynamiques obtenues via les CP emploi (effectif)", self.via_cp],
         ]
-        neutres: Rate | None = so.get("part_neutres")  # type: ignore[assignment]
+        neutres: Rate | None = so.get("part_neutres")
         if neutres is not None and NEUTRAL_CATEGORY in cells:
             lignes.append(["Sorties neutres, hors base des taux (part des sorti·es)",
                            self.rate(f"sor.cat.{NEUTRAL_CATEGORY}", neutres, "Sorties neutres", sor)])
@@ -1067,7 +1067,7 @@ class _Impact(_Base):
         hors_neutres = getattr(self, "hors_neutres", None)
         pop = (f"salarié·es sorti·es en {self.y} hors sorties neutres dont la situation logement est connue à "
                "l'entrée et à la sortie")
-        sortie: Mapping[str, int] | None = lo.get("sortie")  # type: ignore[assignment]
+        sortie: Mapping[str, int] | None = lo.get("sortie")
         if sortie is not None and hors_neutres is not None:
             self.distribution("logement_sortie", "Situation logement à la sortie", sortie, labels, ordered=True,
                               population=f"salarié·es sorti·es en {self.y} hors sorties neutres", base=hors_neutres,
