@@ -77,3 +77,20 @@ def test_panneaux_keeps_every_group_readable() -> None:
     height = float(re.search(r'height="([\d.]+)pt"', svg).group(1))  # type: ignore[union-attr]
     assert height >= 72 * 0.25 * 15
     assert {"Sexe", "Âge", "Nationalité"} <= set(texts(svg))
+
+
+def test_matrice_shows_the_movement_not_the_diagonal() -> None:
+    """The housing entry → exit table of cells: the diagonal (no change) is light grey and the colour scale is
+    set by the other cells, improvements (above the diagonal) and degradations (below) in two colours with a
+    legend, drawn as vector cells (the heat map was an image dominated by its diagonal: improvements nearly
+    white). A hidden cell (None) keeps its text and no colour."""
+    labels = CATEGORIES[:3]
+    valeurs: list[list[float | None]] = [[300, 40, 5], [None, 250, 60], [0, 10, 280]]
+    textes = [["300", "40", "5"], ["s", "250", "60"], ["0", "10", "280"]]
+    svg = charts.matrice("logement", "Logement", labels, labels, valeurs, textes, "Entrée", "Sortie")
+    assert "<image" not in svg
+    assert {"situation améliorée", "situation inchangée", "situation dégradée", "s", "60"} <= set(texts(svg))
+    fills = re.findall(r"fill: ?(#[0-9a-f]{6})", svg)
+    assert fills.count("#e6e8ea") >= 3 + 1  # the three diagonal cells and the legend's patch
+    other = charts.matrice("autre", "Autre", labels, ["A", "B", "C"], valeurs, textes, "Entrée", "Sortie")
+    assert "situation améliorée" not in texts(other)

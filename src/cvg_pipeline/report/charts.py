@@ -296,15 +296,39 @@ def empilees(nom: str, description: str, lignes: Sequence[tuple[str, Sequence[fl
 def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequence[str],
             valeurs: Sequence[Sequence[float | None]], textes: Sequence[Sequence[str]],
             titre_lignes: str, titre_colonnes: str) -> str:
-    """A heat map (rows → columns) with the text of each cell; None cells are left blank (grey text)."""
-    import numpy as np
+    """A table of cells (rows → columns) with the text of each cell; None cells are left blank (grey text).
 
+    When rows and columns are the same ordered situations (the housing situation at entry → at exit), the
+    diagonal (no change) is drawn in light grey and the colour scale is set by the other cells: above the
+    diagonal (an improvement) in blue, below (a degradation) in orange, with a legend; otherwise one blue scale
+    for all. Cells are vector rectangles (text and colours stay sharp in the PDF)."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch, Rectangle
+
+    carre = list(lignes) == list(colonnes)
     with _style(nom):
-        fig = _figure(1.1 + 0.42 * len(lignes))
-        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.08, 0.85)
-        data = np.array([[v if v is not None else 0.0 for v in row] for row in valeurs], dtype=float)
-        top = float(data.max()) if data.size else 0.0
-        ax.imshow(data, cmap="Blues", vmin=0, vmax=max(top, 1.0), aspect="auto")
+        fig = _figure(1.1 + 0.42 * len(lignes) + (0.3 if carre else 0.0))
+        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.38 if carre else 0.08, 0.85)
+        hors = [v for i, row in enumerate(valeurs) for j, v in enumerate(row)
+                if v is not None and not (carre and i == j)]
+        top = max(hors, default=0.0) or 1.0
+        bleus, oranges = matplotlib.colormaps["Blues"], matplotlib.colormaps["Oranges"]
+        for i, row in enumerate(valeurs):
+            for j, v in enumerate(row):
+                if v is None or v == 0:
+                    couleur = "#ffffff"
+                elif carre and i == j:
+                    couleur = "#e6e8ea"
+                else:
+                    echelle = oranges if carre and j < i else bleus
+                    couleur = to_hex(echelle(0.12 + 0.78 * min(v / top, 1.0)))
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=couleur, edgecolor="white", linewidth=1.5))
+                ax.text(j, i, textes[i][j], ha="center", va="center", fontsize=8.5,
+                        color="#ffffff" if _sombre(couleur) else (TEXTE if v is not None else "#666666"),
+                        fontstyle="normal" if v is not None else "italic")
+        ax.set_xlim(-0.5, len(colonnes) - 0.5)
+        ax.set_ylim(len(lignes) - 0.5, -0.5)
         ax.set_xticks(range(len(colonnes)), [_wrap(c) for c in colonnes], fontsize=8)
         ax.set_yticks(range(len(lignes)), lignes, fontsize=8.5)
         ax.xaxis.tick_top()
@@ -314,13 +338,12 @@ def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequenc
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        for i, row in enumerate(textes):
-            for j, texte in enumerate(row):
-                v = valeurs[i][j]
-                light = v is not None and top > 0 and v > top * 0.55
-                ax.text(j, i, texte, ha="center", va="center", fontsize=8.5,
-                        color="#ffffff" if light else (TEXTE if v is not None else "#666666"),
-                        fontstyle="normal" if v is not None else "italic")
+        if carre:
+            fig.legend(handles=[Patch(facecolor=to_hex(bleus(0.6)), label="situation améliorée"),
+                                Patch(facecolor="#e6e8ea", label="situation inchangée"),
+                                Patch(facecolor=to_hex(oranges(0.6)), label="situation dégradée")],
+                       loc="lower left", bbox_to_anchor=(0.01, 0.0), ncols=3, fontsize=8.5, handlelength=1.2,
+                       frameon=False)
         return _svg(fig, nom, description)
 
 
