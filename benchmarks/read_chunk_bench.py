@@ -33,12 +33,12 @@ STAGES = [
     ("cvg_pipeline.read.precheck", "precheck", 1),
     ("cvg_pipeline.read.precheck", "read_checked", 1),
     ("fastexcel", "read_excel", 1),
-    ("cvg_pipeline.read.workbook", "_load", 1),
+    ("cvg_pipeline.read.workbook", "load_sheet", 1),
     ("cvg_pipeline.read.workbook", "read_structure", 1),
     ("cvg_pipeline.read.workbook", "read_salaries", 1),
-    ("cvg_pipeline.read.workbook", "find_header_row", 2),
-    ("cvg_pipeline.read.workbook", "_finish_structure", 0),
-    ("cvg_pipeline.read.workbook", "_finish_salaries", 0),
+    ("cvg_pipeline.read.salaries_sheet", "find_header_row", 2),
+    ("cvg_pipeline.read.workbook", "finish_structure", 0),
+    ("cvg_pipeline.read.workbook", "finish_salaries", 0),
     ("cvg_pipeline.read.normalise", "normalise_frame", 1),
 ]
 

@@ -189,6 +189,27 @@ def test_sauvegarder_into_a_folder_and_never_overwrites(filled: Path, tmp_path: 
     assert first.path.read_bytes() == content
 
 
+def test_sauvegarder_without_hard_links_never_replaces_a_link_at_the_destination(
+    filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without hard links (FAT, network shares) the copy is still named exclusively: a symbolic
+    link already at the destination (dangling, so the first `exists()` check lets it through) is neither
+    replaced nor followed (files.link_new; backup's own helper replaced it with os.replace)."""
+    import errno
+
+    def no_link(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    dest = tmp_path / "copie.duckdb"
+    dest.symlink_to(tmp_path / "ailleurs.duckdb")
+    monkeypatch.setattr(os, "link", no_link)
+    with pytest.raises(CvgError, match="existe déjà"):
+        backup_store(filled, dest)
+    assert dest.is_symlink() and os.readlink(dest) == str(tmp_path / "ailleurs.duckdb")
+    assert not (tmp_path / "ailleurs.duckdb").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partiel-" in p.name] == []
+
+
 def test_sauvegarder_errors_are_french(tmp_path: Path, filled: Path) -> None:
     missing = runner.invoke(app, ["sauvegarder", str(tmp_path / "x.duckdb"), "--store", str(tmp_path / "non")])
     assert missing.exit_code == 1 and "n'existe pas (chemin donné par --store)" in missing.output

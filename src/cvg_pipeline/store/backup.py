@@ -34,7 +34,7 @@ class Backup:
 
 def backup_store(store: Path, destination: Path, *, wait: float | None = None) -> Backup:
     """Write a consistent copy of `store` at `destination` (a file, or a folder to put it in)."""
-    from cvg_pipeline.files import duckdb_file, private_umask, remove_stale, temp_pattern
+    from cvg_pipeline.files import duckdb_file, link_new, private_umask, remove_stale, temp_pattern
     from cvg_pipeline.store.checks import checkpoint, missing_store_message, verify_tables
     from cvg_pipeline.store.db import open_store
 
@@ -62,7 +62,8 @@ def backup_store(store: Path, destination: Path, *, wait: float | None = None) -
                     out.flush()
                     os.fsync(out.fileno())
                 os.chmod(tmp, 0o600)
-                _link_no_clobber(tmp, destination)
+                if not link_new(tmp, destination):  # never over a file, even one that appeared meanwhile
+                    raise CvgError(f"« {destination} » existe déjà : choisissez un autre nom.")
             except OSError as exc:
                 raise CvgError(f"La sauvegarde vers « {destination} » a échoué : {erreur_systeme(exc)}.") from exc
         finally:
@@ -107,14 +108,3 @@ def _counts(digests: dict[str, tuple[object, ...]]) -> tuple[int, int]:
         return int(value) if isinstance(value, int) else 0
 
     return rows("snapshots"), rows("parcours")
-
-
-def _link_no_clobber(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)  # fails if dst exists: never overwrite
-    except FileExistsError as exc:
-        raise CvgError(f"« {dst} » existe déjà : choisissez un autre nom.") from exc
-    except OSError:
-        if dst.exists():
-            raise CvgError(f"« {dst} » existe déjà : choisissez un autre nom.") from None
-        os.replace(src, dst)  # file systems without hard links
