@@ -145,7 +145,7 @@ PROGRAMME_OUTLINE: Outline = [
         ("Sorties emploi", [(None, ["sorties_taux"]), ("sorties", ["sorties_categories"]), (None, ["sorties_motifs"]),
                             ("evo_sorties", ["evo_sorties"])]),
         ("Logement", [("logement_sortie", ["logement_sortie"]), ("logement_matrice", ["logement_matrice"]),
-                      (None, ["logement_taux"])]),
+                      (None, ["logement_taux"]), ("evo_logement", ["evo_logement"])]),
         ("Santé", [("sante", ["sante"])]),
         ("Résolution des freins", [("resolution", ["resolution"])]),
     ]),

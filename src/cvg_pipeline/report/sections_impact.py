@@ -15,6 +15,7 @@ from cvg_pipeline.report.secret_cells import (
     NS,
     Nombre,
     Part,
+    Taux,
     _champ,
     _champ_de,
     _Texte,
@@ -198,6 +199,7 @@ class _Impact(_Base):
                 ["dont améliorations obtenues via les CP logement (parmi les situations améliorées)", via_cp],
             ],
         )
+        self.evolution_logement(ameliore)
         from cvg_pipeline.report import charts
 
         rows = list(matrice.items())
@@ -290,4 +292,27 @@ class _Impact(_Base):
         self.figure("resolution", "Résolution des difficultés à la sortie (en % des situations renseignées ; "
                     "à droite, la part résolue ou en cours)", draw)
 
-
+    def evolution_logement(self, ameliore: Taux) -> None:
+        """The share of sorti·es whose housing improved, year by year (the year's own cells for the report's
+        year; an earlier year's base is part of its sorti·es)."""
+        years = self.evolution_years("logement_ameliore")
+        if not years:
+            return
+        row: list[object] = ["Situation logement améliorée"]
+        parts: list[Part | Nombre] = []
+        for y, block, _acc in years:
+            if y == self.y:
+                taux = ameliore
+            else:
+                taux = self.rate(f"evo.{y}.log.ameliore", block["logement_ameliore"],
+                                 f"Évolution {y} · situation logement améliorée")
+                self.m.at_most([taux.base.key], [self.years[y]["sor"].key], f"évolution {y} : base logement ≤ sorti·es")
+            row.append(taux)
+            parts.append(taux.part)
+        self.t["evo_logement"] = Tableau(
+            "Évolution de la part des situations logement améliorées",
+            _champ("salarié·es sorti·es chaque année hors sorties neutres dont la situation logement est connue à "
+                   "l'entrée et à la sortie"),
+            ["", *(str(y) for y, _b, _a in years)], [row])
+        self.trend("evo_logement", "Évolution de la part des situations logement améliorées (en %)",
+                   [y for y, _b, _a in years], [("Situation améliorée", parts)])

@@ -129,6 +129,12 @@ class _Modalites(_Base):
             ],
             [definition("sorties.duree_parcours.moyenne_mois")],
         )
+        years = self.evolution_years("duree_moyenne_mois")
+        if years:
+            self.t["duree"].lignes.append(
+                ["Durée moyenne, année par année", " ; ".join(
+                    f"{y} : {s.moyenne(block['duree_moyenne_mois'], int(block['effectifs']['sorties']), 'mois')}"
+                    for y, block, _acc in years)])
         tranches: Mapping[str, int] | None = d.get("tranches")
         if tranches:
             labels = {k: TRANCHES_LIBELLES.get(k, k) for k in tranches}
