@@ -136,7 +136,7 @@ def test_non_response_beyond_ten_percent_is_said_beside_the_figure(schema: Schem
     assert "non renseigné" not in rsa[-1]
     sources = rows(rapport.t["non_reponse"])
     line = next(r for r in sources if r[0].startswith(label))
-    assert ind["snapshots"][0]["nom"] in line[-1] and f"« {label} »" in line[2]
+    assert ind["snapshots"][0]["nom"] in line[2] and f"« {label} »" == line[1]
 
 
 def test_unordered_distributions_by_count_ordered_ones_in_their_order(schema: Schema) -> None:

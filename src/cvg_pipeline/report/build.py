@@ -21,6 +21,16 @@ the *secret statistique* of indicators.md §5, applied here and only here (the J
 Charts are drawn after the secret (`_Builder.draw_figures`): a hidden count or a share that is not shown is
 never drawn. `Rapport.masquees` is the audit that `cvg report --audit` prints.
 
+Report v2 (indicators.md §5.1, issue 15): `build_report(ind, schema, phc=…, national=…)` lays out the programme's
+part in the 2023 report's order (`PROGRAMME_OUTLINE`), the PHC part (`PHC_OUTLINE`), the annexes (par
+territoire, or the territoire beside the national) and « Sources et méthode » (snapshots, non-response beyond
+10 %, definitions from the indicator catalogue). One secret model covers every part: the cells of the PHC part
+and of the national figures carry the prefixes ``phc:`` and ``nat:``.
+
+Modules: `secret_cells` (Secret, Nombre / Part / Taux, the audit), `view` (the view model), `sections_base` and
+`sections_{public,modalites,impact,annexes}` (the builder's mixins), `render` (templates and files), this one
+(the outline and `build_report`; it re-exports the former API).
+
 The view model (`Tableau`, `Graphique`, `Carte`) is built once and rendered by two jinja2 templates,
 ``templates/report.md.j2`` and ``templates/report.html.j2`` of the package (autoescaped), so both formats
 carry the same numbers. jinja2 and matplotlib are imported inside the functions.
@@ -308,15 +318,15 @@ def _non_reponse_table(builders: Sequence[_Builder], schema: Schema, ind: Indica
         return text + (f" (colonnes non relevées pour {unknown} fichier{'s' if unknown > 1 else ''})" if unknown else "")
 
     rows: list[list[object]] = [
-        [nr.indicateur, nr.part, f"« {schema.column(nr.colonne).label} »" if nr.colonne else "", lacking(nr.colonne)]
+        [nr.indicateur, f"« {schema.column(nr.colonne).label} »" if nr.colonne else "", lacking(nr.colonne), nr.part]
         for nr in found.values()
     ]
     return Tableau(
         "Indicateurs dont plus de 10 % des réponses ne sont pas renseignées",
         _champ("la population de chaque indicateur (voir son tableau)"),
-        ["Indicateur", "Non renseigné", "Colonne", "ACI dont le fichier n'a pas la colonne"], rows,
+        ["Indicateur", "Colonne", "ACI dont le fichier n'a pas la colonne", "Non renseigné"], rows,
         ["Une colonne absente du fichier d'un ACI rend « non renseigné » tous ses salarié·es pour l'indicateur ; "
-         "les autres non-réponses sont des cases vides."], colonnes_texte=1)
+         "les autres non-réponses sont des cases vides."], colonnes_texte=3)
 
 
 def _definitions(shown: Iterable[str]) -> Tableau:
