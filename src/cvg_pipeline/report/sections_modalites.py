@@ -131,7 +131,7 @@ class _Modalites(_Base):
         )
         years = self.evolution_years("duree_moyenne_mois")
         if years:
-            self.t["duree"].lignes.insert(2, 
+            self.t["duree"].lignes.insert(2,
                 ["Durée moyenne, année par année", " ; ".join(
                     f"{y} : {s.moyenne(block['duree_moyenne_mois'], int(block['effectifs']['sorties']), 'mois')}"
                     for y, block, _acc in years)])
