@@ -90,7 +90,9 @@ soak: $(VENV)/.installed-dev
 		tests/test_secret_phc.py
 
 ## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
-## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error).
+## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error); then the
+## national and lyon reports of a 70-ACI network printed to A4 PDF (Chromium and Typst), every page as a PNG and a
+## contact sheet per PDF (captures/planche-*.png), with the page counts: look at every page.
 captures: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.test_report_browser captures
 

@@ -24,6 +24,7 @@ class Table:
     entetes: list[str]
     lignes: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    partie: str = ""  # the title of the part (« Programme PHC … »): each programme's figures are its own
 
 
 @dataclass
@@ -41,12 +42,18 @@ def parse_markdown(text: str) -> Published:
     lines = text.splitlines()
     tables: list[Table] = []
     cartes = []
+    partie = ""
     for line in lines:
-        m = re.match(r"^- \*\*(.+?)\*\* (.+?)(?: \((.+)\))?$", line)
-        if m:
+        if line.startswith("## "):
+            partie = line[3:]
+        m = re.match(r"^- \*\*(.+?)\*\* (.+?)(?: \((.+)\))?(?: — national : .*)?$", line)
+        if m and partie == "Chiffres clés":  # the report's key figures (a part's own are in its tables)
             cartes.append((_md_cell(m.group(1)), _md_cell(m.group(2)), _md_cell(m.group(3) or "")))
     i = 0
+    partie = ""
     while i < len(lines):
+        if lines[i].startswith("## "):
+            partie = lines[i][3:]
         if lines[i].startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|:"):
             titre = next(_md_cell(lines[j][2:-2]) for j in range(i - 1, -1, -1) if lines[j].startswith("**"))
             champ = next(_md_cell(lines[j][1:-1]) for j in range(i - 1, -1, -1) if lines[j].startswith("*Population"))
@@ -61,7 +68,7 @@ def parse_markdown(text: str) -> Published:
                 if lines[j].strip():
                     notes.append(_md_cell(lines[j]))
                 j += 1
-            tables.append(Table(titre, champ, entetes, rows, notes))
+            tables.append(Table(titre, champ, entetes, rows, notes, partie))
             i = j
         else:
             i += 1
@@ -78,13 +85,14 @@ class _Html(html.parser.HTMLParser):
         self.row: list[str] | None = None
         self.card: dict[str, str] | None = None
         self.skip = 0
+        self.partie = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         cls = dict(attrs).get("class") or ""
         if tag in ("svg", "style", "title", "script"):
             self.skip += 1
         if tag == "table":
-            self.tables.append(Table("", "", [], []))
+            self.tables.append(Table("", "", [], [], partie=self.partie))
         elif tag == "tr":
             self.row = []
         elif tag == "li" and "carte" in cls:
@@ -101,7 +109,9 @@ class _Html(html.parser.HTMLParser):
             return
         _, cls = self.stack.pop()
         text = self.text.strip()
-        if tag == "caption":
+        if tag == "h2":
+            self.partie = re.sub(r"^\d+\. ", "", text)
+        elif tag == "caption":
             self.tables[-1].titre = text
         elif tag in ("th", "td") and self.row is not None:
             self.row.append(text)
@@ -119,7 +129,7 @@ class _Html(html.parser.HTMLParser):
                 self.tables[-1].notes.append(text)
         elif tag == "span" and self.card is not None:
             self.card[cls] = text
-        elif tag == "li" and self.card is not None:
+        elif tag == "li" and self.card is not None and self.partie == "Chiffres clés":
             self.cartes.append((self.card.get("valeur", ""), self.card.get("texte", ""), self.card.get("detail", "")))
             self.card = None
         self.text = ""
@@ -160,7 +170,7 @@ class Facts:
         return None
 
     def rate(self, token: str, where: str) -> tuple[Expr | None, Expr | None]:
-        m = re.search(r"\((.+?) / (.+?)\)$", token.replace(NNBSP, "").replace(NBSP, " "))
+        m = re.search(r"\((.+?) / (.+?)\)(?: — .*)?$", token.replace(NNBSP, "").replace(NBSP, " "))
         if not m:
             return None, None
         return self.tok(m.group(1), where + " (n)"), self.tok(m.group(2), where + " (base)")
@@ -219,8 +229,11 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
     matrix_first = sorted(pub.tables, key=lambda t: not t.titre.startswith("Situation logement : de l'entrée"))
     # the effectifs first (their names are the bases of everything), the housing matrix before its rates
     tables = sorted(matrix_first, key=lambda t: not t.titre.startswith("Effectifs "))
+    spaces: dict[str, dict[str, Expr]] = {}
     for t in tables:
-        where = t.titre
+        # each programme's part has its own effectifs (the CVG part and the PHC part are other people)
+        f.named = spaces.setdefault("PHC" if "Programme PHC" in t.partie else "", {})
+        where = f"{t.partie} · {t.titre}"
         base = _base_name(t)
         if base:
             f.same(base, f.tok(_base_token(t), f"{where} · base"))
@@ -234,18 +247,20 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                         f.same(name, f.tok(row[1], f"{where} · {row[0]}"))
             f.eq(f.named.get("acc"), f.named.get("debut"), f.named.get("ent"))
             f.eq(f.named.get("acc"), f.named.get("fin"), f.named.get("sor"))
-        elif heads[1:4] == ["Oui", "Non", "Non renseigné"]:
+        elif heads[1:3] == ["Oui", "Non"]:
+            with_nr = heads[3] == "Non renseigné"
             for row in t.lignes:
-                oui, non, nr = (f.tok(c, f"{where} · {row[0]} · {h}") for c, h in zip(row[1:4], heads[1:4], strict=True))
+                oui, non = (f.tok(c, f"{where} · {row[0]} · {h}") for c, h in zip(row[1:3], heads[1:3], strict=True))
+                nr = f.tok(row[3], f"{where} · {row[0]} · NR") if with_nr else {"": 0.0}
                 f.total(f.named.get("acc"), [oui, non, nr])
-                n, b = f.rate(row[4], f"{where} · {row[0]}")
+                n, b = f.rate(row[4 if with_nr else 3], f"{where} · {row[0]}")
                 f.eq(n, oui)
                 f.total(b, [oui, non])
                 if t.titre.startswith("Difficultés"):
                     f.same(f"diff:{row[0]}", oui)
         elif len(heads) >= 3 and heads[1] == "Effectif" and heads[2] == "Part":
             cells = [f.tok(row[1], f"{where} · {row[0]}") for row in t.lignes]
-            f.total(f.named.get("acc"), cells)
+            f.total(f.named.get(base or "acc"), cells)  # a distribution sums to its base
             if t.titre.startswith("Nombre de difficultés"):
                 counts = {int(row[0]): c for row, c in zip(t.lignes, cells, strict=True)}
                 for note in t.notes:
@@ -270,11 +285,16 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
             f.eq(b, f.named.get("sor"))
             f.le(n, b)
         elif t.titre.startswith("Accompagnement post-sortie"):
+            col = {h.split(" (")[0]: i for i, h in enumerate(heads)}
             for row in t.lignes:
                 sortis = f.tok(row[1], f"{where} · {row[0]} · sorti·es")
-                cn, cb = f.rate(row[2], f"{where} · {row[0]} · contacté·es")
-                sn, sb = f.rate(row[3], f"{where} · {row[0]} · stabilisé·es")
-                f.eq(cb, sortis), f.le(cn, cb), f.eq(sb, cn), f.le(sn, sb), f.le(sortis, f.named.get("sor"))
+                cn, cb = f.rate(row[col["Contacté·es"]], f"{where} · {row[0]} · contacté·es")
+                sn, sb = f.rate(row[col["Situation stabilisée"]], f"{where} · {row[0]} · stabilisé·es")
+                if "Non renseigné" in col:
+                    f.eq(sortis, cb, f.tok(row[col["Non renseigné"]], f"{where} · {row[0]} · NR"))
+                else:
+                    f.le(cb, sortis)
+                f.le(cn, cb), f.eq(sb, cn), f.le(sn, sb), f.le(sortis, f.named.get("sor"))
         elif t.titre == "Sorties dynamiques":
             n, b = f.rate(t.lignes[0][1], f"{where} · taux")
             f.same("dyn", n), f.same("hn", b)
@@ -334,9 +354,11 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                 f.le(n, ns[0])
             f.relate([(1.0, ns[0]), *((-1.0, n) for n in ns[1:])], float("-inf"), 0.0)
         elif t.titre.startswith("Résolution des difficultés"):
+            with_nr = "Non renseigné" in heads
             for row in t.lignes:
-                r, e, nres, nr = (f.tok(c, f"{where} · {row[0]} · {h}") for c, h in zip(row[1:5], heads[1:5], strict=True))
-                n, b = f.rate(row[5], f"{where} · {row[0]}")
+                r, e, nres = (f.tok(c, f"{where} · {row[0]} · {h}") for c, h in zip(row[1:4], heads[1:4], strict=True))
+                nr = f.tok(row[4], f"{where} · {row[0]} · NR") if with_nr else {"": 0.0}
+                n, b = f.rate(row[5 if with_nr else 4], f"{where} · {row[0]}")
                 f.total(n, [r, e])
                 f.total(b, [r, e, nres])
                 f.relate([(1.0, r), (1.0, e), (1.0, nres), (1.0, nr), (-1.0, f.named.get("sor"))], float("-inf"), 0.0)
@@ -344,12 +366,18 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                          float("-inf"), 0.0)
         elif t.titre.startswith("Parcours PHC"):
             acc, ent, sor = (f.tok(row[1], f"{where} · {row[0]}") for row in t.lignes[:3])
-            n, b = f.rate(t.lignes[5][1], f"{where} · poursuite")
+            n, b = f.rate(t.lignes[-1][1], f"{where} · poursuite")
             f.le(ent, acc), f.le(sor, acc), f.le(b, sor), f.le(n, b)
-        elif t.titre.startswith(("Évolution ", "Résultats ")) and "Accompagné·es" in heads:
-            national = t.titre.startswith("Résultats ")
+            if "Programme PHC" in t.partie:  # the PHC part: its block is its effectifs
+                f.same("acc", acc), f.same("ent", ent), f.same("sor", sor)
+        elif t.titre.startswith(("Évolution ", "Effectifs et sorties dynamiques")) and "Accompagné·es" in heads:
+            national = not t.titre.startswith("Évolution ")
             rows = {}
             for row in t.lignes:
+                if national and row[0] == "National":  # the national row: the report's own effectifs
+                    for name, c in zip(("acc", "ent", "sor", "fin"), row[2:6], strict=True):
+                        f.same(name, f.tok(c, f"{where} · national · {name}"))
+                    continue
                 key = "" if (not national and row[0] == str(annee)) else f"@{row[0]}"
                 cells = {name: f.tok(c, f"{where} · {row[0]} · {name}") for name, c in
                          zip(("acc", "ent", "sor", "fin"), row[2:6], strict=True)}
@@ -370,12 +398,13 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                         f.eq(rows[y]["acc"], rows[prev]["fin"], rows[y]["ent"])
                 if str(annee - 1) in rows:
                     f.eq(f.named.get("debut"), rows[str(annee - 1)]["fin"])
+    f.named = spaces.setdefault("", {})
     for value, texte, detail in pub.cartes:
         names = {"salarié·es accompagné·es": "acc", "salarié·es entré·es dans l'année": "ent",
                  "salarié·es sorti·es dans l'année": "sor"}
         if texte in names:
             f.same(names[texte], f.tok(value, f"carte · {texte}"))
-        elif "via le / la CP emploi" in texte:
+        elif "CP) emploi" in texte:
             f.same("viacp", f.tok(value, f"carte · {texte}"))
         else:
             rates = {"accèdent à l'emploi": ("dyn", "hn"), "situation logement s'améliorer": ("log.amel", "log.base"),

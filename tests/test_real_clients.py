@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -53,10 +54,11 @@ EXAMPLES = ROOT / "examples"
 CVG = str(Path(sys.executable).parent / "cvg")
 ANNEE = "2023"
 
-# Printed reports (A4, Chromium 156, measured 2026-12-03): national 19 pages (examples) and 21 (70 ACI), lyon
-# 17 and 17. The bounds catch a print that lost its parts or charts (fewer pages) or one that blew up (a table
-# or chart per page: the template's 29 pages were that kind); issue 15 aims at fewer, fuller pages.
-REPORT_PAGES = range(8, 29)
+# Printed reports (A4, Chromium 156, measured 2026-12-03, 70 ACI): v1 report national 21 pages, lyon 17; the same
+# content with the print stylesheet of issue 15 point 5, 19 and 16; the v2 report (a CVG part, a PHC part as
+# complete, annexes) 28 and 25. The bounds catch a print that lost its parts or charts (fewer pages) or one that
+# blew up (a table or chart per page, or a page shrunk: see test_printed_report_is_not_shrunk_to_fit).
+REPORT_PAGES = range(8, 36)
 # A 10-row error workbook on paper (issue 20, point 11).
 ERROR_WORKBOOK_MAX_PAGES = 4
 
@@ -192,18 +194,112 @@ def test_report_prints_in_chromium(request: pytest.FixtureRequest, src: str, sco
     assert missing == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,  # a missing client still fails under CVG_CLIENTS_REQUIRED
-                   reason="issue 15, point 5: the report's print stylesheet has no page numbers yet (only "
-                   "Chromium's own footer numbers the pages)")
 def test_report_numbers_its_own_pages(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Real client: printed without Chromium's header and footer (--no-pdf-header-footer, as a reader who
     unticks them, or a PDF made for the comité), every page of the national report still carries its number
-    (« n/N », « n sur N » or « Page n »), from the report's own print stylesheet. Fails on main at f59fd3a
-    (no page number in the stylesheet): issue 15 point 5; remove the xfail when it lands."""
+    (« n/N », « n sur N » or « Page n »), from the report's own print stylesheet, and every page but the first
+    its running header (the report's title). Fails on main at f59fd3a (no page number in the stylesheet):
+    issue 15 point 5."""
     pdf = tmp_path / "rapport.pdf"
     assert print_to_pdf(report_of(request, "reseau70", "national"), pdf, header_footer=False) == []
     pages = pdf_text_pages(pdf)
     assert [k for k, text in enumerate(pages, 1) if not page_number_on(text, k, len(pages))] == []
+    titre = squeeze(htmllib.unescape(re.search(r"<title>(.*?)</title>",
+                                               report_of(request, "reseau70", "national").read_text("utf-8")).group(1)))
+    assert [k for k, text in enumerate(pages[1:], 2) if titre not in squeeze(text)] == []
+
+
+# A4 in PostScript points and the report's print margins (templates/report.html.j2: @page margin 16 mm 13 mm 15 mm).
+A4_HEIGHT, MARGIN_TOP, MARGIN_BOTTOM = 841.92, 16 / 25.4 * 72, 15 / 25.4 * 72
+
+
+def pdf_words(pdf: Path) -> list[list[tuple[float, float, str]]]:
+    """Each page's words as (top, bottom, text), in poppler's reading order (pdftotext -bbox)."""
+    xml = subprocess.run([require_client("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [[(float(y0), float(y1), htmllib.unescape(w)) for y0, y1, w in
+             re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>', page)]
+            for page in re.findall(r"<page\b.*?</page>", xml, re.S)]
+
+
+def printed(request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> tuple[str, list[list[tuple[float, float, str]]]]:
+    """The 70-ACI network's report for `scope` (its HTML) printed by Chromium without its header and footer:
+    the HTML text and the words of each printed page."""
+    html = report_of(request, "reseau70", scope)
+    pdf = tmp_path / f"{scope}.pdf"
+    assert print_to_pdf(html, pdf, header_footer=False) == []
+    return html.read_text("utf-8"), pdf_words(pdf)
+
+
+@pytest.mark.parametrize("scope", ["national", "lyon"])
+def test_printed_report_has_no_page_under_a_third_full(request: pytest.FixtureRequest, scope: str,
+                                                      tmp_path: Path) -> None:
+    """Real client: on the printed report (A4, Chromium), every page but the last has text below the first third
+    of its body (the running header and the page number sit in the margins and are not counted). Fails on main
+    at e48a71e: parts start a new page whatever the page before holds (the PHC part, the footer alone)."""
+    _, pages = printed(request, scope, tmp_path)
+    third = MARGIN_TOP + (A4_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) / 3
+    lowest = [max((y1 for y0, y1, _ in words if y0 >= MARGIN_TOP and y1 <= A4_HEIGHT - MARGIN_BOTTOM), default=0.0)
+              for words in pages]
+    assert [k for k, y in enumerate(lowest[:-1], 1) if y < third] == []
+
+
+@pytest.mark.parametrize("scope", ["national", "lyon"])
+def test_printed_report_is_not_shrunk_to_fit(request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> None:
+    """Real client: the printed report keeps its type size: the median height of the body's words is at least
+    8.8 pt (text at 9-10 pt measures 9.3-10.5; 11 before issue 15). An element wider than the page (a table of
+    many columns whose numbers do not wrap, a table beside a chart) makes Chromium shrink EVERY page to fit it:
+    7.1-8.2 pt, measured on this branch at c65bf1c, where the national annex table of nine columns did so."""
+    _, pages = printed(request, scope, tmp_path)
+    heights = [y1 - y0 for words in pages for y0, y1, _ in words if y0 >= MARGIN_TOP and y1 <= A4_HEIGHT - MARGIN_BOTTOM]
+    assert statistics.median(heights) >= 8.8
+
+
+@pytest.mark.parametrize("scope", ["national", "lyon"])
+def test_printed_figures_have_their_title_above_and_their_table_on_the_same_page(
+        request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> None:
+    """Real client: on the printed report, each figure's title is on the page of its chart and above it (the chart's
+    longest label comes after the title in reading order), and the first table that goes with the chart
+    starts on that page too. Fails on main at e48a71e: the title was a caption below the chart, and charts
+    printed on another page than their table."""
+    source, pages = printed(request, scope, tmp_path)
+    texts = [squeeze(" ".join(w for _, _, w in words)) for words in pages]
+    blocs = [(m.group(1), m.group(2), m.group(3)) for chunk in source.split('<div class="bloc avec-graphique')[1:]
+             if (m := re.search(r"<figure>\s*<figcaption>(.*?)</figcaption>.*?(<svg\b.*?</svg>).*?"
+                                r"<div class=\"tableau[^\"]*\">\s*<table>\s*<caption>(.*?)</caption>", chunk, re.S))]
+    assert len(blocs) == source.count("<figure>") > 5
+    bad = []
+    for caption, svg, table in blocs:
+        title = squeeze(htmllib.unescape(re.sub(r"<[^>]+>", "", caption)))
+        labels = sorted((squeeze(t) for t in svg_texts(svg)[0]), key=len)[-1:]  # its longest label
+        where = [k for k, text in enumerate(texts) if title in text]
+        if not where:
+            bad.append((title, "titre absent"))
+            continue
+        text = texts[where[0]]
+        if not labels or text.find(labels[0], text.index(title)) < 0:
+            bad.append((title, "graphique pas sous son titre sur la même page"))
+        if squeeze(htmllib.unescape(table)) not in text[text.index(title):]:
+            bad.append((title, "tableau sur une autre page"))
+    assert bad == []
+
+
+def test_table_of_contents_lists_the_parts_and_sections(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The HTML report opens with a table of contents whose entries are, in order, the key figures and every part
+    and section heading of the report, each a link to its heading; printed, the first page holds every part's
+    entry. Fails on main at e48a71e: no table of contents."""
+    source, pages = printed(request, "national", tmp_path)
+    nav = re.search(r'<nav class="sommaire"[^>]*>(.*?)</nav>', source, re.S)
+    assert nav is not None
+    entries = re.findall(r'<a href="#([^"]+)">(.*?)</a>', nav.group(1))
+    headings = [(m[0] or m[2], m[1] or m[3]) for m in re.findall(
+        r'<h2 id="([^"]+)">(.*?)</h2>|<section class="section" id="([^"]+)">\s*<h3>(.*?)</h3>', source)]
+    assert len(headings) > 10
+    assert [(target, htmllib.unescape(text)) for target, text in entries] == [
+        (target, htmllib.unescape(text)) for target, text in headings]
+    first = squeeze(" ".join(w for _, _, w in pages[0]))
+    parts = [htmllib.unescape(text) for target, text in headings if target.startswith("titre-")]
+    assert parts and all(squeeze(p) in first for p in parts)
 
 
 def test_chart_measure_catches_a_collapsed_chart(tmp_path: Path) -> None:

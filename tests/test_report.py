@@ -261,8 +261,10 @@ def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
     rapport = build_report(ind, schema, charts=False)
     names = [row[0] for row in rapport.t["territoires"].lignes]
     par = ind["par_territoire"] or {}
-    # in schema order; a territoire without any ACI in the data is named in a note, not a line of zeros
-    assert names == [t.name for t in schema.territoires if par[t.slug]["effectifs"]["nb_aci"] > 0]
+    # sorted by name (accents ignored), then the national row; a territoire without any ACI in the data is
+    # named in a note, not a line of zeros
+    expected = [t.name for t in schema.territoires if par[t.slug]["effectifs"]["nb_aci"] > 0]
+    assert names == [*sorted(expected, key=report._sort_name), "National"]
     absents = [t.name for t in schema.territoires if par[t.slug]["effectifs"]["nb_aci"] == 0]
     assert absents == ["Seine-Saint-Denis"]
     assert "Territoires sans ACI dans les données de l'année : Seine-Saint-Denis." in rapport.t["territoires"].notes
@@ -285,15 +287,15 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     with drawing_only("profil"):
         secret_on = build_report(ind, schema, seuil=5).g["profil"].svg
         secret_off = build_report(ind, schema, seuil=0).g["profil"].svg
-    assert f">0{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
-    assert f">0{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
+    assert f">&lt;{NBSP}1{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
+    assert f">&lt;{NBSP}1{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
     assert "Femme : n.s." in secret_on
     assert "Homme : n.s." in secret_on  # the secondary secret's « s » is not drawn either (100 % − it = Femme)
     # the table: the masked count and its share (0 % of 3 448 would say « between 1 and 17 »)
     table = build_report(ind, schema, seuil=5, charts=False).t["sexe"]
-    assert table.lignes[0] == ["Femme", LT5, NS]
+    assert table.lignes[1] == ["Femme", LT5, NS]
     # … and Homme too (secondary secret): the base minus Homme would give Femme back
-    assert table.lignes[1] == ["Homme", "s", NS]
+    assert table.lignes[0] == ["Homme", "s", NS]
 
 
 def test_stacked_line_with_a_masked_segment_is_not_drawn(schema: Schema) -> None:
@@ -380,15 +382,19 @@ def check_golden(name: str, text: str, figures: Figures) -> None:
 
 # demo_store (tests/conftest.py): the committed examples ingested with the library on 30 June 2024, as
 # `make demo` does, once per run for this module and test_report_pdf.py.
-DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
+DEMO_SCOPES = {"national": {"national": True, "territoire": None}, "lyon": {"national": False, "territoire": "lyon"}}
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 @pytest.mark.parametrize("perimetre", list(DEMO_SCOPES))
 def test_golden_demo(perimetre: str, fmt: str, demo_store: Path, schema: Schema, tmp_path: Path) -> None:
-    ind = load_indicators(demo_store, scope=DEMO_SCOPES[perimetre], annee=2023, schema=schema)
+    """The default report (CVG part, PHC part, annexes; lyon beside the national) of the demo data."""
+    from cvg_pipeline.commands.report import report_indicators
+
+    got = report_indicators(demo_store, **DEMO_SCOPES[perimetre], aci=None, annee="2023",  # type: ignore[arg-type]
+                            programme=None, au=None)
     with figures_recorded() as figures:
-        (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
+        (path,) = render_report(got.main, schema, formats=(fmt,), out_dir=tmp_path, phc=got.phc, national=got.national)
     text = path.read_text(encoding="utf-8")
     assert str(tmp_path) not in text and str(demo_store.parent) not in text
     check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text, figures)

@@ -5,9 +5,12 @@ instead under CVG_CLIENTS_REQUIRED=1 (tests/clients.py::require_client). The rep
 70-ACI network are checked in Chromium and printed to PDF by tests/test_real_clients.py.
 `make captures` runs this module as a script to write full-page PNG captures of the golden reports
 (tests/golden/exemples: the demo reports; tests/golden/echantillon: the sample) and of the reports
-`make demo` wrote in demo/rapports/, if any:
+`make demo` wrote in demo/rapports/, if any, then prints the national and lyon reports of a 70-ACI network
+(`examples/generate.py --aci 70`, ingested into a store of its own) as A4 PDF with headless Chromium (the HTML,
+as a reader prints it) and with `cvg report --format pdf` (Typst), and writes every page as a PNG
+(pdftoppm -r 50) and one contact sheet per PDF, to look at every page:
 
-    python -m tests.test_report_browser captures/
+    python -m tests.test_report_browser captures/            # + --sans-reseau: skip the 70-ACI network
 """
 
 from __future__ import annotations
@@ -85,9 +88,62 @@ def trim(png: Path, margin: int = 24) -> None:
         rgb.crop((0, 0, rgb.width, box[3] + margin)).save(png)
 
 
+def contact_sheet(pngs: list[Path], sheet: Path, columns: int = 6) -> None:
+    """The pages side by side, `columns` a row, each under its file name (to look at a whole report at once)."""
+    from PIL import Image, ImageDraw
+
+    images = [Image.open(p).convert("RGB") for p in pngs]
+    w, h = max(i.width for i in images), max(i.height for i in images)
+    rows = -(-len(images) // columns)
+    out = Image.new("RGB", (min(columns, len(images)) * (w + 8), rows * (h + 20)), "#777777")
+    draw = ImageDraw.Draw(out)
+    for k, (png, image) in enumerate(zip(pngs, images, strict=True)):
+        x, y = (k % columns) * (w + 8), (k // columns) * (h + 20)
+        out.paste(image, (x, y + 16))
+        draw.text((x + 2, y + 2), png.name, fill="white")
+    out.save(sheet)
+
+
+def print_network(out: Path) -> list[str]:
+    """The 70-ACI network's national and lyon reports (HTML printed by Chromium, and the Typst PDF), each page
+    a PNG, and a contact sheet per PDF; return the PDFs' page counts as lines to print."""
+    from tests.clients import pdf_pages, print_to_pdf, require_client
+
+    work = out / "reseau-70"
+    work.mkdir(parents=True, exist_ok=True)
+    books, store = work / "classeurs", work / "cvg.duckdb"
+    cvg = [sys.executable, "-m", "cvg_pipeline"]
+    if not store.exists():
+        subprocess.run([sys.executable, str(HERE.parent / "examples" / "generate.py"), "--aci", "70", "--sortie",
+                        str(books)], check=True, capture_output=True)
+        subprocess.run([*cvg, "init", "--store", str(store)], check=True, capture_output=True)
+        subprocess.run([*cvg, "ingest", "--store", str(store), "--erreurs", str(work / "erreurs"), str(books)],
+                       check=True, capture_output=True)
+    lines = []
+    for scope in (["--national"], ["--territoire", "lyon"]):
+        subprocess.run([*cvg, "report", "--store", str(store), *scope, "--annee", "2023", "--format", "html,pdf",
+                        "--sortie", str(work), "--ecraser"], check=True, capture_output=True)
+        name = f"rapport-{scope[-1].lstrip('-')}-2023"
+        pdfs = {"chromium": work / f"{name}-chromium.pdf", "typst": work / f"{name}.pdf"}
+        problems = print_to_pdf(work / f"{name}.html", pdfs["chromium"], header_footer=False)
+        lines += [f"  erreur de console : {line}" for line in problems]
+        for engine, pdf in pdfs.items():
+            for old in out.glob(f"{name}-{engine}-*.png"):
+                old.unlink()
+            subprocess.run([require_client("pdftoppm"), "-r", "50", "-png", str(pdf), str(out / f"{name}-{engine}")],
+                           check=True)
+            pngs = sorted(out.glob(f"{name}-{engine}-*.png"))
+            contact_sheet(pngs, out / f"planche-{name}-{engine}.png")
+            lines.append(f"{pdf} : {pdf_pages(pdf)} pages ({engine}), planche-{name}-{engine}.png")
+    return lines
+
+
 def main(argv: list[str]) -> int:
     """Capture the golden HTML reports and demo/rapports/*.html, full page, into the folder given
-    (default: captures/); exit 1 on a console error."""
+    (default: captures/), then the 70-ACI network's printed reports (not with --sans-reseau); exit 1 on a
+    console error."""
+    network = "--sans-reseau" not in argv
+    argv = [a for a in argv if a != "--sans-reseau"]
     out = Path(argv[0]) if argv else Path("captures")
     if find_chromium() is None:
         print("chromium absent : installez le paquet Debian « chromium » (apt-get install -y chromium).")
@@ -103,6 +159,10 @@ def main(argv: list[str]) -> int:
         for line in problems:
             print(f"  erreur de console : {line}")
             failed = True
+    if network:
+        for line in print_network(out):
+            print(line)
+            failed = failed or "erreur de console" in line
     return 1 if failed else 0
 
 

@@ -29,8 +29,9 @@ from cvg_pipeline.schema.load import Schema, load_schema
 
 HERE = Path(__file__).parent
 SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
-# The demo reports measured 14 (national) and 13 (lyon) pages (70-ACI network: 15 and 13).
-PAGES = range(10, 21)
+# The demo reports measured 14 (national) and 13 (lyon) pages (70-ACI network: 15 and 13) before report v2;
+# the v2 content (every section of the 2023 report, evolutions, annexes, definitions) measured 23 and 21.
+PAGES = range(10, 31)
 # A4 in points, and the text area between the template's margins (top 22 mm, bottom 20 mm).
 TOP, BOTTOM = 842 - 22 / 25.4 * 72, 20 / 25.4 * 72
 
@@ -75,12 +76,13 @@ def test_page_count_and_a_page_number_on_every_page_but_the_cover(rendu: Rendu) 
 
 
 def test_cover_says_programme_year_perimeter_and_date(rendu: Rendu) -> None:
+    """The cover carries the HTML's programme, perimeter and date line (which year, which Dates d'arrêté)."""
     meta = norm(html.unescape(re.search(r'<p class="meta">(.*?)</p>', rendu.html).group(1)))  # type: ignore[union-attr]
-    programme, annee, donnees_au = meta.split(" · ")
+    programme, ligne_date = meta.split(" · ", 1)
     title = norm(html.unescape(re.search(r"<h1>(.*?)</h1>", rendu.html).group(1)))  # type: ignore[union-attr]
     cover = rendu.pages[0]
     assert programme in cover and title.split(" — ")[1] in cover
-    assert f"A{annee[1:]} · {donnees_au}" in cover
+    assert ligne_date.startswith("Année 2023") and ligne_date in cover
 
 
 def _headings(page_html: str) -> list[str]:
@@ -115,7 +117,9 @@ def test_key_figures_are_the_htmls(rendu: Rendu) -> None:
 def test_figures_are_vectors_numbered_with_their_title_above(rendu: Rendu) -> None:
     """As many figures as the HTML, each « Figure N — title » above its chart; charts are vectors (their text
     is text), but for the colours of the housing heatmap's cells (matplotlib's imshow is a bitmap in SVG)."""
-    legends = [norm(html.unescape(c)) for c in re.findall(r"<figcaption>(.*?)</figcaption>", rendu.html)]
+    legends = [norm(html.unescape(c)) for c in
+               re.findall(r'<figcaption><span class="numero">Figure \d+ — </span>(.*?)</figcaption>', rendu.html)]
+    assert len(legends) == rendu.html.count("<figcaption>") >= 10
     text = " ".join(rendu.pages)
     for n, legend in enumerate(legends, start=1):
         assert f"Figure {n} — {legend}" in text

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.commands.common import (
     AciOption,
     AnneeOption,
@@ -18,8 +22,11 @@ from cvg_pipeline.commands.common import (
     WaitOption,
     echo,
     guarded,
-    indicators_from_options,
 )
+
+if TYPE_CHECKING:
+    from cvg_pipeline.indicators.compute import Indicators
+    from cvg_pipeline.schema.load import Schema
 
 
 def register(app: typer.Typer) -> None:
@@ -98,7 +105,7 @@ def report(
             print_audit()
             return
         wanted = parse_formats_option(formats)
-        result, schema = indicators_from_options(
+        loaded = report_indicators(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
             wait=attente,
@@ -106,24 +113,89 @@ def report(
         from cvg_pipeline.ingest.suivi import absent_columns
         from cvg_pipeline.store.db import resolve_store_path
 
-        absent = absent_columns(resolve_store_path(store), result["snapshots"], schema, wait=attente)
+        absent = absent_columns(resolve_store_path(store), loaded.main["snapshots"], loaded.schema, wait=attente)
         for path in render_report(
-            result, schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent,
-            ecraser=ecraser,
+            loaded.main, loaded.schema, formats=wanted, out_dir=sortie, seuil=seuil_secret, colonnes_absentes=absent,
+            ecraser=ecraser, phc=loaded.phc, national=loaded.national,
         ):
             echo(str(path))
 
     def print_audit() -> None:
         from cvg_pipeline.report.build import audit_json, audit_text, build_report
 
-        result, schema = indicators_from_options(
+        loaded = report_indicators(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             wait=attente,
         )
-        rapport = build_report(result, schema, seuil=seuil_secret, charts=False)
+        rapport = build_report(loaded.main, loaded.schema, seuil=seuil_secret, charts=False, phc=loaded.phc,
+                               national=loaded.national)
+        result = loaded.main
         echo(audit_json(result, rapport, seuil_secret) if json_output else audit_text(result, rapport, seuil_secret))
 
     guarded(run)
+
+
+@dataclass
+class ReportIndicators:
+    """What a report is computed from: its programme's indicators, the PHC part's, the national ones."""
+
+    schema: Schema
+    main: Indicators
+    phc: Indicators | None
+    national: Indicators | None
+
+
+def report_indicators(
+    store: Path | None,
+    *,
+    national: bool,
+    territoire: str | None,
+    aci: str | None,
+    annee: str | None,
+    programme: str | None,
+    au: str | None,
+    before_query: Callable[[], None] | None = None,
+    wait: float | None = None,
+) -> ReportIndicators:
+    """The indicators of a report (indicators.md §5.1), on one read-only connection. Without --programme: the
+    CVG part (programme CVG) and the PHC part; --programme CVG, PHC or tous: that programme alone (tous: the
+    pooled report). A territoire or ACI report also gets the national indicators of its programme, for the
+    comparison annex. Warnings of the main indicators go to stderr."""
+    from cvg_pipeline.indicators import compute as ind
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.checks import existing_store
+    from cvg_pipeline.store.db import open_store
+    from cvg_pipeline.store.extract import check_scope
+
+    schema = load_schema()
+    scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
+    year = ind.parse_annee(annee)
+    prog = ind.parse_programme(schema, programme) if programme is not None else None
+    day = ind.parse_au(au)
+    if before_query is not None:
+        before_query()
+    path = existing_store(store)
+    main_prog = prog if prog is not None else "CVG"
+    with open_store(path, read_only=True, wait=wait) as con:
+        ind._check_not_empty(con, path)
+        check_scope(con, scope.niveau, scope.territoire)  # an extract (cvg extraire) speaks for its territoire only
+
+        def compute(sc: ind.Scope, pr: ind.Programme) -> Indicators:
+            return ind.compute_indicators(con, schema, scope=sc, annee=year, programme=pr, au=day)
+
+        main = compute(scope, main_prog)
+        phc = compute(scope, "PHC") if prog is None else None
+        nat = None
+        if scope.niveau != "national":
+            try:
+                check_scope(con, "national", None)
+            except CvgError:  # an extract has no national figures: no comparison annex
+                nat = None
+            else:
+                nat = compute(ind.Scope.national(), main_prog)
+    for warning in ind.indicator_warnings(main):
+        sys.stderr.write(f"Attention : {warning}\n")
+    return ReportIndicators(schema, main, phc, nat)
 
 
 def parse_formats_option(raw: str) -> tuple[str, ...]:

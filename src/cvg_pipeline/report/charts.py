@@ -27,6 +27,7 @@ SERIES = (BLEU, ORANGE, VERT, ROUGE, GRIS)
 TEXTE = "#222222"
 LARGEUR = 8.5  # inches (about the width of the HTML column: text keeps its size)
 TAILLE = 9.0  # font size, points
+BARRES = 4.6  # inches for the bars of a horizontal bar chart (its labels' width comes on top)
 
 
 class Barre:
@@ -77,12 +78,14 @@ def _style(nom: str) -> Iterator[None]:
         yield
 
 
-def _figure(hauteur: float) -> Figure:
+def _figure(hauteur: float, largeur: float = LARGEUR) -> Figure:
     """A figure without a layout engine: margins are set from measured text (constrained layout doubles
-    the drawing time)."""
+    the drawing time). A chart that needs less than the full width is drawn narrower (`largeur` inches): the
+    report shows every chart at the same scale (its width in the SVG over LARGEUR), so that its text keeps
+    the size of the others' and a table can sit beside it."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(LARGEUR, hauteur))
+    return Figure(figsize=(min(largeur, LARGEUR), hauteur))
 
 
 def _largeur(textes: Sequence[str], taille: float = TAILLE) -> float:
@@ -188,8 +191,9 @@ def barres_horizontales(nom: str, description: str, barres: Sequence[Barre], *, 
                         couleur: str = BLEU) -> str:
     """One horizontal bar per category (shares in % by default, or counts)."""
     with _style(nom):
-        fig = _figure(0.2 + 0.3 * len(barres))
-        ax = _axes(fig, _largeur([b.libelle for b in barres]) + 0.15, 0.55, 0.06, 0.06)
+        gauche = _largeur([b.libelle for b in barres]) + 0.15
+        fig = _figure(0.2 + 0.3 * len(barres), gauche + BARRES + 0.55)
+        ax = _axes(fig, gauche, 0.55, 0.06, 0.06)
         _barh(ax, barres, pourcentages, couleur)
         # Every bar carries its value: no value axis (lighter to read, and fewer artists to draw).
         ax.xaxis.set_visible(False)
@@ -201,7 +205,8 @@ def barres_verticales(nom: str, description: str, barres: Sequence[Barre], *, po
                       titre_x: str | None = None) -> str:
     """One vertical bar per category (for ordered categories such as a number of difficulties)."""
     with _style(nom):
-        fig = _figure(2.4)
+        largeur = max(0.75 + 0.9 * len(barres), _largeur([titre_x or ""]) + 0.8)
+        fig = _figure(2.0 if len(barres) <= 5 else 2.4, largeur)
         ax = _axes(fig, 0.55, 0.1, 0.55 if titre_x else 0.3, 0.1)
         positions = list(range(len(barres)))
         ax.bar(positions, [b.valeur or 0.0 for b in barres],
@@ -231,29 +236,27 @@ def barres_verticales(nom: str, description: str, barres: Sequence[Barre], *, po
 
 
 def panneaux(nom: str, description: str, groupes: Sequence[tuple[str, Sequence[Barre]]]) -> str:
-    """Small multiples: one horizontal bar chart of shares per group, side by side."""
+    """One horizontal bar chart of shares per group, the groups one below the other, each under its title, at
+    full width and on one scale (the largest share of all groups) with one label column: read at the size of
+    the other charts (side-by-side thumbnails were too small to read on paper)."""
     with _style(nom):
-        hauteur = 0.55 + 0.3 * max(len(barres) for _, barres in groupes)
+        titre_h, pas, ecart = 0.3, 0.27, 0.12
+        hauteur = sum(titre_h + pas * len(barres) + ecart for _, barres in groupes)
         fig = _figure(hauteur)
-        # Equal bar areas: each panel is as wide as its labels plus the same room for the bars, all on one
-        # scale (the largest share of all panels), so that bars compare across panels.
-        echelle = max((b.valeur or 0.0 for _, barres in groupes for b in barres), default=0.0) * 1.02 or 1.0
-        marges = [_largeur([b.libelle for b in barres]) + 0.12 for _, barres in groupes]
-        droite = 0.45
-        barre = max((LARGEUR - sum(marges) - droite * len(groupes)) / len(groupes), 0.6)
-        x0 = 0.0
-        for (titre, barres), couleur, gauche in zip(groupes, SERIES, marges, strict=False):
-            largeur = gauche + barre + droite
-            ax = _axes(fig, gauche, droite, 0.08, 0.3, x0=x0, largeur=largeur)
+        echelle = max((b.valeur or 0.0 for _, barres in groupes for b in barres), default=0.0) * 1.12 or 1.0
+        gauche = _largeur([b.libelle for _, barres in groupes for b in barres]) + 0.15
+        haut = 0.0
+        for (titre, barres), couleur in zip(groupes, SERIES, strict=False):
+            bloc = titre_h + pas * len(barres)
+            ax = _axes(fig, gauche, 0.5, hauteur - haut - bloc, haut + titre_h)
             _barh(ax, barres, True, couleur)
-            # baseline-aligned: a title starting with an accented capital (« Âge ») stays on the same line
-            fig.text((x0 + 0.1) / LARGEUR, 1 - 0.24 / hauteur, titre, ha="left", va="baseline",
+            fig.text(0.1 / LARGEUR, 1 - (haut + 0.2) / hauteur, titre, ha="left", va="baseline",
                      fontsize=10, fontweight="bold", color=TEXTE)
-            x0 += largeur
             ax.set_xlim(0, echelle)
             ax.xaxis.set_visible(False)
             ax.spines["bottom"].set_visible(False)
             ax.grid(False)
+            haut += bloc + ecart
         return _svg(fig, nom, description)
 
 
@@ -293,15 +296,39 @@ def empilees(nom: str, description: str, lignes: Sequence[tuple[str, Sequence[fl
 def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequence[str],
             valeurs: Sequence[Sequence[float | None]], textes: Sequence[Sequence[str]],
             titre_lignes: str, titre_colonnes: str) -> str:
-    """A heat map (rows → columns) with the text of each cell; None cells are left blank (grey text)."""
-    import numpy as np
+    """A table of cells (rows → columns) with the text of each cell; None cells are left blank (grey text).
 
+    When rows and columns are the same ordered situations (the housing situation at entry → at exit), the
+    diagonal (no change) is drawn in light grey and the colour scale is set by the other cells: above the
+    diagonal (an improvement) in blue, below (a degradation) in orange, with a legend; otherwise one blue scale
+    for all. Cells are vector rectangles (text and colours stay sharp in the PDF)."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch, Rectangle
+
+    carre = list(lignes) == list(colonnes)
     with _style(nom):
-        fig = _figure(1.1 + 0.42 * len(lignes))
-        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.08, 0.85)
-        data = np.array([[v if v is not None else 0.0 for v in row] for row in valeurs], dtype=float)
-        top = float(data.max()) if data.size else 0.0
-        ax.imshow(data, cmap="Blues", vmin=0, vmax=max(top, 1.0), aspect="auto")
+        fig = _figure(1.1 + 0.42 * len(lignes) + (0.3 if carre else 0.0))
+        ax = _axes(fig, _largeur(lignes, 8.5) + 0.45, 0.1, 0.38 if carre else 0.08, 0.85)
+        hors = [v for i, row in enumerate(valeurs) for j, v in enumerate(row)
+                if v is not None and not (carre and i == j)]
+        top = max(hors, default=0.0) or 1.0
+        bleus, oranges = matplotlib.colormaps["Blues"], matplotlib.colormaps["Oranges"]
+        for i, row in enumerate(valeurs):
+            for j, v in enumerate(row):
+                if v is None or v == 0:
+                    couleur = "#ffffff"
+                elif carre and i == j:
+                    couleur = "#e6e8ea"
+                else:
+                    echelle = oranges if carre and j < i else bleus
+                    couleur = to_hex(echelle(0.12 + 0.78 * min(v / top, 1.0)))
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=couleur, edgecolor="white", linewidth=1.5))
+                ax.text(j, i, textes[i][j], ha="center", va="center", fontsize=8.5,
+                        color="#ffffff" if _sombre(couleur) else (TEXTE if v is not None else "#666666"),
+                        fontstyle="normal" if v is not None else "italic")
+        ax.set_xlim(-0.5, len(colonnes) - 0.5)
+        ax.set_ylim(len(lignes) - 0.5, -0.5)
         ax.set_xticks(range(len(colonnes)), [_wrap(c) for c in colonnes], fontsize=8)
         ax.set_yticks(range(len(lignes)), lignes, fontsize=8.5)
         ax.xaxis.tick_top()
@@ -311,13 +338,12 @@ def matrice(nom: str, description: str, lignes: Sequence[str], colonnes: Sequenc
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        for i, row in enumerate(textes):
-            for j, texte in enumerate(row):
-                v = valeurs[i][j]
-                light = v is not None and top > 0 and v > top * 0.55
-                ax.text(j, i, texte, ha="center", va="center", fontsize=8.5,
-                        color="#ffffff" if light else (TEXTE if v is not None else "#666666"),
-                        fontstyle="normal" if v is not None else "italic")
+        if carre:
+            fig.legend(handles=[Patch(facecolor=to_hex(bleus(0.6)), label="situation améliorée"),
+                                Patch(facecolor="#e6e8ea", label="situation inchangée"),
+                                Patch(facecolor=to_hex(oranges(0.6)), label="situation dégradée")],
+                       loc="lower left", bbox_to_anchor=(0.01, 0.0), ncols=3, fontsize=8.5, handlelength=1.2,
+                       frameon=False)
         return _svg(fig, nom, description)
 
 
@@ -364,3 +390,151 @@ def _wrap(text: str, width: int = 14) -> str:
     lines.append(current)
     return "\n".join(lines)
 
+
+
+# Years of a trend, oldest to newest: from light to the report's blue (the current year stands out).
+ANNEES = ("#b8d0de", "#6f9fbd", BLEU)
+
+
+def _shades(n: int) -> list[str]:
+    return list(ANNEES[-n:]) if n <= len(ANNEES) else [SERIES[k % len(SERIES)] for k in range(n)]
+
+
+def tendance(nom: str, description: str, annees: Sequence[str], series: Sequence[tuple[str, Sequence[Barre]]], *,
+             pourcentages: bool = True) -> str:
+    """A trend over the years: for each series (a category, a figure), one bar per year, oldest to newest,
+    lighter to darker, each with its value printed.
+
+    One series: vertical bars, one per year (the series' name is the chart's subject, not printed). Several:
+    one row per series, its years as grouped horizontal bars, and a legend of the years above. A Barre whose
+    value is None (hidden by the secret statistique, not computable) is not drawn: its text (« < 5 »,
+    « n.s. ») is printed in italics in its place.
+    """
+    couleurs = _shades(len(annees))
+    maximum = max((b.valeur or 0.0 for _, barres in series for b in barres), default=0.0)
+    with _style(nom):
+        if len(series) == 1:
+            _, barres = series[0]
+            fig = _figure(2.0, 0.75 + 1.0 * len(annees))
+            ax = _axes(fig, 0.6, 0.1, 0.3, 0.1)
+            positions = list(range(len(barres)))
+            ax.bar(positions, [b.valeur or 0.0 for b in barres], width=0.6,
+                   color=[couleurs[i % len(couleurs)] if b.valeur is not None else GRIS
+                          for i, b in enumerate(barres)])
+            ax.set_xticks(positions, list(annees))
+            ax.tick_params(axis="x", length=0)
+            if pourcentages:
+                _pct_axis(ax, horizontal=False)
+                span = 108.0
+            else:
+                _count_axis(ax, horizontal=False, maximum=maximum)
+                span = max(maximum, 1.0) * 1.15
+            for pos, b in zip(positions, barres, strict=True):
+                ax.text(pos, (b.valeur or 0.0) + span * 0.015, b.etiquette, ha="center", va="bottom", fontsize=8.5,
+                        color=TEXTE, fontstyle="normal" if b.valeur is not None else "italic")
+            return _svg(fig, nom, description)
+        pas = 0.17 * len(annees) + 0.2  # inches per series: its bars and a gap
+        fig = _figure(0.45 + pas * len(series))
+        ax = _axes(fig, _largeur([label for label, _ in series]) + 0.15, 0.6, 0.06, 0.38)
+        hauteur = 0.8 / max(len(annees), 1)
+        for k, annee in enumerate(annees):
+            ys = [i + (k - (len(annees) - 1) / 2) * hauteur for i in range(len(series))]
+            de_l_annee = [valeurs[k] for _, valeurs in series]
+            ax.barh(ys, [b.valeur or 0.0 for b in de_l_annee], height=hauteur * 0.92, color=couleurs[k], label=annee)
+            span = 100.0 if pourcentages else max(maximum, 1.0)
+            for y, b in zip(ys, de_l_annee, strict=True):
+                ax.text((b.valeur or 0.0) + span * 0.01, y, b.etiquette, va="center", ha="left", fontsize=7.5,
+                        color=TEXTE, fontstyle="normal" if b.valeur is not None else "italic")
+        ax.set_yticks(range(len(series)), [label for label, _ in series])
+        ax.invert_yaxis()
+        ax.tick_params(axis="y", length=0)
+        if pourcentages:
+            _pct_axis(ax, horizontal=True)
+        else:
+            _count_axis(ax, horizontal=True, maximum=maximum)
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        ax.grid(False)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(annees), fontsize=8.5, handlelength=1.2,
+                  borderaxespad=0.2)
+        return _svg(fig, nom, description)
+
+
+def _degrade(n: int) -> list[str]:
+    """`n` colours from the most precarious situation (red) through grey to the most stable (the report's blue)."""
+    from matplotlib.colors import LinearSegmentedColormap, to_hex
+
+    cmap = LinearSegmentedColormap.from_list("logement", [ROUGE, "#e8a36a", "#d6dadd", "#7fb0cf", BLEU])
+    return [to_hex(cmap(k / max(n - 1, 1))) for k in range(n)]
+
+
+def _sombre(couleur: str) -> bool:
+    """Whether white text reads better than dark text on `couleur` (relative luminance under 0.4)."""
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(couleur)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4
+
+
+def flux_logement(nom: str, description: str, categories: Sequence[str], entree: Sequence[Barre],
+                  sortie: Sequence[Barre]) -> str:
+    """Housing situation at entry and at exit: two 100 % stacked bars, one above the other, the categories in
+    the order given (the most precarious first), joined by bands that show how each category's share moved;
+    the legend gives each category's share at entry → at exit.
+
+    The Barre values are shares in % of each bar's base. A value that is not drawn (None: hidden by the secret
+    statistique) is pooled with the others of its bar into one hatched grey segment « masqué » at the bar's
+    end: its width is 100 − the shares drawn, which the published total already gives, never a hidden share
+    alone when two are hidden; the bands are then left out for that bar's hidden categories.
+    """
+    from matplotlib.patches import Patch, Polygon
+
+    couleurs = _degrade(len(categories))
+    with _style(nom):
+        lignes = (("À l'entrée", entree), ("À la sortie", sortie))
+        legende = [f"{c} : {a.etiquette} → {b.etiquette}" for c, a, b in zip(categories, entree, sortie, strict=True)]
+        ncols = 2 if max((len(t) for t in legende), default=0) > 38 else 3
+        rangs = -(-len(categories) // ncols)
+        hauteur = 1.75 + 0.22 * rangs
+        fig = _figure(hauteur)
+        ax = _axes(fig, _largeur([label for label, _ in lignes]) + 0.15, 0.35, 0.25 + 0.22 * rangs, 0.08)
+        y = {0: 0.0, 1: 1.0}
+        epaisseur = 0.42
+        bords: list[list[tuple[float, float] | None]] = []
+        for i, (_, barres) in enumerate(lignes):
+            x = 0.0
+            row: list[tuple[float, float] | None] = []
+            for couleur, b in zip(couleurs, barres, strict=True):
+                if b.valeur is None:
+                    row.append(None)
+                    continue
+                ax.barh(y[i], b.valeur, left=x, height=epaisseur, color=couleur, edgecolor="white", linewidth=0.6)
+                if b.valeur >= 7:
+                    ax.text(x + b.valeur / 2, y[i], b.etiquette, ha="center", va="center", fontsize=8,
+                            color="#ffffff" if _sombre(couleur) else TEXTE)
+                row.append((x, x + b.valeur))
+                x += b.valeur
+            if any(b.valeur is None for b in barres):
+                ax.barh(y[i], max(100.0 - x, 0.0), left=x, height=epaisseur, color="#eeeeee", hatch="///",
+                        edgecolor="#9aa3ab", linewidth=0.0)
+            bords.append(row)
+        for couleur, de, vers in zip(couleurs, bords[0], bords[1], strict=True):
+            if de is None or vers is None or (de[1] - de[0] == 0 and vers[1] - vers[0] == 0):
+                continue
+            haut, bas = y[0] + epaisseur / 2, y[1] - epaisseur / 2
+            ax.add_patch(Polygon([(de[0], haut), (de[1], haut), (vers[1], bas), (vers[0], bas)], closed=True,
+                                 facecolor=couleur, alpha=0.28, linewidth=0))
+        ax.set_yticks([y[0], y[1]], [label for label, _ in lignes])
+        ax.set_ylim(1.35, -0.35)
+        ax.tick_params(axis="y", length=0)
+        _pct_axis(ax, horizontal=True)
+        ax.set_xlim(0, 100)
+        ax.grid(False)
+        ax.spines["left"].set_visible(False)
+        handles = [Patch(facecolor=c, label=t) for c, t in zip(couleurs, legende, strict=True)]
+        if any(b.valeur is None for _, barres in lignes for b in barres):
+            handles.append(Patch(facecolor="#eeeeee", edgecolor="#9aa3ab", hatch="///",
+                                 label="masqué (secret statistique)"))
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncols=ncols, fontsize=8.5,
+                   handlelength=1.2, columnspacing=1.2, frameon=False)
+        return _svg(fig, nom, description)

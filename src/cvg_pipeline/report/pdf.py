@@ -19,6 +19,7 @@ typst is imported here, and this module only when a PDF is asked for (`cvg --hel
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from datetime import UTC, datetime
 from importlib import resources
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cvg_pipeline.report.build import Graphique, Rapport, Tableau
+    from cvg_pipeline.report.build import Carte, Graphique, Rapport, Tableau
 
 TEMPLATE = "report.typ"
 DATA = "rapport.json"
@@ -66,13 +67,28 @@ def _tableau(t: Tableau) -> dict[str, Any]:
     }
 
 
-def _figure(g: Graphique | None, charts: list[str]) -> dict[str, str] | None:
+def _carte(c: Carte) -> dict[str, str]:
+    national = _text(c.national)
+    return {"valeur": _text(c.valeur), "texte": c.texte, "detail": _text(c.detail),
+            "national": f"national : {national}" if national else ""}
+
+
+def _figure(g: Graphique | None, charts: list[str]) -> dict[str, str | float] | None:
     """The chart's entry; its SVG is written later under the name given here."""
     if g is None:
         return None
     name = f"figure-{len(charts) + 1}.svg"
     charts.append(g.svg)
-    return {"fichier": name, "legende": g.legende}
+    return {"fichier": name, "legende": g.legende, "largeur": part_largeur(g.svg)}
+
+
+def part_largeur(svg: str) -> float:
+    """The chart's width as a share of the text width: every chart is printed at one scale (a full-width chart is
+    charts.LARGEUR inches wide), so that a narrow one keeps the text size of the others."""
+    from cvg_pipeline.report.charts import LARGEUR
+
+    found = re.search(r'<svg\b[^>]*?\swidth="([\d.]+)pt"', svg)
+    return 1.0 if found is None else round(min(float(found.group(1)) / (LARGEUR * 72), 1.0), 4)
 
 
 def donnees(rapport: Rapport, perimetre: str) -> tuple[dict[str, Any], list[str]]:
@@ -90,6 +106,7 @@ def donnees(rapport: Rapport, perimetre: str) -> tuple[dict[str, Any], list[str]
                 }
                 for s in p.sections
             ],
+            "cartes": [_carte(c) for c in p.cartes],
         }
         for p in rapport.parties
     ]
@@ -101,11 +118,14 @@ def donnees(rapport: Rapport, perimetre: str) -> tuple[dict[str, Any], list[str]
         "donnees_au": rapport.donnees_au,
         "secret": rapport.secret,
         "avertissements": list(rapport.avertissements),
-        "cartes": [{"valeur": _text(c.valeur), "texte": c.texte, "detail": _text(c.detail)} for c in rapport.cartes],
+        "ligne_date": rapport.ligne_date or f"Année {rapport.annee} · données au {rapport.donnees_au}",
+        "cartes": [_carte(c) for c in rapport.cartes],
         "parties": parties,
         "sources": [
-            f"Données au {rapport.donnees_au} : date d'arrêté la plus récente parmi les fichiers utilisés. "
-            "Accompagné·es : en parcours au moins un jour de l'année ; entré·es / sorti·es : date d'entrée / de "
+            (f"{rapport.ligne_date} : pour chaque ACI, son dernier fichier arrêté à la date demandée ; données au "
+             f"{rapport.donnees_au}, date d'arrêté la plus récente. " if rapport.ligne_date else
+             f"Données au {rapport.donnees_au} : date d'arrêté la plus récente parmi les fichiers utilisés. ")
+            + "Accompagné·es : en parcours au moins un jour de l'année ; entré·es / sorti·es : date d'entrée / de "
             f"sortie dans l'année ; sorties dynamiques : {rapport.dynamiques}, rapportés aux sorties hors sorties "
             "neutres.",
             *rapport.notes.values(),
