@@ -260,7 +260,7 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                     f.same(f"diff:{row[0]}", oui)
         elif len(heads) >= 3 and heads[1] == "Effectif" and heads[2] == "Part":
             cells = [f.tok(row[1], f"{where} · {row[0]}") for row in t.lignes]
-            f.total(f.named.get("acc"), cells)
+            f.total(f.named.get(base or "acc"), cells)  # a distribution sums to its base
             if t.titre.startswith("Nombre de difficultés"):
                 counts = {int(row[0]): c for row, c in zip(t.lignes, cells, strict=True)}
                 for note in t.notes:

@@ -285,8 +285,8 @@ def test_masked_values_are_not_drawn(schema: Schema) -> None:
     ind = sample()
     base = ind["effectifs"]["accompagnes"]
     ind["profil"]["sexe"] = {"femme": 3, "homme": base - 3, "non_renseigne": 0}
-    secret_on = build_report(ind, schema, seuil=5).g["sexe"].svg
-    secret_off = build_report(ind, schema, seuil=0).g["sexe"].svg
+    secret_on = build_report(ind, schema, seuil=5).g["profil"].svg
+    secret_off = build_report(ind, schema, seuil=0).g["profil"].svg
     assert f">&lt;{NBSP}1{NBSP}%<" in secret_off  # 3 / 3 448 is drawn when the secret is off …
     assert f">&lt;{NBSP}1{NBSP}%<" not in secret_on and f">{NS}<" in secret_on  # … and replaced by n.s. when on
     assert "Femme : n.s." in secret_on
@@ -400,14 +400,18 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path
     return path
 
 
-DEMO_SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
+DEMO_SCOPES = {"national": {"national": True, "territoire": None}, "lyon": {"national": False, "territoire": "lyon"}}
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 @pytest.mark.parametrize("perimetre", list(DEMO_SCOPES))
 def test_golden_demo(perimetre: str, fmt: str, demo_store: Path, schema: Schema, tmp_path: Path) -> None:
-    ind = load_indicators(demo_store, scope=DEMO_SCOPES[perimetre], annee=2023, schema=schema)
-    (path,) = render_report(ind, schema, formats=(fmt,), out_dir=tmp_path)
+    """The default report (CVG part, PHC part, annexes; lyon beside the national) of the demo data."""
+    from cvg_pipeline.commands.report import report_indicators
+
+    got = report_indicators(demo_store, **DEMO_SCOPES[perimetre], aci=None, annee="2023",  # type: ignore[arg-type]
+                            programme=None, au=None)
+    (path,) = render_report(got.main, schema, formats=(fmt,), out_dir=tmp_path, phc=got.phc, national=got.national)
     text = path.read_text(encoding="utf-8")
     assert str(tmp_path) not in text and str(demo_store.parent) not in text
     check_golden(f"exemples/rapport-{perimetre}-2023.{fmt}", text)

@@ -56,6 +56,23 @@ SUPPORTS = ["reemploi", "transport_logistique", "espaces_verts", "batiment_secon
 NOMS = ["Atelier", "Chantier", "Ressourcerie", "Jardins", "Régie", "Envie", "Tremplin", "Relais"]
 
 
+def shares(total: int, parts: dict[str, int]) -> dict[str, int]:
+    """`total` split over the territoires in proportion to `parts` (sums exactly)."""
+    return split(total, {k: float(v) for k, v in parts.items()}) if sum(parts.values()) else dict.fromkeys(parts, 0)
+
+
+def split_rate(r: dict[str, int], weights: dict[str, int]) -> dict[str, dict[str, int]]:
+    """A rate split over the territoires (n and base sum to the national ones, n ≤ base in each)."""
+    bases = shares(r["base"], weights)
+    ns = shares(r["n"], bases)
+    return {k: rate(min(ns[k], bases[k]), bases[k]) for k in weights}
+
+
+def split_yes_no(yn: dict[str, int], weights: dict[str, int]) -> dict[str, dict[str, int]]:
+    parts = {key: shares(yn[key], weights) for key in ("oui", "non", "non_renseigne")}
+    return {k: {key: parts[key][k] for key in parts} for k in weights}
+
+
 def effectifs(acc: int, ent: int, sor: int, nb_aci: int, seed: int) -> dict[str, Any]:
     fad = acc - ent
     supports = {k: 0 for k in [*SUPPORTS, "non_renseigne"]}
@@ -103,18 +120,22 @@ def main() -> None:
 
     logement_keys = ["rue", "hebergement_precaire", "hebergement_collectif", "logement_semi_durable",
                      "logement_perenne"]
-    matrice_rows = [  # entry → exit; upper triangle = improved
+    matrice_rows = [  # entry → exit (sortis hors neutres knowing both); upper triangle = improved
         [14, 12, 9, 3, 2],
         [0, 170, 18, 12, 31],
         [1, 6, 150, 24, 31],
         [0, 4, 5, 150, 62],
-        [0, 3, 9, 11, 242],
+        [0, 3, 9, 11, 220],
     ]
     matrice = {a: dict(zip(logement_keys, row, strict=True)) for a, row in zip(logement_keys, matrice_rows, strict=True)}
     base_log = sum(map(sum, matrice_rows))
     ameliore = sum(matrice_rows[i][j] for i in range(5) for j in range(5) if j > i)
     degrade = sum(matrice_rows[i][j] for i in range(5) for j in range(5) if j < i)
     perenne = sum(matrice_rows[i][4] for i in range(4))
+    sortie = {k: sum(row[j] for row in matrice_rows) for j, k in enumerate(logement_keys)}
+    sortie["logement_perenne"] += 6  # exits of people whose entry is not known
+    sortie["non_renseigne"] = dyn["base"] - sum(sortie.values())
+    assert sortie["non_renseigne"] >= 0
 
     res_share = {"logement": (0.30, 0.39), "sante": (0.35, 0.38), "admin": (0.45, 0.34), "illettrisme": (0.2, 0.4),
                  "fle": (0.22, 0.45), "mobilite": (0.4, 0.3), "justice": (0.35, 0.3), "endettement": (0.3, 0.35),
@@ -156,12 +177,44 @@ def main() -> None:
         par_motif.update(split(cats[cat], {k: motif_weights[k] for k in keys}))
     par_motif["non_renseigne"] = 0
 
+    orienteur_w = {"france_travail": 0.38, "mission_locale": 0.06, "cap_emploi": 0.02,
+                   "hebergement_ahi_siao_chrs_chu": 0.15, "accompagnement_social_ccas_departement_association": 0.12,
+                   "premieres_heures_en_chantier": 0.045, "candidature_spontanee": 0.12, "autre": 0.085,
+                   "non_renseigne": 0.0}
+    logement_w = {"rue": 0.04, "hebergement_precaire": 0.25, "hebergement_collectif": 0.20,
+                  "logement_semi_durable": 0.21, "logement_perenne": 0.30, "non_renseigne": 0.0}
+
     def evol(factor: float, seed: int) -> dict[str, Any]:
+        """An earlier year (the 2023 report's trends: more orientations from PHC and the AHI, more CP)."""
         a = round(acc * factor)
         e = round(totals["entrees"] * factor)
         s = round(sor * factor)
+        hn = round(dyn["base"] * factor)
+        dn = round(hn * 0.47)
+        o_w = {**orienteur_w, "premieres_heures_en_chantier": 0.045 * factor, "france_travail": 0.38 / factor}
+        cats_y = split(s, {"emploi_durable": durable, "emploi_transition": transition, "sortie_positive": positive,
+                           "autre_sortie": cats["autre_sortie"], "sortie_neutre": neutre})
+        cats_y["sortie_neutre"] = s - hn
+        rest = hn - dn
+        dyn_y = split(dn, {"emploi_durable": durable, "emploi_transition": transition, "sortie_positive": positive})
+        cats_y.update(dyn_y, autre_sortie=rest)
+        sante_a, logement_a = round(a * 0.5), round(a * 0.52)
         return {"effectifs": effectifs(a, e, s, round(totals["nb_aci"] * factor), seed),
-                "taux_sorties_dynamiques": rate(round(dyn["base"] * factor * 0.47), round(dyn["base"] * factor))}
+                "taux_sorties_dynamiques": rate(dn, hn),
+                "orienteur": split(a, o_w),
+                "logement_entree": split(a, logement_w),
+                "acc_concerte": yes_no(a, 0.55 * factor),
+                "acc_proximite": yes_no(a, 0.28 * factor),
+                "cp_emploi": rate(round(a * 0.35 * factor), a),
+                "cp_sante": rate(round(sante_a * 0.47 * factor), sante_a),
+                "cp_logement": rate(round(logement_a * 0.33 * factor), logement_a),
+                "sorties_par_categorie": cats_y,
+                "logement_ameliore": rate(round(ameliore * factor * 0.9), round(base_log * factor)),
+                "duree_moyenne_mois": round(16.0 * factor, 1)}
+
+    weights_acc = {slug: acc_t for slug, _n, acc_t, _e, _s, _dn, _db in TERRITOIRES}
+    weights_sor = {slug: sor_t for slug, _n, _a, _e, sor_t, _dn, _db in TERRITOIRES}
+    weights_hn = {slug: db for slug, _n, _a, _e, _s, _dn, db in TERRITOIRES}
 
     ind = {
         "perimetre": {"niveau": "national", "territoire": None, "siret": None, "programme": "tous"},
@@ -179,20 +232,14 @@ def main() -> None:
             "formation_etranger": yes_no(acc, 0.23, 0.08),
             "rsa": yes_no(acc, 0.51),
             "rqth": yes_no(acc, 0.11),
-            "orienteur": split(acc, {"france_travail": 0.38, "mission_locale": 0.06, "cap_emploi": 0.02,
-                                     "hebergement_ahi_siao_chrs_chu": 0.15,
-                                     "accompagnement_social_ccas_departement_association": 0.12,
-                                     "premieres_heures_en_chantier": 0.045, "candidature_spontanee": 0.12,
-                                     "autre": 0.085, "non_renseigne": 0.0}),
+            "orienteur": split(acc, orienteur_w),
             "niveau_formation": split(acc, {"1_2": 0.52, "3": 0.2, "4": 0.14, "5_8": 0.09, "non_renseigne": 0.05}),
             "duree_sans_emploi": split(acc, {"moins_de_6_mois": 0.22, "6_a_12_mois": 0.15, "12_a_24_mois": 0.22,
                                              "plus_de_24_mois": 0.34, "jamais_travaille": 0.07,
                                              "non_renseigne": 0.0}),
             "parcours_rue": split(acc, {"aucun": 0.62, "moins_de_2_ans": 0.28, "plus_de_2_ans": 0.05,
                                         "non_renseigne": 0.05}),
-            "logement_entree": split(acc, {"rue": 0.04, "hebergement_precaire": 0.25, "hebergement_collectif": 0.20,
-                                           "logement_semi_durable": 0.21, "logement_perenne": 0.30,
-                                           "non_renseigne": 0.0}),
+            "logement_entree": split(acc, logement_w),
             "difficultes_entree": difficultes,
             "nb_difficultes": nb,
             "cumul_3_a_7_difficultes": rate(cumul, acc),
@@ -209,11 +256,15 @@ def main() -> None:
             "par_motif": par_motif,
             "taux_sorties_dynamiques": dyn,
             "taux_emploi_durable": rate(durable, dyn["base"]),
+            "part_neutres": rate(neutre, sor),
             "emploi_via_cp": 78,
-            "duree_parcours": {"moyenne_mois": 16.0, "mediane_mois": 14.2, "plus_24_mois": rate(157, sor)},
+            "duree_parcours": {"moyenne_mois": 16.0, "mediane_mois": 14.2, "plus_24_mois": rate(157, sor),
+                               "tranches": {"0_6": 231, "6_12": 310, "12_24": sor - 231 - 310 - 157,
+                                            "24_36": 130, "36_plus": 27}},
         },
         "logement": {
             "matrice": matrice,
+            "sortie": sortie,
             "ameliore": rate(ameliore, base_log),
             "degrade": rate(degrade, base_log),
             "acces_logement_perenne": rate(perenne, base_log),
@@ -225,11 +276,14 @@ def main() -> None:
         },
         "resolution": resolution,
         "post_sortie": {
-            "emploi_durable": {"sortis": 71, "contactes": rate(57, 71), "stabilises": rate(55, 57)},
-            "logement_perenne": {"sortis": 67, "contactes": rate(55, 67), "stabilises": rate(55, 55)},
+            "emploi_durable": {"sortis": 71, "contactes": rate(57, 68), "non_renseigne": 3,
+                               "stabilises": rate(55, 57)},
+            "logement_perenne": {"sortis": 67, "contactes": rate(55, 67), "non_renseigne": 0,
+                                 "stabilises": rate(55, 55)},
         },
         "phc": {"accompagnes": 412, "entrees": 260, "sorties": 240, "heures_entree_moyenne": 12.4,
-                "heures_sortie_moyenne": 19.8, "poursuite_cddi": rate(96, 201)},
+                "heures_sortie_moyenne": 19.8, "poursuite_cddi": rate(96, 201), "duree_moyenne_mois": 7.8,
+                "nb_aci": 21},
         "par_territoire": par_territoire,
         "evolution": {
             "2021": evol(0.58, 1),
@@ -237,6 +291,28 @@ def main() -> None:
             "2023": {"effectifs": eff, "taux_sorties_dynamiques": dyn},
         },
     }
+    ind["perimetre"]["programme"] = "CVG"  # the 2023 report's figures are the CVG programme's (§5.1)
+    profil, accompagnement = ind["profil"], ind["accompagnement"]
+    ind["evolution"]["2023"] = {
+        "effectifs": eff, "taux_sorties_dynamiques": dyn, "orienteur": profil["orienteur"],
+        "logement_entree": profil["logement_entree"],
+        **{k: accompagnement[k] for k in ("acc_concerte", "acc_proximite", "cp_emploi", "cp_sante", "cp_logement")},
+        "sorties_par_categorie": cats, "logement_ameliore": ind["logement"]["ameliore"], "duree_moyenne_mois": 16.0,
+    }
+    logement, sante = ind["logement"], ind["sante"]
+    plus24 = split_rate(ind["sorties"]["duree_parcours"]["plus_24_mois"], weights_sor)
+    log_base = shares(logement["ameliore"]["base"], weights_hn)
+    amel = split_rate(logement["ameliore"], log_base)
+    pere = split_rate(logement["acces_logement_perenne"], log_base)
+    ouv = split_rate(sante["ouverture_droits"], weights_sor)
+    conc = split_yes_no(accompagnement["acc_concerte"], weights_acc)
+    prox = split_yes_no(accompagnement["acc_proximite"], weights_acc)
+    for slug, block in par_territoire.items():
+        block.update({
+            "duree_moyenne_mois": round(12.0 + len(slug) % 7, 1) if weights_sor[slug] else None,
+            "plus_24_mois": plus24[slug], "logement_ameliore": amel[slug], "acces_logement_perenne": pere[slug],
+            "ouverture_droits": ouv[slug], "acc_concerte": conc[slug], "acc_proximite": prox[slug],
+        })
     (HERE / "indicateurs-national-2023.json").write_text(
         json.dumps(ind, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

@@ -157,6 +157,7 @@ class Tableau:
     lignes: list[list[object]]  # text, or an `Affiche` (a count or a share, printed once the secret is applied)
     notes: list[object] = field(default_factory=list)
     colonnes_texte: int = 1  # leading text columns; the others are numbers (right-aligned)
+    indicateurs: list[str] = field(default_factory=list)  # the catalogue paths of the figures it shows
 
 
 @dataclass
@@ -400,6 +401,7 @@ class _Base:
         self.k: dict[str, Taux] = {}  # the rates the key figures show
         self.nr: list[NonReponse] = []
         self.diff_oui: dict[str, Nombre] = {}
+        self.orders: dict[str, list[str]] = {}  # the row order of each distribution table
         self.years: dict[int, dict[str, Nombre]] = {}  # the effectifs cells of each year of the evolution
         eff = ind["effectifs"]
         self.n_acc, self.n_sor = eff["accompagnes"], eff["sorties"]
@@ -572,18 +574,19 @@ class _Base:
     def distribution(self, key: str, titre: str, dist: Mapping[str, int], labels: Mapping[str, str], *,
                      ordered: bool, population: str | None = None, base: Nombre | None = None,
                      column: str | None = None, chart: bool = False, prefix: str = "profil",
-                     vertical: bool = False) -> dict[str, Part]:
+                     cells: str | None = None, vertical: bool = False, base_noun: str | None = None
+                     ) -> dict[str, Part]:
         """A distribution as a table « Modalité | Effectif | Part » (and a chart): unordered ones sorted by
         count, largest first; « Non renseigné » last, left out when 0, flagged beyond 10 % (§5.2)."""
         total = base if base is not None else self.acc()
         shown = {k: v for k, v in dist.items() if k != NON_RENSEIGNE or v}
-        cells = self.counts(f"{prefix}.{key}", titre, shown, labels, total)
-        parts = {k: self.part(n, total) for k, n in cells.items()}
-        order = sort_keys(shown, ordered)
-        lignes: list[list[object]] = [[labels.get(k, k), cells[k], parts[k]] for k in order]
-        base_text = _Texte(lambda: f"{total} {population_noun(population or self.pop_acc)}")
+        counts = self.counts(f"{prefix}.{cells or key}", titre, shown, labels, total)
+        parts = {k: self.part(n, total) for k, n in counts.items()}
+        order = self.orders[key] = sort_keys(shown, ordered)
+        lignes: list[list[object]] = [[labels.get(k, k), counts[k], parts[k]] for k in order]
+        base_text = _Texte(lambda: f"{total} {base_noun or population_noun(population or self.pop_acc)}")
         notes: list[object] = []
-        nr = self.non_reponse(titre, column, cells.get(NON_RENSEIGNE), total)
+        nr = self.non_reponse(titre, column, counts.get(NON_RENSEIGNE), total)
         if nr is not None:
             notes.append(_Texte(lambda: f"{nr} non renseigné : au-delà de 10 %, la répartition est à lire avec "
                                         "prudence (voir « Sources et méthode »)." if nr.visible() else ""))
@@ -618,6 +621,14 @@ class _Base:
             headers = headers[:3] + headers[4:]
             rows = [r[:3] + r[4:] for r in rows]
         self.t[key] = Tableau(titre, _champ_de(self.pop_acc, self.base_acc()), headers, rows)
+
+
+def definition(path: str) -> str:
+    """The French definition of an indicator, from the indicator catalogue (the one place it is written)."""
+    from cvg_pipeline.indicators.catalogue import entry
+
+    text = entry(path).definition
+    return text if text.endswith(".") else text + "."
 
 
 def sort_keys(dist: Mapping[str, int], ordered: bool) -> list[str]:
@@ -678,17 +689,17 @@ class _Public(_Base):
     def profil(self) -> None:
         """In the 2023 report's order: nationalité, réfugié·es, âge, sexe, orienteurs (and their evolution),
         orienté·es depuis PHC, TS extérieur, formation, RSA, RQTH."""
-        p, y = self.ind["profil"], self.y
-        self.distribution("nationalite", self.column_label("nationalite"), p["nationalite"], self.labels("nationalite"),
-                          ordered=False, column="nationalite", chart=True)
+        p = self.ind["profil"]
+        parts = {key: self.distribution(key, titre, p[key], labels, ordered=key == "age_entree",  # type: ignore[literal-required]
+                                        column="annee_naissance" if key == "age_entree" else key)
+                 for key, titre, labels in (
+                     ("nationalite", self.column_label("nationalite"), self.labels("nationalite")),
+                     ("age_entree", "Âge à l'entrée", {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}),
+                     ("sexe", self.column_label("sexe"), self.labels("sexe")))}
+        self.profil_chart(parts)
+        self.t["age_entree"].notes.append(definition("profil.age_entree"))
         self.yes_no_table("refugie", self.column_label("refugie"),
                           [("profil.refugie", self.column_label("refugie"), p["refugie"], "refugie")])
-        age_labels = {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}
-        self.distribution("age_entree", "Âge à l'entrée", p["age_entree"], age_labels, ordered=True,
-                          column="annee_naissance", chart=True, vertical=True)
-        self.t["age_entree"].notes.append(f"Âge à l'entrée : année d'entrée − année de naissance ({y} ou avant).")
-        self.distribution("sexe", self.column_label("sexe"), p["sexe"], self.labels("sexe"), ordered=False,
-                          column="sexe", chart=True)
         labels = self.labels("orienteur")
         self.distribution("orienteur", "Orienteurs / prescripteurs", p["orienteur"], labels, ordered=False,
                           column="orienteur", chart=True)
@@ -697,8 +708,7 @@ class _Public(_Base):
         self.yes_no_table("ts_exterieur", self.column_label("ts_exterieur"),
                           [("profil.ts_exterieur", self.column_label("ts_exterieur"), p["ts_exterieur"], "ts_exterieur")])
         self.distribution("niveau_formation", "Niveau de formation en France", p["niveau_formation"],
-                          self.labels("niveau_formation"), ordered=True, column="niveau_formation", chart=True,
-                          vertical=True)
+                          self.labels("niveau_formation"), ordered=True, column="niveau_formation")
         self.t["niveau_formation"].notes.append(
             "Niveaux : 1-2 pas de formation ; 3 CAP, BEP ; 4 bac ; 5-8 supérieur au bac."
         )
@@ -707,6 +717,19 @@ class _Public(_Base):
                             p["formation_etranger"], "formation_etranger")])
         self.yes_no_table("rsa_rqth", "RSA et RQTH à l'entrée",
                           [(f"profil.{k}", self.column_label(k), p[k], k) for k in ("rsa", "rqth")])
+
+    def profil_chart(self, parts: Mapping[str, Mapping[str, Part]]) -> None:
+        """Sexe, âge and nationalité in one chart (one group each, at full width)."""
+        from cvg_pipeline.report import charts
+
+        groupes = [(self.t[key].titre, [self.barre(str(row[0]), parts[key][k]) for row, k in
+                                         zip(self.t[key].lignes, self.orders[key], strict=True)])
+                   for key in ("nationalite", "age_entree", "sexe")]
+        self.figure(
+            "profil", "Profil des salarié·es accompagné·es : nationalité, âge à l'entrée, sexe (en % des accompagné·es)",
+            lambda alt: charts.panneaux("profil", alt + " — " + " ; ".join(self.describe(t, b) for t, b in groupes),
+                                        groupes),
+        )
 
     def orientes_phc(self, labels: Mapping[str, str]) -> None:
         """Salarié·es orienté·es depuis PHC (the orienteur whose label names PHC), year by year."""
@@ -894,14 +917,15 @@ class _Modalites(_Base):
                 ["Durée médiane", s.moyenne(d["mediane_mois"], self.n_sor, "mois")],
                 ["Parcours de plus de 24 mois", self.k["plus24"]],
             ],
-            ["Durée en mois : (date de sortie − date d'entrée) en jours / 30,4375."],
+            [definition("sorties.duree_parcours.moyenne_mois")],
         )
         tranches: Mapping[str, int] | None = d.get("tranches")
         if tranches:
             labels = {k: TRANCHES_LIBELLES.get(k, k) for k in tranches}
             self.distribution("duree_tranches", "Répartition des durées de parcours", tranches, labels, ordered=True,
-                              population=self.pop_sor, base=self.sor(), prefix="duree", chart=True, vertical=True)
-            cells = {k: self.key(f"duree.duree_tranches.{k}") for k in tranches}
+                              population=self.pop_sor, base=self.sor(), prefix="duree", cells="tranches", chart=True,
+                              vertical=True)
+            cells = {k: self.key(f"duree.tranches.{k}") for k in tranches}
             over = [cells[k] for k in ("24_36", "36_plus") if k in cells]
             if over:
                 self.m.total(self.k["plus24"].n.key, over, "plus de 24 mois = 24 à 36 + plus de 36")
@@ -922,7 +946,7 @@ class _Modalites(_Base):
             contactes = self.rate(f"ps.{key}.contactes", b["contactes"], f"{titre} · {label} · contacté·es", sortis)
             nr_cell: object = ""
             if "non_renseigne" in b:  # v2: « contacté·es » over the answered; the others are « non renseigné »
-                nr = self.c(f"ps.{key}.nr", int(b["non_renseigne"]), f"{titre} · {label} · non renseigné",
+                nr = self.c(f"ps.{key}.non_renseigne", int(b["non_renseigne"]), f"{titre} · {label} · non renseigné",
                             COST_NON_RENSEIGNE)
                 if contactes.base.key != sortis.key:
                     self.m.total(sortis.key, [contactes.base.key, nr.key], f"{titre} : renseigné + non renseigné")
@@ -941,9 +965,9 @@ class _Modalites(_Base):
             headers, rows_ps = headers[:2] + headers[3:], [r[:2] + r[3:] for r in rows_ps]
         self.t["post_sortie"] = Tableau(
             titre,
-            _champ(f"salarié·es sorti·es en {self.y} depuis 6 à 12 mois au {fr.date_longue(date(self.y, 12, 31))} "
-                   "(183 à 365 jours)", "pour chaque ligne, les sorti·es de la fenêtre puis les contacté·es"),
-            headers, rows_ps,
+            _champ(f"salarié·es sorti·es en {self.y} depuis 6 à 12 mois au {fr.date_longue(date(self.y, 12, 31))}",
+                   "pour chaque ligne, les sorti·es de la fenêtre puis les contacté·es"),
+            headers, rows_ps, [definition(f"post_sortie.{k}.sortis") for k in (DURABLE_CATEGORY, "logement_perenne")],
         )
 
 
@@ -1061,7 +1085,8 @@ class _Impact(_Base):
         if sortie is not None and hors_neutres is not None:
             self.distribution("logement_sortie", "Situation logement à la sortie", sortie, labels, ordered=True,
                               population=f"salarié·es sorti·es en {self.y} hors sorties neutres", base=hors_neutres,
-                              column="logement_sortie", prefix="log", chart=True)
+                              base_noun="sorties hors sorties neutres",
+                              column="logement_sortie", prefix="log", cells="sortie", chart=True)
         base = self.c("log.base", lo["ameliore"]["base"], "Logement · sorti·es dont la situation est connue",
                       COST_HEADLINE)
         if hors_neutres is not None:
@@ -1075,9 +1100,9 @@ class _Impact(_Base):
         self.m.total(base.key, [n.key for n in cells.values()], f"{titre} : total")
         if sortie is not None and hors_neutres is not None:  # a column is part of its exit situation
             for b in exits:
-                if self.has(f"log.logement_sortie.{b}"):
+                if self.has(f"log.sortie.{b}"):
                     self.m.at_most([n.key for (_a, b2), n in cells.items() if b2 == b],
-                                   [self.key(f"log.logement_sortie.{b}")], f"logement : colonne {b} ≤ sortie")
+                                   [self.key(f"log.sortie.{b}")], f"logement : colonne {b} ≤ sortie")
         self.t["logement_matrice"] = Tableau(
             titre, _champ_de(pop, base_text),
             ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits)],
@@ -1424,8 +1449,6 @@ class _Annexes(_Base):
             self.m.at_most([ps["emploi_durable"].key], [cat.key], "post-sortie ≤ catégorie")
         if "logement_perenne" in ps:
             self.m.at_most([ps["logement_perenne"].key], [self.sor().key], "post-sortie ≤ sorti·es")
-            if self.has("log.perenne"):  # v2: those who reached a logement pérenne during the parcours
-                self.m.at_most([ps["logement_perenne"].key], [self.key("log.perenne")], "post-sortie ≤ pérenne")
 
     # -- key figures ------------------------------------------------------------------------------------
     def chiffres(self) -> list[tuple[str, object]]:
@@ -1530,9 +1553,9 @@ PROGRAMME_OUTLINE: Outline = [
     ("public", "caractérisation du public", [
         ("Effectifs accompagnés", [(None, ["effectifs"]), ("evolution", ["evolution"]), ("supports", ["supports"])]),
         ("Caractéristiques sociales et professionnelles", [
-            ("nationalite", ["nationalite"]), (None, ["refugie"]), ("age_entree", ["age_entree"]), ("sexe", ["sexe"]),
+            ("profil", ["nationalite"]), (None, ["refugie"]), (None, ["age_entree"]), (None, ["sexe"]),
             ("orienteur", ["orienteur"]), ("evo_orienteur", ["evo_orienteur"]), ("orientes_phc", ["orientes_phc"]),
-            (None, ["ts_exterieur"]), ("niveau_formation", ["niveau_formation"]), (None, ["formation_etranger"]),
+            (None, ["ts_exterieur"]), (None, ["niveau_formation"]), (None, ["formation_etranger"]),
             (None, ["rsa_rqth"])]),
         ("Difficultés rencontrées par le public", [
             (None, ["duree_sans_emploi"]), ("logement_entree", ["logement_entree"]),
@@ -1559,16 +1582,48 @@ PROGRAMME_OUTLINE: Outline = [
 PHC_OUTLINE: list[tuple[str, Blocs]] = [
     ("Effectifs et parcours PHC", [(None, ["phc"]), (None, ["evolution"])]),
     ("Public accompagné", [
-        (None, ["nationalite"]), (None, ["refugie"]), ("age_entree", ["age_entree"]), (None, ["sexe"]),
+        (None, ["nationalite"]), (None, ["refugie"]), (None, ["age_entree"]), (None, ["sexe"]),
         (None, ["orienteur"]), (None, ["ts_exterieur"]), (None, ["niveau_formation"]), (None, ["rsa_rqth"]),
         (None, ["duree_sans_emploi"]), (None, ["logement_entree"]), (None, ["parcours_rue"]),
-        ("difficultes_entree", ["difficultes_entree"]), (None, ["nb_difficultes"])]),
+        (None, ["difficultes_entree"]), (None, ["nb_difficultes"])]),
     ("Modalités du programme", [(None, ["accompagnement"]), (None, ["cp"]), (None, ["duree"]),
                                 (None, ["duree_tranches"]), (None, ["post_sortie"])]),
-    ("Impact sur les parcours", [(None, ["sorties_taux"]), ("sorties", ["sorties_categories"]),
+    ("Impact sur les parcours", [(None, ["sorties_taux"]), (None, ["sorties_categories"]),
                                  (None, ["sorties_motifs"]), (None, ["logement_sortie"]), (None, ["logement_taux"]),
                                  (None, ["sante"]), (None, ["resolution"])]),
 ]
+
+
+# The catalogue indicators (indicators/catalogue.py) each table of a programme's part shows.
+TABLE_INDICATEURS: dict[str, tuple[str, ...]] = {
+    "effectifs": tuple(f"effectifs.{k}" for k in ("accompagnes", "entrees", "sorties", "file_active_debut",
+                                                  "file_active_fin", "nb_aci")),
+    "supports": ("effectifs.nb_aci_par_support",),
+    **{k: (f"profil.{k}",) for k in ("nationalite", "age_entree", "sexe", "refugie", "ts_exterieur", "orienteur",
+                                     "niveau_formation", "formation_etranger", "duree_sans_emploi", "parcours_rue",
+                                     "logement_entree")},
+    "rsa_rqth": ("profil.rsa", "profil.rqth"),
+    "difficultes_entree": ("profil.difficultes_entree.{difficulte}",),
+    "nb_difficultes": ("profil.nb_difficultes", "profil.cumul_3_a_7_difficultes"),
+    "accompagnement": ("accompagnement.acc_concerte", "accompagnement.acc_proximite"),
+    "cp": ("accompagnement.cp_emploi", "accompagnement.cp_sante", "accompagnement.cp_logement"),
+    "duree": tuple(f"sorties.duree_parcours.{k}" for k in ("moyenne_mois", "mediane_mois", "plus_24_mois")),
+    "duree_tranches": ("sorties.duree_parcours.tranches",),
+    "post_sortie": tuple(f"post_sortie.{g}.{k}" for g in ("emploi_durable", "logement_perenne")
+                         for k in ("sortis", "contactes", "non_renseigne", "stabilises")),
+    "sorties_taux": tuple(f"sorties.{k}" for k in ("taux_sorties_dynamiques", "taux_emploi_durable", "emploi_via_cp",
+                                                   "part_neutres")),
+    "sorties_categories": ("sorties.par_categorie",),
+    "sorties_motifs": ("sorties.par_motif",),
+    "logement_sortie": ("logement.sortie",),
+    "logement_matrice": ("logement.matrice",),
+    "logement_taux": tuple(f"logement.{k}" for k in ("ameliore", "degrade", "acces_logement_perenne", "via_cp")),
+    "sante": tuple(f"sante.{k}" for k in ("ouverture_droits", "bilan_sante", "medecin_traitant", "couverture_sante",
+                                          "rqth_obtenue", "aah_obtenue")),
+    "resolution": ("resolution.{difficulte}", "resolution.{difficulte}.resolue_ou_en_cours"),
+    "phc": tuple(f"phc.{k}" for k in ("accompagnes", "entrees", "sorties", "heures_entree_moyenne",
+                                      "heures_sortie_moyenne", "poursuite_cddi", "duree_moyenne_mois", "nb_aci")),
+}
 
 
 def _sections(spec: list[tuple[str, Blocs]], b: _Builder, prefix: str = "") -> list[Section]:
@@ -1691,9 +1746,21 @@ def _non_reponse_table(builders: Sequence[_Builder], schema: Schema, ind: Indica
          "les autres non-réponses sont des cases vides."], colonnes_texte=1)
 
 
-def _definitions(schema: Schema) -> Tableau | None:
-    """The definitions of the indicators, from the indicator catalogue (not written twice here)."""
-    return None
+def _definitions(shown: Iterable[str]) -> Tableau:
+    """« Définitions » of the indicators the report shows, from the indicator catalogue (their libellé,
+    definition and population are written there once), in the catalogue's order."""
+    from cvg_pipeline.indicators.catalogue import BLOCS, INDICATEURS
+
+    wanted = set(shown)
+    blocs = {b.key: b.titre for b in BLOCS}
+    rows: list[list[object]] = []
+    for i in INDICATEURS:
+        if i.path in wanted:
+            population = i.population.libelle.removeprefix("Base : ")
+            rows.append([blocs.get(i.block, i.block), i.libelle, definition(i.path),
+                         population[:1].upper() + population[1:]])
+    return Tableau("Définitions des indicateurs", _champ("selon l'indicateur, voir la dernière colonne"),
+                   ["Thème", "Indicateur", "Définition", "Population"], rows, colonnes_texte=4)
 
 
 def ligne_date(ind: Indicators) -> str:
@@ -1743,7 +1810,7 @@ def build_report(
     chiffres = main.chiffres()
     phc_b: _Builder | None = None
     if phc is not None and not pooled and programme != "PHC":
-        phc_b = _Builder(phc, schema, secret, charts, model=model, prefix="phc:",
+        phc_b = _Builder(phc, schema, secret, False, model=model, prefix="phc:",  # tables only
                          libelles=_Libelles("Programme PHC · ", " du programme PHC", " (PHC)"))
         phc_b.build(phc_block=True, annexes=False)
         builders.append(phc_b)
@@ -1759,7 +1826,10 @@ def build_report(
         comparaison = _comparaison(main, nat, nom)
         nationaux = nat.chiffres()
     nr_table = _non_reponse_table(builders, schema, ind, colonnes_absentes)
-    definitions = _definitions(schema)
+    for b in builders:
+        for k, t in b.t.items():
+            t.indicateurs = list(TABLE_INDICATEURS.get(k, ()))
+    definitions = _definitions(p for b in builders for t in b.t.values() for p in t.indicateurs)
 
     audit = protect(model)  # statuses F / A / D of every count, then what an adversary can reach
     for b in builders:  # charts only draw what stayed visible

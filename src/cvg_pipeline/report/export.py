@@ -93,7 +93,9 @@ REPORT_KEYS = {
     "sorties.part_neutres": "sor.cat.sortie_neutre",
     "sorties.emploi_via_cp": "sor.viacp",
     "sorties.duree_parcours.plus_24_mois": "duree.plus24",
+    "sorties.duree_parcours.tranches": "duree.tranches",
     "logement.matrice": "log.m",
+    "logement.sortie": "log.sortie",
     "logement.ameliore": "log.ameliore",
     "logement.degrade": "log.degrade",
     "logement.acces_logement_perenne": "log.perenne",
@@ -109,12 +111,8 @@ REPORT_KEYS = {
 # the base of a rate the report shows as a count elsewhere (not as a rate): JSON path → report cell key
 RATE_BASES = {"sorties.part_neutres": "eff.sor"}
 # figures the report does not publish → the report's cells they add up to (a prefix ends with ".")
-EXTRA_LINKS = {
-    "sorties.duree_parcours.tranches": ("duree.plus24", "eff.sor"),
-    "logement.sortie": ("log.m.", "log.base"),
-    "post_sortie.emploi_durable.non_renseigne": ("ps.emploi_durable.",),
-    "post_sortie.logement_perenne.non_renseigne": ("ps.logement_perenne.",),
-}
+EXTRA_LINKS: dict[str, tuple[str, ...]] = {}  # none since report v2: it publishes tranches, logement.sortie and
+# post_sortie.*.non_renseigne (issue 15)
 
 
 # rows that hold the same figure when both are exported (the phc block is exported under programme PHC)
