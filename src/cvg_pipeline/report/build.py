@@ -570,6 +570,20 @@ class _Base:
         else:
             self.figure(key, titre, lambda alt: charts.barres_horizontales(name, self.describe(alt, barres), barres, **kw))
 
+    def trend(self, key: str, titre: str, years: Sequence[int], series: list[tuple[str, list[Part | Nombre]]],
+              pourcentages: bool = True) -> None:
+        """A trend chart (one bar per year for each series) of an evolution table, drawn after the secret."""
+        from cvg_pipeline.report import charts
+
+        drawn = [(label, [self.barre(str(y), v) for y, v in zip(years, values, strict=True)]) for label, values in series]
+
+        def draw(alt: str) -> str:
+            desc = " ; ".join(self.describe(label, barres).rstrip(".") for label, barres in drawn)
+            return charts.tendance(key.replace("_", "-"), f"{alt} — {desc}.", [str(y) for y in years], drawn,
+                                   pourcentages=pourcentages)
+
+        self.figure(key, titre, draw)
+
     # -- tables ----------------------------------------------------------------------------------------
     def distribution(self, key: str, titre: str, dist: Mapping[str, int], labels: Mapping[str, str], *,
                      ordered: bool, population: str | None = None, base: Nombre | None = None,
@@ -737,13 +751,17 @@ class _Public(_Base):
         if phc is None:
             return
         rows: list[list[object]] = []
+        counts: list[Part | Nombre] = []
         for y, block, acc in self.evolution_years("orienteur"):
             dist = block["orienteur"]
             n = self.c(self.year_key(y, f"profil.orienteur.{phc}"), int(dist.get(phc, 0)),
                        f"Orienteurs {y} · {labels[phc]}")
             rows.append([str(y), n, self.part(n, acc)])
+            counts.append(n)
         if not rows:
             return
+        self.trend("orientes_phc", "Salarié·es orienté·es depuis PHC, par année", [int(str(r[0])) for r in rows],
+                   [("Orienté·es depuis PHC", counts)], pourcentages=False)
         self.t["orientes_phc"] = Tableau(
             "Salarié·es orienté·es depuis Premières Heures en Chantier (PHC)",
             _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"),
@@ -817,12 +835,20 @@ class _Public(_Base):
         keys += [k for y in cells for k in cells[y] if k not in keys]
         keys = list(dict.fromkeys(keys))
         rows: list[list[object]] = []
+        series: list[tuple[str, list[Part | Nombre]]] = []
         for k in keys:
             row: list[object] = [labels.get(k, k)]
+            values: list[Part | Nombre] = []
             for y, _block, acc in years:
                 n = cells[y].get(k)
-                row += [n if n is not None else "0", self.part(n, acc) if n is not None else "0 %"]
+                part = self.part(n, acc) if n is not None else None
+                row += [n if n is not None else "0", part if part is not None else f"0{fr.NBSP}%"]
+                if part is not None:
+                    values.append(part)
             rows.append(row)
+            if len(values) == len(years):
+                series.append((labels.get(k, k), values))
+        self.trend(f"evo_{field_name}", f"{titre} (en % des accompagné·es)", [y for y, _b, _a in years], series)
         headers = ["Modalité", *(h for y, _b, _a in years for h in (f"{y} effectif", f"{y} part"))]
         self.t[f"evo_{field_name}"] = Tableau(
             titre, _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"), headers, rows)
@@ -843,6 +869,7 @@ class _Modalites(_Base):
         years = self.evolution_years("acc_concerte")
         if years:
             rows: list[list[object]] = []
+            series: dict[str, list[Part | Nombre]] = {}
             for y, block, acc in years:
                 row: list[object] = [str(y)]
                 for k in ("acc_concerte", "acc_proximite"):
@@ -854,8 +881,12 @@ class _Modalites(_Base):
                     renseigne = self.c(f"{prefix}.renseigne", yn["oui"] + yn["non"], f"{label} · oui + non",
                                        COST_MARGIN)
                     self.m.total(renseigne.key, [cells["oui"].key, cells["non"].key], f"{label} : renseigné")
-                    row.append(self.taux(cells["oui"], renseigne))
+                    taux = self.taux(cells["oui"], renseigne)
+                    row.append(taux)
+                    series.setdefault(self.column_label(k), []).append(taux.part)
                 rows.append(row)
+            self.trend("evo_accompagnement", "Évolution de l'accompagnement renforcé (en % des réponses renseignées)",
+                       [y for y, _b, _a in years], list(series.items()))
             self.t["evo_accompagnement"] = Tableau(
                 "Évolution de l'accompagnement renforcé",
                 _champ("salarié·es accompagné·es chaque année", "les salarié·es dont la réponse est renseignée"),
@@ -886,17 +917,19 @@ class _Modalites(_Base):
         years = self.evolution_years("cp_emploi")
         if years:
             evo_rows: list[list[object]] = []
+            cp_series: dict[str, list[Part | Nombre]] = {}
             for y, block, acc in years:
                 row: list[object] = [str(y)]
                 for k, champ, name in (("cp_emploi", "emploi", "Emploi"), ("cp_sante", "sante", diff["sante"]),
                                        ("cp_logement", "logement", diff["logement"])):
                     if y == self.y:  # the same cells as the table above
-                        row.append(self.cp_taux[name])
-                        continue
-                    taux = self.rate(f"evo.{y}.cp.{champ}", block[k], f"Évolution {y} · CP {champ}",
-                                     acc if k == "cp_emploi" else None)
-                    self.m.at_most([taux.base.key], [acc.key], f"évolution {y} : base CP ≤ accompagné·es")
+                        taux = self.cp_taux[name]
+                    else:
+                        taux = self.rate(f"evo.{y}.cp.{champ}", block[k], f"Évolution {y} · CP {champ}",
+                                         acc if k == "cp_emploi" else None)
+                        self.m.at_most([taux.base.key], [acc.key], f"évolution {y} : base CP ≤ accompagné·es")
                     row.append(taux)
+                    cp_series.setdefault(name, []).append(taux.part)
                 evo_rows.append(row)
             self.t["evo_cp"] = Tableau(
                 "Évolution de la mobilisation des CP et de leur réseau",
@@ -904,6 +937,8 @@ class _Modalites(_Base):
                        "emploi : les accompagné·es ; santé et logement : les accompagné·es ayant la difficulté "
                        "repérée à l'entrée"),
                 ["Année", "Emploi", diff["sante"], diff["logement"]], evo_rows)
+            self.trend("evo_cp", "Évolution de la mobilisation des CP (en % de la base de chaque champ)",
+                       [y for y, _b, _a in years], list(cp_series.items()))
 
     def duree(self) -> None:
         s = self.s
@@ -1070,6 +1105,9 @@ class _Impact(_Base):
                              f"évolution {y} : sorties dynamiques")
         rows.append(["Sorties dynamiques (part des sorties hors sorties neutres)",
                      *(self.years[y]["taux"] for y, _ in years)])
+        self.trend("evo_sorties", "Évolution du taux de sorties dynamiques (en % des sorties hors sorties neutres)",
+                   [y for y, _ in years],
+                   [("Sorties dynamiques", [self.years[y]["taux"].part for y, _ in years])])  # type: ignore[attr-defined]
         self.t["evo_sorties"] = Tableau(
             "Évolution des sorties", _champ("salarié·es sorti·es chaque année, sur les mêmes fichiers de reporting"),
             ["", *(str(y) for y, _ in years)], rows, [self.note_dynamiques()])
@@ -1137,15 +1175,24 @@ class _Impact(_Base):
 
         rows = list(matrice.items())
 
-        def draw(alt: str) -> str:
-            values = [[None if cells[a, b].cell.hidden else float(cells[a, b].cell.value) for b in row] for a, row in rows]
-            texts = [[str(cells[a, b]) for b in row] for a, row in rows]
-            desc = " ; ".join(f"{labels.get(a, a)} → {labels.get(b, b)} : {cells[a, b]}"
-                              for a, row in rows for b, n in row.items() if n)
-            return charts.matrice("logement", f"{alt} — {desc}.", [labels.get(a, a) for a, _ in rows],
-                                  [labels.get(b, b) for b in exits], values, texts, "Entrée", "Sortie")
+        def share(group: list[Nombre]) -> Barre:
+            """A row's or a column's share of the base: drawn only when every cell of it is shown."""
+            from cvg_pipeline.report.charts import Barre
 
-        self.figure("logement_matrice", "Situation logement des salarié·es sorti·es, de l'entrée à la sortie", draw)
+            total = sum(n.cell.value for n in group)
+            visible = base.cell.value > 0 and not base.cell.hidden and all(not n.cell.hidden for n in group)
+            value = 100.0 * total / base.cell.value if visible else None
+            return Barre("", value, pourcentage(total, base.cell.value) if value is not None else NS)
+
+        def draw(alt: str) -> str:
+            entree = [share([cells[a, b] for b in exits]) for a, _ in rows]
+            sortie_ = [share([cells[a, b] for a, _ in rows]) for b in exits]
+            names = [labels.get(a, a) for a, _ in rows]
+            desc = " ; ".join(f"{c} : {e.etiquette} → {x.etiquette}" for c, e, x in zip(names, entree, sortie_, strict=True))
+            return charts.flux_logement("logement", f"{alt} — {desc}.", names, entree, sortie_)
+
+        self.figure("logement_matrice", "Situation logement des salarié·es sorti·es : à l'entrée et à la sortie "
+                    "(en % des sorti·es dont les deux sont connues)", draw)
 
     def sante(self) -> None:
         sa = self.ind["sante"]
