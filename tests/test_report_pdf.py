@@ -33,8 +33,8 @@ from cvg_pipeline.store.db import create_store
 HERE = Path(__file__).parent
 DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
 SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
-# The demo reports measured 14 (national) and 13 (lyon) pages (70-ACI network: 15 and 13); the v2 report (a CVG
-# part, a PHC part as complete, annexes) 22 for the demo's national one (70-ACI network: 25 and 23).
+# The demo reports measured 14 (national) and 13 (lyon) pages (70-ACI network: 15 and 13) before report v2;
+# the v2 content (every section of the 2023 report, evolutions, annexes, definitions) measured 23 and 21.
 PAGES = range(10, 31)
 # A4 in points, and the text area between the template's margins (top 22 mm, bottom 20 mm).
 TOP, BOTTOM = 842 - 22 / 25.4 * 72, 20 / 25.4 * 72
