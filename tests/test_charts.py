@@ -49,6 +49,9 @@ def test_flux_logement_hidden_shares_pooled_at_the_end() -> None:
     assert "Rue : 12 % → s" in texts(hidden)
     assert hidden == other
     assert hidden != visible
+    assert "non représenté (secret statistique)" not in texts(hidden)
+    empty = charts.flux_logement("flux", "L", CATEGORIES, barres([12, 25, 30, 18, 15]), barres([None] * 5))
+    assert texts(empty).count("non représenté (secret statistique)") == 1  # an empty bar says why
 
 
 def test_tendance_prints_every_year_and_hides_what_is_hidden() -> None:

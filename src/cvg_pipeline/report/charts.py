@@ -517,6 +517,10 @@ def flux_logement(nom: str, description: str, categories: Sequence[str], entree:
             if any(b.valeur is None for b in barres):
                 ax.barh(y[i], max(100.0 - x, 0.0), left=x, height=epaisseur, color="#eeeeee", hatch="///",
                         edgecolor="#9aa3ab", linewidth=0.0)
+            if all(b.valeur is None for b in barres):  # nothing drawn: say why on the bar
+                ax.text(50, y[i], "non représenté (secret statistique)", ha="center", va="center", fontsize=8.5,
+                        color="#444444", fontstyle="italic",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 2})
             bords.append(row)
         for couleur, de, vers in zip(couleurs, bords[0], bords[1], strict=True):
             if de is None or vers is None or (de[1] - de[0] == 0 and vers[1] - vers[0] == 0):
