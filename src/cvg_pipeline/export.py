@@ -401,7 +401,7 @@ def build_export(
     for done, (per, year, prog_name, found) in enumerate(computed):
         cells = None
         if seuil > 0:
-            cells = report_cells(build_report(found, schema, seuil=seuil, charts=False))
+            cells = report_cells(build_report(found, schema, seuil=seuil, charts=False, audit=False))
         for row in statuses(leaves(found, prog_name), cells, seuil, masque):
             row.perimetre, row.territoire, row.annee, row.programme = per.niveau, per.territoire, year, prog_name
             rows.append(row)

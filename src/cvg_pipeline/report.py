@@ -1172,9 +1172,11 @@ def build_report(
     seuil: int = SEUIL_DEFAUT,
     charts: bool = True,
     colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
+    audit: bool = True,
 ) -> Rapport:
     """The view model of the report (every number formatted, the secret applied). `colonnes_absentes`
-    (SIRET → labels of the optional columns its file lacked, None when not recorded) adds them to the sources."""
+    (SIRET → labels of the optional columns its file lacked, None when not recorded) adds them to the sources.
+    `audit=False`: the same statuses without the final audit's intervals (`masquees` empty; `cvg export`)."""
     from cvg_pipeline.indicators import indicator_warnings
     from cvg_pipeline.secret.suppress import protect
 
@@ -1182,7 +1184,7 @@ def build_report(
     builder = _Builder(ind, schema, secret, charts, colonnes_absentes)
     builder.build()
     cartes = builder.cartes()
-    audit = protect(builder.m)  # statuses F / A / D of every count, then what an adversary can reach
+    reach = protect(builder.m, audit=audit)  # statuses F / A / D of every count, then what an adversary can reach
     builder.draw_figures()  # charts only draw what stayed visible
     for table in builder.t.values():  # the footnote of a table with a count hidden by the secondary secret
         if any(_secondaire(c) for row in table.lignes for c in row):
@@ -1193,7 +1195,7 @@ def build_report(
     masquees = [
         CelluleMasquee(cell.key, cell.label, cell.status, str(Nombre(cell, seuil)), int(iv.lo), None if iv.hi == float("inf") else int(iv.hi),
                        required_width(seuil, cell.status))
-        for cell in builder.m.hidden() for iv in [audit[cell.key]]
+        for cell in builder.m.hidden() if audit for iv in [reach[cell.key]]
     ]
     donnees_au = fr.date_iso_longue(ind["donnees_au"]) if ind["donnees_au"] else "aucune donnée"
     perimetre = perimetre_libelle(ind, schema)
