@@ -693,24 +693,69 @@ def compute_indicators(
         known = con.execute("SELECT count(*) FROM snapshots WHERE siret = ?", [scope.siret]).fetchone()
         if not known or not known[0]:
             raise UsageError(f"le SIRET {scope.siret} n'est pas dans la base (aucun fichier intégré pour cet ACI).")
+    return _compute(con, schema, [scope], annee, programme, select_snapshots(con, schema, au))[0]
+
+
+def compute_indicators_many(
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    *,
+    scopes: Sequence[Scope],
+    annee: int,
+    programme: Programme = "tous",
+    snapshots: Sequence[SelectedSnapshot] | None = None,
+) -> list[Indicators]:
+    """`compute_indicators` of several national and territoire scopes (same year and programme, the latest
+    snapshots or `snapshots`) with one query for them all, grouped by territoire (`cvg export`): the same
+    objects as one call per scope."""
+    if any(s.niveau not in ("national", "territoire") for s in scopes):
+        raise ValueError("compute_indicators_many: national and territoire scopes only")
+    selected = list(snapshots) if snapshots is not None else select_snapshots(con, schema, None)
+    return _compute(con, schema, scopes, annee, programme, selected)
+
+
+def _in_scope(scope: Scope, s: SelectedSnapshot) -> bool:
+    return (scope.niveau == "national"
+            or (scope.niveau == "territoire" and s.territoire == scope.territoire)
+            or (scope.niveau == "aci" and s.siret == scope.siret))
+
+
+_GROUP = "cvg_perimetre_territoire"  # the territoire column of the grouped query (not a schema column)
+
+
+def _compute(con: duckdb.DuckDBPyConnection, schema: Schema, scopes: Sequence[Scope], annee: int,
+             programme: Programme, everything: Sequence[SelectedSnapshot]) -> list[Indicators]:
+    """The indicators of each scope. One scope: its snapshots' query, as ever. Several: one query over the
+    union of their snapshots, grouped by territoire with the grand total (GROUPING SETS), each scope's row
+    read from it; the per-ACI counts are per SIRET already, each scope takes its own ACI's."""
     defs = _defs(schema)
-    selected = [
-        s for s in select_snapshots(con, schema, au)
-        if scope.niveau == "national"
-        or (scope.niveau == "territoire" and s.territoire == scope.territoire)
-        or (scope.niveau == "aci" and s.siret == scope.siret)
-    ]
+    per_scope = [[s for s in everything if _in_scope(scope, s)] for scope in scopes]
+    union = [s for s in everything if any(s in chosen for chosen in per_scope)] if len(scopes) > 1 else per_scope[0]
     years = [annee - EVOLUTION_YEARS + 1 + i for i in range(EVOLUTION_YEARS)]
-    relation = _derived_relation(schema, defs, [s.snapshot_id for s in selected], years, programme)
+    relation = _derived_relation(schema, defs, [s.snapshot_id for s in union], years, programme)
 
     q = _Query()
     blocks = _year_blocks(schema, defs, q, annee)
     # every block of year Y is about accompagnés, entrés or sortis of Y: skip the other rows early
-    row = con.execute(
-        f"SELECT {', '.join(q.exprs)} FROM {relation} WHERE acc_{annee} OR ent_{annee} OR sor_{annee}"
-    ).fetchone()
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    values = _resolve(blocks, row)
+    where = f"WHERE acc_{annee} OR ent_{annee} OR sor_{annee}"
+    rows: list[Sequence[Any]]
+    if len(scopes) == 1:
+        row = con.execute(f"SELECT {', '.join(q.exprs)} FROM {relation} {where}").fetchone()
+        assert row is not None  # an aggregate without GROUP BY always returns one row
+        rows = [row]
+    else:
+        slug = "CASE snapshot_id " + " ".join(
+            f"WHEN {s.snapshot_id} THEN {_lit(s.territoire)}" for s in union) + " END"
+        grouped = {
+            (None if national else terr): tuple(values)
+            for national, terr, *values in con.execute(
+                f"SELECT grouping({_GROUP}), {_GROUP}, {', '.join(q.exprs)} "
+                f"FROM (SELECT *, {slug} AS {_GROUP} FROM {relation} {where}) "
+                f"GROUP BY GROUPING SETS (({_GROUP}), ())"
+            ).fetchall()
+        }
+        empty = (None,) * len(q.exprs)  # no row: what the aggregates give over no row (counts 0, means None)
+        rows = [grouped.get(None if scope.niveau == "national" else scope.territoire, empty) for scope in scopes]
 
     per_aci = {
         siret: [int(x or 0) for x in counts]
@@ -725,31 +770,34 @@ def compute_indicators(
         sl = slice(year_index * width, (year_index + 1) * width)
         return _sum_effectifs(schema, [(s, per_aci.get(s.siret, zero)[sl]) for s in snaps])
 
-    evolution = {str(y): group(selected, i) for i, y in enumerate(years)}
-    par_territoire: dict[str, EffectifsEtTaux] | None = None
-    if scope.niveau == "national":
-        slugs = [t.slug for t in schema.territoires]
-        slugs += sorted({s.territoire for s in selected} - set(slugs))
-        par_territoire = {
-            slug: group([s for s in selected if s.territoire == slug], len(years) - 1) for slug in slugs
+    out: list[Indicators] = []
+    for scope, selected, found in zip(scopes, per_scope, rows, strict=True):
+        values = _resolve(blocks, found)
+        evolution = {str(y): group(selected, i) for i, y in enumerate(years)}
+        par_territoire: dict[str, EffectifsEtTaux] | None = None
+        if scope.niveau == "national":
+            slugs = [t.slug for t in schema.territoires]
+            slugs += sorted({s.territoire for s in selected} - set(slugs))
+            par_territoire = {
+                slug: group([s for s in selected if s.territoire == slug], len(years) - 1) for slug in slugs
+            }
+        result: dict[str, Any] = {
+            "perimetre": {
+                "niveau": scope.niveau, "territoire": scope.territoire, "siret": scope.siret, "programme": programme
+            },
+            "annee": annee,
+            "donnees_au": max(s.date_arrete for s in selected).isoformat() if selected else None,
+            "snapshots": [
+                {"siret": s.siret, "nom": s.nom, "territoire": s.territoire, "date_arrete": s.date_arrete.isoformat()}
+                for s in selected
+            ],
+            "effectifs": evolution[str(annee)]["effectifs"],
+            **values,
+            "par_territoire": par_territoire,
+            "evolution": evolution,
         }
-
-    result: dict[str, Any] = {
-        "perimetre": {
-            "niveau": scope.niveau, "territoire": scope.territoire, "siret": scope.siret, "programme": programme
-        },
-        "annee": annee,
-        "donnees_au": max(s.date_arrete for s in selected).isoformat() if selected else None,
-        "snapshots": [
-            {"siret": s.siret, "nom": s.nom, "territoire": s.territoire, "date_arrete": s.date_arrete.isoformat()}
-            for s in selected
-        ],
-        "effectifs": evolution[str(annee)]["effectifs"],
-        **values,
-        "par_territoire": par_territoire,
-        "evolution": evolution,
-    }
-    return cast(Indicators, result)
+        out.append(cast(Indicators, result))
+    return out
 
 
 def indicator_warnings(ind: Indicators) -> list[str]:
