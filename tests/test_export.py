@@ -283,7 +283,7 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
     from cvg_pipeline.secret import verify as v
     from cvg_pipeline.secret.model import FREE, Model
 
-    def reference(model: Model) -> dict[str, v.Interval]:
+    def reference(model: Model, audit: bool = True) -> dict[str, v.Interval]:
         order = {k: i for i, k in enumerate(model.cells)}
         suppress.primary(model)
         suppress.close(model, order)

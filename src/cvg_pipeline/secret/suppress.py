@@ -138,11 +138,11 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
     points = Points()
     for _ in range(MAX_ROUNDS):
         pending = [c.key for c in model.hidden() if c.key not in safe]
-        found = exposure(model, pending, first_only=True, points=points)
+        root, useful = components(model, model.all_relations())
+        found = exposure(model, pending, first_only=True, points=points, parts=(root, useful))
         safe.update(k for k, bad in found.items() if not bad)
         if not any(found.values()):
             break
-        root, useful = components(model, model.all_relations())
         touching = _touching(model)
         start = {k: (c.status, c.vague) for k, c in model.cells.items()}
         done: set[str] = set()  # one change per component and round: the next audit may find it enough
@@ -151,7 +151,7 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
                 continue
             if key not in found:  # after an exposed cell whose neighbourhood had nothing to give: audit it
                 found.update(_exposure_at(model, start, [k for k in pending if root[k] == root[key]
-                                                          and k not in found], points))
+                                                          and k not in found], points, (root, useful)))
                 safe.update(k for k, bad in found.items() if not bad)
             if found[key] and _choose(model, key, root, useful, order, touching, points):
                 done.add(root[key])
@@ -161,13 +161,14 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
     return intervals(model) if audit else {}
 
 
-def _exposure_at(model: Model, state: dict[str, tuple[str, bool]], keys: list[str], points: Points) -> dict[str, bool]:
+def _exposure_at(model: Model, state: dict[str, tuple[str, bool]], keys: list[str], points: Points,
+                 parts: tuple[dict[str, str], list[Relation]]) -> dict[str, bool]:
     """`exposure` of `keys` (one component, in order, up to the first exposed) as the model stood in `state`."""
     now = {k: (c.status, c.vague) for k, c in model.cells.items()}
     try:
         for k, (status, vague) in state.items():
             model.cells[k].status, model.cells[k].vague = status, vague
-        return exposure(model, keys, first_only=True, points=points)
+        return exposure(model, keys, first_only=True, points=points, parts=parts)
     finally:
         for k, (status, vague) in now.items():
             model.cells[k].status, model.cells[k].vague = status, vague

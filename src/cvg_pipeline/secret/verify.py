@@ -38,22 +38,27 @@ class Interval:
 
 
 def _solver() -> Any:
-    """One HiGHS instance for the process, created with stdout silenced (HiGHS prints a banner on creation)."""
+    """One HiGHS instance for the process (see `_new_solver`)."""
     if not _SOLVER:
-        import highspy
-
-        sys.stdout.flush()
-        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, 1)
-            highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(null)
-        highs.setOptionValue("output_flag", False)
-        _SOLVER.append(highs)
+        _SOLVER.append(_new_solver())
     return _SOLVER[0]
+
+
+def _new_solver() -> Any:
+    """A HiGHS instance, created with stdout silenced (HiGHS prints a banner on creation)."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def cell_bounds(model: Model, key: str, relaxed: bool = False) -> tuple[float, float]:
@@ -138,13 +143,15 @@ def intrinsic(model: Model, targets: Iterable[str]) -> dict[str, Interval]:
     return intervals(model, targets, relaxed=True)
 
 
-def _load(model: Model, unknowns: list[str], relations: list[Relation], relaxed: bool) -> Any:
-    """The adversary's LP of one component, loaded into the process's HiGHS instance (one addRows call)."""
+def _load(model: Model, unknowns: list[str], relations: list[Relation], relaxed: bool,
+          highs: Any = None) -> Any:
+    """The adversary's LP of one component, loaded into the process's HiGHS instance (or `highs`) with one
+    addRows call."""
     import highspy
     import numpy as np
 
     index = {k: i for i, k in enumerate(unknowns)}
-    highs = _solver()
+    highs = _solver() if highs is None else highs
     highs.clearModel()
     inf = highspy.kHighsInf
     bounds = [cell_bounds(model, k, relaxed) for k in unknowns]
@@ -235,15 +242,19 @@ class Points:
 
     lo: dict[str, float] = field(default_factory=dict)
     hi: dict[str, float] = field(default_factory=dict)
-    relaxed: dict[str, list[Any]] = field(default_factory=dict)
-    relaxed_components: tuple[int, dict[str, str], list[Relation]] | None = None
+    relaxed: dict[str, Any] = field(default_factory=dict)  # root → array of points, one a row
+    relaxed_components: tuple[int, dict[str, str], dict[str, list[str]], dict[str, list[Relation]]] | None = None
+    # relaxed component → its LP, kept loaded in a HiGHS instance of its own (its relations never change;
+    # only the bounds of its cells do, set before each use)
+    relaxed_lp: dict[str, Any] = field(default_factory=dict)
 
 
 MAX_RELAXED_POINTS = 64
 
 
 def exposure(model: Model, targets: Iterable[str], *, relaxed: bool = False, first_only: bool = False,
-             points: Points | None = None) -> dict[str, bool]:
+             points: Points | None = None,
+             parts: tuple[dict[str, str], list[Relation]] | None = None) -> dict[str, bool]:
     """For each target, whether its interval is narrower than `required_width` asks — what
     ``exposed(model, intervals(model, targets, relaxed=relaxed))`` says, with fewer linear programs.
 
@@ -253,32 +264,41 @@ def exposure(model: Model, targets: Iterable[str], *, relaxed: bool = False, fir
     interval is at least that wide and no LP is solved for it; otherwise one end is solved (a new point:
     first the maximum of a cell with no upper bound of its own, often unbounded), then the other only if
     the points still do not show the width. `first_only`: in each component, the targets after the first
-    exposed one (in the order given) are not audited and are absent from the result."""
+    exposed one (in the order given) are not audited and are absent from the result. `parts`: what
+    ``components(model, model.all_relations())`` gives now, if the caller has it."""
     wanted = list(targets)
-    if relaxed and points is not None:
-        cached = points.relaxed_components
-        if cached is None or cached[0] != len(model.relations):
-            cached = points.relaxed_components = (len(model.relations), *components(model, model.relations, True))
-        root, useful = cached[1], cached[2]
+    if relaxed and points is not None:  # the relaxed components depend on the relations only: once per run
+        if points.relaxed_components is None or points.relaxed_components[0] != len(model.relations):
+            root, useful = components(model, model.relations, True)
+            points.relaxed_components = (len(model.relations), root, *_grouped(root, useful, set(root.values())))
+        _, root, members, rels = points.relaxed_components
     else:
-        root, useful = components(model, model.relations if relaxed else model.all_relations(), relaxed)
+        root, useful = parts if parts is not None and not relaxed else components(
+            model, model.relations if relaxed else model.all_relations(), relaxed)
+        members, rels = _grouped(root, useful, {root[k] for k in wanted})
     groups: dict[str, list[str]] = {}
     for k in wanted:
         groups.setdefault(root[k], []).append(k)
-    members: dict[str, list[str]] = {}
-    for k, r in root.items():
-        if r in groups:
-            members.setdefault(r, []).append(k)
-    rels: dict[str, list[Relation]] = {}
-    for rel in useful:
-        first = next(k for k in rel.members() if k in root)
-        if root[first] in groups:
-            rels.setdefault(root[first], []).append(rel)
     out: dict[str, bool] = {}
     for r, keys in groups.items():
         _component_exposure(model, members[r], rels.get(r, []), keys, relaxed, first_only, out,
                             points, r)
     return out
+
+
+def _grouped(root: dict[str, str], useful: list[Relation], wanted: set[str]
+             ) -> tuple[dict[str, list[str]], dict[str, list[Relation]]]:
+    """The unknowns and the relations of each wanted component."""
+    members: dict[str, list[str]] = {}
+    for k, r in root.items():
+        if r in wanted:
+            members.setdefault(r, []).append(k)
+    rels: dict[str, list[Relation]] = {}
+    for rel in useful:
+        first = next(k for k in rel.members() if k in root)
+        if root[first] in wanted:
+            rels.setdefault(root[first], []).append(rel)
+    return members, rels
 
 
 def _component_exposure(model: Model, unknowns: list[str], relations: list[Relation], targets: list[str],
@@ -296,45 +316,40 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
 
     index = {k: i for i, k in enumerate(unknowns)}
     n = len(unknowns)
-    truth = [float(model.cells[k].value) for k in unknowns]  # the true values: a point of the facts
-    pool: list[Any] = []
-    if points is None:
-        seen_lo, seen_hi = list(truth), list(truth)
-    elif not relaxed:
-        seen_lo = [points.lo.get(k, x) for k, x in zip(unknowns, truth, strict=True)]
-        seen_hi = [points.hi.get(k, x) for k, x in zip(unknowns, truth, strict=True)]
-    else:
-        seen_lo, seen_hi = list(truth), list(truth)
-        pool = points.relaxed.setdefault(root, [])
-        if pool:
-            bounds = np.array([cell_bounds(model, k, True) for k in unknowns])
-            found = np.array(pool)
-            ok = found[np.all((found >= bounds[:, 0] - 1e-7) & (found <= bounds[:, 1] + 1e-7), axis=1)]
+    truth = np.array([float(model.cells[k].value) for k in unknowns])  # the true values: a point of the facts
+    seen_lo, seen_hi = truth.copy(), truth.copy()
+    bounds: Any = None
+    if points is not None and not relaxed:
+        seen_lo = np.array([points.lo.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
+        seen_hi = np.array([points.hi.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
+    elif points is not None:
+        bounds = np.array([cell_bounds(model, k, True) for k in unknowns])
+        pool = points.relaxed.get(root)
+        if pool is not None:
+            ok = pool[np.all((pool >= bounds[:, 0] - 1e-7) & (pool <= bounds[:, 1] + 1e-7), axis=1)]
             if len(ok):
-                seen_lo = np.minimum(ok.min(axis=0), seen_lo).tolist()
-                seen_hi = np.maximum(ok.max(axis=0), seen_hi).tolist()
+                seen_lo = np.minimum(ok.min(axis=0), seen_lo)
+                seen_hi = np.maximum(ok.max(axis=0), seen_hi)
     highs: Any = None
 
     def point() -> None:
-        values = highs.getSolution().col_value
-        for i, x in enumerate(values):
-            if x < seen_lo[i]:
-                seen_lo[i] = x
-            if x > seen_hi[i]:
-                seen_hi[i] = x
+        values = np.asarray(highs.getSolution().col_value, dtype=float)
+        np.minimum(seen_lo, values, out=seen_lo)
+        np.maximum(seen_hi, values, out=seen_hi)
         if relaxed and points is not None:
-            pool.append(list(values))
-            del pool[:-MAX_RELAXED_POINTS]
+            pool = points.relaxed.get(root)
+            points.relaxed[root] = values[None, :] if pool is None else np.vstack([pool[-MAX_RELAXED_POINTS + 1:], values])
 
     try:
         for key in targets:
             i = index[key]
             need = required_width(model.seuil, model.cells[key].status)
-            if _round_hi(seen_hi[i]) - _round_lo(seen_lo[i]) >= need:
+            if _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) >= need:
                 out[key] = False
                 continue
             if highs is None:
-                highs = _load(model, unknowns, relations, relaxed)
+                highs = _relaxed_lp(model, unknowns, relations, points, root, bounds) if relaxed and points else \
+                    _load(model, unknowns, relations, relaxed)
             senses = [highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize]
             if cell_bounds(model, key, relaxed)[1] == INF:
                 senses.reverse()
@@ -344,15 +359,32 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
                     seen_hi[i] = INF
                 else:
                     point()
-                if _round_hi(seen_hi[i]) - _round_lo(seen_lo[i]) >= need:
+                if _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) >= need:
                     break
-            out[key] = _round_hi(seen_hi[i]) - _round_lo(seen_lo[i]) < need
+            out[key] = _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) < need
             if out[key] and first_only:
                 return
     finally:
         if points is not None and not relaxed:
-            for k, lo, hi in zip(unknowns, seen_lo, seen_hi, strict=True):
+            for k, lo, hi in zip(unknowns, seen_lo.tolist(), seen_hi.tolist(), strict=True):
                 points.lo[k], points.hi[k] = lo, hi
+
+
+def _relaxed_lp(model: Model, unknowns: list[str], relations: list[Relation], points: Points, root: str,
+                bounds: Any) -> Any:
+    """The relaxed LP of a component, loaded once per `points`; its cells' bounds set to the current ones
+    (`bounds`, one (lower, upper) row per unknown)."""
+    import numpy as np
+
+    highs = points.relaxed_lp.get(root)
+    if highs is None:
+        highs = points.relaxed_lp[root] = _load(model, unknowns, relations, True, _new_solver())
+        return highs
+    import highspy
+
+    upper = np.where(np.isinf(bounds[:, 1]), highspy.kHighsInf, bounds[:, 1])
+    highs.changeColsBounds(len(unknowns), np.arange(len(unknowns), dtype=np.int32), bounds[:, 0].copy(), upper)
+    return highs
 
 
 def exposed(model: Model, found: dict[str, Interval]) -> list[str]:
