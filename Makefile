@@ -109,7 +109,7 @@ examples: $(VENV)/.installed-dev
 
 ## make readme: regenerate the README column reference from src/cvg_pipeline/schemas/.
 readme: $(VENV)/.installed
-	$(BIN)/python -m cvg_pipeline.docs
+	$(BIN)/python -m cvg_pipeline.schema.docs
 
 clean:
 	rm -rf $(DEMO) rapports captures erreurs .pytest_cache .mypy_cache .ruff_cache

@@ -69,9 +69,16 @@ def stages(store: Path) -> dict[str, float]:
     import inspect
 
     t0 = time.perf_counter()
-    from cvg_pipeline import export as ex
-    from cvg_pipeline import report
-    from cvg_pipeline.schema import load_schema
+    try:
+        from cvg_pipeline.report import build as report
+        from cvg_pipeline.report import export as ex
+    except ImportError:  # a tree from before the package move (flat modules)
+        from cvg_pipeline import export as ex  # type: ignore[no-redef]
+        from cvg_pipeline import report  # type: ignore[no-redef]
+    try:
+        from cvg_pipeline.schema.load import load_schema
+    except ImportError:
+        from cvg_pipeline.schema import load_schema  # type: ignore[no-redef]
 
     schema = load_schema()
     first: list[float] = []

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cvg_pipeline.schema import Column, Schema, load_schema  # noqa: E402
+from cvg_pipeline.schema.load import Column, Schema, load_schema  # noqa: E402
 from tests.builders import make_siret  # noqa: E402
 from tests.storefill import fill_store, snapshot  # noqa: E402
 

@@ -29,17 +29,17 @@ DATA = ROOT / "benchmarks" / "data" / "reseau-700"
 
 # (module, attribute, depth): the stages timed by the split, when they exist in this version of the code.
 STAGES = [
-    ("cvg_pipeline.reader", "_read_file", 0),
-    ("cvg_pipeline.safety", "precheck", 1),
-    ("cvg_pipeline.safety", "read_checked", 1),
+    ("cvg_pipeline.read.workbook", "_read_file", 0),
+    ("cvg_pipeline.read.precheck", "precheck", 1),
+    ("cvg_pipeline.read.precheck", "read_checked", 1),
     ("fastexcel", "read_excel", 1),
-    ("cvg_pipeline.reader", "_load", 1),
-    ("cvg_pipeline.reader", "read_structure", 1),
-    ("cvg_pipeline.reader", "read_salaries", 1),
-    ("cvg_pipeline.reader", "find_header_row", 2),
-    ("cvg_pipeline.reader", "_finish_structure", 0),
-    ("cvg_pipeline.reader", "_finish_salaries", 0),
-    ("cvg_pipeline.normalise", "normalise_frame", 1),
+    ("cvg_pipeline.read.workbook", "load_sheet", 1),
+    ("cvg_pipeline.read.workbook", "read_structure", 1),
+    ("cvg_pipeline.read.workbook", "read_salaries", 1),
+    ("cvg_pipeline.read.salaries_sheet", "find_header_row", 2),
+    ("cvg_pipeline.read.workbook", "finish_structure", 0),
+    ("cvg_pipeline.read.workbook", "finish_salaries", 0),
+    ("cvg_pipeline.read.normalise", "normalise_frame", 1),
 ]
 
 
@@ -65,9 +65,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import cvg_pipeline
-    from cvg_pipeline.ingest import _read_chunk, sha256_file
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.ingest.run import _read_chunk, sha256_file
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
 
     files = sorted(DATA.glob("*.xlsx"))[: args.files]
     if not files:

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cvg_pipeline.schema import Column, Domain, Schema, load_schema
+from cvg_pipeline.schema.load import Column, Domain, Schema, load_schema
 
 EXAMPLES_DIR = Path(__file__).resolve().parent
 SEED = "cvg-exemples-2023"

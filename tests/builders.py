@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.schema.load import load_schema
 
 Cell = str | int | float | bool | date | datetime | None
 

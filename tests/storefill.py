@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cvg_pipeline.schema import Schema, load_schema
-from cvg_pipeline.store import create_store, ddl, parcours_columns
+from cvg_pipeline.schema.load import Schema, load_schema
+from cvg_pipeline.store.db import create_store, ddl, parcours_columns
 
 _ids = itertools.count(1)
 
@@ -195,7 +195,7 @@ def lock_is_held(store: Path) -> bool:
     import fcntl
     import os
 
-    from cvg_pipeline.locking import lock_path
+    from cvg_pipeline.store.locking import lock_path
 
     try:
         fd = os.open(lock_path(store), os.O_RDONLY)

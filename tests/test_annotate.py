@@ -15,22 +15,20 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from cvg_pipeline.annotate import (
-    ERROR_FILL,
-    ERRORS_HEADER,
-    ERRORS_SHEET,
-    IDENTIFIER_FILL,
-    ROW_FILL,
+from cvg_pipeline.check.errors import Issue, issue
+from cvg_pipeline.schema.load import Schema, load_schema
+from cvg_pipeline.workbooks.annotate import (
     error_workbook_name,
     is_untouched_error_workbook,
-    put,
-    read_raw_sheets,
-    summary_line,
     write_error_workbook,
     write_error_workbooks,
 )
-from cvg_pipeline.errors import Issue, issue
-from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.workbooks.annotate_cells import ERRORS_SHEET, put
+from cvg_pipeline.workbooks.annotate_copies import ERROR_FILL, IDENTIFIER_FILL, ROW_FILL
+from cvg_pipeline.workbooks.annotate_errors_sheet import ERRORS_HEADER, summary_line
+from cvg_pipeline.workbooks.annotate_source import (
+    read_raw_sheets,
+)
 from tests.builders import SIRET, open_row, structure, valid_row, write_workbook
 
 FICHIER = "aci-test.xlsx"
@@ -637,7 +635,7 @@ def _bad_reporting_file(path: Path) -> Path:
 
 
 def test_end_to_end_with_the_real_reader(tmp_path: Path, schema: Schema) -> None:
-    from cvg_pipeline.ingest import verify_paths
+    from cvg_pipeline.ingest.run import verify_paths
 
     src = _bad_reporting_file(tmp_path / "in" / "aci-lyon.xlsx")
     [result] = verify_paths([src], schema=schema, today=date(2024, 1, 15))
@@ -915,7 +913,7 @@ def test_what_the_reader_does_not_read_is_not_copied(tmp_path: Path, schema: Sch
     assert FAKE_NAMES[0] not in text and FAKE_NAMES[1] not in text
 
 
-# -- the reader's rules the copy shares (reader.table_end, reader.is_full_date) -------------------------------------------
+# -- the reader's rules the copy shares (salaries_sheet.table_end, sheet.is_full_date) -------------------------------------------
 _D = "2022-03-01 00:00:00"
 
 
@@ -931,7 +929,7 @@ _D = "2022-03-01 00:00:00"
     ([(False, None, ["A1", "12"]), (True, None, []), (False, None, ["Nom", "Prénom"])], False, 2),
 ])
 def test_table_end(rows: list[tuple[bool, str | None, list[str]]], entry_column: bool, expected: int | None) -> None:
-    from cvg_pipeline.reader import table_end
+    from cvg_pipeline.read.salaries_sheet import table_end
 
     assert table_end(rows, entry_column=entry_column) == expected
 
@@ -941,7 +939,7 @@ def test_table_end(rows: list[tuple[bool, str | None, list[str]]], entry_column:
     ("1980", False), ("1980.5", False), ("1980,0", False), ("mil neuf cent", False), ("vers 1980", False),
 ])
 def test_is_full_date(text: str, expected: bool) -> None:
-    from cvg_pipeline.reader import is_full_date
+    from cvg_pipeline.read.sheet import is_full_date
 
     assert is_full_date(text) is expected
 
@@ -973,7 +971,7 @@ def ten_row_refused_file(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def ten_row_error_workbook(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
     """The error workbook of `ten_row_refused_file`, with the issues the real reader finds in it."""
-    from cvg_pipeline.reader import read_workbook
+    from cvg_pipeline.read.workbook import read_workbook
 
     folder = tmp_path_factory.mktemp("dix-lignes")
     src = ten_row_refused_file(folder / "aci-dix-lignes.xlsx")
@@ -1115,7 +1113,7 @@ def test_issue17_point8_the_error_workbook_sent_back_is_refused_as_such(
     in its properties; .xls: no properties, the Erreurs sheet's table header). A reporting file of an ACI that
     happens to hold a sheet named « Erreurs » is still read. Fails on main at 2d65b2f (issue 17 point 8): ten
     « identifiant-manquant » errors and more, about a file that is not a reporting file."""
-    from cvg_pipeline.reader import read_workbook
+    from cvg_pipeline.read.workbook import read_workbook
 
     book = sent_back
     if saved_by.startswith("libreoffice"):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cvg_pipeline import ingest as ig
 from cvg_pipeline.cli import app
-from cvg_pipeline.store import create_store
+from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.store.db import create_store
 from tests.builders import SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.storefill import dump_store
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 from tests.builders import make_siret, structure, valid_row, write_workbook
 from tests.terminal import run_in_pty
 

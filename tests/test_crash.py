@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cvg_pipeline.errors import CvgError
-from cvg_pipeline.store import create_store
+from cvg_pipeline.check.errors import CvgError
+from cvg_pipeline.store.db import create_store
 from tests import hostile
 from tests.builders import make_siret, open_row, structure, valid_row, write_workbook
 from tests.storefill import lock_is_held
@@ -111,7 +111,7 @@ def stored_shas(store: Path) -> set[str]:
 
 def check_integrity(store: Path, files: dict[str, int]) -> int:
     """The store opens; each snapshot is complete and is exactly one known file; returns the snapshot count."""
-    from cvg_pipeline.store import open_store
+    from cvg_pipeline.store.db import open_store
 
     with open_store(store, read_only=True, wait=30) as con:
         snaps = con.execute("SELECT snapshot_id, sha256, nb_lignes FROM snapshots").fetchall()
@@ -130,7 +130,7 @@ def indicators_json(store: Path) -> object | None:
     """The national indicators as plain JSON data (None for a store without any snapshot)."""
     import json
 
-    from cvg_pipeline.indicators import Scope, load_indicators
+    from cvg_pipeline.indicators.compute import Scope, load_indicators
 
     try:
         result = load_indicators(store, scope=Scope.national(), annee=ANNEE)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 
 ROOT = Path(__file__).resolve().parents[1]
 MOMENTS = int(os.environ.get("CVG_SOAK_CTRL_C", "1"))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from cvg_pipeline.schema import Schema, load_schema
+from cvg_pipeline.schema.load import Schema, load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WORKBOOKS = ("*.xlsx", "*.ods")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.ingest import verify_paths
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.ingest.run import verify_paths
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import structure, valid_row
 
 

@@ -105,7 +105,7 @@ def test_every_shown_value_equals_cvg_indicators(store: Path, lyon: Path, progra
 
 def test_hidden_cells_are_empty_with_the_reports_status(store: Path, lyon: Path) -> None:
     """Each count the report hides (cvg report --audit --json) is hidden in the export with its status."""
-    from cvg_pipeline.export import report_key
+    from cvg_pipeline.report.export import report_key
 
     done = cvg("report", "--store", store, *LYON_2023, "--programme", "CVG", "--audit", "--json")
     assert done.returncode == 0, done.stderr
@@ -136,10 +136,10 @@ def test_the_report_cells_are_all_mapped(store: Path) -> None:
     """Every count the report publishes is a row of the export (guards REPORT_KEYS against a report that
     renames its cells): only « oui + non » (a rate's base, not a figure of the JSON), the other years and
     territoires (their own rows) and, outside PHC, the PHC block are not."""
-    from cvg_pipeline import export as ex
-    from cvg_pipeline.indicators import Scope, load_indicators
-    from cvg_pipeline.report import build_report
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.indicators.compute import Scope, load_indicators
+    from cvg_pipeline.report import export as ex
+    from cvg_pipeline.report.build import build_report
+    from cvg_pipeline.schema.load import load_schema
 
     schema = load_schema()
     for programme in ("CVG", "PHC"):
@@ -248,7 +248,7 @@ def test_one_figure_has_one_status(network70: Path, tmp_path: Path) -> None:
                "--sortie", tmp_path)
     assert done.returncode == 0, done.stderr
     by = {r["indicateur"]: r for r in rows(tmp_path) if not r["modalite"]}
-    from cvg_pipeline.export import SAME_FIGURES
+    from cvg_pipeline.report.export import SAME_FIGURES
 
     for a, b in SAME_FIGURES:
         if a not in by:  # a figure of the spec the indicators do not compute yet
@@ -276,12 +276,12 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
     (each change only takes a fact away from the reader) — `cvg export` builds ~150 reports and spent
     minutes there. The statuses and the final audit are those of a full re-audit at every round (the former
     loop, kept here as the reference), with fewer linear programs solved."""
-    from cvg_pipeline import report
-    from cvg_pipeline.indicators import Scope, load_indicators
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.secret import suppress
-    from cvg_pipeline.secret import verify as v
-    from cvg_pipeline.secret.model import FREE, Model
+    from cvg_pipeline.indicators.compute import Scope, load_indicators
+    from cvg_pipeline.report import build as report
+    from cvg_pipeline.report.secret import suppress
+    from cvg_pipeline.report.secret import verify as v
+    from cvg_pipeline.report.secret.model import FREE, Model
+    from cvg_pipeline.schema.load import load_schema
 
     def reference(model: Model, audit: bool = True) -> dict[str, v.Interval]:
         order = {k: i for i, k in enumerate(model.cells)}
@@ -356,10 +356,10 @@ def test_one_query_for_every_perimeter_gives_each_perimeters_own_indicators(stor
     indicators query per perimeter, year and programme. The grouped query (GROUPING SETS by territoire)
     must give, for the national scope and every territoire — those without any file included — exactly the
     JSON of one `compute_indicators` call each."""
-    from cvg_pipeline.export import PROGRAMMES
-    from cvg_pipeline.indicators import Scope, compute_indicators, compute_indicators_many, to_json
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store import open_store
+    from cvg_pipeline.indicators.compute import Scope, compute_indicators, compute_indicators_many, to_json
+    from cvg_pipeline.report.export import PROGRAMMES
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.db import open_store
 
     schema = load_schema()
     scopes = [Scope.national(), *(Scope.of_territoire(t.slug) for t in schema.territoires)]
@@ -380,10 +380,10 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
     import signal
     import time
 
-    from cvg_pipeline import export as ex
-    from cvg_pipeline.indicators import Scope, compute_indicators
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store import open_store
+    from cvg_pipeline.indicators.compute import Scope, compute_indicators
+    from cvg_pipeline.report import export as ex
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.db import open_store
 
     schema = load_schema()
     with open_store(store, read_only=True) as con:
@@ -415,8 +415,8 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
 def test_export_with_and_without_the_worker_is_the_same_table(store: Path) -> None:
     """Fails before `build_export(worker=...)` (issue 19): the rows — values and statuses — do not depend on
     which process built which report."""
-    from cvg_pipeline.export import build_export, csv_bytes
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.report.export import build_export, csv_bytes
+    from cvg_pipeline.schema.load import load_schema
 
     schema = load_schema()
     shared = build_export(store, schema, worker=True)

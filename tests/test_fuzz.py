@@ -26,8 +26,8 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline.errors import CATALOGUE, scope_of
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.check.errors import CATALOGUE, scope_of
+from cvg_pipeline.schema.load import load_schema
 from tests import hostile
 from tests.builders import all_labels, open_row, structure, valid_row, write_workbook
 
@@ -48,7 +48,7 @@ def examples(ci: int, fuzz: int) -> settings:
 
 def check_outcome(path: Path) -> str:
     """Verify one file in-process; assert the outcome is `accepted` or located errors; return the status."""
-    from cvg_pipeline.ingest import verify_paths
+    from cvg_pipeline.ingest.run import verify_paths
 
     results = verify_paths([path], schema=load_schema(), today=TODAY)  # any exception fails the test
     assert len(results) == 1
@@ -318,7 +318,7 @@ def test_folders_of_odd_entries(entries: list[tuple[str, bytes]]) -> None:
     """Whatever a folder holds — FIFOs, links to /dev/zero, broken links, names that are not UTF-8, hidden and
     lock files, spreadsheet-like files of other formats —: every entry has exactly one result with the status
     expected, every name shown is valid UTF-8, the JSON result encodes, and nothing hangs nor raises."""
-    from cvg_pipeline.ingest import IngestResult, verify_paths
+    from cvg_pipeline.ingest.run import IngestResult, verify_paths
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "depot"

@@ -1,7 +1,7 @@
 """One person, one identifier (issue 13, point 9): look-alike spellings of an `Identifiant salarié` are one
 identifier for the duplicate rules and for the pseudonym; stores written before are migrated.
 
-Before the fix (cvg_pipeline/identifiers.py), an identifier was only trimmed: a zero-width space, a
+Before the fix (cvg_pipeline/read/identifiers.py), an identifier was only trimmed: a zero-width space, a
 right-to-left mark, a soft hyphen, a decomposed accent, full-width letters or another case gave another
 pseudonym and no duplicate error.
 """
@@ -23,10 +23,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline import ingest as ig
-from cvg_pipeline.identifiers import PSEUDONYM_VERSION, normalise_column, normalise_identifier
-from cvg_pipeline.schema import load_schema
-from cvg_pipeline.store import STORE_SCHEMA_VERSION, open_store
+from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.read.identifiers import PSEUDONYM_VERSION, normalise_column, normalise_identifier
+from cvg_pipeline.schema.load import load_schema
+from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, open_store
 from tests import hostile
 from tests.builders import SIRET, structure, valid_row, write_workbook
 from tests.storefill import query
@@ -144,7 +144,7 @@ def cvg(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def init_store(store: Path) -> Path:
-    from cvg_pipeline.store import create_store
+    from cvg_pipeline.store.db import create_store
 
     create_store(store)
     return store
@@ -268,8 +268,8 @@ def test_a_store_written_before_is_migrated_with_its_key(tmp_path: Path, read_on
 def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pseudonym migration runs in the store's migration transaction: if anything fails after it,
     the column is not added and the version stays. Fails before the fix: there was no migration to run."""
-    from cvg_pipeline import store as store_mod
-    from cvg_pipeline.errors import CvgError
+    from cvg_pipeline.check.errors import CvgError
+    from cvg_pipeline.store import db as store_mod
 
     store = old_store(tmp_path)
     tables = {t: dump(store, t) for t in ("meta", "snapshots", "parcours")}

@@ -58,8 +58,8 @@ from typing import Any
 
 import pytest
 
-from cvg_pipeline.indicators import Scope, compute_indicators, load_indicators, round_half_up, to_json
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.indicators.compute import Scope, compute_indicators, load_indicators, round_half_up, to_json
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET, SIRET_2
 from tests.storefill import dumps, fill_store, parcours, snapshot
 

@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline.indicators import Indicators, Programme, Scope, compute_indicators
-from cvg_pipeline.schema import Column, load_schema
+from cvg_pipeline.indicators.compute import Indicators, Programme, Scope, compute_indicators
+from cvg_pipeline.schema.load import Column, load_schema
 from tests.builders import make_siret
 from tests.storefill import memory_store, snapshot
 

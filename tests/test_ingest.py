@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline import ingest as ig
-from cvg_pipeline.identifiers import normalise_identifier
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.read.identifiers import normalise_identifier
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.storefill import dump_store, query
 
@@ -26,7 +26,7 @@ TODAY = date(2024, 6, 1)
 
 def run(paths: list[Path], store: Path) -> ig.IngestResult:
     if not store.exists():  # ingest refuses a missing store (`cvg init` creates it)
-        from cvg_pipeline.store import create_store
+        from cvg_pipeline.store.db import create_store
 
         create_store(store, SCHEMA)
     return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)
@@ -344,7 +344,7 @@ def test_directory_twice_and_symlink_loop(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    from cvg_pipeline.errors import UsageError
+    from cvg_pipeline.check.errors import UsageError
 
     with pytest.raises(UsageError, match="n'existe pas"):
         run([tmp_path / "absent"], tmp_path / "cvg.duckdb")
@@ -425,7 +425,7 @@ def test_no_worker_can_start_then_this_process_reads_everything(
 def test_a_reader_bug_is_reported_on_its_own_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug of the reader on one file (here: any file named « bug ») is that file's `fichier-illisible`,
     worded as cvg's own fault; the other files of the chunk are read as usual."""
-    import cvg_pipeline.reader as reader
+    import cvg_pipeline.read.workbook as reader
 
     real = reader.read_workbooks
 

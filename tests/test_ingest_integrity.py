@@ -34,7 +34,7 @@ import os
 _swap = os.environ.get("CVG_TEST_SWAP")
 if _swap:  # replace a file on disk right after cvg has hashed it (before it reads it)
     _target, _source, _marker = _swap.split(os.pathsep)
-    import cvg_pipeline.ingest as _ingest
+    import cvg_pipeline.ingest.run as _ingest
 
     _real_sha = _ingest.sha256_file
 
@@ -140,7 +140,7 @@ def new_store(path: Path) -> Path:
     try:
         import cvg_pipeline.commands.init  # noqa: F401
     except ImportError:
-        from cvg_pipeline.store import create_store
+        from cvg_pipeline.store.db import create_store
 
         create_store(path)
     else:

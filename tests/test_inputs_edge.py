@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cvg_pipeline import ingest as ig
-from cvg_pipeline.errors import CvgError
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.check.errors import CvgError
+from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.schema.load import load_schema
 from tests import hostile
 from tests.builders import SIRET, SIRET_2, make_siret, open_row, structure, valid_row, write_workbook
 
@@ -64,7 +64,7 @@ def bad_aci(path: Path, siret: str = SIRET) -> Path:
 
 def ingest(paths: list[Path], store: Path) -> ig.IngestResult:
     if not store.exists():
-        from cvg_pipeline.store import create_store
+        from cvg_pipeline.store.db import create_store
 
         create_store(store, SCHEMA)
     return ig.ingest_paths(paths, store, schema=SCHEMA, today=TODAY)

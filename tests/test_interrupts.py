@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 
 # Delays counted from the moment cvg's own code runs (its SIGTERM handler is set: /proc/PID/status): a
 # signal before the interpreter has run a line of cvg is Python's own (it dies by the signal).

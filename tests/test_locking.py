@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.errors import CvgError, StoreBusyError
-from cvg_pipeline.locking import DEFAULT_WAIT, default_wait, lock_path, set_default_wait, store_lock
-from cvg_pipeline.store import STORE_SCHEMA_VERSION, open_store
+from cvg_pipeline.check.errors import CvgError, StoreBusyError
+from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, open_store
+from cvg_pipeline.store.locking import DEFAULT_WAIT, default_wait, lock_path, set_default_wait, store_lock
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from cvg_pipeline.locking import store_lock
+    from cvg_pipeline.store.locking import store_lock
     with store_lock(Path(sys.argv[1]), exclusive=sys.argv[2] == "ex", wait=0):
         print("locked", flush=True)
         time.sleep(float(sys.argv[3]))
@@ -136,7 +136,7 @@ def test_attente_help_states_the_real_default(command: str) -> None:
 
 def test_lock_file_not_creatable(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only folder: a reader proceeds without the lock file, a writer gets a French message."""
-    import cvg_pipeline.locking as locking
+    import cvg_pipeline.store.locking as locking
 
     lock_path(store).unlink()
 

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from cvg_pipeline.normalise import (
+from cvg_pipeline.read.normalise import (
     BIRTH_PREFIX,
     ERR_PREFIX,
     clean_siret,
@@ -24,7 +24,7 @@ from cvg_pipeline.normalise import (
     resolve_bool,
     siret_problem,
 )
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET
 
 SCHEMA = load_schema()

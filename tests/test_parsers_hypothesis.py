@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline.normalise import (
+from cvg_pipeline.read.normalise import (
     ERR_PREFIX,
     clean_siret,
     luhn_valid,
@@ -22,7 +22,7 @@ from cvg_pipeline.normalise import (
     parse_number_text,
     siret_problem,
 )
-from cvg_pipeline.schema import fold, load_schema
+from cvg_pipeline.schema.load import fold, load_schema
 
 SCHEMA = load_schema()
 DATE_CODES = {"date-invalide", "date-format-us"}

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from cvg_pipeline.errors import Issue
-from cvg_pipeline.model import ParsedFile
-from cvg_pipeline.reader import column_letter, read_workbook, read_workbooks
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.check.errors import Issue
+from cvg_pipeline.read.model import ParsedFile
+from cvg_pipeline.read.sheet import column_letter
+from cvg_pipeline.read.workbook import read_workbook, read_workbooks
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET, open_row, structure, valid_row, write_workbook
 
 SCHEMA = load_schema()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.main import get_command
 
-from cvg_pipeline import docs
 from cvg_pipeline.cli import app
-from cvg_pipeline.schema import default_schema_path, load_schema
+from cvg_pipeline.schema import docs
+from cvg_pipeline.schema.load import default_schema_path, load_schema
 
 README = docs.README_PATH
 

@@ -23,13 +23,13 @@ from typing import Any, cast
 import pytest
 from typer.testing import CliRunner
 
-from cvg_pipeline import report
 from cvg_pipeline.cli import app
-from cvg_pipeline.indicators import Indicators, Scope, load_indicators
-from cvg_pipeline.ingest import ingest_paths
-from cvg_pipeline.report import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
-from cvg_pipeline.schema import Schema, load_schema
-from cvg_pipeline.store import create_store
+from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
+from cvg_pipeline.ingest.run import ingest_paths
+from cvg_pipeline.report import build as report
+from cvg_pipeline.report.build import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
+from cvg_pipeline.schema.load import Schema, load_schema
+from cvg_pipeline.store.db import create_store
 from tests.storefill import fill_store, parcours, snapshot
 
 HERE = Path(__file__).parent
@@ -484,7 +484,7 @@ def test_cli_import_stays_light() -> None:
     import sys
 
     code = ("import sys, cvg_pipeline.cli; "
-            "print(' '.join(m for m in ('jinja2', 'matplotlib', 'cvg_pipeline.report') if m in sys.modules))")
+            "print(' '.join(m for m in ('jinja2', 'matplotlib', 'cvg_pipeline.report.build') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
     assert report.FORMATS == ("md", "html")

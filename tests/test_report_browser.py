@@ -53,9 +53,9 @@ def test_report_renders_in_chromium_without_console_error(tmp_path: Path) -> Non
     """The sample national report renders to a non-blank PNG with no console message. Skipped without
     Chromium, failed under CVG_CLIENTS_REQUIRED=1 (was skipped even then before this module used
     require_client)."""
-    from cvg_pipeline.indicators import Indicators
-    from cvg_pipeline.report import render_report
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.indicators.compute import Indicators
+    from cvg_pipeline.report.build import render_report
+    from cvg_pipeline.schema.load import load_schema
 
     ind = cast(Indicators, json.loads((HERE / "data" / "indicateurs-national-2023.json").read_text("utf-8")))
     (html,) = render_report(ind, load_schema(), formats=("html",), out_dir=tmp_path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 from tests.builders import valid_row, write_workbook
 
 

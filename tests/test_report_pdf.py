@@ -23,12 +23,12 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
-from cvg_pipeline.indicators import Indicators, Scope, load_indicators
-from cvg_pipeline.ingest import ingest_paths
-from cvg_pipeline.report import build_report, render_report
-from cvg_pipeline.report_pdf import render_pdf
-from cvg_pipeline.schema import Schema, load_schema
-from cvg_pipeline.store import create_store
+from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
+from cvg_pipeline.ingest.run import ingest_paths
+from cvg_pipeline.report.build import build_report, render_report
+from cvg_pipeline.report.pdf import render_pdf
+from cvg_pipeline.schema.load import Schema, load_schema
+from cvg_pipeline.store.db import create_store
 
 HERE = Path(__file__).parent
 DEMO_TODAY = date(2024, 6, 30)  # the examples hold a file arrested on 29 February 2024
@@ -208,7 +208,7 @@ def test_cli_writes_md_html_pdf_and_never_over_an_existing_pdf(demo_store: Path,
 
 
 def test_typst_is_imported_only_for_a_pdf() -> None:
-    code = "import sys, cvg_pipeline.cli, cvg_pipeline.report; print('typst' in sys.modules)"
+    code = "import sys, cvg_pipeline.cli, cvg_pipeline.report.build; print('typst' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -1,4 +1,4 @@
-"""`safety.precheck`: hostile and broken files refused before any parser sees them, in bounded time."""
+"""`read.precheck`: hostile and broken files refused before any parser sees them, in bounded time."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline import safety
-from cvg_pipeline.errors import CATALOGUE, Issue
-from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, precheck
-from cvg_pipeline.store import create_store
+from cvg_pipeline.check.errors import CATALOGUE, Issue
+from cvg_pipeline.read import precheck as safety
+from cvg_pipeline.read import precheck_ole, precheck_sheetml
+from cvg_pipeline.read.precheck import MAX_CELLS, MAX_ROWS, precheck
+from cvg_pipeline.store.db import create_store
 from tests import hostile
 
 
@@ -253,18 +254,18 @@ def test_unreadable_file_is_an_issue_not_an_exception(tmp_path: Path) -> None:
 
 def test_biff_walker() -> None:
     bof = b"\x09\x08\x10\x00" + bytes(16)
-    assert safety._biff_has_filepass(bof + b"\x2f\x00\x02\x00\x00\x00")
-    assert not safety._biff_has_filepass(bof + b"\x85\x00\x00\x00" + b"\x2f\x00\x00\x00")
-    assert not safety._biff_has_filepass(b"\x2f\x00\x00\x00")  # no BOF: not a workbook stream
-    assert not safety._biff_has_filepass(b"")
+    assert precheck_ole._biff_has_filepass(bof + b"\x2f\x00\x02\x00\x00\x00")
+    assert not precheck_ole._biff_has_filepass(bof + b"\x85\x00\x00\x00" + b"\x2f\x00\x00\x00")
+    assert not precheck_ole._biff_has_filepass(b"\x2f\x00\x00\x00")  # no BOF: not a workbook stream
+    assert not precheck_ole._biff_has_filepass(b"")
 
 
 def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """read_workbook returns the precheck's issue and never opens the file with fastexcel."""
     import fastexcel
 
-    from cvg_pipeline.reader import read_workbook
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbook
+    from cvg_pipeline.schema.load import load_schema
 
     def no_parser(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a parser was called on a refused file")
@@ -455,20 +456,20 @@ HUGE = b"4000000000"
         ("split tag name", b'<sst ' + NS + b' uniqueCount="' + HUGE + b'">', -2, "4 000 000 000 textes"),
         # within MAX_CELLS, but far more `<si>` items than the part's bytes can hold
         ("more than the part holds", b'<sst ' + NS + b' uniqueCount="5000000">', 0, "5 000 000 textes partagés annoncés pour"),
-        ("padded tag", b'<sst ' + NS + b' ' + b' ' * (safety._CHUNK + 100 * 1024) + b'uniqueCount="' + HUGE + b'">', 0, "balise « sst » démesurée"),
+        ("padded tag", b'<sst ' + NS + b' ' + b' ' * (safety.CHUNK + 100 * 1024) + b'uniqueCount="' + HUGE + b'">', 0, "balise « sst » démesurée"),
     ],
 )
 def test_lying_shared_strings_count_is_refused(tmp_path: Path, good: Path, label: str, sst_tag: bytes, lead: int,
                                                shown: str) -> None:
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
 
     declaration = 56  # len of the XML declaration line written by hostile.shared_strings
-    lead = safety._CHUNK - declaration + lead if lead < 0 else lead
+    lead = safety.CHUNK - declaration + lead if lead < 0 else lead
     path = hostile.shared_strings(good, tmp_path / "textes.xlsx", sst_tag, lead=lead)
     if lead:
         data = hostile.members(path)["xl/sharedStrings.xml"]
-        assert data.index(b"<") < safety._CHUNK < data.index(b">", data.index(b"sst")) + 1  # really split
+        assert data.index(b"<") < safety.CHUNK < data.index(b">", data.index(b"sst")) + 1  # really split
     found = check(path)
     assert found is not None and found.code == "contenu-dangereux", label
     assert shown in found.message and "xl/sharedStrings.xml" in found.message
@@ -495,7 +496,7 @@ def test_shared_strings_scan_across_every_split() -> None:
     tag = b'<x:sst ' + NS + b" count='12' uniqueCount=\"" + HUGE + b'"/>'
     data = b"<?xml?>" + tag + b"<si><t>x</t></si>"
     for cut in range(len(data) + 1):
-        scan = safety._SstScan()
+        scan = precheck_sheetml.SstScan()
         with pytest.raises(safety.Refusal):
             scan.feed(data[:cut], "f.xlsx", "p")
             scan.feed(data[cut:], "f.xlsx", "p")
@@ -624,8 +625,8 @@ XLS_HOSTILE = [
 @pytest.mark.parametrize(("label", "change", "expected", "phrase"), XLS_HOSTILE, ids=[c[0] for c in XLS_HOSTILE])
 def test_hostile_xls_is_refused(tmp_path: Path, label: str, change: Callable[[bytes], bytes], expected: str,
                                 phrase: str) -> None:
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
 
     path = hostile.save_xls(tmp_path / "ancien.xls", change(hostile.xls_stream()))
     found = check(path)
@@ -659,8 +660,8 @@ def test_ordinary_xls_passes(tmp_path: Path, label: str, change: Callable[[bytes
 
 def test_reporting_xls_passes_and_is_read(tmp_path: Path) -> None:
     """A whole reporting workbook written as .xls (dates, numbers, texts) passes and is read."""
-    from cvg_pipeline.reader import read_workbooks
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.read.workbook import read_workbooks
+    from cvg_pipeline.schema.load import load_schema
     from tests.builders import structure
     from tests.test_reader import write_xls
 
@@ -677,7 +678,7 @@ def test_reporting_xls_passes_and_is_read(tmp_path: Path) -> None:
 
 def test_xls_duplicate_cells_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One cell written again and again stays in A1 but each record is a cell calamine keeps."""
-    monkeypatch.setattr(safety, "MAX_CELLS", 1000)
+    monkeypatch.setattr(precheck_ole, "MAX_CELLS", 1000)
     path = hostile.save_xls(tmp_path / "repete.xls", _inserted(_cell(0x0203, 0, 0) * 1001)(hostile.xls_stream()))
     found = check(path)
     assert found is not None and found.code == "fichier-trop-gros" and "contient 1 00" in found.message
@@ -696,4 +697,4 @@ def test_xls_duplicate_cells_are_counted(tmp_path: Path, monkeypatch: pytest.Mon
     ],
 )
 def test_dimensions_as_calamine_reads_them(body: bytes, expected: tuple[int, int]) -> None:
-    assert safety._dimensions(body) == expected
+    assert precheck_ole._dimensions(body) == expected

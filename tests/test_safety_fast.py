@@ -1,5 +1,5 @@
-"""`safety._FastScan`: the cheap proof that a sheet's cells lie within its declared range never accepts a
-sheet that the exact count of every tag (`_SheetScan`) would refuse, and it proves ordinary sheets."""
+"""`precheck_sheetml.FastScan`: the cheap proof that a sheet's cells lie within its declared range never accepts a
+sheet that the exact count of every tag (`SheetScan`) would refuse, and it proves ordinary sheets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline import safety
-from cvg_pipeline.safety import MAX_CELLS, MAX_ROWS, _FastScan, _not_above, precheck
+from cvg_pipeline.read import precheck_sheetml
+from cvg_pipeline.read.precheck import MAX_CELLS, MAX_ROWS, precheck
+from cvg_pipeline.read.precheck_sheetml import FastScan, _not_above
 from tests import hostile
 
 HEAD = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -23,14 +24,14 @@ def sheet(dimension: str | None, body: str) -> bytes:
 
 
 def proved(data: bytes, chunk: int = 1 << 20) -> bool:
-    scan = _FastScan()
+    scan = FastScan()
     for i in range(0, len(data), chunk):
         scan.feed(data[i : i + chunk])
     return scan.proved
 
 
 def exact_refuses(data: bytes) -> bool:
-    scan = safety._SheetScan()
+    scan = precheck_sheetml.SheetScan()
     scan.feed(data)
     return scan.rows > MAX_ROWS or scan.rows * scan.columns > MAX_CELLS
 
@@ -117,6 +118,6 @@ def test_not_above_column_letters(value: str) -> None:
             out = letters[rem] + out
         return out
 
-    limit = safety._column_number(value.encode())
+    limit = precheck_sheetml._column_number(value.encode())
     pattern = re.compile(_not_above(value, letters, letters) + "$")
     assert all(bool(pattern.match(label(n))) == (n <= limit) for n in range(1, min(2 * limit + 30, 20000)))

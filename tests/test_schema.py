@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cvg_pipeline.schema import fold, load_schema, slugify
+from cvg_pipeline.schema.load import fold, load_schema, slugify
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from cvg_pipeline.schema import SCHEMA_ENV, default_schema_path, load_schema
-from cvg_pipeline.store import create_store
+from cvg_pipeline.schema.load import SCHEMA_ENV, default_schema_path, load_schema
+from cvg_pipeline.store.db import create_store
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 from tests.hostile import CVG
 

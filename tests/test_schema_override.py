@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
-from cvg_pipeline.schema import SCHEMA_ENV, default_schema_path, load_schema
-from cvg_pipeline.template import GUIDE_SHEET
+from cvg_pipeline.schema.load import SCHEMA_ENV, default_schema_path, load_schema
+from cvg_pipeline.workbooks.template import GUIDE_SHEET
 
 NEW_TERRITOIRE_SYNONYM = "Lugdunum"
 NEW_COLUMN_SYNONYM = "Date d'arrivée sur le chantier"

@@ -1,12 +1,12 @@
 """The secret statistique's model, secondary secret and LP audit on hand-built tables with known answers
-(issue 16). Fails on main before 046f038: there was no secondary secret (cvg_pipeline.secret did not
+(issue 16). Fails on main before 046f038: there was no secondary secret (cvg_pipeline.report.secret did not
 exist), so a single « < 5 » beside a published total was the total minus the other cells."""
 
 from __future__ import annotations
 
 import pytest
 
-from cvg_pipeline.secret.model import (
+from cvg_pipeline.report.secret.model import (
     COST_HEADLINE,
     COST_MARGIN,
     FREE,
@@ -15,8 +15,8 @@ from cvg_pipeline.secret.model import (
     Model,
     required_width,
 )
-from cvg_pipeline.secret.suppress import close, primary, protect
-from cvg_pipeline.secret.verify import exposed, intervals
+from cvg_pipeline.report.secret.suppress import close, primary, protect
+from cvg_pipeline.report.secret.verify import exposed, intervals
 
 
 def table(seuil: int, cells: dict[str, int], totals: dict[str, list[str]], weights: dict[str, float] | None = None) -> Model:

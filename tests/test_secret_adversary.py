@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
-from cvg_pipeline.indicators import Scope, load_indicators
-from cvg_pipeline.schema import load_schema
-from cvg_pipeline.store import create_store
+from cvg_pipeline.indicators.compute import Scope, load_indicators
+from cvg_pipeline.schema.load import load_schema
+from cvg_pipeline.store.db import create_store
 from tests.adversary import attack, facts, parse_html, parse_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,11 +84,11 @@ def test_no_hidden_count_can_be_pinned_down(size: int, seed: str, tmp_path: Path
 def test_the_adversary_finds_counts_without_the_secondary_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the primary secret alone (as before issue 16), the same adversary recovers counts: it is not
     a test that cannot fail."""
-    from cvg_pipeline.secret import suppress
+    from cvg_pipeline.report.secret import suppress
 
     def primary_only(model: object) -> dict[str, object]:
         suppress.primary(model)  # type: ignore[arg-type]
-        from cvg_pipeline.secret.verify import intervals
+        from cvg_pipeline.report.secret.verify import intervals
 
         return dict(intervals(model))  # type: ignore[arg-type]
 

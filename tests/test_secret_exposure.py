@@ -11,9 +11,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvg_pipeline.secret import suppress
-from cvg_pipeline.secret import verify as v
-from cvg_pipeline.secret.model import COST_HEADLINE, FREE, PRIMARY, SECONDARY, Model, required_width
+from cvg_pipeline.report.secret import suppress
+from cvg_pipeline.report.secret import verify as v
+from cvg_pipeline.report.secret.model import COST_HEADLINE, FREE, PRIMARY, SECONDARY, Model, required_width
 
 SEUIL = 5
 

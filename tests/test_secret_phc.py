@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

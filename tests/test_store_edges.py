@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 from tests.builders import make_siret, structure, valid_row, write_workbook
 from tests.storefill import dump_store
 
@@ -279,7 +279,7 @@ def test_a_stray_journal_of_another_store_is_named(tmp_path: Path) -> None:
 
 _KILL_AFTER_STORING = """
 import os, signal, sys
-from cvg_pipeline import ingest
+from cvg_pipeline.ingest import run as ingest
 stored = ingest.SnapshotWriter.store_all
 def store_all(self, *args, **kwargs):
     out = stored(self, *args, **kwargs)  # committed: the rows are in DuckDB's write-ahead log
@@ -396,7 +396,7 @@ def test_a_killed_ingest_leaves_no_multiprocessing_folder(tmp_path: Path) -> Non
     """Fails on main before 8a984e4: each `cvg ingest` killed while its reading worker's fork server ran left
     a `pymp-…` folder in the temporary directory, never removed. Now the fork server uses `cvg-mp-<pid>-…`,
     removed at exit and, after a kill, by the next run that starts one."""
-    from cvg_pipeline.ingest import MIN_FILES_FOR_WORKER
+    from cvg_pipeline.ingest.run import MIN_FILES_FOR_WORKER
 
     temp = tmp_path / "tmp"
     temp.mkdir()

@@ -14,10 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from cvg_pipeline import ingest as ig
-from cvg_pipeline import store as st
-from cvg_pipeline import store_index
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.ingest import run as ig
+from cvg_pipeline.schema.load import load_schema
+from cvg_pipeline.store import db as st
+from cvg_pipeline.store import index as store_index
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 
 SCHEMA = load_schema()
@@ -174,7 +174,7 @@ def test_the_index_records_territoire_names_of_the_schema_file_as_it_is(
 ) -> None:
     """A run of stored files shows territoire names without building the schema: the index records them,
     with the schema file's size and times; once that file changes they are read from it again."""
-    from cvg_pipeline.schema_file import SCHEMA_ENV, default_schema_path
+    from cvg_pipeline.schema.file import SCHEMA_ENV, default_schema_path
 
     schema_copy = tmp_path / "schema.toml"
     schema_copy.write_bytes(default_schema_path().read_bytes())

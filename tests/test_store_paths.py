@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cvg_pipeline.store import create_store
+from cvg_pipeline.store.db import create_store
 
 
 def cvg(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -71,7 +71,7 @@ def test_one_store_through_a_symlink_and_its_path_has_one_lock(tmp_path: Path) -
     ready = tmp_path / "pret"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time, pathlib\n"
-        "from cvg_pipeline.store import open_store\n"
+        "from cvg_pipeline.store.db import open_store\n"
         f"with open_store(pathlib.Path({str(store)!r}), read_only=False):\n"
         f"    pathlib.Path({str(ready)!r}).touch()\n"
         "    time.sleep(3)\n"

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cvg_pipeline import store as store_mod
-from cvg_pipeline.backup import backup_store
+from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.cli import app
-from cvg_pipeline.errors import CvgError
-from cvg_pipeline.store import STORE_SCHEMA_VERSION, create_store, open_store
+from cvg_pipeline.store import db as store_mod
+from cvg_pipeline.store.backup import backup_store
+from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, create_store, open_store
 from tests.builders import SIRET, SIRET_2
 from tests.storefill import dump_store, fill_store, parcours, scalar, snapshot
 
@@ -187,6 +187,27 @@ def test_sauvegarder_into_a_folder_and_never_overwrites(filled: Path, tmp_path: 
     assert result.exit_code == 1
     assert "existe déjà" in result.output and "n'écrase jamais" in result.output
     assert first.path.read_bytes() == content
+
+
+def test_sauvegarder_without_hard_links_never_replaces_a_link_at_the_destination(
+    filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without hard links (FAT, network shares) the copy is still named exclusively: a symbolic
+    link already at the destination (dangling, so the first `exists()` check lets it through) is neither
+    replaced nor followed (files.link_new; backup's own helper replaced it with os.replace)."""
+    import errno
+
+    def no_link(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    dest = tmp_path / "copie.duckdb"
+    dest.symlink_to(tmp_path / "ailleurs.duckdb")
+    monkeypatch.setattr(os, "link", no_link)
+    with pytest.raises(CvgError, match="existe déjà"):
+        backup_store(filled, dest)
+    assert dest.is_symlink() and os.readlink(dest) == str(tmp_path / "ailleurs.duckdb")
+    assert not (tmp_path / "ailleurs.duckdb").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partiel-" in p.name] == []
 
 
 def test_sauvegarder_errors_are_french(tmp_path: Path, filled: Path) -> None:

@@ -38,7 +38,7 @@ def stored_files(store: Path) -> list[str]:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path]:
-    from cvg_pipeline.store import create_store
+    from cvg_pipeline.store.db import create_store
 
     store = tmp_path / "cvg.duckdb"
     create_store(store)

@@ -34,7 +34,7 @@ def cvg(*args: str | Path, check_codes: tuple[int, ...] = (0,)) -> subprocess.Co
 
 def new_store(tmp_path: Path) -> Path:
     store = tmp_path / "cvg.duckdb"
-    from cvg_pipeline.store import create_store
+    from cvg_pipeline.store.db import create_store
 
     create_store(store)
     return store
@@ -106,8 +106,8 @@ def test_late_acis_are_en_retard_by_the_right_number_of_months(
     tmp_path: Path, arrete: date, mois: str, statut: str, retard: int | None
 ) -> None:
     """Through the library (the command is exercised by the other tests): same store, same month status."""
-    from cvg_pipeline.ingest import ingest_paths
-    from cvg_pipeline.suivi import month_status
+    from cvg_pipeline.ingest.run import ingest_paths
+    from cvg_pipeline.ingest.suivi import month_status
 
     store = new_store(tmp_path)
     path = write_workbook(
@@ -243,7 +243,7 @@ def test_a_store_of_the_previous_version_gets_the_new_tables(tmp_path: Path) -> 
     store = new_store(tmp_path)
     path = write_workbook(tmp_path / "aci.xlsx", rows=[valid_row()])
     cvg("ingest", "--store", store, path)
-    from cvg_pipeline.store import MIGRATIONS
+    from cvg_pipeline.store.db import MIGRATIONS
 
     old = max(v for v in MIGRATIONS if MIGRATIONS[v].__name__ == "_migrate_suivi")
     con = duckdb.connect(str(store))

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from cvg_pipeline.cli import app
 from cvg_pipeline.files import temporary_path
-from cvg_pipeline.schema import Schema, load_schema
-from cvg_pipeline.template import DATA_ROWS, GUIDE_SHEET, LISTS_SHEET, write_template
+from cvg_pipeline.schema.load import Schema, load_schema
+from cvg_pipeline.workbooks.template import DATA_ROWS, GUIDE_SHEET, LISTS_SHEET, write_template
 from tests.clients import libreoffice_convert, require_client
 
 runner = CliRunner()

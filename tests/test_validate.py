@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from cvg_pipeline.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
-from cvg_pipeline.schema import load_schema
-from cvg_pipeline.validate import build_schema, polars_dtype, validate
+from cvg_pipeline.check.validate import build_schema, polars_dtype, validate
+from cvg_pipeline.read.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
+from cvg_pipeline.schema.load import load_schema
 from tests.builders import valid_row, write_workbook
 
 SCHEMA = load_schema()
@@ -413,7 +413,7 @@ def test_invalid_condition_does_not_cascade() -> None:
 
 def test_unknown_motif_is_not_also_reported_missing(tmp_path: Path) -> None:
     """An unknown motif is one error (valeur-inconnue), not also « sortie-incomplete » on the same cell."""
-    from cvg_pipeline.ingest import verify_paths
+    from cvg_pipeline.ingest.run import verify_paths
 
     path = write_workbook(tmp_path / "motif.xlsx", rows=[valid_row(**{"Situation à la sortie": "Parti en vacances"})])
     [result] = verify_paths([path], schema=load_schema())
@@ -423,7 +423,7 @@ def test_unknown_motif_is_not_also_reported_missing(tmp_path: Path) -> None:
 
 def test_entry_before_2010_gives_no_age_error(tmp_path: Path) -> None:
     """A year typed as a date (serial 2022 = 1905) is one error at the date, not also an absurd age."""
-    from cvg_pipeline.ingest import verify_paths
+    from cvg_pipeline.ingest.run import verify_paths
 
     path = write_workbook(tmp_path / "annee.xlsx", rows=[valid_row(**{"Date d'entrée": "01/03/1922"})])
     [result] = verify_paths([path], schema=load_schema())
@@ -433,8 +433,8 @@ def test_entry_before_2010_gives_no_age_error(tmp_path: Path) -> None:
 _PANDERA_PROBE = """
 import sys
 from pathlib import Path
-from cvg_pipeline.ingest import verify_paths
-from cvg_pipeline.schema import load_schema
+from cvg_pipeline.ingest.run import verify_paths
+from cvg_pipeline.schema.load import load_schema
 [result] = verify_paths([Path(sys.argv[1])], schema=load_schema())
 print(sorted({i.code for i in result.issues if i.is_error}), "pandera" in sys.modules)
 """
@@ -462,8 +462,8 @@ def test_suspect_subset_gives_the_same_issues_as_the_whole_frame(
     """pandera sees only the suspect rows (and their whole id group): same issues as on every row."""
     from datetime import date as d
 
-    from cvg_pipeline import validate as validate_module
-    from cvg_pipeline.ingest import verify_paths
+    from cvg_pipeline.check import validate as validate_module
+    from cvg_pipeline.ingest.run import verify_paths
 
     rows = [
         valid_row(**{"Identifiant salarié": "OK1"}),
@@ -500,8 +500,8 @@ def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
     only the marked rows. Marked in chunks of one file, in one chunk, or not at all: the same issues."""
     from datetime import date as d
 
-    from cvg_pipeline import ingest as ig
-    from cvg_pipeline.model import SUSPECT_COLUMN
+    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     schema = load_schema()
     paths = [
@@ -539,8 +539,8 @@ def test_rows_marked_by_the_readers_chunk_by_chunk_give_the_same_issues(
 
 
 def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_path: Path) -> None:
-    from cvg_pipeline import ingest as ig
-    from cvg_pipeline.model import SUSPECT_COLUMN
+    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     path = write_workbook(tmp_path / "a.xlsx", rows=[
         valid_row(**{"Identifiant salarié": "OK1"}),
@@ -556,8 +556,8 @@ def test_mark_suspects_marks_failing_rows_and_their_whole_identifier_group(tmp_p
 
 def test_a_salaries_sheet_without_rows_is_marked_too(tmp_path: Path) -> None:
     """A header-only sheet gets its (empty) suspect column like any other, alone or beside a file with rows."""
-    from cvg_pipeline import ingest as ig
-    from cvg_pipeline.model import SUSPECT_COLUMN
+    from cvg_pipeline.ingest import run as ig
+    from cvg_pipeline.read.model import SUSPECT_COLUMN
 
     header = list(valid_row())
     paths = [write_workbook(tmp_path / "vide.xlsx", header=header, rows=[]),

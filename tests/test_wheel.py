@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_OK = ROOT / "examples" / "aci" / "lyon-atelier-des-pentes.xlsx"
 EXAMPLE_BAD = ROOT / "examples" / "erreurs" / "erreurs-siret-et-territoire.xlsx"
-CREATE_STORE = "from pathlib import Path; from cvg_pipeline.store import create_store; create_store(Path('cvg.duckdb'))"
+CREATE_STORE = "from pathlib import Path; from cvg_pipeline.store.db import create_store; create_store(Path('cvg.duckdb'))"
 
 
 def _run(args: list[str | Path], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cvg_pipeline import ingest
+from cvg_pipeline.ingest import run as ingest
 
 
 def dies_on_a_marked_file(items: list[list[Any]], *args: Any) -> None:

@@ -246,11 +246,36 @@ def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, path)
         return
+    if not link_new(tmp, path):  # taken meanwhile
+        raise FileExists(path)
+
+
+def link_new(tmp: Path, dest: Path) -> bool:
+    """Give the finished file `tmp` the name `dest` too, if no file, folder or link (even a dangling one) has
+    it: True when done, False when the name is taken (then nothing was changed). Never replaces anything:
+    a hard link (atomic, fails if `dest` exists, never follows a symbolic link at `dest`); on a file system
+    without hard links (FAT, some network shares), `dest` created exclusively (O_EXCL, O_NOFOLLOW, 0600) and
+    `tmp` copied into it, removed again if the copy fails, so a name that appears meanwhile is never taken
+    over. The caller removes `tmp`. OSError when the folder cannot be written."""
     try:
-        os.link(tmp, path)  # fails if `path` exists meanwhile
+        os.link(tmp, dest)
+        return True
     except FileExistsError:
-        raise FileExists(path) from None
+        return False
     except OSError:
-        if path.exists() or path.is_symlink():
-            raise FileExists(path) from None
-        os.rename(tmp, path)  # a file system without hard links
+        pass  # no hard links here: the exclusive creation below
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(dest, flags, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as out, tmp.open("rb") as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(dest)  # ours: created just above
+        raise
+    return True

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from cvg_pipeline.errors import CvgError
-from cvg_pipeline.locking import DEFAULT_WAIT
+from cvg_pipeline.check.errors import CvgError
+from cvg_pipeline.store.locking import DEFAULT_WAIT
 
 if TYPE_CHECKING:
-    from cvg_pipeline.indicators import Indicators
-    from cvg_pipeline.schema import Schema
+    from cvg_pipeline.indicators.compute import Indicators
+    from cvg_pipeline.schema.load import Schema
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ AuOption = Annotated[
 
 
 def _set_wait(value: float | None) -> float | None:
-    from cvg_pipeline.locking import set_default_wait
+    from cvg_pipeline.store.locking import set_default_wait
 
     set_default_wait(DEFAULT_WAIT if value is None else value)
     return value
@@ -109,7 +109,7 @@ def guarded(fn: Callable[[], T]) -> T:
             fail("interrompu.", 130)
         if STATE["debug"]:
             raise
-        from cvg_pipeline.store_checks import describe_store_error
+        from cvg_pipeline.store.checks import describe_store_error
 
         said = describe_store_error(exc)  # e.g. a damaged block met by a query: say so and what to do
         if said is not None:
@@ -147,9 +147,9 @@ def indicators_from_options(
     """The scope options of `cvg indicators` and `cvg report`, checked (exit 2 in French), then the
     indicators computed on the store; their warnings go to stderr. `before_query` runs once the options
     are valid (e.g. to start a slow import while the store is queried)."""
-    from cvg_pipeline import indicators as ind
-    from cvg_pipeline.schema import load_schema
-    from cvg_pipeline.store_checks import existing_store
+    from cvg_pipeline.indicators import compute as ind
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.checks import existing_store
 
     schema = load_schema()
     scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)

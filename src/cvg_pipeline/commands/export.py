@@ -51,9 +51,9 @@ def extraire(
     def run() -> None:
         import json
 
-        from cvg_pipeline.extract import extract_territoire
         from cvg_pipeline.fr import pluriel
-        from cvg_pipeline.store_checks import existing_store
+        from cvg_pipeline.store.checks import existing_store
+        from cvg_pipeline.store.extract import extract_territoire
 
         result = extract_territoire(existing_store(store), territoire, destination)
         if json_output:
@@ -126,11 +126,11 @@ def export(
         import json
         import sys
 
-        from cvg_pipeline import export as ex
-        from cvg_pipeline import indicators as ind
-        from cvg_pipeline.errors import UsageError
-        from cvg_pipeline.schema import load_schema
-        from cvg_pipeline.store_checks import existing_store
+        from cvg_pipeline.check.errors import UsageError
+        from cvg_pipeline.indicators import compute as ind
+        from cvg_pipeline.report import export as ex
+        from cvg_pipeline.schema.load import load_schema
+        from cvg_pipeline.store.checks import existing_store
 
         wanted = ex.parse_formats(formats)
         schema = load_schema()

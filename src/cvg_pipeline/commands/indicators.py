@@ -47,7 +47,7 @@ def indicators(
     """
 
     def run() -> None:
-        from cvg_pipeline.indicators import to_json
+        from cvg_pipeline.indicators.compute import to_json
 
         result, _schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au

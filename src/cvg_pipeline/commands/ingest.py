@@ -1,6 +1,6 @@
 """`cvg ingest`, `cvg verifier`, `cvg historique`: bring the ACI workbooks in, check them, list the snapshots.
 
-Thin commands: options are parsed here, the work is done by `cvg_pipeline.ingest` (imported inside the
+Thin commands: options are parsed here, the work is done by `cvg_pipeline.ingest.run` (imported inside the
 functions, with polars, duckdb and pandera behind it, so `cvg --help` stays instant), and the result is
 rendered here: a rich progress bar on stderr, the table and the errors on stdout, or one JSON object with
 `--json`.
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cvg_pipeline.commands.common import StoreOption, WaitOption, echo, fail, guarded
-from cvg_pipeline.model import display_name
+from cvg_pipeline.read.model import display_name
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cvg_pipeline.annotate import Outcome
-    from cvg_pipeline.errors import Issue
-    from cvg_pipeline.ingest import FileResult, Progress
+    from cvg_pipeline.check.errors import Issue
+    from cvg_pipeline.ingest.run import FileResult, Progress
+    from cvg_pipeline.workbooks.annotate import Outcome
 
 PathsArgument = Annotated[
     list[Path],
@@ -103,8 +103,8 @@ def ingest(
     """
 
     def run() -> int:
-        from cvg_pipeline.ingest import ingest_paths
-        from cvg_pipeline.store import resolve_store_path
+        from cvg_pipeline.ingest.run import ingest_paths
+        from cvg_pipeline.store.db import resolve_store_path
 
         store_path = resolve_store_path(store)
         with _progress(enabled=not quiet and not json_output) as progress:
@@ -157,7 +157,7 @@ def verifier(
     """
 
     def run() -> int:
-        from cvg_pipeline.ingest import IngestResult, verify_paths
+        from cvg_pipeline.ingest.run import IngestResult, verify_paths
 
         many = len(fichiers) > 1 or any(p.is_dir() for p in fichiers)
         with _progress(enabled=many and not quiet and not json_output) as progress:
@@ -192,8 +192,8 @@ def historique(
     """
 
     def run() -> None:
-        from cvg_pipeline.ingest import snapshot_history
-        from cvg_pipeline.store import resolve_store_path
+        from cvg_pipeline.ingest.run import snapshot_history
+        from cvg_pipeline.store.db import resolve_store_path
 
         rows = snapshot_history(resolve_store_path(store), territoire=territoire)
         if json_output:
@@ -311,7 +311,7 @@ class _progress:
 def _error_workbooks(
     files: list[FileResult], dest: Path | None, *, default: Path, inputs: list[Path]
 ) -> dict[Path, Outcome]:
-    """The annotated copy of every refused file (annotate.py), into `dest` (`--erreurs`) or `default`.
+    """The annotated copy of every refused file (workbooks/annotate.py), into `dest` (`--erreurs`) or `default`.
 
     The default folder (`erreurs/` next to the store for ingest, in the current folder for verifier) is never
     inside a folder given to read: an error workbook there would sit among the inputs (and be read as one by
@@ -323,7 +323,7 @@ def _error_workbooks(
     refused = [f for f in files if f.errors and f.path.is_file()]
     if not refused:
         return {}
-    from cvg_pipeline.annotate import Outcome, write_error_workbooks
+    from cvg_pipeline.workbooks.annotate import Outcome, write_error_workbooks
 
     if dest is None:
         inside = _input_folder_holding(default, inputs)
@@ -334,7 +334,7 @@ def _error_workbooks(
             )
             return {f.path: Outcome(f.path, None, probleme) for f in refused}
         dest = default
-    from cvg_pipeline.schema import load_schema
+    from cvg_pipeline.schema.load import load_schema
 
     # named after the path shown (`lyon/aci.xlsx` → `lyon-aci-erreurs.xlsx`): two `aci.xlsx` from two folders
     # get workbooks that say which is which
@@ -514,7 +514,7 @@ def _to_the_aci(f: FileResult, written: dict[Path, Outcome]) -> str:
 
 
 def _territoire_names() -> dict[str, str]:
-    from cvg_pipeline.schema_file import territoire_names
+    from cvg_pipeline.schema.file import territoire_names
 
     return territoire_names()
 
@@ -522,7 +522,7 @@ def _territoire_names() -> dict[str, str]:
 def _render_file_issues(out: _Out, f: FileResult) -> None:
     from collections import Counter
 
-    from cvg_pipeline.errors import scope_of
+    from cvg_pipeline.check.errors import scope_of
     from cvg_pipeline.fr import pluriel
 
     errors, warnings = f.errors, f.warnings

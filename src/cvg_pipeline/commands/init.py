@@ -22,9 +22,9 @@ def init(store: StoreOption = None) -> None:
     """
 
     def run() -> None:
-        from cvg_pipeline.errors import UsageError
-        from cvg_pipeline.store import create_store, resolve_store_path
-        from cvg_pipeline.store_checks import store_source
+        from cvg_pipeline.check.errors import UsageError
+        from cvg_pipeline.store.checks import store_source
+        from cvg_pipeline.store.db import create_store, resolve_store_path
 
         path = resolve_store_path(store)
         if path.is_dir():

@@ -38,9 +38,9 @@ def sauvegarder(
     """
 
     def run() -> None:
-        from cvg_pipeline.backup import backup_store
         from cvg_pipeline.fr import pluriel
-        from cvg_pipeline.store_checks import existing_store
+        from cvg_pipeline.store.backup import backup_store
+        from cvg_pipeline.store.checks import existing_store
 
         result = backup_store(existing_store(store), destination)
         echo(

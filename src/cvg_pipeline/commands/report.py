@@ -88,10 +88,10 @@ def report(
     """
 
     def run() -> None:
-        from cvg_pipeline.report import preload, render_report
+        from cvg_pipeline.report.build import preload, render_report
 
         if json_output and not audit:
-            from cvg_pipeline.errors import UsageError
+            from cvg_pipeline.check.errors import UsageError
 
             raise UsageError("--json ne s'utilise qu'avec --audit.")
         if audit:
@@ -102,8 +102,8 @@ def report(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
             before_query=lambda: preload(wanted),  # overlaps the matplotlib import with the indicators query
         )
-        from cvg_pipeline.store import resolve_store_path
-        from cvg_pipeline.suivi import absent_columns
+        from cvg_pipeline.ingest.suivi import absent_columns
+        from cvg_pipeline.store.db import resolve_store_path
 
         absent = absent_columns(resolve_store_path(store), result["snapshots"], schema)
         for path in render_report(
@@ -113,7 +113,7 @@ def report(
             echo(str(path))
 
     def print_audit() -> None:
-        from cvg_pipeline.report import audit_json, audit_text, build_report
+        from cvg_pipeline.report.build import audit_json, audit_text, build_report
 
         result, schema = indicators_from_options(
             store, national=national, territoire=territoire, aci=aci, annee=annee, programme=programme, au=au,
@@ -125,8 +125,8 @@ def report(
 
 
 def parse_formats_option(raw: str) -> tuple[str, ...]:
-    from cvg_pipeline.errors import UsageError
-    from cvg_pipeline.report import parse_formats
+    from cvg_pipeline.check.errors import UsageError
+    from cvg_pipeline.report.build import parse_formats
 
     try:
         return parse_formats(raw)

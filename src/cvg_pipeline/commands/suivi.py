@@ -1,6 +1,6 @@
 """`cvg suivi`: the analyst's month — who has sent, who is late, who must correct, how complete each file is.
 
-Thin command: the work is done by `cvg_pipeline.suivi` (imported inside the function).
+Thin command: the work is done by `cvg_pipeline.ingest.suivi` (imported inside the function).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 from cvg_pipeline.commands.common import StoreOption, WaitOption, guarded
 
 if TYPE_CHECKING:
-    from cvg_pipeline.suivi import Suivi
+    from cvg_pipeline.ingest.suivi import Suivi
 
 
 def register(app: typer.Typer) -> None:
@@ -62,9 +62,9 @@ def suivi(
     """
 
     def run() -> None:
-        from cvg_pipeline.schema_file import territoire_names
-        from cvg_pipeline.store import resolve_store_path
-        from cvg_pipeline.suivi import month_status, write_relances
+        from cvg_pipeline.ingest.suivi import month_status, write_relances
+        from cvg_pipeline.schema.file import territoire_names
+        from cvg_pipeline.store.db import resolve_store_path
 
         result = month_status(resolve_store_path(store), mois=mois, territoire=territoire)
         names = territoire_names()
@@ -96,7 +96,7 @@ def suivi(
 def _render(result: Suivi, names: dict[str, str]) -> None:
     from cvg_pipeline.commands.ingest import _date, _Out, _table
     from cvg_pipeline.fr import pluriel
-    from cvg_pipeline.suivi import A_CORRIGER, A_JOUR, EN_RETARD, STATUS_LABELS
+    from cvg_pipeline.ingest.suivi import A_CORRIGER, A_JOUR, EN_RETARD, STATUS_LABELS
 
     out = _Out()
     year, month = result.mois.split("-")

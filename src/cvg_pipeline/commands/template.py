@@ -36,7 +36,7 @@ def template(
     """
 
     def run() -> None:
-        from cvg_pipeline.template import write_template
+        from cvg_pipeline.workbooks.template import write_template
 
         path = write_template(sortie, overwrite=ecraser)
         echo(str(path))

@@ -1,0 +1,1 @@
+"""INDICATORS: every indicator of the yearly report, computed once from the store."""

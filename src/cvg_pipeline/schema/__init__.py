@@ -1,0 +1,1 @@
+"""The schema of the reporting file (schemas/reporting.toml): loading it, finding it, describing it."""
