@@ -1184,7 +1184,8 @@ def build_report(
     builder = _Builder(ind, schema, secret, charts, colonnes_absentes)
     builder.build()
     cartes = builder.cartes()
-    reach = protect(builder.m, audit=audit)  # statuses F / A / D of every count, then what an adversary can reach
+    # statuses F / A / D of every count, then what an adversary can reach
+    reach = protect(builder.m) if audit else protect(builder.m, audit=False)
     builder.draw_figures()  # charts only draw what stayed visible
     for table in builder.t.values():  # the footnote of a table with a count hidden by the secondary secret
         if any(_secondaire(c) for row in table.lignes for c in row):
