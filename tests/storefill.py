@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cvg_pipeline.schema.load import Schema, load_schema
-from cvg_pipeline.store.db import create_store, ddl, parcours_columns
+from cvg_pipeline.schema.types import polars_dtype
+from cvg_pipeline.store.db import create_store, ddl, parcours_kinds
 
 _ids = itertools.count(1)
 
@@ -59,18 +60,9 @@ def snapshot(
     }
 
 
-def _arrow_type(sql_type: str) -> Any:
-    import pyarrow as pa
-
-    return {
-        "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32(), "DOUBLE": pa.float64(),
-        "BOOLEAN": pa.bool_(),
-    }[sql_type]
-
-
 def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
     """Insert one snapshot (a dict from `snapshot()`) and its parcours; returns its snapshot_id."""
-    import pyarrow as pa
+    import polars as pl
 
     siret, date_arrete = snap["siret"], snap["date_arrete"]
     old = con.execute(
@@ -88,7 +80,7 @@ def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
         [snapshot_id, siret, date_arrete, sha, f"{siret}_{date_arrete}.xlsx", datetime.now(UTC).replace(tzinfo=None),
          len(rows), "[]", snap["nom"], snap["territoire"], snap["supports"]],
     )
-    columns = parcours_columns(schema)
+    columns = parcours_kinds(schema)
     data: dict[str, list[Any]] = {name: [] for name, _ in columns}
     for row in rows:
         unknown = set(row) - set(data)
@@ -104,9 +96,7 @@ def insert_snapshot(con: Any, schema: Schema, snap: Mapping[str, Any]) -> int:
             else:
                 value = row.get(name)
             data[name].append(value)
-    table = pa.table(
-        {name: pa.array(data[name], type=_arrow_type(typ)) for name, typ in columns}
-    )
+    table = pl.DataFrame(data, schema={name: polars_dtype(kind) for name, kind in columns}).to_arrow()
     con.register("storefill_rows", table)
     try:
         names = ", ".join(f'"{name}"' for name, _ in columns)  # by name: a store may hold columns no longer in the schema

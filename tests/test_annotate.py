@@ -359,7 +359,7 @@ def test_identifier_columns_are_blank_and_named(tmp_path: Path, schema: Schema) 
     issues = [
         cell_issue("date-invalide", feuille="Salariés", ligne=3, colonne="Date de sortie", lettre=d, valeur="31/02/2023"),
         # an error on an identifier cell must not bring its value back either
-        issue("texte-invalide", FICHIER, feuille="Salariés", ligne=4, colonne="Nom", lettre=letter_of(header, "Nom"), detail="x"),
+        issue("valeur-obligatoire", FICHIER, feuille="Salariés", ligne=4, colonne="Nom", lettre=letter_of(header, "Nom"), libelle="Nom"),
     ]
     out = write_error_workbook(src, issues, tmp_path, schema)
     wb = load_workbook(out)
@@ -971,11 +971,11 @@ def ten_row_refused_file(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def ten_row_error_workbook(tmp_path_factory: pytest.TempPathFactory, schema: Schema) -> Path:
     """The error workbook of `ten_row_refused_file`, with the issues the real reader finds in it."""
-    from cvg_pipeline.read.workbook import read_workbook
+    from cvg_pipeline.read.workbook import read_workbooks
 
     folder = tmp_path_factory.mktemp("dix-lignes")
     src = ten_row_refused_file(folder / "aci-dix-lignes.xlsx")
-    issues = read_workbook(src, schema).issues
+    issues = read_workbooks([src], schema)[0].issues
     assert sum(i.is_error for i in issues) == 14
     return write_error_workbook(src, issues, folder / "erreurs", schema)
 
@@ -1113,7 +1113,7 @@ def test_issue17_point8_the_error_workbook_sent_back_is_refused_as_such(
     in its properties; .xls: no properties, the Erreurs sheet's table header). A reporting file of an ACI that
     happens to hold a sheet named « Erreurs » is still read. Fails on main at 2d65b2f (issue 17 point 8): ten
     « identifiant-manquant » errors and more, about a file that is not a reporting file."""
-    from cvg_pipeline.read.workbook import read_workbook
+    from cvg_pipeline.read.workbook import read_workbooks
 
     book = sent_back
     if saved_by.startswith("libreoffice"):
@@ -1142,5 +1142,5 @@ def test_issue17_point8_the_error_workbook_sent_back_is_refused_as_such(
     # not a false alarm: an ACI's own sheet « Erreurs » (its notes) next to Structure and Salariés
     own = write_workbook(tmp_path / "aci-notes.xlsx", rows=[valid_row()],
                          extra_sheets={ERRORS_SHEET: [["Feuille", "Ligne"], ["Salariés", 2]]})
-    parsed = read_workbook(own, schema)
+    parsed = read_workbooks([own], schema)[0]
     assert [i.code for i in parsed.issues if i.is_error] == [] and parsed.data is not None and parsed.data.height == 1

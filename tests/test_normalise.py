@@ -15,17 +15,19 @@ from cvg_pipeline.read.normalise import (
     luhn_valid,
     normalise_frame,
     parse_birth_year,
+    resolve_bool,
+    siret_problem,
+)
+from cvg_pipeline.schema.load import load_schema
+from tests.builders import SIRET
+from tests.cells import (
     parse_bool_value,
     parse_category,
     parse_date_text,
     parse_int_text,
     parse_number_text,
     parse_text,
-    resolve_bool,
-    siret_problem,
 )
-from cvg_pipeline.schema.load import load_schema
-from tests.builders import SIRET
 
 SCHEMA = load_schema()
 

@@ -15,14 +15,11 @@ from cvg_pipeline.read.normalise import (
     clean_siret,
     luhn_valid,
     normalise_frame,
-    parse_bool_value,
-    parse_category,
     parse_date_column,
-    parse_date_text,
-    parse_number_text,
     siret_problem,
 )
 from cvg_pipeline.schema.load import fold, load_schema
+from tests.cells import parse_bool_value, parse_category, parse_date_text, parse_number_text
 
 SCHEMA = load_schema()
 DATE_CODES = {"date-invalide", "date-format-us"}

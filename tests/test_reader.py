@@ -15,7 +15,7 @@ import pytest
 from cvg_pipeline.check.errors import Issue
 from cvg_pipeline.read.model import ParsedFile
 from cvg_pipeline.read.sheet import column_letter
-from cvg_pipeline.read.workbook import read_workbook, read_workbooks
+from cvg_pipeline.read.workbook import read_workbooks
 from cvg_pipeline.schema.load import load_schema
 from tests.builders import SIRET, open_row, structure, valid_row, write_workbook
 
@@ -24,7 +24,7 @@ TODAY = date(2024, 6, 1)
 
 
 def read(path: Path) -> ParsedFile:
-    return read_workbook(path, SCHEMA, today=TODAY)
+    return read_workbooks([path], SCHEMA, today=TODAY)[0]
 
 
 def codes(parsed: ParsedFile) -> list[str]:
@@ -406,6 +406,14 @@ def test_missing_sheet(tmp_path: Path, missing: str, label: str) -> None:
     parsed = read(write_workbook(tmp_path / "t.xlsx", rows=[valid_row()], **kwargs))
     err = only(parsed, "feuille-manquante")
     assert f"« {label} »" in err.message and "« Feuil1 »" in err.message
+
+
+def test_two_sheets_for_one_expected_sheet(tmp_path: Path) -> None:
+    """Two sheets that both read as « Salariés » are an error naming both (the reader does not pick one)."""
+    parsed = read(write_workbook(tmp_path / "t.xlsx", rows=[valid_row()], extra_sheets={"SALARIES": [["x"]]}))
+    err = only(parsed, "feuille-en-double")
+    assert err.is_error and err.ligne is None
+    assert err.message == "Deux feuilles correspondent à « Salariés » : « Salariés », « SALARIES »."
 
 
 def test_empty_salaries_sheet_is_a_warning(tmp_path: Path) -> None:

@@ -176,8 +176,8 @@ def test_secret_shares(seuil: int, n: int, base: int, part: str, taux: str) -> N
     assert secret.rate({"n": n, "base": base}) == taux
     # the base is given (« … / base ») exactly when the rate is not « n.s. » or « non calculable » alone
     assert secret.base_affichable(base) == (taux not in (NS, NON_CALCULABLE))
-    # the value a chart draws exists exactly when the share is shown
-    assert (secret.valeur_part(n, base) is not None) == (part not in (NS, NON_CALCULABLE))
+    # the share is given exactly when it is not « n.s. » or « non calculable »
+    assert secret.part_affichable(n, base) == (part not in (NS, NON_CALCULABLE))
 
 
 @pytest.mark.parametrize(
@@ -200,16 +200,14 @@ def test_secret_key_figure_cards(n: int, base: int, valeur: str, detail: str, sc
 
 
 @pytest.mark.parametrize(
-    ("seuil", "n", "base", "drawn"),
+    ("seuil", "n", "base", "shown"),
     [(5, 1, 4, False), (5, 0, 0, False), (5, 3, 100, False), (5, 4, 5, False), (5, 5, 100, True),
      (5, 0, 100, True), (5, 0, 5, True), (0, 1, 4, True), (0, 0, 0, False), (1, 1, 1, True)],
 )
-def test_secret_chart_values(seuil: int, n: int, base: int, drawn: bool) -> None:
-    """Charts never draw a masked count, a share that is n.s., or a share of a masked count."""
-    value = Secret(seuil).valeur_part(n, base)
-    assert (value is not None) == drawn
-    if drawn:
-        assert value == pytest.approx(100 * n / base)
+def test_secret_share_shown(seuil: int, n: int, base: int, shown: bool) -> None:
+    """A share is shown only on a base of at least the seuil and a count that is not masked (never a share of
+    a masked count, nor of an empty base). What the charts draw: test_masked_values_are_not_drawn."""
+    assert Secret(seuil).part_affichable(n, base) == shown
 
 
 def test_secret_means_and_refusal() -> None:

@@ -261,10 +261,10 @@ def test_biff_walker() -> None:
 
 
 def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """read_workbook returns the precheck's issue and never opens the file with fastexcel."""
+    """read_workbooks returns the precheck's issue and never opens the file with fastexcel."""
     import fastexcel
 
-    from cvg_pipeline.read.workbook import read_workbook
+    from cvg_pipeline.read.workbook import read_workbooks
     from cvg_pipeline.schema.load import load_schema
 
     def no_parser(*_args: object, **_kwargs: object) -> None:
@@ -277,7 +277,7 @@ def test_reader_runs_precheck_before_any_parser(tmp_path: Path, good: Path, monk
         hostile.entity_bomb(good, tmp_path / "rires.xlsx"),
         hostile.encrypted_xlsx(good, tmp_path / "secret.xlsx"),
     ):
-        parsed = read_workbook(bad, load_schema())
+        parsed = read_workbooks([bad], load_schema())[0]
         assert [i.code for i in parsed.issues] == [precheck(bad, bad.name).code]  # type: ignore[union-attr]
         assert parsed.data is None
 

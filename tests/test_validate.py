@@ -13,9 +13,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from cvg_pipeline.check.validate import build_schema, polars_dtype, validate
+from cvg_pipeline.check.validate import build_schema, validate
 from cvg_pipeline.read.model import ROW_COLUMN, ParsedFile, SheetColumn, StructureInfo
 from cvg_pipeline.schema.load import load_schema
+from cvg_pipeline.schema.types import polars_dtype
 from tests.builders import valid_row, write_workbook
 
 SCHEMA = load_schema()
@@ -98,7 +99,7 @@ def parsed(
     data = pl.DataFrame(
         {
             c.name: pl.Series(
-                [r.get(c.name) if c.name in names else None for r in rows], dtype=polars_dtype(c)
+                [r.get(c.name) if c.name in names else None for r in rows], dtype=polars_dtype(c.type)
             )
             for c in SCHEMA.columns
         }

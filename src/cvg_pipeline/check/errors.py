@@ -15,9 +15,62 @@ from typing import Any, Literal
 Severity = Literal["erreur", "avertissement"]
 Scope = Literal["fichier", "structure", "cellule", "ligne"]
 
+# Every code of the catalogue, for mypy: `issue("date-invalid", …)` is a type error. A test checks that these
+# are exactly the catalogue's keys (tests/test_error_codes.py).
+Code = Literal[
+    "fichier-illisible",
+    "format-non-pris-en-charge",
+    "dossier-illisible",
+    "fichier-vide",
+    "fichier-protege",
+    "fichier-trop-gros",
+    "contenu-dangereux",
+    "classeur-vide",
+    "classeur-erreurs",
+    "feuille-manquante",
+    "feuille-en-double",
+    "entete-introuvable",
+    "colonne-manquante",
+    "colonne-en-double",
+    "champ-manquant",
+    "champ-en-double",
+    "aucune-ligne",
+    "arrete-en-double",
+    "lignes-sous-le-tableau",
+    "valeur-obligatoire",
+    "date-invalide",
+    "date-format-us",
+    "date-trop-ancienne",
+    "date-future",
+    "date-apres-arrete",
+    "date-naissance-invalide",
+    "nombre-invalide",
+    "entier-invalide",
+    "hors-bornes",
+    "age-hors-bornes",
+    "oui-non-invalide",
+    "valeur-inconnue",
+    "siret-invalide",
+    "territoire-inconnu",
+    "erreur-excel",
+    "identifiant-manquant",
+    "sortie-avant-entree",
+    "sortie-incomplete",
+    "bloc-sortie-sans-date",
+    "condition-non-remplie",
+    "doublon-parcours",
+    "parcours-chevauchants",
+    "identifiant-direct-supprime",
+    "colonne-inconnue",
+    "date-naissance-reduite",
+    "fichier-non-cumulatif",
+    "cumul-non-verifie",
+    "fichier-ignore",
+]
+
 # code -> (severity, scope, French template). Templates use str.format fields given to `issue()`.
 # The location prefix (« Salariés, ligne 14, colonne « Date de sortie » : ») is added by `issue()`.
-CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
+CATALOGUE: dict[Code, tuple[Severity, Scope, str]] = {
     # -- the file as a whole ----------------------------------------------------------------------------
     "fichier-illisible": ("erreur", "fichier", "le fichier ne peut pas être lu comme un classeur Excel ou OpenDocument ({detail})."),
     "format-non-pris-en-charge": ("erreur", "fichier", "le fichier est {format}, un format que cvg ne lit pas (il lit les classeurs .xlsx, .xlsm, .xls et .ods) : {conseil}."),
@@ -55,7 +108,6 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
     "siret-invalide": ("erreur", "cellule", "« {valeur} » n'est pas un SIRET valide ({detail})."),
     "territoire-inconnu": ("erreur", "cellule", "« {valeur} » n'est pas un territoire connu{suggestion}. Territoires : {valeurs}."),
     "erreur-excel": ("erreur", "cellule", "la cellule affiche l'erreur Excel « {valeur} » (formule en échec) : remplacez-la par la valeur attendue."),
-    "texte-invalide": ("erreur", "cellule", "la valeur attendue est un texte ({detail})."),
     # -- rules across cells of one row, or across rows ---------------------------------------------------
     "identifiant-manquant": ("erreur", "ligne", "la ligne contient des données mais pas d'identifiant salarié."),
     "sortie-avant-entree": ("erreur", "ligne", "la date de sortie ({date_sortie}) est antérieure à la date d'entrée ({date_entree})."),
@@ -78,7 +130,7 @@ CATALOGUE: dict[str, tuple[Severity, Scope, str]] = {
 class Issue:
     """One error or warning, located as precisely as the file allows."""
 
-    code: str
+    code: Code
     severity: Severity
     message: str  # full French sentence, location included
     fichier: str  # file name as received
@@ -110,7 +162,7 @@ def location_prefix(feuille: str | None, ligne: int | None, colonne: str | None)
 
 
 def issue(
-    code: str,
+    code: Code,
     fichier: str,
     *,
     feuille: str | None = None,
@@ -128,7 +180,7 @@ def issue(
     return Issue(code, severity, message, fichier, feuille, ligne, colonne, lettre, valeur)
 
 
-def scope_of(code: str) -> Scope:
+def scope_of(code: Code) -> Scope:
     return CATALOGUE[code][1]
 
 

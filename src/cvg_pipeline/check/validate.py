@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.check.errors import issue
+from cvg_pipeline.check.errors import Code, issue
 from cvg_pipeline.read.model import FILE_COLUMN, ROW_COLUMN, SUSPECT_COLUMN, ParsedFile
-from cvg_pipeline.schema.load import Column, Schema
+from cvg_pipeline.schema.load import Schema
+from cvg_pipeline.schema.types import polars_dtype
 
 if TYPE_CHECKING:
     import polars as pl
@@ -60,19 +61,6 @@ def _fmt_num(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
 
 
-def polars_dtype(column: Column) -> Any:
-    import polars as pl
-
-    return {
-        "text": pl.String,
-        "cat": pl.String,
-        "date": pl.Date,
-        "number": pl.Float64,
-        "int": pl.Int64,
-        "bool": pl.Boolean,
-    }[column.type]
-
-
 # -- the generated pandera schema ---------------------------------------------------------------------------
 
 
@@ -80,7 +68,7 @@ def polars_dtype(column: Column) -> Any:
 class _Rule:
     """One generated check: its code, the column it is reported on, and the expression of a valid row."""
 
-    code: str
+    code: Code
     column: str
     # A polars expression true on valid rows, or, when `frame`, a function of the LazyFrame returning one
     # boolean column aligned with its rows.
@@ -204,7 +192,7 @@ def build_schema(schema: Schema) -> Any:
 
         checks[rule.column].append(pa.Check(fn, name=rule.code, error=rule.code))
     columns = {
-        c.name: pa.Column(polars_dtype(c), nullable=True, checks=checks[c.name]) for c in schema.columns
+        c.name: pa.Column(polars_dtype(c.type), nullable=True, checks=checks[c.name]) for c in schema.columns
     }
     columns[FILE_COLUMN] = pa.Column(pl.Int32, nullable=False)
     columns[ROW_COLUMN] = pa.Column(pl.Int32, nullable=False)
@@ -246,7 +234,7 @@ def stack(files: list[ParsedFile], schema: Schema, *, only_suspects: bool = Fals
         index = [i for i, d, _ in kept for _ in range(d.height)]
         arretes = [a for _, d, a in kept for _ in range(d.height)]
         return data.select(
-            [(pl.col(c.name) if c.name in present else pl.lit(None)).cast(polars_dtype(c)).alias(c.name)
+            [(pl.col(c.name) if c.name in present else pl.lit(None)).cast(polars_dtype(c.type)).alias(c.name)
              for c in schema.columns]
             + [
                 pl.Series(FILE_COLUMN, index, dtype=pl.Int32),
@@ -261,7 +249,7 @@ def stack(files: list[ParsedFile], schema: Schema, *, only_suspects: bool = Fals
             d.select(
                 [
                     (pl.col(c.name) if c.name in present else pl.lit(None))
-                    .cast(polars_dtype(c))
+                    .cast(polars_dtype(c.type))
                     .alias(c.name)
                     for c in schema.columns
                 ]
@@ -274,7 +262,7 @@ def stack(files: list[ParsedFile], schema: Schema, *, only_suspects: bool = Fals
         )
     if not frames:
         return pl.DataFrame(
-            {c.name: pl.Series([], dtype=polars_dtype(c)) for c in schema.columns}
+            {c.name: pl.Series([], dtype=polars_dtype(c.type)) for c in schema.columns}
             | {
                 FILE_COLUMN: pl.Series([], dtype=pl.Int32),
                 ROW_COLUMN: pl.Series([], dtype=pl.Int32),

@@ -130,13 +130,14 @@ def export(
         from cvg_pipeline.indicators import compute as ind
         from cvg_pipeline.report import export as ex
         from cvg_pipeline.schema.load import load_schema
+        from cvg_pipeline.schema.territoires import resolve_territoire
         from cvg_pipeline.store.checks import existing_store
 
         wanted = ex.parse_formats(formats)
         schema = load_schema()
         if national and territoire is not None:
             raise UsageError("un seul périmètre à la fois : --national et --territoire sont incompatibles.")
-        slugs = [ind.resolve_territoire(schema, territoire)] if territoire is not None else [] if national else None
+        slugs = [resolve_territoire(schema, territoire)] if territoire is not None else [] if national else None
         programmes = (ind.parse_programme(schema, programme),) if programme is not None else ex.PROGRAMMES
         annees = [ind.parse_annee(annee)] if annee is not None else None
         ex.check_destination(sortie, ex.file_names(wanted, not non_masque), ecraser=ecraser)  # before the long computation

@@ -254,17 +254,6 @@ class Scope:
         return cls("aci", siret=siret)
 
 
-def resolve_territoire(schema: Schema, raw: str) -> str:
-    """The slug of a territoire given as slug, name or synonym; unknown → UsageError naming the closest."""
-    found = schema.match_territoire(raw)
-    if found is not None:
-        return found.slug
-    close = schema.closest_territoire(raw, cutoff=0.5)
-    slugs = ", ".join(t.slug for t in schema.territoires)
-    hint = f" Vouliez-vous dire « {close.slug} » ?" if close else ""
-    raise UsageError(f"territoire inconnu : « {raw} ».{hint} Territoires : {slugs}.")
-
-
 def scope_from_options(schema: Schema, *, national: bool, territoire: str | None, aci: str | None) -> Scope:
     """Exactly one of --national, --territoire, --aci (UsageError otherwise)."""
     given = [name for name, on in (("--national", national), ("--territoire", territoire is not None),
@@ -274,6 +263,8 @@ def scope_from_options(schema: Schema, *, national: bool, territoire: str | None
     if len(given) > 1:
         raise UsageError(f"un seul périmètre à la fois : {' et '.join(given)} sont incompatibles.")
     if territoire is not None:
+        from cvg_pipeline.schema.territoires import resolve_territoire
+
         return Scope.of_territoire(resolve_territoire(schema, territoire))
     if aci is not None:
         from cvg_pipeline.read.siret import clean_siret

@@ -45,7 +45,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvg_pipeline.check.errors import CvgError, Issue, UsageError, issue
+from cvg_pipeline.check.errors import Code, CvgError, Issue, UsageError, issue
 from cvg_pipeline.fr import aujourdhui, erreur_systeme
 from cvg_pipeline.ingest.suivi import present_columns, record_refusals
 from cvg_pipeline.read.model import (
@@ -223,7 +223,7 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Candidate], list[FileRes
     seen_dirs: set[tuple[int, int]] = set()
     entries: list[tuple[Path, bool, str, FileResult | None]] = []  # path, explicit, shown name, result if not read
 
-    def add(path: Path, explicit: bool, shown: str, statut: str, code: str, detail: str) -> None:
+    def add(path: Path, explicit: bool, shown: str, statut: str, code: Code, detail: str) -> None:
         entries.append((path, explicit, shown, FileResult(path, shown, statut, issues=[issue(code, shown, detail=detail)])))
 
     def add_file(path: Path, explicit: bool, shown: str) -> None:
@@ -1684,13 +1684,9 @@ def snapshot_history(
     from cvg_pipeline.store.db import open_store
 
     schema = schema or load_schema()
-    slug = None
-    if territoire is not None:
-        terr = schema.match_territoire(territoire)
-        if terr is None:
-            slugs = ", ".join(t.slug for t in schema.territoires)
-            raise UsageError(f"territoire inconnu : « {territoire} ». Territoires : {slugs}.")
-        slug = terr.slug
+    from cvg_pipeline.schema.territoires import resolve_territoire
+
+    slug = resolve_territoire(schema, territoire) if territoire is not None else None
     where = " WHERE territoire = ?" if slug else ""
     sql = (
         "SELECT fichier, nom, siret, territoire, date_arrete, nb_lignes, ingere_le, avertissements, "

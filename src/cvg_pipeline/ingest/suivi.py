@@ -241,7 +241,7 @@ def month_status(
     attendu = expected_date(year, month)
     slug = None
     if territoire is not None:
-        from cvg_pipeline.indicators.compute import resolve_territoire
+        from cvg_pipeline.schema.territoires import resolve_territoire
 
         slug = resolve_territoire(schema, territoire)
     optional = [c for c in schema.columns if not c.required]

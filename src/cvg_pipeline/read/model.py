@@ -1,6 +1,6 @@
 """The data handed from one ingest stage to the next: read → normalise → validate → store.
 
-`read_workbook` (read/workbook.py + read/normalise.py) turns one file into a `ParsedFile`: the Structure fields typed,
+`read_workbooks` (read/workbook.py + read/normalise.py) turns each file into a `ParsedFile`: the Structure fields typed,
 the Salariés rows as a polars frame of canonical, typed columns (null where a cell is empty or failed to
 parse), the raw text of every cell (for error messages "as written"), where each column was found, and every
 issue found so far. `validate` (check/validate.py) then checks the cell bounds and row rules of all files at once,

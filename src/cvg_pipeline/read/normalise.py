@@ -12,8 +12,9 @@ Python loop over cells:
   `JJ.MM.AAAA`, `JJ/MM/AA`, `AAAA-MM-JJ`, serial numbers, US dates), evaluated in stages.
 - numbers: a plain cast first, the French decimal comma and spaces only for columns that need it.
 
-The scalar helpers at the bottom (`parse_date_text`, `parse_bool_value`, `parse_number_text`, …) run the very
-same functions on a one-row frame, so the tests (hypothesis included) exercise the production code path.
+`normalise_cell` runs one cell through `normalise_frame` (a one-row frame): the error workbook's birth
+years (`parse_birth_year`) and the tests of the value parsers (tests/cells.py, hypothesis included) take
+the production code path.
 Bounds and row rules are not checked here (check/validate.py).
 """
 
@@ -27,9 +28,11 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from cvg_pipeline.check.errors import Code
 from cvg_pipeline.read.siret import clean_siret as clean_siret  # re-exported
 from cvg_pipeline.read.siret import luhn_valid as luhn_valid  # re-exported
 from cvg_pipeline.schema.load import Column, Domain, Schema, closest
+from cvg_pipeline.schema.types import polars_dtype
 
 # What Excel shows in a cell whose formula failed, by calamine's name of the error. Such a cell is not empty:
 # it is reported at its cell as `erreur-excel`, never read as blank.
@@ -40,15 +43,6 @@ EXCEL_ERRORS = {
 EXCEL_ERROR_TEXTS = frozenset(EXCEL_ERRORS.values()) | {"#ERREUR"}
 ERR_PREFIX = "__err__"  # error code column of a canonical column (Utf8, null when the cell is fine)
 BIRTH_PREFIX = "__naissance__"  # transient column holding a full date of birth, reduced to its year
-
-POLARS_DTYPES: dict[str, Any] = {
-    "text": pl.Utf8,
-    "cat": pl.Utf8,
-    "date": pl.Date,
-    "number": pl.Float64,
-    "int": pl.Int32,
-    "bool": pl.Boolean,
-}
 
 # Excel serial numbers (1900 date system). Serial 60 is Lotus' fictitious 29 February 1900.
 _SERIAL_MAX = 2_958_465  # 9999-12-31
@@ -241,7 +235,7 @@ def _date_slow(frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]) -> pl.Data
     return frame.drop([c for c in frame.columns if c.startswith(t)])
 
 
-def parse_date_column(texts: Sequence[str | None]) -> list[tuple[date | None, str | None]]:
+def parse_date_column(texts: Sequence[str | None]) -> list[tuple[date | None, Code | None]]:
     """(date, error code) for each text: the date code path of `normalise_frame`, for a plain list (the
     Date d'arrêté of the Structure sheets). Blank texts give (None, None)."""
     frame = pl.DataFrame({"v": list(texts)}, schema={"v": pl.Utf8})
@@ -415,13 +409,16 @@ def _column_exprs(col: Column, state: _ColumnState, schema: Schema) -> tuple[pl.
             empty = empty & pl.col(BIRTH_PREFIX + col.name).is_null()
         missing = pl.when(empty).then(pl.lit("identifiant-manquant" if col.name == "id_salarie" else "valeur-obligatoire"))
         error = missing if error is None else pl.coalesce(missing, error)
-    dtype = POLARS_DTYPES[col.type]
+    dtype = polars_dtype(col.type)
     typed = pl.lit(None, dtype) if value is None else value.cast(dtype)
     return typed.alias(col.name), None if error is None else error.cast(pl.Utf8).alias(ERR_PREFIX + col.name)
 
 
-# -- scalar helpers: one value through `normalise_frame` ---------------------------------------------------
-def _one(schema: Schema, name: str, text: str | None, *, birth: bool = False) -> tuple[Any, str | None]:
+# -- one cell through `normalise_frame` -------------------------------------------------------------------
+def normalise_cell(schema: Schema, name: str, text: str | None, *, birth: bool = False) -> tuple[Any, str | None]:
+    """(typed value, error code) of one cell of column `name` (`birth`: a full date of birth written in it),
+    through `normalise_frame` on a one-row frame. An empty cell gives (None, None): requiredness is the
+    sheet's business."""
     source = BIRTH_PREFIX + name if birth else name
     frame = pl.DataFrame({source: [text]}, schema={source: pl.Utf8})
     frame = frame.with_columns(pl.when(pl.col(source).str.strip_chars() != "").then(pl.col(source)).alias(source))
@@ -430,50 +427,17 @@ def _one(schema: Schema, name: str, text: str | None, *, birth: bool = False) ->
     row = out.select(pl.col(name), error.alias("e")).row(0)
     code = row[1]
     if code in ("valeur-obligatoire", "identifiant-manquant"):
-        code = None  # an empty cell: a parser gives "no value", requiredness is the sheet's business
+        code = None
     return row[0], code
 
 
-def _of_type(kind: str, text: str | None, schema: Schema | None, *, optional: bool = True,
-             birth: bool = False) -> tuple[Any, str | None]:
-    """`text` as a cell of the first column of type `kind` (an optional one if `optional` and there is one)."""
+def parse_birth_year(text: str | None, schema: Schema | None = None) -> tuple[int | None, str | None]:
+    """A date of birth as written → its year, as the reader stores it (the error workbook shows that year)."""
     from cvg_pipeline.schema.load import load_schema
 
     schema = schema or load_schema()
-    of_kind = [c for c in schema.columns if c.type == kind]
-    col = next((c for c in of_kind if not (optional and c.required)), of_kind[0])
-    return _one(schema, col.name, text, birth=birth)
-
-
-def parse_date_text(text: str | None, schema: Schema | None = None) -> tuple[date | None, str | None]:
-    """(date, None), (None, error code), or (None, None) for an empty cell. The sheet's own code path."""
-    return _of_type("date", text, schema)
-
-
-def parse_birth_year(text: str | None, schema: Schema | None = None) -> tuple[int | None, str | None]:
-    return _of_type("int", text, schema, optional=False, birth=True)
-
-
-def parse_bool_value(text: str | None, schema: Schema) -> tuple[bool | None, str | None]:
-    return _of_type("bool", text, schema)
-
-
-def parse_number_text(text: str | None, schema: Schema | None = None) -> tuple[float | None, str | None]:
-    return _of_type("number", text, schema)
-
-
-def parse_int_text(text: str | None, schema: Schema | None = None) -> tuple[int | None, str | None]:
-    return _of_type("int", text, schema, optional=False)
-
-
-def parse_category(text: str | None, schema: Schema, column: str) -> tuple[str | None, str | None]:
-    """Value of categorical column `column` (canonical name)."""
-    return _one(schema, column, text)
-
-
-def parse_text(text: str | None, schema: Schema | None = None) -> str | None:
-    value: str | None = _of_type("text", text, schema, optional=False)[0]
-    return value
+    year_column = next(c for c in schema.columns if c.type == "int")
+    return normalise_cell(schema, year_column.name, text, birth=True)
 
 
 # -- SIRET (Structure sheet) -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Read one reporting workbook (spec §1, §3) into a `ParsedFile`: sheets found, Structure typed, Salariés normalised.
 
-`read_workbook` never raises for bad input: an unreadable, corrupt, renamed, password-protected or empty file,
+`read_workbooks` never raises for bad input: an unreadable, corrupt, renamed, password-protected or empty file,
 a missing sheet or header, and every bad cell become located `Issue`s (check/errors.py).
 
 Reading: each sheet is loaded once by fastexcel (calamine: cached values only, formulas and macros never
@@ -89,22 +89,15 @@ class Pending:
     arrete: tuple[str, dict[str, Any]] | None = None  # Date d'arrêté as written, and where it is
 
 
-def read_workbook(
-    path: Path, schema: Schema, *, sha256: str | None = None, today: date | None = None
-) -> ParsedFile:
-    """Read, locate and normalise one workbook. Never raises for bad input: problems are `Issue`s.
-
-    `ParsedFile.sha256` is the hash of the bytes read; `sha256` (the caller's earlier hash of the path) only
-    stands in for it when the file could not be read at all."""
-    return read_workbooks([(Path(path), sha256)], schema, today=today)[0]
-
-
 def read_workbooks(
     files: Sequence[Path | tuple[Path, str | None]], schema: Schema, *, today: date | None = None
 ) -> list[ParsedFile]:
-    """`read_workbook` for several files at once (same results, in order), normalising all their rows in one
-    pass: polars costs about the same per expression for 80 rows as for 8,000, so batching files (e.g. one
-    batch per worker process) is much faster than reading them one by one."""
+    """Read, locate and normalise workbooks, one `ParsedFile` per file in order. Never raises for bad input:
+    problems are `Issue`s. `ParsedFile.sha256` is the hash of the bytes read; a file's `(path, sha256)` (the
+    caller's earlier hash of the path) only stands in for it when the file could not be read at all.
+
+    All their rows are normalised in one pass: polars costs about the same per expression for 80 rows as for
+    8,000, so batching files (e.g. one batch per worker process) is much faster than reading them one by one."""
     today = today or aujourdhui()  # the date in France, not the machine's
     # The batch keeps the sheets of all its files alive and makes no reference cycles: the cyclic collector's
     # full passes over every live object (~0.5 ms per file over a batch of ~90 files) would find nothing.

@@ -121,16 +121,6 @@ class Secret:
             return NS
         return fr.decimal(value, 1) + (f"{fr.NBSP}{unite}" if unite else "")
 
-    # chart data: None = not drawn
-    def valeur_part(self, n: int, base: int) -> float | None:
-        """The share in % to draw, or None when it is not shown or its count is masked."""
-        if not self.part_affichable(n, base):
-            return None
-        return 100.0 * n / base
-
-    def valeur_effectif(self, n: int) -> float | None:
-        return None if self.masque(n) else float(n)
-
     def mention(self) -> str:
         if self.seuil == 0:
             return "Secret statistique : désactivé pour ce rapport (seuil 0), tous les effectifs sont affichés."

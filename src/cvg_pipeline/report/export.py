@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from cvg_pipeline.schema.load import Schema
 
 FORMATS = ("csv", "parquet", "xlsx")
-DEFAULT_FORMATS = ("csv", "parquet")
 PROGRAMMES: tuple[Programme, ...] = ("CVG", "PHC", "tous")
 COLUMNS = ("perimetre", "territoire", "annee", "programme", "indicateur", "modalite", "valeur", "base", "statut")
 # keys of the indicators object that are not rows (the row's keys, the sources) or repeat other rows

@@ -32,21 +32,11 @@ from cvg_pipeline.store import index as store_index
 if TYPE_CHECKING:
     import duckdb
 
-    from cvg_pipeline.schema.load import Column, Schema
+    from cvg_pipeline.schema.load import ColumnType, Schema
 
 STORE_SCHEMA_VERSION = 3
 DEFAULT_STORE = "cvg.duckdb"
 STORE_ENV = "CVG_STORE"
-
-_SQL_TYPES = {
-    "text": "VARCHAR",
-    "cat": "VARCHAR",
-    "date": "DATE",
-    "number": "DOUBLE",
-    "int": "INTEGER",
-    "bool": "BOOLEAN",
-}
-
 
 def resolve_store_path(option: str | Path | None) -> Path:
     """`--store`, else `$CVG_STORE`, else `cvg.duckdb` in the current directory (how, for the messages:
@@ -63,15 +53,17 @@ def resolve_store_path(option: str | Path | None) -> Path:
     return path
 
 
-def sql_type(column: Column) -> str:
-    return _SQL_TYPES[column.type]
+def parcours_kinds(schema: Schema) -> list[tuple[str, ColumnType]]:
+    """(name, kind) of the parcours table, in order: the two keys, then every column of the schema."""
+    keys: list[tuple[str, ColumnType]] = [("snapshot_id", "int"), ("siret", "text")]
+    return keys + [(c.name, c.type) for c in schema.columns]
 
 
 def parcours_columns(schema: Schema) -> list[tuple[str, str]]:
-    """(name, SQL type) of the parcours table, in order."""
-    return [("snapshot_id", "INTEGER"), ("siret", "VARCHAR")] + [
-        (c.name, sql_type(c)) for c in schema.columns
-    ]
+    """(name, SQL type) of the parcours table, in order (types: schema/types.py)."""
+    from cvg_pipeline.schema.types import sql_type
+
+    return [(name, sql_type(kind)) for name, kind in parcours_kinds(schema)]
 
 
 def ddl(schema: Schema) -> list[str]:
@@ -162,7 +154,7 @@ def build_then_link(path: Path, exists: str, failure: Callable[[str], str]) -> I
     """
     import duckdb
 
-    from cvg_pipeline.files import duckdb_file, remove_stale, temp_pattern
+    from cvg_pipeline.files import duckdb_file, link_new, remove_stale, temp_pattern
     from cvg_pipeline.fr import erreur_systeme
 
     tmp = path.with_name(f".{path.name}.creation-{os.getpid()}")
@@ -171,7 +163,8 @@ def build_then_link(path: Path, exists: str, failure: Callable[[str], str]) -> I
         remove_stale(path.parent, temp_pattern("creation"), duckdb_file)
         yield tmp
         os.chmod(tmp, 0o600)
-        _link_no_clobber(tmp, path, exists)
+        if not link_new(tmp, path):  # two runs at once make one file; never over an existing name
+            raise CvgError(exists)
     except (OSError, duckdb.Error) as exc:
         why = erreur_systeme(exc) if isinstance(exc, OSError) else _duckdb_os_error(exc)
         raise CvgError(failure(why)) from exc
@@ -187,17 +180,6 @@ def _duckdb_os_error(exc: Exception) -> str:
         if needle in text:
             return said
     return f"erreur DuckDB {type(exc).__name__}"
-
-
-def _link_no_clobber(tmp: Path, path: Path, exists: str) -> None:
-    try:
-        os.link(tmp, path)  # fails if `path` exists: two runs at once make one file
-    except FileExistsError:
-        raise CvgError(exists) from None
-    except OSError:  # a file system without hard links
-        if path.exists() or path.is_symlink():
-            raise CvgError(exists) from None
-        os.replace(tmp, path)
 
 
 def _create_tables(tmp: Path, schema: Schema) -> None:

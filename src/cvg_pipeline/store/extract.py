@@ -65,8 +65,8 @@ def _exists_message(path: Path) -> str:
 def extract_territoire(store: Path, territoire: str, destination: Path, *, schema: Schema | None = None) -> Extract:
     """Write the extract of `territoire` (slug, name or synonym) of `store` at `destination` (a new file)."""
     from cvg_pipeline.files import private_umask
-    from cvg_pipeline.indicators.compute import resolve_territoire
     from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.schema.territoires import resolve_territoire
     from cvg_pipeline.store.checks import missing_store_message
     from cvg_pipeline.store.db import build_then_link, open_store
 
