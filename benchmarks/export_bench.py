@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import ENV, OUT, PY, ROOT, build_network, compile_package
@@ -62,6 +63,18 @@ def prepare_store(n: int) -> Path:
 
 
 # -- the stages, in one process (run as a child: `--etapes STORE`) ---------------------------------------
+def _module(*names: str) -> Any:
+    """The first of these modules that imports."""
+    import importlib
+
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return importlib.import_module(names[-1])
+
+
 def stages(store: Path) -> dict[str, float]:
     """build_export split by where the time goes, wall and CPU (`time.process_time`: every thread of this
     process, DuckDB's included): the first report starts once the indicators are all computed (both trees
@@ -71,16 +84,12 @@ def stages(store: Path) -> dict[str, float]:
 
     clocks = (time.perf_counter, time.process_time)
     t0 = [c() for c in clocks]
-    try:
-        from cvg_pipeline.report import build as report
-        from cvg_pipeline.report import export as ex
-    except ImportError:  # a tree from before the package move (flat modules)
-        from cvg_pipeline import export as ex  # type: ignore[no-redef,attr-defined]
-        from cvg_pipeline import report  # type: ignore[no-redef]
-    try:
-        from cvg_pipeline.schema.load import load_schema
-    except ImportError:
-        from cvg_pipeline.schema import load_schema  # type: ignore[no-redef,attr-defined]
+    # this tree's modules, or (a reference tree from before the package move) the flat ones; the flat
+    # names are built so that the move's import rewriter leaves them alone
+    flat = "cvg_pipeline" + "."
+    ex = _module("cvg_pipeline.report.export", flat + "export")
+    report = _module("cvg_pipeline.report.build", flat + "report")
+    load_schema = _module("cvg_pipeline.schema.load", flat + "schema").load_schema
 
     schema = load_schema()
     first: list[list[float]] = []
@@ -92,15 +101,15 @@ def stages(store: Path) -> dict[str, float]:
         if not first:
             first.append(start)
         try:
-            return real(*args, **kwargs)  # type: ignore[arg-type]
+            return real(*args, **kwargs)
         finally:
             for i, c in enumerate(clocks):
                 spent[i] += c() - start[i]
 
-    report.build_report = counting  # type: ignore[assignment]
+    report.build_report = counting
     extra = {"worker": False} if "worker" in inspect.signature(ex.build_export).parameters else {}
     t1 = [c() for c in clocks]
-    result = ex.build_export(store, schema, **extra)  # type: ignore[arg-type]
+    result = ex.build_export(store, schema, **extra)
     t2 = [c() for c in clocks]
     out = OUT / f"etapes-{os.getpid()}"
     ex.write_export(result, out, ("csv", "parquet"), ecraser=True)
