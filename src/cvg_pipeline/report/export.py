@@ -380,7 +380,7 @@ def build_export(
 
     slugs = [t.slug for t in schema.territoires] if territoires is None else list(territoires)
     perimetres = ([Perimetre("national", "")] if national else []) + [Perimetre("territoire", s) for s in slugs]
-    helper = _Worker.start(schema.path, seuil) if worker and seuil > 0 else None
+    helper: _Worker | None = None
     try:
         computed: list[tuple[Perimetre, int, str, Indicators]] = []
         years: dict[str, list[int]] = {}
@@ -396,6 +396,8 @@ def build_export(
                 check_scope(con, p.niveau, p.territoire or None)
                 covered = covered_years(con, schema, p)
                 years[p.territoire or "national"] = [y for y in covered if annees is None or y in annees]
+            if worker and seuil > 0 and sum(map(len, years.values())) * len(programmes) >= WORKER_MIN_REPORTS:
+                helper = _Worker.start(schema.path, seuil)  # it starts while the indicators are computed
             snapshots = select_snapshots(con, schema, None)
             found: dict[tuple[str, int, str], Indicators] = {}
             for y in sorted({y for wanted in years.values() for y in wanted}):
@@ -429,6 +431,7 @@ def build_export(
 
 
 # -- the reports' secret, on both cores --------------------------------------------------------------------
+WORKER_MIN_REPORTS = 12  # fewer reports take less than starting a worker (~0.5 s)
 def secret_cells(ind: Indicators, schema: Schema, seuil: int) -> ReportCells:
     """The counts of the report of `ind` with their statuses (its view model, without the final audit)."""
     from cvg_pipeline.report.build import build_report
@@ -515,6 +518,7 @@ class _Worker:
         self.received: list[tuple[int, ReportCells]] = []
         self.count = 0  # results received
         self.ended = False
+        self.started = threading.Event()  # set once the worker's start has returned (or failed)
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._run, args=(tasks, writer), daemon=True)
         self.thread.start()
@@ -536,6 +540,7 @@ class _Worker:
             finally:
                 writer.close()  # the worker holds its own copies: the pipes end when it does
                 tasks.close()
+                self.started.set()
             with self.cond:
                 while self.inds is None:
                     self.cond.wait()
@@ -580,7 +585,9 @@ class _Worker:
                     self.cond.wait(timeout=0.5)
 
     def close(self) -> None:
-        """End the worker if it is still there; never waits for its start."""
+        """End the worker if it is still there. Waits for a start under way (bounded): a worker left to start
+        after this process is gone would fail with a traceback on the command's stderr."""
+        self.started.wait(timeout=10)
         if self.process.pid is not None and self.process.is_alive():
             self.process.kill()
         with self.cond:
