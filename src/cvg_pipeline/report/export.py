@@ -442,7 +442,21 @@ def secret_cells(ind: Indicators, schema: Schema, seuil: int) -> ReportCells:
 def _all_report_cells(inds: Sequence[Indicators], schema: Schema, seuil: int, helper: _Worker | None,
                       progress: Callable[[int, int], None] | None) -> list[ReportCells]:
     """`secret_cells` of every report: this process and the worker take the next report in turn from a
-    shared counter; what the worker took and did not send back (it died) is done here."""
+    shared counter; what the worker took and did not send back (it died) is done here. The reports with the
+    most counts under the seuil (the longest secret) are taken first, so that neither process is left alone
+    with a long one at the end."""
+    small = [sum(1 for leaf in leaves(ind, ind["perimetre"]["programme"])
+                 if leaf.kind == "count" and isinstance(leaf.value, int) and 0 < leaf.value < seuil) for ind in inds]
+    order = sorted(range(len(inds)), key=lambda k: -small[k])
+    done_in_order = _report_cells_in_turn([inds[k] for k in order], schema, seuil, helper, progress)
+    out: list[ReportCells | None] = [None] * len(inds)
+    for j, k in enumerate(order):
+        out[k] = done_in_order[j]
+    return [cells for cells in out if cells is not None]
+
+
+def _report_cells_in_turn(inds: Sequence[Indicators], schema: Schema, seuil: int, helper: _Worker | None,
+                          progress: Callable[[int, int], None] | None) -> list[ReportCells]:
     total = len(inds)
     done: dict[int, ReportCells] = {}
 
