@@ -10,7 +10,7 @@ DEMO_STORE := $(DEMO)/cvg.duckdb
 STORE  ?= cvg.duckdb
 ANNEE  ?= 2023
 
-.PHONY: demo test clients lint typecheck pytest golden bench fuzz soak captures rapport-national examples readme template clean
+.PHONY: demo test clients lint typecheck pytest golden bench bench-export fuzz soak captures rapport-national examples readme template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,10 @@ rapport-national: $(VENV)/.installed
 ## make bench: whole-process timings side by side (benchmarks/RESULTS.md).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py
+
+## make bench-export: cvg export on the 70-ACI network (add REFERENCE=other/src to compare trees).
+bench-export: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/export_bench.py $(if $(REFERENCE),--reference $(REFERENCE))
 
 ## make fuzz: the property tests at full size (tests/sizes.py): the hostile-file fuzzer (well over 1,000 mutated
 ## workbooks) and the indicators' invariants on random stores (30 + 15 stores; `make test`: 10 + 5); statistics printed.

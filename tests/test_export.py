@@ -269,7 +269,7 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
     from cvg_pipeline.report.secret.model import FREE, Model
     from cvg_pipeline.schema.load import load_schema
 
-    def reference(model: Model) -> dict[str, v.Interval]:
+    def reference(model: Model, audit: bool = True) -> dict[str, v.Interval]:
         order = {k: i for i, k in enumerate(model.cells)}
         suppress.primary(model)
         suppress.close(model, order)
@@ -335,3 +335,77 @@ def test_bad_options_are_said_in_french_and_write_nothing(store: Path, tmp_path:
     assert done.returncode == code, done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and a_file.read_text(encoding="utf-8") == "x"
+
+
+def test_one_query_for_every_perimeter_gives_each_perimeters_own_indicators(store: Path) -> None:
+    """Fails before `indicators.compute_indicators_many` (issue 19, export speed): `cvg export` ran one
+    indicators query per perimeter, year and programme. The grouped query (GROUPING SETS by territoire)
+    must give, for the national scope and every territoire — those without any file included — exactly the
+    JSON of one `compute_indicators` call each."""
+    from cvg_pipeline.indicators.compute import Scope, compute_indicators, compute_indicators_many, to_json
+    from cvg_pipeline.report.export import PROGRAMMES
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.db import open_store
+
+    schema = load_schema()
+    scopes = [Scope.national(), *(Scope.of_territoire(t.slug) for t in schema.territoires)]
+    with open_store(store, read_only=True) as con:
+        for annee in (2021, 2023):
+            for programme in PROGRAMMES:
+                joint = compute_indicators_many(con, schema, scopes=scopes, annee=annee, programme=programme)
+                alone = [compute_indicators(con, schema, scope=s, annee=annee, programme=programme) for s in scopes]
+                assert [to_json(i) for i in joint] == [to_json(i) for i in alone]
+    assert any(not i["snapshots"] for i in joint) and any(i["snapshots"] for i in joint[1:])
+
+
+def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_report(store: Path) -> None:
+    """Fails before the worker (issue 19, export speed: the reports' secret is shared with a process on the
+    other core): the statuses computed with the worker equal those computed here, and when the worker is
+    killed the command does its reports itself — none is lost, none differs."""
+    import os
+    import signal
+    import time
+
+    from cvg_pipeline.indicators.compute import Scope, compute_indicators
+    from cvg_pipeline.report import export as ex
+    from cvg_pipeline.schema.load import load_schema
+    from cvg_pipeline.store.db import open_store
+
+    schema = load_schema()
+    with open_store(store, read_only=True) as con:
+        inds = [compute_indicators(con, schema, scope=s, annee=annee, programme=p)
+                for s in (Scope.national(), Scope.of_territoire("lyon")) for annee in (2022, 2023)
+                for p in ex.PROGRAMMES]
+    here = [ex.secret_cells(ind, schema, 5) for ind in inds]
+    assert any(s != "F" for cells in here for s in cells.status.values())
+    helper = ex._Worker.start(schema.path, 5)
+    assert helper is not None
+    try:
+        assert ex._all_report_cells(inds, schema, 5, helper, None) == here
+    finally:
+        helper.close()
+    doomed = ex._Worker.start(schema.path, 5)
+    assert doomed is not None
+    try:
+        for _ in range(600):  # its start waits for the fork server
+            if doomed.process.pid is not None:
+                break
+            time.sleep(0.05)
+        assert doomed.process.pid is not None
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        assert ex._all_report_cells(inds, schema, 5, doomed, None) == here
+    finally:
+        doomed.close()
+
+
+def test_export_with_and_without_the_worker_is_the_same_table(store: Path) -> None:
+    """Fails before `build_export(worker=...)` (issue 19): the rows — values and statuses — do not depend on
+    which process built which report."""
+    from cvg_pipeline.report.export import build_export, csv_bytes
+    from cvg_pipeline.schema.load import load_schema
+
+    schema = load_schema()
+    shared = build_export(store, schema, worker=True)
+    alone = build_export(store, schema, worker=False)
+    assert csv_bytes(shared.rows) == csv_bytes(alone.rows) and len(alone.rows) > 1000
+    assert {r.statut for r in alone.rows} == {"F", "A", "D"}

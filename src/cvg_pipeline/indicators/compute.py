@@ -134,14 +134,39 @@ def compute_indicators(
         known = con.execute("SELECT count(*) FROM snapshots WHERE siret = ?", [scope.siret]).fetchone()
         if not known or not known[0]:
             raise UsageError(f"le SIRET {scope.siret} n'est pas dans la base (aucun fichier intégré pour cet ACI).")
+    return _compute(con, schema, scope, annee, programme, select_snapshots(con, schema, au), check=True)
+
+
+def compute_indicators_many(
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    *,
+    scopes: Sequence[Scope],
+    annee: int,
+    programme: Programme = "tous",
+    snapshots: Sequence[SelectedSnapshot] | None = None,
+) -> list[Indicators]:
+    """`compute_indicators` of several national and territoire scopes (same year and programme, the latest
+    snapshots or `snapshots`, selected once) for `cvg export`: one computation per scope. The year is not
+    checked per scope: the export walks the years the whole store covers, and a territoire whose files start
+    later gets its zeros for the earlier years."""
+    if any(s.niveau not in ("national", "territoire") for s in scopes):
+        raise ValueError("compute_indicators_many: national and territoire scopes only")
+    selected = list(snapshots) if snapshots is not None else select_snapshots(con, schema, None)
+    return [_compute(con, schema, scope, annee, programme, selected, check=False) for scope in scopes]
+
+
+def _compute(con: duckdb.DuckDBPyConnection, schema: Schema, scope: Scope, annee: int, programme: Programme,
+             everything: Sequence[SelectedSnapshot], *, check: bool) -> Indicators:
     defs = defs_of(schema)
     selected = [
-        s for s in select_snapshots(con, schema, au)
+        s for s in everything
         if scope.niveau == "national"
         or (scope.niveau == "territoire" and s.territoire == scope.territoire)
         or (scope.niveau == "aci" and s.siret == scope.siret)
     ]
-    check_year(annee, covered_years(con, selected))
+    if check:
+        check_year(annee, covered_years(con, selected))
     years = [annee - EVOLUTION_YEARS + 1 + i for i in range(EVOLUTION_YEARS)]
 
     # Two grouped queries: year Y (every indicator) and the earlier years of `evolution` (its indicators only),

@@ -370,13 +370,15 @@ def build_report(
     colonnes_absentes: Mapping[str, Sequence[str] | None] | None = None,
     phc: Indicators | None = None,
     national: Indicators | None = None,
+    audit: bool = True,
 ) -> Rapport:
     """The view model of the report (every number formatted, the secret applied).
 
     `ind` is the report's programme (CVG by default, `tous` for the pooled report, or PHC); `phc`, the same
     scope under programme PHC, adds the PHC part; `national`, the national indicators of the same programme,
     adds to a territoire report each key figure beside the national one. `colonnes_absentes` (SIRET →
-    labels of the optional columns its file lacked, None when not recorded) adds them to the sources."""
+    labels of the optional columns its file lacked, None when not recorded) adds them to the sources.
+    `audit=False`: the same statuses without the final audit's intervals (`masquees` empty; `cvg export`)."""
     from cvg_pipeline.indicators.compute import indicator_warnings
     from cvg_pipeline.report.secret.suppress import protect
 
@@ -414,7 +416,8 @@ def build_report(
             t.indicateurs = list(TABLE_INDICATEURS.get(k, ()))
     definitions = _definitions(p for b in builders for t in b.t.values() for p in t.indicateurs)
 
-    audit = protect(model)  # statuses F / A / D of every count, then what an adversary can reach
+    # statuses F / A / D of every count, then what an adversary can reach
+    reach = protect(model) if audit else protect(model, audit=False)
     for b in builders:  # charts only draw what stayed visible
         b.draw_figures(wanted.get(id(b)))
 
@@ -454,7 +457,7 @@ def build_report(
     masquees = [
         CelluleMasquee(cell.key, cell.label, cell.status, str(Nombre(cell, seuil)), int(iv.lo), None if iv.hi == float("inf") else int(iv.hi),
                        required_width(seuil, cell.status))
-        for cell in model.hidden() for iv in [audit[cell.key]]
+        for cell in model.hidden() if audit for iv in [reach[cell.key]]
     ]
     donnees_au = fr.date_iso_longue(ind["donnees_au"]) if ind["donnees_au"] else "aucune donnée"
     perimetre = perimetre_libelle(ind, schema)

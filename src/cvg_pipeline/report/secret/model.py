@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 FREE, PRIMARY, SECONDARY = "F", "A", "D"  # SDMX OBS_CONF: free, primary confidential, secondary
 
@@ -61,8 +62,12 @@ class Relation:
     def equality(self) -> bool:
         return self.lo == self.hi
 
-    def members(self) -> list[str]:
-        return [k for k, _ in self.terms]
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.terms)
+
+    def members(self) -> tuple[str, ...]:
+        return self.keys
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Model:
     relations: list[Relation] = field(default_factory=list)
     shares: list[Share] = field(default_factory=list)
     dropped: list[Relation] = field(default_factory=list)  # relations the true values contradict
+    # (n, base) → the percentage shown: the audit asks for the share relations at every round
+    percent: dict[tuple[int, int], int] = field(default_factory=dict, repr=False, compare=False)
 
     # -- declaring ----------------------------------------------------------------------------------------
     def cell(self, key: str, value: int, label: str, *, weight: float = COST_ORDINARY,
@@ -142,7 +149,10 @@ class Model:
 
         out = []
         for s in self.published_shares():
-            p = pourcentage_valeur(self.cells[s.n].value, self.cells[s.base].value)
+            values = (self.cells[s.n].value, self.cells[s.base].value)
+            p = self.percent.get(values)
+            if p is None:
+                p = self.percent[values] = pourcentage_valeur(*values)
             out.append(Relation(((s.n, 200), (s.base, -(2 * p - 1))), 0, float("inf"), f"part {s.n}"))
             out.append(Relation(((s.n, 200), (s.base, -(2 * p + 1))), float("-inf"), 0, f"part {s.n}"))
         return out

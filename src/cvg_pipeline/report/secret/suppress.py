@@ -27,9 +27,8 @@ from cvg_pipeline.report.secret.model import (
     Cell,
     Model,
     Relation,
-    required_width,
 )
-from cvg_pipeline.report.secret.verify import Cache, Interval, components, exposed, intervals, intrinsic
+from cvg_pipeline.report.secret.verify import Interval, Points, components, exposure, intervals
 
 MAX_ROUNDS = 500
 
@@ -78,7 +77,7 @@ def close(model: Model, order: dict[str, int]) -> None:
             if sum(model.cells[k].hidden for k in rel.members()) != 1:
                 continue
             others = [c for c in _candidates(model, [rel]) if c.weight < COST_HEADLINE]
-            pick = _cheapest(others, order, _touching(model))
+            pick = _cheapest(others, order, _touching(model) if len(others) > 1 else {})
             if pick is not None:
                 pick.status = SECONDARY
                 changed = True
@@ -93,13 +92,13 @@ def _vague(model: Model, key: str, relations: list[Relation]) -> Cell | None:
 
 
 def _choose(model: Model, key: str, root: dict[str, str], useful: list[Relation], order: dict[str, int],
-            touching: dict[str, int]) -> bool:
+            touching: dict[str, int], points: Points | None = None) -> bool:
     """Step 3 for one exposed cell: blur or hide one more cell; False when nothing is left to do."""
-    if intrinsic(model, [key])[key].width < required_width(model.seuil, model.cells[key].status):
-        vague = _vague(model, key, model.relations)  # the « < seuil » cells pin each other
-        if vague is not None:
-            vague.vague = True
-            return True
+    vague = _vague(model, key, model.relations)
+    # the « < seuil » cells pin each other: what the primary secret alone gives away (`verify.intrinsic`)
+    if vague is not None and exposure(model, [key], relaxed=True, points=points)[key]:
+        vague.vague = True
+        return True
     own = [r for r in useful if key in r.members()]
     comp = [r for r in useful if any(root.get(k) == root[key] for k in r.members())]
     pools = (_candidates(model, own), _candidates(model, comp))
@@ -119,8 +118,9 @@ def _choose(model: Model, key: str, root: dict[str, str], useful: list[Relation]
     return True
 
 
-def protect(model: Model) -> dict[str, Interval]:
-    """Set every cell's status (F, A, D) and return the audit: each hidden cell's reachable interval."""
+def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
+    """Set every cell's status (F, A, D) and return the audit: each hidden cell's reachable interval
+    (`audit=False`: the statuses only, an empty audit — for a caller that does not show the intervals)."""
     if model.seuil <= 1:
         for cell in model.cells.values():
             cell.status, cell.vague = FREE, False
@@ -128,26 +128,47 @@ def protect(model: Model) -> dict[str, Interval]:
     order = {k: i for i, k in enumerate(model.cells)}
     primary(model)
     close(model, order)
-    cache: Cache = {}
-    found = intervals(model, cache=cache)
+    # Every change only takes a fact away from the reader (a free cell becomes unknown, a « < seuil » bound
+    # is dropped, a share is no longer published): a hidden cell found protected stays protected, and is
+    # not audited again. Each round makes one change per component with an exposed cell — for the first
+    # exposed cell (in the order the report declares them) that can be helped — so the cells of a
+    # component after its first exposed one are left for the next round (`first_only`); the choices are
+    # those of a full audit at every round. The exact interval of every hidden cell is computed at the end.
+    safe: set[str] = set()
+    points = Points()
     for _ in range(MAX_ROUNDS):
-        bad = exposed(model, found)
-        if not bad:
-            break
+        pending = [c.key for c in model.hidden() if c.key not in safe]
         root, useful = components(model, model.all_relations())
+        found = exposure(model, pending, first_only=True, points=points, parts=(root, useful))
+        safe.update(k for k, bad in found.items() if not bad)
+        if not any(found.values()):
+            break
         touching = _touching(model)
+        start = {k: (c.status, c.vague) for k, c in model.cells.items()}
         done: set[str] = set()  # one change per component and round: the next audit may find it enough
-        for key in sorted(bad, key=order.__getitem__):
-            if root[key] not in done and _choose(model, key, root, useful, order, touching):
+        for key in pending:
+            if root[key] in done:
+                continue
+            if key not in found:  # after an exposed cell whose neighbourhood had nothing to give: audit it
+                found.update(_exposure_at(model, start, [k for k in pending if root[k] == root[key]
+                                                          and k not in found], points, (root, useful)))
+                safe.update(k for k, bad in found.items() if not bad)
+            if found[key] and _choose(model, key, root, useful, order, touching, points):
                 done.add(root[key])
         if not done:  # nothing left to hide or blur around them
             break
         close(model, order)
-        # Every change only takes a fact away from the reader (a free cell becomes unknown, a « < seuil »
-        # bound is dropped, a share is no longer published): a hidden cell found protected stays protected.
-        # The rounds audit the others only (the same choices, for a fraction of the solves); the exact
-        # interval of every hidden cell is computed once, at the end.
-        bad_keys = set(bad)
-        pending = [c.key for c in model.hidden() if c.key not in found or c.key in bad_keys]
-        found.update(intervals(model, pending, cache=cache))
-    return intervals(model, cache=cache)
+    return intervals(model) if audit else {}
+
+
+def _exposure_at(model: Model, state: dict[str, tuple[str, bool]], keys: list[str], points: Points,
+                 parts: tuple[dict[str, str], list[Relation]]) -> dict[str, bool]:
+    """`exposure` of `keys` (one component, in order, up to the first exposed) as the model stood in `state`."""
+    now = {k: (c.status, c.vague) for k, c in model.cells.items()}
+    try:
+        for k, (status, vague) in state.items():
+            model.cells[k].status, model.cells[k].vague = status, vague
+        return exposure(model, keys, first_only=True, points=points, parts=parts)
+    finally:
+        for k, (status, vague) in now.items():
+            model.cells[k].status, model.cells[k].vague = status, vague

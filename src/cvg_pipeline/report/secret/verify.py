@@ -18,7 +18,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cvg_pipeline.report.secret.model import PRIMARY, SECONDARY, Model, Relation, required_width
@@ -38,22 +38,27 @@ class Interval:
 
 
 def _solver() -> Any:
-    """One HiGHS instance for the process, created with stdout silenced (HiGHS prints a banner on creation)."""
+    """One HiGHS instance for the process (see `_new_solver`)."""
     if not _SOLVER:
-        import highspy
-
-        sys.stdout.flush()
-        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, 1)
-            highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(null)
-        highs.setOptionValue("output_flag", False)
-        _SOLVER.append(highs)
+        _SOLVER.append(_new_solver())
     return _SOLVER[0]
+
+
+def _new_solver() -> Any:
+    """A HiGHS instance, created with stdout silenced (HiGHS prints a banner on creation)."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def cell_bounds(model: Model, key: str, relaxed: bool = False) -> tuple[float, float]:
@@ -138,52 +143,248 @@ def intrinsic(model: Model, targets: Iterable[str]) -> dict[str, Interval]:
     return intervals(model, targets, relaxed=True)
 
 
-def _solve(model: Model, unknowns: list[str], relations: list[Relation], targets: list[str],
-           relaxed: bool = False) -> dict[str, Interval]:
-    if not relations:
-        return {k: Interval(*cell_bounds(model, k, relaxed)) for k in targets}
+def _load(model: Model, unknowns: list[str], relations: list[Relation], relaxed: bool,
+          highs: Any = None) -> Any:
+    """The adversary's LP of one component, loaded into the process's HiGHS instance (or `highs`) with one
+    addRows call."""
     import highspy
     import numpy as np
 
     index = {k: i for i, k in enumerate(unknowns)}
-    highs = _solver()
+    highs = _solver() if highs is None else highs
     highs.clearModel()
     inf = highspy.kHighsInf
     bounds = [cell_bounds(model, k, relaxed) for k in unknowns]
     highs.addVars(len(unknowns), np.array([b[0] for b in bounds]),
                   np.array([inf if b[1] == INF else b[1] for b in bounds]))
+    lower: list[float] = []
+    upper: list[float] = []
+    starts: list[int] = []
+    idx: list[int] = []
+    val: list[float] = []
+    cells = model.cells
     for rel in relations:
-        const = sum(model.cells[k].value * c for k, c in rel.terms if k not in index)
-        idx = np.array([index[k] for k, _ in rel.terms if k in index], dtype=np.int32)
-        val = np.array([float(c) for k, c in rel.terms if k in index])
-        lo = -inf if rel.lo == -INF else rel.lo - const
-        hi = inf if rel.hi == INF else rel.hi - const
-        highs.addRow(lo, hi, len(idx), idx, val)
+        const = 0
+        starts.append(len(idx))
+        for k, c in rel.terms:
+            i = index.get(k)
+            if i is None:
+                const += cells[k].value * c
+            else:
+                idx.append(i)
+                val.append(float(c))
+        lower.append(-inf if rel.lo == -INF else rel.lo - const)
+        upper.append(inf if rel.hi == INF else rel.hi - const)
+    if relations:
+        highs.addRows(len(relations), np.array(lower), np.array(upper), len(idx), np.array(starts, dtype=np.int32),
+                      np.array(idx, dtype=np.int32), np.array(val))
+    return highs
+
+
+def _optimum(highs: Any, n: int, target: int, sense: Any) -> float:
+    """Minimise or maximise one unknown of the loaded LP: its optimum (INF when unbounded)."""
+    import highspy
+    import numpy as np
+
+    costs = np.zeros(n)
+    costs[target] = 1.0
+    highs.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+    highs.changeObjectiveSense(sense)
+    highs.run()
+    status = highs.getModelStatus()
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded):
+        highs.clearSolver()  # a warm start from the last basis can end « Unknown »: solve afresh
+        highs.run()
+        status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return float(highs.getInfo().objective_function_value)
+    if status == highspy.HighsModelStatus.kUnbounded:
+        return INF
+    # infeasible: cannot happen, the true values satisfy every relation kept
+    raise RuntimeError(f"secret statistique : audit impossible ({highs.modelStatusToString(status)})")
+
+
+def _round_lo(x: float) -> float:
+    return float(math.ceil(x - 1e-6))
+
+
+def _round_hi(x: float) -> float:
+    return x if x == INF else float(math.floor(x + 1e-6))
+
+
+def _solve(model: Model, unknowns: list[str], relations: list[Relation], targets: list[str],
+           relaxed: bool = False) -> dict[str, Interval]:
+    if not relations:
+        return {k: Interval(*cell_bounds(model, k, relaxed)) for k in targets}
+    import highspy
+
+    highs = _load(model, unknowns, relations, relaxed)
+    index = {k: i for i, k in enumerate(unknowns)}
     n = len(unknowns)
-    all_idx = np.arange(n, dtype=np.int32)
     out: dict[str, Interval] = {}
     for key in targets:
-        costs = np.zeros(n)
-        costs[index[key]] = 1.0
-        highs.changeColsCost(n, all_idx, costs)
-        ends = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            highs.changeObjectiveSense(sense)
-            highs.run()
-            status = highs.getModelStatus()
-            if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded):
-                highs.clearSolver()  # a warm start from the last basis can end « Unknown »: solve afresh
-                highs.run()
-                status = highs.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                ends.append(highs.getInfo().objective_function_value)
-            elif status == highspy.HighsModelStatus.kUnbounded:
-                ends.append(INF)
-            else:  # infeasible: cannot happen, the true values satisfy every relation kept
-                raise RuntimeError(f"secret statistique : audit impossible ({highs.modelStatusToString(status)})")
-        lo, hi = math.ceil(ends[0] - 1e-6), ends[1] if ends[1] == INF else math.floor(ends[1] + 1e-6)
-        out[key] = Interval(float(lo), float(hi))
+        lo = _optimum(highs, n, index[key], highspy.ObjSense.kMinimize)
+        hi = _optimum(highs, n, index[key], highspy.ObjSense.kMaximize)
+        out[key] = Interval(_round_lo(lo), _round_hi(hi))
     return out
+
+
+@dataclass
+class Points:
+    """Points of the adversary's facts met while one `suppress.protect` runs, so that later audits solve
+    fewer LPs (see `exposure`).
+
+    `lo`/`hi`: for each cell, the smallest and largest value of a point of the facts seen so far. Valid
+    only while the facts can only lose constraints — as in `protect`, where each change hides a free cell
+    (which kept its true value in every point), drops a « < seuil » bound or a share — so that a point of
+    earlier facts is still a point. `relaxed`: for each relaxed component (`intrinsic`: fixed by the model's
+    relations), the points found there; each is used only if it lies within the current bounds."""
+
+    lo: dict[str, float] = field(default_factory=dict)
+    hi: dict[str, float] = field(default_factory=dict)
+    relaxed: dict[str, Any] = field(default_factory=dict)  # root → array of points, one a row
+    relaxed_components: tuple[int, dict[str, str], dict[str, list[str]], dict[str, list[Relation]]] | None = None
+    # relaxed component → its LP, kept loaded in a HiGHS instance of its own (its relations never change;
+    # only the bounds of its cells do, set before each use)
+    relaxed_lp: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_RELAXED_POINTS = 64
+
+
+def exposure(model: Model, targets: Iterable[str], *, relaxed: bool = False, first_only: bool = False,
+             points: Points | None = None,
+             parts: tuple[dict[str, str], list[Relation]] | None = None) -> dict[str, bool]:
+    """For each target, whether its interval is narrower than `required_width` asks — what
+    ``exposed(model, intervals(model, targets, relaxed=relaxed))`` says, with fewer linear programs.
+
+    Any point that satisfies the adversary's facts is a set of values the adversary cannot exclude: the true
+    values themselves, every solution the solver returns on the way, and (`points`) those of earlier
+    audits that still satisfy the facts. When the points already span the required width for a cell, its
+    interval is at least that wide and no LP is solved for it; otherwise one end is solved (a new point:
+    first the maximum of a cell with no upper bound of its own, often unbounded), then the other only if
+    the points still do not show the width. `first_only`: in each component, the targets after the first
+    exposed one (in the order given) are not audited and are absent from the result. `parts`: what
+    ``components(model, model.all_relations())`` gives now, if the caller has it."""
+    wanted = list(targets)
+    if relaxed and points is not None:  # the relaxed components depend on the relations only: once per run
+        if points.relaxed_components is None or points.relaxed_components[0] != len(model.relations):
+            root, useful = components(model, model.relations, True)
+            points.relaxed_components = (len(model.relations), root, *_grouped(root, useful, set(root.values())))
+        _, root, members, rels = points.relaxed_components
+    else:
+        root, useful = parts if parts is not None and not relaxed else components(
+            model, model.relations if relaxed else model.all_relations(), relaxed)
+        members, rels = _grouped(root, useful, {root[k] for k in wanted})
+    groups: dict[str, list[str]] = {}
+    for k in wanted:
+        groups.setdefault(root[k], []).append(k)
+    out: dict[str, bool] = {}
+    for r, keys in groups.items():
+        _component_exposure(model, members[r], rels.get(r, []), keys, relaxed, first_only, out,
+                            points, r)
+    return out
+
+
+def _grouped(root: dict[str, str], useful: list[Relation], wanted: set[str]
+             ) -> tuple[dict[str, list[str]], dict[str, list[Relation]]]:
+    """The unknowns and the relations of each wanted component."""
+    members: dict[str, list[str]] = {}
+    for k, r in root.items():
+        if r in wanted:
+            members.setdefault(r, []).append(k)
+    rels: dict[str, list[Relation]] = {}
+    for rel in useful:
+        first = next(k for k in rel.members() if k in root)
+        if root[first] in wanted:
+            rels.setdefault(root[first], []).append(rel)
+    return members, rels
+
+
+def _component_exposure(model: Model, unknowns: list[str], relations: list[Relation], targets: list[str],
+                        relaxed: bool, first_only: bool, out: dict[str, bool], points: Points | None,
+                        root: str) -> None:
+    if not relations:
+        for k in targets:
+            lo, hi = cell_bounds(model, k, relaxed)
+            out[k] = hi - lo < required_width(model.seuil, model.cells[k].status)
+            if out[k] and first_only:
+                return
+        return
+    import highspy
+    import numpy as np
+
+    index = {k: i for i, k in enumerate(unknowns)}
+    n = len(unknowns)
+    truth = np.array([float(model.cells[k].value) for k in unknowns])  # the true values: a point of the facts
+    seen_lo, seen_hi = truth.copy(), truth.copy()
+    bounds: Any = None
+    if points is not None and not relaxed:
+        seen_lo = np.array([points.lo.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
+        seen_hi = np.array([points.hi.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
+    elif points is not None:
+        bounds = np.array([cell_bounds(model, k, True) for k in unknowns])
+        pool = points.relaxed.get(root)
+        if pool is not None:
+            ok = pool[np.all((pool >= bounds[:, 0] - 1e-7) & (pool <= bounds[:, 1] + 1e-7), axis=1)]
+            if len(ok):
+                seen_lo = np.minimum(ok.min(axis=0), seen_lo)
+                seen_hi = np.maximum(ok.max(axis=0), seen_hi)
+    highs: Any = None
+
+    def point() -> None:
+        values = np.asarray(highs.getSolution().col_value, dtype=float)
+        np.minimum(seen_lo, values, out=seen_lo)
+        np.maximum(seen_hi, values, out=seen_hi)
+        if relaxed and points is not None:
+            pool = points.relaxed.get(root)
+            points.relaxed[root] = values[None, :] if pool is None else np.vstack([pool[-MAX_RELAXED_POINTS + 1:], values])
+
+    try:
+        for key in targets:
+            i = index[key]
+            need = required_width(model.seuil, model.cells[key].status)
+            if _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) >= need:
+                out[key] = False
+                continue
+            if highs is None:
+                highs = _relaxed_lp(model, unknowns, relations, points, root, bounds) if relaxed and points else \
+                    _load(model, unknowns, relations, relaxed)
+            senses = [highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize]
+            if cell_bounds(model, key, relaxed)[1] == INF:
+                senses.reverse()
+            for sense in senses:
+                end = _optimum(highs, n, i, sense)
+                if end == INF:
+                    seen_hi[i] = INF
+                else:
+                    point()
+                if _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) >= need:
+                    break
+            out[key] = _round_hi(float(seen_hi[i])) - _round_lo(float(seen_lo[i])) < need
+            if out[key] and first_only:
+                return
+    finally:
+        if points is not None and not relaxed:
+            for k, lo, hi in zip(unknowns, seen_lo.tolist(), seen_hi.tolist(), strict=True):
+                points.lo[k], points.hi[k] = lo, hi
+
+
+def _relaxed_lp(model: Model, unknowns: list[str], relations: list[Relation], points: Points, root: str,
+                bounds: Any) -> Any:
+    """The relaxed LP of a component, loaded once per `points`; its cells' bounds set to the current ones
+    (`bounds`, one (lower, upper) row per unknown)."""
+    import numpy as np
+
+    highs = points.relaxed_lp.get(root)
+    if highs is None:
+        highs = points.relaxed_lp[root] = _load(model, unknowns, relations, True, _new_solver())
+        return highs
+    import highspy
+
+    upper = np.where(np.isinf(bounds[:, 1]), highspy.kHighsInf, bounds[:, 1])
+    highs.changeColsBounds(len(unknowns), np.arange(len(unknowns), dtype=np.int32), bounds[:, 0].copy(), upper)
+    return highs
 
 
 def exposed(model: Model, found: dict[str, Interval]) -> list[str]:
