@@ -297,7 +297,7 @@ INDICATEURS: tuple[Indicateur, ...] = (
     _yes_no("accompagnement.acc_concerte", "acc_concerte", "Accompagnement concerté"),
     _yes_no("accompagnement.acc_proximite", "acc_proximite", "Accompagnement de proximité"),
     _I("accompagnement.cp_emploi", "rate", _ACC, "Mobilisation d'un CP emploi",
-       "CP emploi : salarié·es pour qui un correspondant de parcours (CP) emploi a été mobilisé / accompagné·es",
+       "CP emploi : salarié·es pour qui un·e chargé·e de partenariats (CP) emploi a été mobilisé·e / accompagné·es",
        predicate="cp_emploi IS TRUE"),
     _I("accompagnement.cp_sante", "rate", ACC_DIFF_SANTE, "Mobilisation d'un CP santé",
        "CP santé : CP santé mobilisé / accompagné·es ayant une difficulté de santé à l'entrée",
