@@ -16,7 +16,8 @@ from cvg_pipeline.report.secret.model import (
     required_width,
 )
 from cvg_pipeline.report.secret.suppress import close, primary, protect
-from cvg_pipeline.report.secret.verify import exposed, intervals
+from cvg_pipeline.report.secret.verify import intervals
+from tests.secret_reference import exposed
 
 
 def table(seuil: int, cells: dict[str, int], totals: dict[str, list[str]], weights: dict[str, float] | None = None) -> Model:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cvg_pipeline.report.secret import suppress
 from cvg_pipeline.report.secret import verify as v
 from cvg_pipeline.report.secret.model import COST_HEADLINE, FREE, PRIMARY, SECONDARY, Model, required_width
+from tests.secret_reference import exposed
 
 SEUIL = 5
 
@@ -71,7 +72,7 @@ def former_protect(model: Model) -> dict[str, tuple[str, bool]]:
     suppress.close(model, order)
     found = v.intervals(model)
     for _ in range(suppress.MAX_ROUNDS):
-        bad = v.exposed(model, found)
+        bad = exposed(model, found)
         if not bad:
             break
         root, useful = v.components(model, model.all_relations())
@@ -97,4 +98,4 @@ def test_protect_gives_the_statuses_of_the_full_audit_loop(model: Model) -> None
     assert {k: (c.status, c.vague) for k, c in model.cells.items()} == expected
     audit = suppress.protect(model)
     assert {k: (c.status, c.vague) for k, c in model.cells.items()} == expected
-    assert set(audit) == {c.key for c in model.hidden()} and v.exposed(model, audit) == v.exposed(model, v.intervals(model))
+    assert set(audit) == {c.key for c in model.hidden()} and exposed(model, audit) == exposed(model, v.intervals(model))

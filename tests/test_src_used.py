@@ -18,6 +18,11 @@ KEPT = {
     "flatten": "ingest/results.IngestResult, for the tests and scripts that compare a run's outcome",
     "statuses": "ingest/results.IngestResult, for the tests and scripts that compare a run's outcome",
     "by_name": "ingest/results.IngestResult, for the tests and scripts that compare a run's outcome",
+    # the indicator catalogue's documented public API (indicators/catalogue.py docstring), for the export,
+    # scripts and test_catalogue, which checks the JSON against it
+    "META_KEYS": "indicators/catalogue: the JSON keys that are not indicators",
+    "POPULATIONS": "indicators/catalogue: every population with its French label",
+    "leaf_paths": "indicators/catalogue: every leaf path of the JSON",
 }
 
 

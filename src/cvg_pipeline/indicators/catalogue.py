@@ -68,7 +68,6 @@ Buckets = tuple[tuple[str, str], ...]  # (JSON key, SQL predicate)
 
 # -- the spec's constants (§2–§4) ------------------------------------------------------------------------
 MONTH_DAYS_NUM, MONTH_DAYS_DEN = 304375, 10000  # §3: months = days / 30.4375
-MONTHS = f"(days * {MONTH_DAYS_DEN} / {MONTH_DAYS_NUM})"  # a parcours' length in months (DOUBLE: display only)
 CUMUL_MIN, CUMUL_MAX = 3, 7
 POST_SORTIE_MIN_DAYS, POST_SORTIE_MAX_DAYS = 183, 365
 NEUTRAL_CATEGORY = "sortie_neutre"

@@ -14,7 +14,7 @@
    (four cells « < 5 » of a total « < 5 » are all 1: `verify.intrinsic`), hiding more cannot help: one of
    them — the total first — is shown « s » instead (`Cell.vague`: the reader then only knows it is not 0).
    The same is done rather than hide a headline figure (effectifs, the national row) when nothing else is
-   left. When nothing is left at all, the cell stays as it is and the audit says so (`verify.exposed`).
+   left. When nothing is left at all, the cell stays as it is and the audit says so (`cvg report --audit`).
 """
 
 from __future__ import annotations

@@ -136,13 +136,6 @@ def intervals(model: Model, targets: Iterable[str] | None = None, *, relaxed: bo
     return out
 
 
-def intrinsic(model: Model, targets: Iterable[str]) -> dict[str, Interval]:
-    """The interval of each target when nothing but the « < seuil » cells is known: what the primary secret
-    gives away by itself (four « < 5 » whose total is « < 5 » too pin each other). No suppression can widen
-    it; the audit asks for `required_width` or this, whichever is narrower."""
-    return intervals(model, targets, relaxed=True)
-
-
 def _load(model: Model, unknowns: list[str], relations: list[Relation], relaxed: bool,
           highs: Any = None) -> Any:
     """The adversary's LP of one component, loaded into the process's HiGHS instance (or `highs`) with one
@@ -255,8 +248,9 @@ MAX_RELAXED_POINTS = 64
 def exposure(model: Model, targets: Iterable[str], *, relaxed: bool = False, first_only: bool = False,
              points: Points | None = None,
              parts: tuple[dict[str, str], list[Relation]] | None = None) -> dict[str, bool]:
-    """For each target, whether its interval is narrower than `required_width` asks — what
-    ``exposed(model, intervals(model, targets, relaxed=relaxed))`` says, with fewer linear programs.
+    """For each target, whether its interval is narrower than `required_width` asks — what the full audit
+    (the hidden cells of ``intervals(model, targets, relaxed=relaxed)`` narrower than `required_width`) says,
+    with fewer linear programs.
 
     Any point that satisfies the adversary's facts is a set of values the adversary cannot exclude: the true
     values themselves, every solution the solver returns on the way, and (`points`) those of earlier
@@ -385,8 +379,3 @@ def _relaxed_lp(model: Model, unknowns: list[str], relations: list[Relation], po
     upper = np.where(np.isinf(bounds[:, 1]), highspy.kHighsInf, bounds[:, 1])
     highs.changeColsBounds(len(unknowns), np.arange(len(unknowns), dtype=np.int32), bounds[:, 0].copy(), upper)
     return highs
-
-
-def exposed(model: Model, found: dict[str, Interval]) -> list[str]:
-    """The hidden cells whose interval is narrower than `required_width` asks."""
-    return [k for k, iv in found.items() if iv.width < required_width(model.seuil, model.cells[k].status)]
