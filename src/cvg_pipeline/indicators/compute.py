@@ -153,20 +153,29 @@ def compute_indicators_many(
     if any(s.niveau not in ("national", "territoire") for s in scopes):
         raise ValueError("compute_indicators_many: national and territoire scopes only")
     selected = list(snapshots) if snapshots is not None else select_snapshots(con, schema, None)
-    return [_compute(con, schema, scope, annee, programme, selected, check=False) for scope in scopes]
+    return _compute_many(con, schema, scopes, annee, programme, selected, check=False)
 
 
 def _compute(con: duckdb.DuckDBPyConnection, schema: Schema, scope: Scope, annee: int, programme: Programme,
              everything: Sequence[SelectedSnapshot], *, check: bool) -> Indicators:
+    return _compute_many(con, schema, [scope], annee, programme, everything, check=check)[0]
+
+
+def _compute_many(con: duckdb.DuckDBPyConnection, schema: Schema, scopes: Sequence[Scope], annee: int,
+                  programme: Programme, everything: Sequence[SelectedSnapshot], *, check: bool) -> list[Indicators]:
+    """The indicators of each scope from ONE pair of per-ACI queries over the union of their snapshots: a
+    scope's additive figures are the sum of its own ACI's rows (as `par_territoire` already is); only the
+    medians, not additive, take one small query per scope."""
     defs = defs_of(schema)
-    selected = [
+    per_scope = [[
         s for s in everything
         if scope.niveau == "national"
         or (scope.niveau == "territoire" and s.territoire == scope.territoire)
         or (scope.niveau == "aci" and s.siret == scope.siret)
-    ]
+    ] for scope in scopes]
     if check:
-        check_year(annee, covered_years(con, selected))
+        for selected in per_scope:
+            check_year(annee, covered_years(con, selected))
     years = [annee - EVOLUTION_YEARS + 1 + i for i in range(EVOLUTION_YEARS)]
 
     # Two grouped queries: year Y (every indicator) and the earlier years of `evolution` (its indicators only),
@@ -179,41 +188,51 @@ def _compute(con: duckdb.DuckDBPyConnection, schema: Schema, scope: Scope, annee
         for ind in (ind for r in EVOLUTION for ind in sources(r)):
             trees[y][ind.path] = build(schema, ind, {}, q_old, y)
 
-    relation = derived_relation(schema, defs, [s.snapshot_id for s in selected], years, programme)
-    rows = _per_aci(con, q, relation, [annee], selected)
-    scalars = None
-    if q.scalars:  # medians: not additive over ACI, so one ungrouped query over the scope's sortis
-        scalars = con.execute(f"SELECT {', '.join(q.scalars)} FROM {relation} WHERE sor_{annee}").fetchone()
-    total = q.merge(list(rows.values()), scalars)
-    total_old = q_old.merge(list(_per_aci(con, q_old, relation, years[:-1], selected).values()))
-    values: dict[str, Any] = {}
-    for path, tree in trees[annee].items():
-        place(values, path, resolve(tree, total))
-    evolution = {str(y): _reprises(EVOLUTION, trees[y], total if y == annee else total_old) for y in years}
-    par_territoire: dict[str, Any] | None = None
-    if scope.niveau == "national":
-        slugs = [t.slug for t in schema.territoires]
-        slugs += sorted({s.territoire for s in selected} - set(slugs))
-        par_territoire = {
-            slug: _reprises(PAR_TERRITOIRE, trees[annee], q.merge([rows[s.siret] for s in selected if s.territoire == slug]))
-            for slug in slugs
-        }
+    wanted_ids = {s.snapshot_id for selected in per_scope for s in selected}
+    union = [s for s in everything if s.snapshot_id in wanted_ids]
+    relation = derived_relation(schema, defs, [s.snapshot_id for s in union], years, programme)
+    rows_all = _per_aci(con, q, relation, [annee], union)
+    rows_old = _per_aci(con, q_old, relation, years[:-1], union)
+    results: list[Indicators] = []
+    for scope, selected in zip(scopes, per_scope, strict=True):
+        rows = {s.siret: rows_all[s.siret] for s in selected}
+        scalars = None
+        if q.scalars:  # medians: not additive over ACI, so one ungrouped query over the scope's sortis
+            own = relation if len(selected) == len(union) else derived_relation(
+                schema, defs, [s.snapshot_id for s in selected], years, programme)
+            scalars = con.execute(f"SELECT {', '.join(q.scalars)} FROM {own} WHERE sor_{annee}").fetchone()
+        total = q.merge(list(rows.values()), scalars)
+        total_old = q_old.merge([rows_old[s.siret] for s in selected])
+        values: dict[str, Any] = {}
+        for path, tree in trees[annee].items():
+            place(values, path, resolve(tree, total))
+        evolution = {str(y): _reprises(EVOLUTION, trees[y], total if y == annee else total_old) for y in years}
+        par_territoire: dict[str, Any] | None = None
+        if scope.niveau == "national":
+            slugs = [t.slug for t in schema.territoires]
+            slugs += sorted({s.territoire for s in selected} - set(slugs))
+            par_territoire = {
+                slug: _reprises(PAR_TERRITOIRE, trees[annee], q.merge([rows[s.siret] for s in selected if s.territoire == slug]))
+                for slug in slugs
+            }
 
-    result: dict[str, Any] = {
-        "perimetre": {
-            "niveau": scope.niveau, "territoire": scope.territoire, "siret": scope.siret, "programme": programme
-        },
-        "annee": annee,
-        "donnees_au": max(s.date_arrete for s in selected).isoformat() if selected else None,
-        "snapshots": [
-            {"siret": s.siret, "nom": s.nom, "territoire": s.territoire, "date_arrete": s.date_arrete.isoformat()}
-            for s in selected
-        ],
-        **values,
-        "par_territoire": par_territoire,
-        "evolution": evolution,
-    }
-    return cast(Indicators, result)
+        result: dict[str, Any] = {
+            "perimetre": {
+                "niveau": scope.niveau, "territoire": scope.territoire, "siret": scope.siret, "programme": programme
+            },
+            "annee": annee,
+            "donnees_au": max(s.date_arrete for s in selected).isoformat() if selected else None,
+            "snapshots": [
+                {"siret": s.siret, "nom": s.nom, "territoire": s.territoire, "date_arrete": s.date_arrete.isoformat()}
+                for s in selected
+            ],
+            **values,
+            "par_territoire": par_territoire,
+            "evolution": evolution,
+        }
+        results.append(cast(Indicators, result))
+    return results
+
 
 def indicator_warnings(ind: Indicators) -> list[str]:
     """French warnings for stderr: nothing selected, or data arrested before the end of the year."""
