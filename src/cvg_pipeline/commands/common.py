@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -13,7 +15,7 @@ from cvg_pipeline.check.errors import CvgError
 from cvg_pipeline.store.locking import DEFAULT_WAIT
 
 if TYPE_CHECKING:
-    from cvg_pipeline.indicators.compute import Indicators
+    from cvg_pipeline.indicators.compute import Indicators, Programme, Scope
     from cvg_pipeline.schema.load import Schema
 
 T = TypeVar("T")
@@ -125,6 +127,32 @@ def echo(text: str) -> None:
     sys.stdout.flush()
 
 
+@dataclass(frozen=True)
+class ScopeOptions:
+    """The scope options of `cvg indicators` and `cvg report`, checked (UsageError, exit 2, in French)."""
+
+    schema: Schema
+    scope: Scope
+    annee: int
+    programme: Programme | None  # None: --programme not given
+    au: date | None
+
+
+def parse_scope_options(*, national: bool, territoire: str | None, aci: str | None, annee: str | None,
+                        programme: str | None, au: str | None) -> ScopeOptions:
+    from cvg_pipeline.indicators import compute as ind
+    from cvg_pipeline.schema.load import load_schema
+
+    schema = load_schema()
+    return ScopeOptions(
+        schema,
+        ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci),
+        ind.parse_annee(annee),
+        ind.parse_programme(schema, programme) if programme is not None else None,
+        ind.parse_au(au),
+    )
+
+
 def indicators_from_options(
     store: Path | None,
     *,
@@ -141,19 +169,15 @@ def indicators_from_options(
     indicators computed on the store; their warnings go to stderr. `before_query` runs once the options
     are valid (e.g. to start a slow import while the store is queried); `wait`: `--attente`."""
     from cvg_pipeline.indicators import compute as ind
-    from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.checks import existing_store
 
-    schema = load_schema()
-    scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
-    year = ind.parse_annee(annee)
-    prog = ind.parse_programme(schema, programme)
-    day = ind.parse_au(au)
+    o = parse_scope_options(national=national, territoire=territoire, aci=aci, annee=annee, programme=programme,
+                            au=au)
     if before_query is not None:
         before_query()
-    result = ind.load_indicators(
-        existing_store(store), scope=scope, annee=year, programme=prog, au=day, schema=schema, wait=wait
-    )
+    result = ind.load_indicators(existing_store(store), scope=o.scope, annee=o.annee, programme=o.programme or "tous",
+                                 au=o.au, schema=o.schema, wait=wait)
+    schema = o.schema
     for warning in ind.indicator_warnings(result):
         sys.stderr.write(f"Attention : {warning}\n")
     return result, schema

@@ -22,6 +22,7 @@ from cvg_pipeline.commands.common import (
     WaitOption,
     echo,
     guarded,
+    parse_scope_options,
 )
 
 if TYPE_CHECKING:
@@ -162,16 +163,13 @@ def report_indicators(
     pooled report). A territoire or ACI report also gets the national indicators of its programme, for the
     comparison annex. Warnings of the main indicators go to stderr."""
     from cvg_pipeline.indicators import compute as ind
-    from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.checks import existing_store
     from cvg_pipeline.store.db import open_store
     from cvg_pipeline.store.extract import check_scope
 
-    schema = load_schema()
-    scope = ind.scope_from_options(schema, national=national, territoire=territoire, aci=aci)
-    year = ind.parse_annee(annee)
-    prog = ind.parse_programme(schema, programme) if programme is not None else None
-    day = ind.parse_au(au)
+    o = parse_scope_options(national=national, territoire=territoire, aci=aci, annee=annee, programme=programme,
+                            au=au)
+    schema, scope, year, prog, day = o.schema, o.scope, o.annee, o.programme, o.au
     if before_query is not None:
         before_query()
     path = existing_store(store)
@@ -190,7 +188,7 @@ def report_indicators(
             try:
                 check_scope(con, "national", None)
             except CvgError:  # an extract has no national figures: no comparison annex
-                nat = None
+                pass
             else:
                 nat = compute(ind.Scope.national(), main_prog)
     for warning in ind.indicator_warnings(main):

@@ -147,9 +147,8 @@ def compute_indicators_many(
     snapshots: Sequence[SelectedSnapshot] | None = None,
 ) -> list[Indicators]:
     """`compute_indicators` of several national and territoire scopes (same year and programme, the latest
-    snapshots or `snapshots`, selected once) for `cvg export`: one computation per scope. The year is not
-    checked per scope: the export walks the years the whole store covers, and a territoire whose files start
-    later gets its zeros for the earlier years."""
+    snapshots or `snapshots`, selected once) for `cvg export`, from one pair of per-ACI queries. The year is
+    not checked here: the export asks each scope only for the years its own files cover."""
     if any(s.niveau not in ("national", "territoire") for s in scopes):
         raise ValueError("compute_indicators_many: national and territoire scopes only")
     selected = list(snapshots) if snapshots is not None else select_snapshots(con, schema, None)

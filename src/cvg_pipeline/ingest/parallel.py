@@ -276,7 +276,7 @@ def _helper_main(
 
     Any failure ends the worker quietly (no traceback on the command's stderr): the chunk it held is read
     again, one item per process, by the command (`read_files`)."""
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     try:
         while (k := _claim(counter, owner, len(parts), 1)) is not None:
             writer.send((k, read_chunk.packed(parts[k])))
@@ -286,7 +286,7 @@ def _helper_main(
         writer.close()
 
 
-def _exit_with_parent(parent: int) -> None:
+def exit_with_parent(parent: int) -> None:
     """Worker initializer: end this worker when the `cvg` process that started it is gone (e.g. SIGKILL),
     instead of lingering with its memory and the dead command's output pipes."""
     import threading
@@ -318,7 +318,7 @@ def _read_isolated(item: Item, read_chunk: ChunkReader[Item, Out]) -> Out:
     with ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_exit_with_parent,
+        initializer=exit_with_parent,
         initargs=(os.getpid(),),
     ) as pool:
         try:

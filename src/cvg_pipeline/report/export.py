@@ -47,7 +47,6 @@ from cvg_pipeline.check.errors import CvgError, UsageError
 from cvg_pipeline.report.secret.model import FREE, PRIMARY, SECONDARY
 
 if TYPE_CHECKING:
-    import duckdb
 
     from cvg_pipeline.indicators.compute import Indicators, Programme, Scope
     from cvg_pipeline.report.build import Rapport
@@ -338,23 +337,6 @@ class Export:
     files: list[Path] = field(default_factory=list)
 
 
-def covered_years(con: duckdb.DuckDBPyConnection, schema: Schema, perimetre: Perimetre) -> list[int]:
-    """indicators.md §1: from the first year with a parcours in the perimeter's snapshots to the year of the
-    latest Date d'arrêté among them."""
-    from cvg_pipeline.indicators.compute import select_snapshots
-
-    selected = [s for s in select_snapshots(con, schema, None)
-                if not perimetre.territoire or s.territoire == perimetre.territoire]
-    if not selected:
-        return []
-    ids = [s.snapshot_id for s in selected]
-    row = con.execute("SELECT min(year(date_entree)) FROM parcours WHERE snapshot_id IN (SELECT unnest(?::INTEGER[]))",
-                      [ids]).fetchone()
-    last = max(s.date_arrete for s in selected).year
-    first = int(row[0]) if row and row[0] is not None else last
-    return list(range(min(first, last), last + 1))
-
-
 def build_export(
     store: Path,
     schema: Schema,
@@ -374,7 +356,12 @@ def build_export(
     The indicators of all perimeters come from one query per (year, programme)
     (`indicators.compute_indicators_many`); the reports' secret — nearly all the time — is shared with one
     worker process on the other core (`worker=False`: all here). `wait`: how long a busy store is waited for (`--attente`)."""
-    from cvg_pipeline.indicators.compute import _check_not_empty, compute_indicators_many, select_snapshots
+    from cvg_pipeline.indicators.compute import (
+        _check_not_empty,
+        compute_indicators_many,
+        covered_years,
+        select_snapshots,
+    )
     from cvg_pipeline.store.db import open_store
 
     slugs = [t.slug for t in schema.territoires] if territoires is None else list(territoires)
@@ -391,13 +378,14 @@ def build_export(
             own = extract_territoire_of(con)
             if own is not None and territoires is None:  # an extract: its territoire only, by default
                 perimetres = [Perimetre("territoire", own)]
+            snapshots = select_snapshots(con, schema, None)
             for p in perimetres:
                 check_scope(con, p.niveau, p.territoire or None)
-                covered = covered_years(con, schema, p)
-                years[p.territoire or "national"] = [y for y in covered if annees is None or y in annees]
+                covered = covered_years(con, [s for s in snapshots if not p.territoire or s.territoire == p.territoire])
+                span = range(covered[0], covered[1] + 1) if covered else range(0)
+                years[p.territoire or "national"] = [y for y in span if annees is None or y in annees]
             if worker and seuil > 0 and sum(map(len, years.values())) * len(programmes) >= WORKER_MIN_REPORTS:
                 helper = _Worker.start(schema.path, seuil)  # it starts while the indicators are computed
-            snapshots = select_snapshots(con, schema, None)
             found: dict[tuple[str, int, str], Indicators] = {}
             for y in sorted({y for wanted in years.values() for y in wanted}):
                 for prog in programmes:
@@ -618,10 +606,10 @@ def _worker_main(tasks: Any, results: Any, counter: Any, taken: Any, schema_path
     """The worker process (see `_Worker`); any failure ends it quietly (the command does those reports)."""
     import signal
 
-    from cvg_pipeline.ingest.parallel import _exit_with_parent
+    from cvg_pipeline.ingest.parallel import exit_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's: it ends this worker
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     try:
         from cvg_pipeline.schema.load import load_schema
 
