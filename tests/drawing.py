@@ -13,9 +13,8 @@ import pytest
 
 
 def _stand_in(nom: str, description: str, *_args: Any, **_kwargs: Any) -> str:
-    """What stands for a chart not drawn: an empty SVG with the same title (the text alternative) and a size,
-    as every chart has (the HTML template reads it to lay out the printed pages)."""
-    return (f'<svg role="img" aria-labelledby="{nom}-titre" class="graphique" width="300pt" height="150pt">'
+    """What stands for a chart not drawn: an empty SVG with the same title (the text alternative)."""
+    return (f'<svg role="img" aria-labelledby="{nom}-titre" class="graphique">'
             f'<title id="{nom}-titre">{html.escape(description, quote=True)}</title></svg>\n')
 
 

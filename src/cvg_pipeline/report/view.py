@@ -27,6 +27,18 @@ class Graphique:
     svg: str  # inline SVG (trusted: produced by matplotlib from our own labels, text escaped by it)
     legende: str  # figcaption
 
+    @property
+    def taille(self) -> tuple[float, float]:
+        """The chart's width and height in points, as its SVG states them (0 when it states none): the HTML
+        template lays out the printed pages from them."""
+        import re
+
+        def attribute(name: str) -> float:
+            found = re.search(rf'\b{name}="([0-9.]+)pt"', self.svg)
+            return float(found[1]) if found else 0.0
+
+        return attribute("width"), attribute("height")
+
 
 @dataclass
 class Carte:
