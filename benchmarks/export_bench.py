@@ -87,7 +87,9 @@ def stages(store: Path) -> dict[str, float]:
     # this tree's modules, or (a reference tree from before the package move) the flat ones; the flat
     # names are built so that the move's import rewriter leaves them alone
     flat = "cvg_pipeline" + "."
-    ex = _module("cvg_pipeline.report.export", flat + "export")
+    # the export: the package report/export/ (build_export in cube, write_export in files), or one module
+    cube = _module("cvg_pipeline.report.export.cube", "cvg_pipeline.report.export", flat + "export")
+    files = _module("cvg_pipeline.report.export.files", "cvg_pipeline.report.export", flat + "export")
     report = _module("cvg_pipeline.report.build", flat + "report")
     load_schema = _module("cvg_pipeline.schema.load", flat + "schema").load_schema
 
@@ -107,12 +109,12 @@ def stages(store: Path) -> dict[str, float]:
                 spent[i] += c() - start[i]
 
     report.build_report = counting
-    extra = {"worker": False} if "worker" in inspect.signature(ex.build_export).parameters else {}
+    extra = {"worker": False} if "worker" in inspect.signature(cube.build_export).parameters else {}
     t1 = [c() for c in clocks]
-    result = ex.build_export(store, schema, **extra)
+    result = cube.build_export(store, schema, **extra)
     t2 = [c() for c in clocks]
     out = OUT / f"etapes-{os.getpid()}"
-    ex.write_export(result, out, ("csv", "parquet"), ecraser=True)
+    files.write_export(result, out, ("csv", "parquet"), ecraser=True)
     t3 = [c() for c in clocks]
     start = first[0] if first else t2
     out_stages: dict[str, float] = {}

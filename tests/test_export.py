@@ -104,7 +104,7 @@ def test_every_shown_value_equals_cvg_indicators(store: Path, lyon: Path, progra
 
 def test_hidden_cells_are_empty_with_the_reports_status(store: Path, lyon: Path) -> None:
     """Each count the report hides (cvg report --audit --json) is hidden in the export with its status."""
-    from cvg_pipeline.report.export import report_key
+    from cvg_pipeline.report.export.statuses import report_key
 
     done = cvg("report", "--store", store, *LYON_2023, "--programme", "CVG", "--audit", "--json")
     assert done.returncode == 0, done.stderr
@@ -136,8 +136,9 @@ def test_the_report_cells_are_all_mapped(store: Path) -> None:
     renames its cells): only « oui + non » (a rate's base, not a figure of the JSON), the other years and
     territoires (their own rows) and, outside PHC, the PHC block are not."""
     from cvg_pipeline.indicators.compute import Scope, load_indicators
-    from cvg_pipeline.report import export as ex
     from cvg_pipeline.report.build import build_report
+    from cvg_pipeline.report.export import statuses as ex
+    from cvg_pipeline.report.export.table import leaves
     from cvg_pipeline.schema.load import load_schema
 
     schema = load_schema()
@@ -145,7 +146,7 @@ def test_the_report_cells_are_all_mapped(store: Path) -> None:
         ind = load_indicators(store, scope=Scope.national(), annee=2023, programme=programme, schema=schema)  # type: ignore[arg-type]
         cells = ex.report_cells(build_report(ind, schema, seuil=5, charts=False))
         mapped: set[str] = set()
-        for leaf in ex.leaves(ind, programme):
+        for leaf in leaves(ind, programme):
             key = ex.report_key(leaf.path, leaf.modalite)
             if key is not None:
                 mapped.add(key)
@@ -155,7 +156,7 @@ def test_the_report_cells_are_all_mapped(store: Path) -> None:
                    and not k.endswith(".renseigne") and not (programme != "PHC" and k.startswith("phc."))}
         assert not missing
         # a « non renseigné » of 0 is not shown (indicators.md §5.2): its row or column is left out
-        zeros = {ex.report_key(leaf.path, leaf.modalite) for leaf in ex.leaves(ind, programme)
+        zeros = {ex.report_key(leaf.path, leaf.modalite) for leaf in leaves(ind, programme)
                  if "non_renseigne" in (leaf.modalite, leaf.path.rsplit(".", 1)[-1]) and leaf.value == 0}
         assert not {k for k in mapped if k not in cells.status and k not in zeros}
 
@@ -236,7 +237,7 @@ def test_one_figure_has_one_status(network70: Path, tmp_path: Path) -> None:
                "--sortie", tmp_path)
     assert done.returncode == 0, done.stderr
     by = {r["indicateur"]: r for r in rows(tmp_path) if not r["modalite"]}
-    from cvg_pipeline.report.export import SAME_FIGURES
+    from cvg_pipeline.report.export.statuses import SAME_FIGURES
 
     for a, b in SAME_FIGURES:
         if a not in by:  # a figure of the spec the indicators do not compute yet
@@ -345,7 +346,7 @@ def test_one_query_for_every_perimeter_gives_each_perimeters_own_indicators(stor
     must give, for the national scope and every territoire — those without any file included — exactly the
     JSON of one `compute_indicators` call each."""
     from cvg_pipeline.indicators.compute import Scope, compute_indicators, compute_indicators_many, to_json
-    from cvg_pipeline.report.export import PROGRAMMES
+    from cvg_pipeline.report.export.table import PROGRAMMES
     from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.db import open_store
 
@@ -369,7 +370,9 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
     import time
 
     from cvg_pipeline.indicators.compute import Scope, compute_indicators
-    from cvg_pipeline.report import export as ex
+    from cvg_pipeline.report.export import worker as ex
+    from cvg_pipeline.report.export.statuses import secret_cells
+    from cvg_pipeline.report.export.table import PROGRAMMES
     from cvg_pipeline.schema.load import load_schema
     from cvg_pipeline.store.db import open_store
 
@@ -377,16 +380,16 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
     with open_store(store, read_only=True) as con:
         inds = [compute_indicators(con, schema, scope=s, annee=annee, programme=p)
                 for s in (Scope.national(), Scope.of_territoire("lyon")) for annee in (2022, 2023)
-                for p in ex.PROGRAMMES]
-    here = [ex.secret_cells(ind, schema, 5) for ind in inds]
+                for p in PROGRAMMES]
+    here = [secret_cells(ind, schema, 5) for ind in inds]
     assert any(s != "F" for cells in here for s in cells.status.values())
-    helper = ex._Worker.start(schema.path, 5)
+    helper = ex.Worker.start(schema.path, 5)
     assert helper is not None
     try:
-        assert ex._all_report_cells(inds, schema, 5, helper, None) == here
+        assert ex.all_report_cells(inds, schema, 5, helper, None) == here
     finally:
         helper.close()
-    doomed = ex._Worker.start(schema.path, 5)
+    doomed = ex.Worker.start(schema.path, 5)
     assert doomed is not None
     try:
         for _ in range(600):  # its start waits for the fork server
@@ -395,7 +398,7 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
             time.sleep(0.05)
         assert doomed.process.pid is not None
         os.kill(doomed.process.pid, signal.SIGKILL)
-        assert ex._all_report_cells(inds, schema, 5, doomed, None) == here
+        assert ex.all_report_cells(inds, schema, 5, doomed, None) == here
     finally:
         doomed.close()
 
@@ -403,7 +406,8 @@ def test_the_worker_process_gives_the_same_statuses_and_one_that_dies_loses_no_r
 def test_export_with_and_without_the_worker_is_the_same_table(store: Path) -> None:
     """Fails before `build_export(worker=...)` (issue 19): the rows — values and statuses — do not depend on
     which process built which report."""
-    from cvg_pipeline.report.export import build_export, csv_bytes
+    from cvg_pipeline.report.export.cube import build_export
+    from cvg_pipeline.report.export.files import csv_bytes
     from cvg_pipeline.schema.load import load_schema
 
     schema = load_schema()

@@ -128,19 +128,27 @@ def export(
 
         from cvg_pipeline.check.errors import UsageError
         from cvg_pipeline.indicators import compute as ind
-        from cvg_pipeline.report import export as ex
+        from cvg_pipeline.report.export.cube import build_export
+        from cvg_pipeline.report.export.files import (
+            check_destination,
+            file_names,
+            parse_formats,
+            summary,
+            write_export,
+        )
+        from cvg_pipeline.report.export.table import PROGRAMMES
         from cvg_pipeline.schema.load import load_schema
         from cvg_pipeline.schema.territoires import resolve_territoire
         from cvg_pipeline.store.checks import existing_store
 
-        wanted = ex.parse_formats(formats)
+        wanted = parse_formats(formats)
         schema = load_schema()
         if national and territoire is not None:
             raise UsageError("un seul périmètre à la fois : --national et --territoire sont incompatibles.")
         slugs = [resolve_territoire(schema, territoire)] if territoire is not None else [] if national else None
-        programmes = (ind.parse_programme(schema, programme),) if programme is not None else ex.PROGRAMMES
+        programmes = (ind.parse_programme(schema, programme),) if programme is not None else PROGRAMMES
         annees = [ind.parse_annee(annee)] if annee is not None else None
-        ex.check_destination(sortie, ex.file_names(wanted, not non_masque), ecraser=ecraser)  # before the long computation
+        check_destination(sortie, file_names(wanted, not non_masque), ecraser=ecraser)  # before the long computation
         path = existing_store(store)
         tty = sys.stderr.isatty() and not json_output
 
@@ -151,14 +159,14 @@ def export(
                     sys.stderr.write("\n")
                 sys.stderr.flush()
 
-        result = ex.build_export(path, schema, seuil=seuil_secret, masque=not non_masque, territoires=slugs,
+        result = build_export(path, schema, seuil=seuil_secret, masque=not non_masque, territoires=slugs,
                                  national=territoire is None, programmes=programmes, annees=annees,
                                  progress=progress, wait=attente)
         if annees is not None and not result.rows:
             raise UsageError(f"aucune donnée pour l'année {annees[0]} dans le périmètre demandé.")
-        written = ex.write_export(result, sortie, wanted, ecraser=ecraser)
+        written = write_export(result, sortie, wanted, ecraser=ecraser)
         if json_output:
-            echo(json.dumps(ex.summary(result), ensure_ascii=False, indent=2))
+            echo(json.dumps(summary(result), ensure_ascii=False, indent=2))
             return
         for p in written:
             echo(str(p))
