@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 FREE, PRIMARY, SECONDARY = "F", "A", "D"  # SDMX OBS_CONF: free, primary confidential, secondary
 
@@ -57,14 +56,13 @@ class Relation:
     lo: float
     hi: float
     name: str = ""
+    # derived once (the audit reads them millions of times: plain attributes, not properties)
+    keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    equality: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def equality(self) -> bool:
-        return self.lo == self.hi
-
-    @cached_property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(k for k, _ in self.terms)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(k for k, _ in self.terms))
+        object.__setattr__(self, "equality", self.lo == self.hi)
 
     def members(self) -> tuple[str, ...]:
         return self.keys
