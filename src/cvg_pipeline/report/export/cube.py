@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from cvg_pipeline.report.export.statuses import ReportCells, statuses
 from cvg_pipeline.report.export.table import PROGRAMMES, Row, leaves
-from cvg_pipeline.report.export.worker import WORKER_MIN_REPORTS, Worker, all_report_cells
+from cvg_pipeline.report.export.worker import WORKER_MIN_REPORTS, Reports, Worker
 
 if TYPE_CHECKING:
     from cvg_pipeline.indicators.compute import Indicators, Programme, Scope
@@ -58,7 +58,8 @@ def build_export(
 
     The indicators of all perimeters come from one query per (year, programme)
     (`indicators.compute_indicators_many`); the reports' secret — nearly all the time — is shared with one
-    worker process on the other core (`worker=False`: all here). `wait`: how long a busy store is waited for (`--attente`)."""
+    worker process on the other core (`worker=False`: all here), which starts on each (year, programme)'s
+    reports while this process computes the next ones. `wait`: how long a busy store is waited for (`--attente`)."""
     from cvg_pipeline.indicators.compute import (
         _check_not_empty,
         compute_indicators_many,
@@ -70,6 +71,7 @@ def build_export(
     slugs = [t.slug for t in schema.territoires] if territoires is None else list(territoires)
     perimetres = ([Perimetre("national", "")] if national else []) + [Perimetre("territoire", s) for s in slugs]
     helper: Worker | None = None
+    reports: Reports | None = None
     try:
         computed: list[tuple[Perimetre, int, str, Indicators]] = []
         years: dict[str, list[int]] = {}
@@ -89,6 +91,8 @@ def build_export(
                 years[p.territoire or "national"] = [y for y in span if annees is None or y in annees]
             if worker and seuil > 0 and sum(map(len, years.values())) * len(programmes) >= WORKER_MIN_REPORTS:
                 helper = Worker.start(schema.path, seuil)  # it starts while the indicators are computed
+            if seuil > 0:
+                reports = Reports(schema, seuil, helper, progress)
             found: dict[tuple[str, int, str], Indicators] = {}
             for y in sorted({y for wanted in years.values() for y in wanted}):
                 for prog in programmes:
@@ -97,6 +101,8 @@ def build_export(
                                                    programme=prog, snapshots=snapshots)
                     for p, ind in zip(want, inds, strict=True):
                         found[(p.territoire, y, prog)] = ind
+                        if reports is not None:
+                            reports.add((p.territoire, y, prog), ind)
             for p in perimetres:
                 for y in years[p.territoire or "national"]:
                     for prog in programmes:
@@ -105,9 +111,12 @@ def build_export(
                         if ind["donnees_au"]:
                             donnees_au.append(ind["donnees_au"])
         cells: list[ReportCells | None] = [None] * len(computed)
-        if seuil > 0:
-            cells = list(all_report_cells([ind for *_, ind in computed], schema, seuil, helper, progress))
+        if reports is not None:
+            done = reports.finish()
+            cells = [done[(p.territoire, y, prog)] for p, y, prog, _ind in computed]
     finally:
+        if reports is not None:
+            reports.close()
         if helper is not None:
             helper.close()
     rows: list[Row] = []
