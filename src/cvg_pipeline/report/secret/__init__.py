@@ -5,6 +5,8 @@
 - `suppress`: primary secret (counts 1 … seuil − 1, status ``A``) and secondary secret (status ``D``), a
   hypercube-style heuristic followed by a linear-programming audit that adds protection until it holds;
 - `verify`: the audit itself, the interval an adversary can reach for every hidden count (HiGHS).
+- `state`: what `suppress.protect` keeps up to date between its rounds (hidden cells per equality, the
+  components of the unknowns) instead of counting again from the model.
 
 The report builder only declares cells and relations; nothing here parses the rendered output.
 """

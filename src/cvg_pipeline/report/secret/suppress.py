@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cvg_pipeline.report.secret.model import (
     COST_HEADLINE,
     FREE,
@@ -30,40 +28,10 @@ from cvg_pipeline.report.secret.model import (
     Model,
     Relation,
 )
-from cvg_pipeline.report.secret.verify import Interval, Points, _grouped, components, exposure, intervals
+from cvg_pipeline.report.secret.state import Tracker, index_of
+from cvg_pipeline.report.secret.verify import Interval, Points, exposure, intervals
 
 MAX_ROUNDS = 500
-
-
-@dataclass
-class _Index:
-    """What `protect` reads again and again of a model whose cells and relations no longer change: each
-    equality's cells, the equalities and the relations of each cell (positions in the lists)."""
-
-    equalities: list[list[Cell]]  # every equality of the model: its cells
-    equalities_of: dict[str, list[int]]  # cell → its equalities
-    closing: list[tuple[Relation, list[Cell]]]  # the equalities of published cells only (step 2)
-    closing_of: dict[str, list[int]]  # cell → its equalities of `closing`
-    relations_of: dict[str, list[Relation]]  # cell → every relation holding it
-
-
-def _index(model: Model) -> _Index:
-    """Built once by `protect` (the helpers called alone build their own)."""
-    cells = model.cells
-    eqs = [r for r in model.relations if r.equality]
-    closing = [r for r in eqs if all(cells[k].published for k in r.keys)]
-    index = _Index([[cells[k] for k in r.keys] for r in eqs], {}, [(r, [cells[k] for k in r.keys]) for r in closing],
-                   {}, {})
-    for i, r in enumerate(eqs):
-        for k in r.keys:
-            index.equalities_of.setdefault(k, []).append(i)
-    for i, r in enumerate(closing):
-        for k in r.keys:
-            index.closing_of.setdefault(k, []).append(i)
-    for r in model.relations:
-        for k in r.keys:
-            index.relations_of.setdefault(k, []).append(r)
-    return index
 
 
 def primary(model: Model) -> None:
@@ -89,48 +57,33 @@ def _cheapest(cells: list[Cell], order: dict[str, int], touching: dict[str, int]
     return min(cells, key=lambda c: (c.cost, -touching.get(c.key, 0), order[c.key]))
 
 
-def _touching(model: Model, index: _Index | None = None) -> dict[str, int]:
+def _touching(model: Model) -> dict[str, int]:
     """For each cell, how many equalities holding a hidden cell it belongs to (a complement there closes
-    more cycles at once)."""
+    more cycles at once). (`protect` keeps it up to date in its `Tracker`.)"""
     out: dict[str, int] = {}
-    for cells in (index or _index(model)).equalities:
+    for cells in index_of(model).equalities:
         if any(c.status != FREE for c in cells):
             for c in cells:
                 out[c.key] = out.get(c.key, 0) + 1
     return out
 
 
-def close(model: Model, order: dict[str, int], index: _Index | None = None) -> None:
+def close(model: Model, order: dict[str, int], tracker: Tracker | None = None) -> None:
     """Step 2: no equality of published cells holds exactly one hidden cell (headline figures aside).
-
-    The hidden cells of each equality and `_touching` are counted once, then kept up to date as cells are
-    hidden: the same passes and the same choices as counting them again at every step."""
-    index = index or _index(model)
-    hidden = [sum(c.status != FREE for c in cells) for _, cells in index.closing]
-    touching: dict[str, int] | None = None  # `_touching(model)`, from the first time it is needed
-    in_equality: list[int] = []  # how many hidden cells each equality of the model holds (with `touching`)
+    `tracker`: protect's (the hidden cells of each equality and `_touching` kept up to date as cells are
+    hidden: the same passes and the same choices as counting them again at every step)."""
+    tracker = tracker or Tracker(model, index_of(model))
     changed = True
     while changed:
         changed = False
-        for i, (rel, _cells) in enumerate(index.closing):
-            if hidden[i] != 1:
+        for rel, j in tracker.index.closing:
+            if tracker.in_equality[j] != 1:
                 continue
             others = [c for c in _candidates(model, [rel]) if c.weight < COST_HEADLINE]
-            if len(others) > 1 and touching is None:
-                touching = _touching(model, index)
-                in_equality = [sum(c.status != FREE for c in cells) for cells in index.equalities]
-            pick = _cheapest(others, order, touching if len(others) > 1 and touching is not None else {})
+            pick = _cheapest(others, order, tracker.touching if len(others) > 1 else {})
             if pick is not None:
-                pick.status = SECONDARY
+                tracker.hide(pick)
                 changed = True
-                for j in index.closing_of.get(pick.key, ()):
-                    hidden[j] += 1
-                if touching is not None:
-                    for j in index.equalities_of.get(pick.key, ()):
-                        in_equality[j] += 1
-                        if in_equality[j] == 1:
-                            for c in index.equalities[j]:
-                                touching[c.key] = touching.get(c.key, 0) + 1
 
 
 def _vague(model: Model, key: str, relations: list[Relation]) -> Cell | None:
@@ -143,10 +96,11 @@ def _vague(model: Model, key: str, relations: list[Relation]) -> Cell | None:
 
 def _choose(model: Model, key: str, root: dict[str, str], useful: list[Relation], order: dict[str, int],
             touching: dict[str, int], points: Points | None = None,
-            by_root: dict[str, list[Relation]] | None = None, index: _Index | None = None) -> bool:
+            by_root: dict[str, list[Relation]] | None = None, tracker: Tracker | None = None) -> bool:
     """Step 3 for one exposed cell: blur or hide one more cell; False when nothing is left to do.
-    `by_root`: the relations of `useful` by component (`root`), if the caller has them."""
-    mine = (index or _index(model)).relations_of.get(key, [])
+    `by_root`: the relations of `useful` by component (`root`), if the caller has them; `tracker`:
+    protect's."""
+    mine = (tracker.index if tracker is not None else index_of(model)).relations_of.get(key, [])
     vague = _vague(model, key, mine)
     # the « < seuil » cells pin each other: what the primary secret alone gives away (`verify.intrinsic`)
     if vague is not None and exposure(model, [key], relaxed=True, points=points)[key]:
@@ -168,7 +122,10 @@ def _choose(model: Model, key: str, root: dict[str, str], useful: list[Relation]
             pick = pick or _cheapest(pool, order, touching)
     if pick is None:
         return False
-    pick.status = SECONDARY
+    if tracker is not None:
+        tracker.hide(pick)
+    else:
+        pick.status = SECONDARY
     return True
 
 
@@ -180,9 +137,9 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
             cell.status, cell.vague = FREE, False
         return {}
     order = {k: i for i, k in enumerate(model.cells)}
-    index = _index(model)  # the cells and relations no longer change
     primary(model)
-    close(model, order, index)
+    tracker = Tracker(model, index_of(model))  # the cells and relations no longer change
+    close(model, order, tracker)
     # Every change only takes a fact away from the reader (a free cell becomes unknown, a « < seuil » bound
     # is dropped, a share is no longer published): a hidden cell found protected stays protected, and is
     # not audited again. Each round makes one change per component with an exposed cell — for the first
@@ -195,13 +152,12 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
         pending = [c.key for c in model.hidden() if c.key not in safe]
         # the shares of `model.all_relations()` are left out: a share is published only when its count and
         # its base are, so it never holds an unknown and no component or interval depends on it
-        root, useful = components(model, model.relations)
-        groups = _grouped(root, useful, set(root.values()))
+        root, useful, groups = tracker.components()
         found = exposure(model, pending, first_only=True, points=points, parts=(root, useful), grouped=groups)
         safe.update(k for k, bad in found.items() if not bad)
         if not any(found.values()):
             break
-        touching = _touching(model, index)
+        touching = dict(tracker.touching)  # as the round starts
         start = {k: (c.status, c.vague) for k, c in model.cells.items()}
         done: set[str] = set()  # one change per component and round: the next audit may find it enough
         for key in pending:
@@ -211,11 +167,11 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
                 found.update(_exposure_at(model, start, [k for k in pending if root[k] == root[key]
                                                           and k not in found], points, (root, useful), groups))
                 safe.update(k for k, bad in found.items() if not bad)
-            if found[key] and _choose(model, key, root, useful, order, touching, points, groups[1], index):
+            if found[key] and _choose(model, key, root, useful, order, touching, points, groups[1], tracker):
                 done.add(root[key])
         if not done:  # nothing left to hide or blur around them
             break
-        close(model, order, index)
+        close(model, order, tracker)
     return intervals(model) if audit else {}
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvg_pipeline.report.secret.model import PRIMARY, SECONDARY, Model, Relation, required_width
+from cvg_pipeline.report.secret.model import FREE, PRIMARY, SECONDARY, Cell, Model, Relation, required_width
 
 INF = math.inf
 _SOLVER: list[Any] = []
@@ -245,6 +245,8 @@ class Points:
     # relaxed component → its LP, kept loaded in a HiGHS instance of its own (its relations never change;
     # only the bounds of its cells do, set before each use)
     relaxed_lp: dict[str, Any] = field(default_factory=dict)
+    # relaxed component → its cells, their positions and their true values (fixed: read at every use)
+    relaxed_cells: dict[str, tuple[list[Cell], dict[str, int], Any]] = field(default_factory=dict)
 
 
 MAX_RELAXED_POINTS = 64
@@ -316,21 +318,29 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
     import highspy
     import numpy as np
 
-    index = {k: i for i, k in enumerate(unknowns)}
-    truth = np.array([float(model.cells[k].value) for k in unknowns])  # the true values: a point of the facts
-    seen_lo, seen_hi = truth.copy(), truth.copy()
     bounds: Any = None
-    if points is not None and not relaxed:
-        seen_lo = np.array([points.lo.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
-        seen_hi = np.array([points.hi.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
-    elif points is not None:
-        bounds = np.array([cell_bounds(model, k, True) for k in unknowns])
+    if relaxed and points is not None:
+        static = points.relaxed_cells.get(root)
+        if static is None:
+            cells = [model.cells[k] for k in unknowns]
+            static = points.relaxed_cells[root] = (cells, {k: i for i, k in enumerate(unknowns)},
+                                                   np.array([float(c.value) for c in cells]))
+        cells, index, truth = static
+        seen_lo, seen_hi = truth.copy(), truth.copy()
+        bounds = np.array(_relaxed_bounds(cells, model.seuil))
         pool = points.relaxed.get(root)
-        if pool is not None:
+        if pool is not None:  # the points of earlier audits still within the bounds
             ok = pool[np.all((pool >= bounds[:, 0] - 1e-7) & (pool <= bounds[:, 1] + 1e-7), axis=1)]
             if len(ok):
                 seen_lo = np.minimum(ok.min(axis=0), seen_lo)
                 seen_hi = np.maximum(ok.max(axis=0), seen_hi)
+    else:
+        index = {k: i for i, k in enumerate(unknowns)}
+        truth = np.array([float(model.cells[k].value) for k in unknowns])  # the true values: a point of the facts
+        seen_lo, seen_hi = truth.copy(), truth.copy()
+        if points is not None:
+            seen_lo = np.array([points.lo.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
+            seen_hi = np.array([points.hi.get(k, x) for k, x in zip(unknowns, truth.tolist(), strict=True)])
     highs: Any = None
 
     def point() -> None:
@@ -369,6 +379,15 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
         if points is not None and not relaxed:
             for k, lo, hi in zip(unknowns, seen_lo.tolist(), seen_hi.tolist(), strict=True):
                 points.lo[k], points.hi[k] = lo, hi
+
+
+def _relaxed_bounds(cells: list[Cell], seuil: int) -> list[tuple[float, float]]:
+    """``cell_bounds(model, k, relaxed=True)`` of each cell, in one pass."""
+    below = float(seuil - 1)
+    at = float(seuil)
+    return [(0.0, INF) if not c.published or c.status == FREE else
+            (1.0, INF if c.vague else below) if c.status == PRIMARY else (at, INF) if c.status == SECONDARY
+            else (0.0, INF) for c in cells]
 
 
 def _relaxed_lp(model: Model, unknowns: list[str], relations: list[Relation], points: Points, root: str,
