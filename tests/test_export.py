@@ -294,7 +294,7 @@ def test_protect_audits_only_the_cells_not_yet_protected(store: Path) -> None:
         return found
 
     schema = load_schema()
-    ind = load_indicators(store, scope=Scope.of_territoire("lyon"), annee=2020, programme="tous", schema=schema)
+    ind = load_indicators(store, scope=Scope.of_territoire("lyon"), annee=2023, programme="tous", schema=schema)
     solved = [0]
     real_solve = v._solve
 
