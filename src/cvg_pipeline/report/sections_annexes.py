@@ -308,7 +308,7 @@ class _Annexes(_Base):
             out.append(("des sorti·es (hors sorties neutres) poursuivent en CDDI ou dans une autre structure de l'IAE",
                         self.k["poursuite"]))
         if "duree_moyenne_mois" in ph:
-            out.append(("durée moyenne des parcours PHC (sorti·es)",
+            out.append((minuscule(self.libelle("phc.duree_moyenne_mois")),
                         self.s.moyenne(ph["duree_moyenne_mois"], int(ph["sorties"]), "mois")))
         return out
 
