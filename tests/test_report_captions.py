@@ -99,3 +99,20 @@ def test_a_label_changed_in_the_catalogue_changes_the_report(monkeypatch: pytest
         assert any(new.lower() in text for new in news), (fmt, path)
         for old in olds:
             assert old.lower() not in text, f"{path} ({where}): « {old} » still written in the {fmt} report"
+
+
+@pytest.mark.parametrize("path", ["logement.ameliore", "resolution.{difficulte}", "accompagnement.cp_sante"])
+def test_a_population_renamed_in_the_catalogue_changes_the_report(monkeypatch: pytest.MonkeyPatch, schema: Schema,
+                                                                 path: str) -> None:
+    """The « Population : … » line (or the « Base » column of the CP table) states the indicator's population
+    in the catalogue's words, « dans l'année » written as the report's year."""
+    [ind] = [i for i in catalogue.INDICATEURS if i.path == path]
+    old = ind.population.libelle.removeprefix("Base : ").replace("dans l'année", "en 2023")
+    pop = dataclasses.replace(ind.population, libelle="Base : salarié·es d'une population toute neuve dans l'année")
+    patched = tuple(dataclasses.replace(i, population=pop) if i is ind else i for i in catalogue.INDICATEURS)
+    monkeypatch.setattr(catalogue, "INDICATEURS", patched)
+    rapport = report(schema, with_phc=False)
+    for fmt in ("md", "html"):
+        text = before_definitions(render_text(rapport, fmt))
+        assert "salarié·es d'une population toute neuve en 2023" in text, (fmt, path)
+        assert old.lower() not in text, (fmt, path, old)

@@ -91,7 +91,7 @@ def _lit(text: str) -> str:
 class Population:
     key: str
     sql: str  # predicate on the derived relation; {y} = the year, {entry}/{exit} = a difficulty's columns
-    libelle: str  # « Base : … », for the report
+    libelle: str  # « Base : … », for the report (« dans l'année »: the report writes « en 2023 »)
 
 
 def _pop(key: str, sql: str, libelle: str) -> Population:
@@ -104,23 +104,24 @@ SORTIS = _pop("sortis", "sor_{y} AND prog", "Base : salarié·es sorti·es dans 
 FILE_ACTIVE_DEBUT = _pop("file_active_debut", "fad_{y} AND prog", "Base : salarié·es en parcours au 31 décembre de l'année précédente")
 FILE_ACTIVE_FIN = _pop("file_active_fin", "faf_{y} AND prog", "Base : salarié·es en parcours au 31 décembre")
 SORTIS_HORS_NEUTRES = _pop("sortis_hors_neutres", "sor_{y} AND prog AND NOT neutre",
-                           "Base : salarié·es sorti·es hors sorties neutres")
+                           "Base : salarié·es sorti·es dans l'année hors sorties neutres")
 ACC_DIFF_SANTE = _pop("accompagnes_diff_sante", "acc_{y} AND prog AND diff_sante IS TRUE",
-                      "Base : salarié·es accompagné·es ayant une difficulté de santé à l'entrée")
+                      "Base : salarié·es accompagné·es dans l'année ayant une difficulté de santé à l'entrée")
 ACC_DIFF_LOGEMENT = _pop("accompagnes_diff_logement", "acc_{y} AND prog AND diff_logement IS TRUE",
-                         "Base : salarié·es accompagné·es ayant une difficulté de logement à l'entrée")
+                         "Base : salarié·es accompagné·es dans l'année ayant une difficulté de logement à l'entrée")
 SORTIS_LOGEMENT = _pop(
     "sortis_logement_connu", "sor_{y} AND prog AND NOT neutre AND rank_in IS NOT NULL AND rank_out IS NOT NULL",
-    "Base : salarié·es sorti·es hors sorties neutres dont le logement à l'entrée et à la sortie est connu")
+    "Base : salarié·es sorti·es dans l'année hors sorties neutres dont la situation logement est connue à l'entrée et "
+    "à la sortie")
 AMELIORES = _pop(
     "logement_ameliore",
     "sor_{y} AND prog AND NOT neutre AND rank_in IS NOT NULL AND rank_out IS NOT NULL AND rank_out > rank_in",
-    "Base : salarié·es sorti·es dont la situation de logement s'est améliorée")
+    "Base : salarié·es sorti·es dans l'année dont la situation logement s'est améliorée")
 SORTIS_DIFF = _pop("sortis_difficulte", "sor_{y} AND prog AND {entry} IS TRUE",
-                   "Base : salarié·es sorti·es qui avaient cette difficulté à l'entrée")
+                   "Base : salarié·es sorti·es dans l'année ayant la difficulté à l'entrée")
 SORTIS_DIFF_REPONDU = _pop(
     "sortis_difficulte_renseignee", "sor_{y} AND prog AND {entry} IS TRUE AND {exit} IS NOT NULL",
-    "Base : salarié·es sorti·es qui avaient cette difficulté à l'entrée, situation à la sortie renseignée")
+    "Base : salarié·es sorti·es dans l'année ayant la difficulté à l'entrée, situation à la sortie renseignée")
 _WINDOW = (f"sor_{{y}} AND prog AND date_diff('day', date_sortie, DATE '{{y}}-12-31') "
            f"BETWEEN {POST_SORTIE_MIN_DAYS} AND {POST_SORTIE_MAX_DAYS}")
 _PS_DURABLE = f"{_WINDOW} AND cat = '{DURABLE_CATEGORY}'"

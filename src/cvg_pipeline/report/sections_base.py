@@ -112,8 +112,8 @@ class _Base:
         self.years: dict[int, dict[str, Nombre]] = {}  # the effectifs cells of each year of the evolution
         eff = ind["effectifs"]
         self.n_acc, self.n_sor = eff["accompagnes"], eff["sorties"]
-        self.pop_acc = f"salarié·es accompagné·es en {self.y} (en parcours au moins un jour de l'année)"
-        self.pop_sor = f"salarié·es sorti·es en {self.y}"
+        self.pop_acc = f"{self.population('effectifs.accompagnes')} (en parcours au moins un jour de l'année)"
+        self.pop_sor = self.population("effectifs.sorties")
 
     # -- cells and relations ---------------------------------------------------------------------------
     def key(self, key: str) -> str:
@@ -234,12 +234,12 @@ class _Base:
 
         return entry(path).court
 
-    @staticmethod
-    def population(path: str) -> str:
-        """Its population, as the catalogue names it (« salarié·es accompagné·es dans l'année »)."""
+    def population(self, path: str, annees: str = "") -> str:
+        """Its population as the catalogue names it, for the report's year (« salarié·es sorti·es en 2023 hors
+        sorties neutres », the catalogue's « dans l'année ») or for `annees` (« chaque année »)."""
         from cvg_pipeline.indicators.catalogue import entry
 
-        return entry(path).population.libelle.removeprefix("Base : ")
+        return entry(path).population.libelle.removeprefix("Base : ").replace("dans l'année", annees or f"en {self.y}")
 
     @staticmethod
     def bloc(key: str) -> str:

@@ -142,7 +142,7 @@ class _Impact(_Base):
                    [(self.court(DYNAMIQUES), [self.years[y]["taux"].part for y, _ in years])])  # type: ignore[attr-defined]
         self.t["evo_sorties"] = Tableau(
             self.titre_evolution(annees, self.bloc("sorties")),
-            _champ("salarié·es sorti·es chaque année, sur les mêmes fichiers de reporting"),
+            _champ(f"{self.population('sorties.par_categorie', 'chaque année')}, sur les mêmes fichiers de reporting"),
             ["", *(str(y) for y, _ in years)], rows, [self.note_dynamiques()])
 
     def logement(self) -> None:
@@ -150,12 +150,11 @@ class _Impact(_Base):
         labels = self.labels("logement")
         ranks = {v.key: v.rank for v in self.schema.domains["logement"].values}
         hors_neutres = getattr(self, "hors_neutres", None)
-        pop = (f"salarié·es sorti·es en {self.y} hors sorties neutres dont la situation logement est connue à "
-               "l'entrée et à la sortie")
+        pop = self.population("logement.ameliore")
         sortie: Mapping[str, int] | None = lo.get("sortie")
         if sortie is not None and hors_neutres is not None:
             self.distribution("logement_sortie", self.libelle("logement.sortie"), sortie, labels, ordered=True,
-                              population=f"salarié·es sorti·es en {self.y} hors sorties neutres", base=hors_neutres,
+                              population=self.population("logement.sortie"), base=hors_neutres,
                               base_noun="sorties hors sorties neutres",
                               column="logement_sortie", prefix="log", cells="sortie", chart=True)
         base = self.c("log.base", lo["ameliore"]["base"], "Logement · sorti·es dont la situation est connue",
@@ -281,7 +280,7 @@ class _Impact(_Base):
             headers, rows = headers[:4] + headers[5:], [r[:4] + r[5:] for r in rows]
         self.t["resolution"] = Tableau(
             titre,
-            _champ(f"salarié·es sorti·es en {self.y} ayant la difficulté à l'entrée",
+            _champ(self.population("resolution.{difficulte}"),
                    "pour la dernière colonne, les salarié·es dont la situation à la sortie est renseignée"),
             headers, rows,
         )
@@ -317,8 +316,7 @@ class _Impact(_Base):
         titre = self.titre_evolution([y for y, _b, _a in years], self.libelle("logement.ameliore"))
         self.t["evo_logement"] = Tableau(
             titre,
-            _champ("salarié·es sorti·es chaque année hors sorties neutres dont la situation logement est connue à "
-                   "l'entrée et à la sortie"),
+            _champ(self.population("logement.ameliore", "chaque année")),
             ["", *(str(y) for y, _b, _a in years)], [row])
         self.trend("evo_logement", f"{titre} (en %)", [y for y, _b, _a in years],
                    [(self.court("logement.ameliore"), parts)])

@@ -65,7 +65,8 @@ class _Modalites(_Base):
             self.trend("evo_accompagnement", f"{titre} (en % des réponses renseignées)",
                        [y for y, _b, _a in years], list(series.items()))
             self.t["evo_accompagnement"] = Tableau(
-                titre, _champ("salarié·es accompagné·es chaque année", "les salarié·es dont la réponse est renseignée"),
+                titre, _champ(self.population("accompagnement.acc_concerte", "chaque année"),
+                              "les salarié·es dont la réponse est renseignée"),
                 ["Année", *noms.values()], rows)
 
     def cp(self) -> None:
@@ -105,7 +106,7 @@ class _Modalites(_Base):
             titre_evo = self.titre_evolution([y for y, _b, _a in years], titre.replace(CP_DEFINITION, "CP"))
             self.t["evo_cp"] = Tableau(
                 titre_evo,
-                _champ("salarié·es accompagné·es chaque année",
+                _champ(self.population("accompagnement.cp_emploi", "chaque année"),
                        "emploi : les accompagné·es ; santé et logement : les accompagné·es ayant la difficulté "
                        "repérée à l'entrée"),
                 ["Année", *cp_series], evo_rows)

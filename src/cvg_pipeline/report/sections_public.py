@@ -145,7 +145,7 @@ class _Public(_Base):
                    [("Orienté·es depuis PHC", counts)], pourcentages=False)
         self.t["orientes_phc"] = Tableau(
             "Salarié·es orienté·es depuis Premières Heures en Chantier (PHC)",
-            _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"),
+            _champ(f"{self.population('profil.orienteur', 'chaque année')}, sur les mêmes fichiers de reporting"),
             ["Année", "Salarié·es orienté·es depuis PHC", "Part des accompagné·es"], rows)
 
     def difficultes(self) -> None:
@@ -233,6 +233,6 @@ class _Public(_Base):
         self.trend(f"evo_{field_name}", f"{titre} (en % des accompagné·es)", [y for y, _b, _a in years], series)
         headers = ["Modalité", *(h for y, _b, _a in years for h in (f"{y} effectif", f"{y} part"))]
         self.t[f"evo_{field_name}"] = Tableau(
-            titre, _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"), headers, rows)
+            titre, _champ(f"{self.population('profil.orienteur', 'chaque année')}, sur les mêmes fichiers de reporting"), headers, rows)
 
 
