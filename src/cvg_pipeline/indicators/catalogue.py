@@ -3,8 +3,10 @@
 Each `Indicateur` says where the figure sits in the JSON of `cvg indicators` (`path`), what it is (`kind`),
 on whom it is computed (`population`), which parcours it counts (`predicate`, SQL over the derived relation
 of `indicators.sql`), and how the report names and defines it (`libelle`, `definition`,
-`population.libelle`). From these declarations `indicators.sql` generates the SQL, `indicators.compute`
-assembles the JSON in the declared order, and the report writes its captions and « Sources et méthode ».
+`libelle_court`, `population.libelle`). From these declarations `indicators.sql` generates the SQL,
+`indicators.compute` assembles the JSON in the declared order, and the report writes its captions, rows,
+columns, chart titles and « Population » lines (`report.sections_base._Base.libelle`, `court`, `population`,
+`bloc`) and « Sources et méthode »: no indicator's name is written in the report's code.
 
 Public API (stable — the report and the export read it):
 
@@ -38,7 +40,9 @@ Placeholders: a path or SQL may contain ``{difficulte}`` (repeated for each diff
 
 `Indicateur` fields: ``path``, ``kind``, ``population``, ``libelle``, ``definition`` (always set), and by
 kind ``predicate``, ``column``, ``buckets`` / ``non_renseigne``, ``months`` (a length of parcours in months),
-``columns`` (matrix), ``unite`` (« mois », « heures »). Properties: ``block``, ``per_difficulty``.
+``columns`` (matrix), ``unite`` (« mois », « heures »); ``libelle_court`` (its name in a table or chart that
+groups several figures, whose caption says the rest). Properties: ``block``, ``per_difficulty``, ``court``
+(``libelle_court`` or ``libelle``).
 
 SQL names the predicates may use: the schema's columns, and the derived ones of `indicators.sql`:
 ``age`` (at entry), ``days`` (length of the parcours), ``cat`` (exit category key), ``neutre``, ``dyn``,
