@@ -271,12 +271,11 @@ class _Annexes(_Base):
             "perenne": self.rate("log.perenne", ind["logement"]["acces_logement_perenne"],
                                  self.libelle("logement.acces_logement_perenne"), log_base, COST_MARGIN),
             "ouverture": self.rate("sante.ouverture_droits", ind["sante"]["ouverture_droits"],
-                                   "Prise en charge santé pendant le parcours · ouverture de droits", self.sor(),
-                                   COST_MARGIN),
+                                   self.libelle("sante.ouverture_droits"), self.sor(), COST_MARGIN),
             "plus24": self.rate("duree.plus24", duree["plus_24_mois"],
-                                "Durée de parcours des salarié·es sorti·es · plus de 24 mois", self.sor()),
+                                self.libelle("sorties.duree_parcours.plus_24_mois"), self.sor()),
             "cumul": self.rate("nbdiff.cumul", ind["profil"]["cumul_3_a_7_difficultes"],
-                               "Nombre de difficultés par salarié·e · de 3 à 7", self.acc(), COST_MARGIN),
+                               self.libelle("profil.cumul_3_a_7_difficultes"), self.acc(), COST_MARGIN),
         }
         via_cp = self.c("sor.viacp", so["emploi_via_cp"], self.libelle("sorties.emploi_via_cp"))
         return [
