@@ -169,6 +169,13 @@ class Model:
                 p = self.percent[values] = pourcentage_valeur(*values)
             out.append(Relation(((s.n, 200), (s.base, -(2 * p - 1))), 0, float("inf"), f"part {s.n}"))
             out.append(Relation(((s.n, 200), (s.base, -(2 * p + 1))), float("-inf"), 0, f"part {s.n}"))
+            base = self.cells[s.base]
+            if not self.cells[s.n].exact and base.known:
+                # a count known only through its share of a known base: the integers of that interval (the
+                # LP would not round them; over a base of 100, « 40 % » is exactly 40), half-up rounding
+                # excluding the upper end: 200·n ≥ (2p − 1)·base and 200·n < (2p + 1)·base
+                lo, hi = -(-(2 * p - 1) * base.value // 200), ((2 * p + 1) * base.value - 1) // 200
+                out.append(Relation(((s.n, 1),), max(lo, 0), hi, f"part {s.n} (entiers)"))
         return out
 
     def all_relations(self) -> list[Relation]:
