@@ -187,11 +187,15 @@ class _Impact(_Base):
                     self.m.at_most([sortie_m[b].key], [self.key(f"log.sortie.{b}")], f"logement : colonne {b} ≤ sortie")
         parts_entree = {a: self.part(n, base) for a, n in entree.items()}
         parts_sortie = {b: self.part(n, base) for b, n in sortie_m.items()}
+        # in the table as text: the margins are no figure of `cvg indicators`, so no row of `cvg export`
+        # (which reads the counts of the tables' `Part`s); the export publishes less, never more
+        texte_entree = {a: _Texte(p.texte) for a, p in parts_entree.items()}
+        texte_sortie = {b: _Texte(p.texte) for b, p in parts_sortie.items()}
         self.t["logement_matrice"] = Tableau(
             titre, _champ_de(pop, base_text),
             ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits), "Part à l'entrée"],
-            [*([labels.get(a, a), *(cells[a, b] for b in row), parts_entree[a]] for a, row in matrice.items()),
-             ["Part à la sortie", *(parts_sortie[b] for b in exits), ""]],
+            [*([labels.get(a, a), *(cells[a, b] for b in row), texte_entree[a]] for a, row in matrice.items()),
+             ["Part à la sortie", *(texte_sortie[b] for b in exits), ""]],
             ["Lecture : chaque case compte les salarié·es sorti·es passé·es de la situation de la ligne à celle "
              "de la colonne ; au-dessus de la diagonale, la situation s'améliore. La dernière colonne donne la "
              "répartition des situations à l'entrée, la dernière ligne celle des situations à la sortie (en % "
