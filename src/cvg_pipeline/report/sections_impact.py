@@ -196,10 +196,8 @@ class _Impact(_Base):
             ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits), "Part à l'entrée"],
             [*([labels.get(a, a), *(cells[a, b] for b in row), texte_entree[a]] for a, row in matrice.items()),
              ["Part à la sortie", *(texte_sortie[b] for b in exits), ""]],
-            ["Lecture : chaque case compte les salarié·es sorti·es passé·es de la situation de la ligne à celle "
-             "de la colonne ; au-dessus de la diagonale, la situation s'améliore. La dernière colonne donne la "
-             "répartition des situations à l'entrée, la dernière ligne celle des situations à la sortie (en % "
-             "de la base)."],
+            ["Lecture : de la situation de la ligne (entrée) à celle de la colonne (sortie) ; au-dessus de la "
+             "diagonale, elle s'améliore."],
         )
 
         def rank(k: str) -> int:
@@ -243,8 +241,8 @@ class _Impact(_Base):
             desc = " ; ".join(f"{c} : {e.etiquette} → {x.etiquette}" for c, e, x in zip(names, entree_, sortie_, strict=True))
             return charts.flux_logement("logement", f"{alt} — {desc}.", names, entree_, sortie_)
 
-        self.figure("logement_matrice", "Situation logement des mêmes salarié·es sorti·es à l'entrée et à la sortie "
-                    "(en % des sorti·es hors sorties neutres dont les deux situations sont connues)", draw)
+        self.figure("logement_matrice", "Logement à l'entrée et à la sortie des mêmes salarié·es sorti·es (en %)",
+                    draw)
 
     def sante(self) -> None:
         sa = self.ind["sante"]
