@@ -18,7 +18,7 @@ class Index:
 
     equalities: list[list[Cell]]  # every equality of the model: its cells
     equalities_of: dict[str, list[int]]  # cell → its equalities
-    closing: list[tuple[Relation, int]]  # the equalities of published cells only (step 2), with their position
+    closing: list[tuple[Relation, int]]  # the equalities of counts shown as numbers (step 2), with their position
     relations_of: dict[str, list[Relation]]  # cell → every relation holding it
     positions_of: dict[str, list[int]] = field(default_factory=dict)  # cell → the positions of those relations
 
@@ -27,7 +27,7 @@ def index_of(model: Model) -> Index:
     cells = model.cells
     eqs = [r for r in model.relations if r.equality]
     index = Index([[cells[k] for k in r.keys] for r in eqs], {},
-                  [(r, j) for j, r in enumerate(eqs) if all(cells[k].published for k in r.keys)], {})
+                  [(r, j) for j, r in enumerate(eqs) if all(cells[k].published and cells[k].exact for k in r.keys)], {})
     for j, r in enumerate(eqs):
         for k in r.keys:
             index.equalities_of.setdefault(k, []).append(j)
@@ -42,17 +42,14 @@ class Tracker:
     """Every hiding of a cell goes through `hide` while it is in use (a status set back to what it was, as
     `suppress._exposure_at` does, changes nothing here). `in_equality`: how many hidden cells each equality
     holds; `touching`: `suppress._touching(model)`; `components()`: ``verify.components(model,
-    model.relations)`` and ``verify._grouped`` of it for every component, from the unknowns added since the
-    last call (unknowns are only ever added: a cell once hidden stays hidden)."""
+    model.all_relations())`` and ``verify._grouped`` of it for every component: over the model's relations from
+    the unknowns added since the last call (unknowns are only ever added: a cell once hidden stays hidden),
+    then, each time afresh, the published shares that hold an unknown (a count shown only as a share)."""
 
-    def __init__(self, model: Model, index: Index) -> None:
+    def __init__(self, model: Model, index: Index, touching: dict[str, int]) -> None:
         self.model, self.index = model, index
         self.in_equality = [sum(c.status != FREE for c in cells) for cells in index.equalities]
-        self.touching: dict[str, int] = {}
-        for j, cells in enumerate(index.equalities):
-            if self.in_equality[j]:
-                for c in cells:
-                    self.touching[c.key] = self.touching.get(c.key, 0) + 1
+        self.touching = touching  # `suppress._touching(model)` as the statuses stand
         self.parent: dict[str, str] = {}
         self.useful: list[bool] = [False] * len(model.relations)
         self.witness: list[str] = [""] * len(model.relations)  # an unknown of each useful relation
@@ -75,7 +72,7 @@ class Tracker:
 
     def components(self) -> tuple[dict[str, str], list[Relation], Grouped]:
         cells, parent = self.model.cells, self.parent
-        unknown = [k for k, c in cells.items() if c.status != FREE or not c.published]
+        unknown = [k for k, c in cells.items() if not c.known]
         if not parent.keys() <= set(unknown):  # an unknown became known again: start afresh
             parent.clear()
             self.useful = [False] * len(self.model.relations)
@@ -95,6 +92,22 @@ class Tracker:
                             parent[there] = top
         root = {k: self._find(k) for k in unknown}
         useful = [r for p, r in enumerate(relations) if self.useful[p]]
+        shares = self._share_relations()
+        if shares:  # they come and go with the statuses: joined over the components of the relations
+            above = {top: top for top in root.values()}
+
+            def find(top: str) -> str:
+                while above[top] != top:
+                    top = above[top]
+                return top
+
+            for rel in shares:
+                tops = [find(root[k]) for k in rel.keys if k in root]
+                for top in tops[1:]:
+                    if top != tops[0]:
+                        above[top] = tops[0]
+            root = {k: find(top) for k, top in root.items()}
+            useful += shares
         members: dict[str, list[str]] = {}
         for k, top in root.items():
             members.setdefault(top, []).append(k)
@@ -102,4 +115,14 @@ class Tracker:
         for p, rel in enumerate(relations):
             if self.useful[p]:
                 rels.setdefault(root[self.witness[p]], []).append(rel)
+        for rel in shares:
+            rels.setdefault(root[next(k for k in rel.keys if k in root)], []).append(rel)
         return root, useful, (members, rels)
+
+    def _share_relations(self) -> list[Relation]:
+        """The relations of the published shares (`Model.share_relations`) that hold an unknown: those of the
+        shares whose count or base is an unknown (each relation of a share holds its count, and its base but
+        for the integer bounds of a count that is itself an unknown)."""
+        cells = self.model.cells
+        wanted = [s for s in self.model.published_shares() if not (cells[s.n].known and cells[s.base].known)]
+        return self.model.share_relations(wanted) if wanted else []

@@ -15,6 +15,9 @@
    them — the total first — is shown « s » instead (`Cell.vague`: the reader then only knows it is not 0).
    The same is done rather than hide a headline figure (effectifs, the national row) when nothing else is
    left. When nothing is left at all, the cell stays as it is and the audit says so (`cvg report --audit`).
+4. The counts published only as a share (`Cell.exact`, a chart's bars) are hidden through steps 1 to 3 — the
+   tables are protected as if those shares were not published — then `reveal` shows each one the audit
+   allows, the largest first.
 """
 
 from __future__ import annotations
@@ -28,16 +31,40 @@ from cvg_pipeline.report.secret.model import (
     Model,
     Relation,
 )
-from cvg_pipeline.report.secret.state import Tracker, index_of
-from cvg_pipeline.report.secret.verify import Interval, Points, exposure, intervals
+from cvg_pipeline.report.secret.state import Index, Tracker, index_of
+from cvg_pipeline.report.secret.verify import Interval, Points, components, exposure, intervals
 
 MAX_ROUNDS = 500
 
 
 def primary(model: Model) -> None:
+    """Step 1; and every count published only as a share starts hidden (see `reveal`)."""
     for cell in model.cells.values():
         cell.status = PRIMARY if cell.published and 0 < cell.value < model.seuil else FREE
+        if cell.published and not cell.exact and cell.value >= model.seuil:
+            cell.status = SECONDARY
         cell.vague = False
+
+
+def reveal(model: Model, tracker: Tracker | None = None) -> None:
+    """Step 4: show the shares of the counts published only as a share (a chart's bars, `Cell.exact`) that the
+    audit allows, largest first: each is shown only if every hidden count of its component keeps the width
+    `required_width` asks with it (and with the shares shown before it). Steps 1 to 3 protect the tables as if
+    no such share were published, so these shares never cost a figure of a table. `tracker`: protect's (such a
+    count stays an unknown when its share is shown: only the shares' relations change, which it recomputes);
+    the audit of a component stops at its first exposed count (one is enough to hide the share again)."""
+    shares = sorted((c for c in model.cells.values() if not c.exact and c.published and c.status == SECONDARY),
+                    key=lambda c: -c.value)
+    for cell in shares:
+        cell.status = FREE
+        if tracker is not None:
+            root, useful, grouped = tracker.components()
+        else:
+            root, useful = components(model, model.all_relations())
+            grouped = None
+        around = [c.key for c in model.hidden() if root.get(c.key) == root[cell.key]]
+        if any(exposure(model, around, first_only=True, parts=(root, useful), grouped=grouped).values()):
+            cell.status = SECONDARY
 
 
 def _candidates(model: Model, relations: list[Relation]) -> list[Cell]:
@@ -57,22 +84,28 @@ def _cheapest(cells: list[Cell], order: dict[str, int], touching: dict[str, int]
     return min(cells, key=lambda c: (c.cost, -touching.get(c.key, 0), order[c.key]))
 
 
-def _touching(model: Model) -> dict[str, int]:
+def _touching(model: Model, index: Index | None = None) -> dict[str, int]:
     """For each cell, how many equalities holding a hidden cell it belongs to (a complement there closes
-    more cycles at once). (`protect` keeps it up to date in its `Tracker`.)"""
+    more cycles at once), counted afresh; `protect` keeps it up to date in its `Tracker`."""
     out: dict[str, int] = {}
-    for cells in index_of(model).equalities:
+    for cells in (index or index_of(model)).equalities:
         if any(c.status != FREE for c in cells):
             for c in cells:
                 out[c.key] = out.get(c.key, 0) + 1
     return out
 
 
+def _tracker(model: Model) -> Tracker:
+    index = index_of(model)
+    return Tracker(model, index, _touching(model, index))
+
+
 def close(model: Model, order: dict[str, int], tracker: Tracker | None = None) -> None:
-    """Step 2: no equality of published cells holds exactly one hidden cell (headline figures aside).
-    `tracker`: protect's (the hidden cells of each equality and `_touching` kept up to date as cells are
-    hidden: the same passes and the same choices as counting them again at every step)."""
-    tracker = tracker or Tracker(model, index_of(model))
+    """Step 2: no equality of counts the report shows (not a count shown as a share only) holds exactly one
+    hidden cell (headline figures aside). `tracker`: protect's (the hidden cells of each equality and
+    `_touching` kept up to date as cells are hidden: the same passes and the same choices as counting them
+    again at every step)."""
+    tracker = tracker or _tracker(model)
     changed = True
     while changed:
         changed = False
@@ -90,7 +123,7 @@ def _vague(model: Model, key: str, relations: list[Relation]) -> Cell | None:
     """The primary cell to show « s » instead of « < seuil »: in the relations of `key` (or `key` itself),
     the one of highest cost (a total before its parts)."""
     cells = [model.cells[k] for r in relations if key in r.keys for k in r.keys] + [model.cells[key]]
-    pool = [c for c in cells if c.published and c.status == PRIMARY and not c.vague]
+    pool = [c for c in cells if c.published and c.exact and c.status == PRIMARY and not c.vague]
     return max(pool, key=lambda c: (c.cost, c.key)) if pool else None
 
 
@@ -138,7 +171,7 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
         return {}
     order = {k: i for i, k in enumerate(model.cells)}
     primary(model)
-    tracker = Tracker(model, index_of(model))  # the cells and relations no longer change
+    tracker = _tracker(model)  # the cells and relations no longer change
     close(model, order, tracker)
     # Every change only takes a fact away from the reader (a free cell becomes unknown, a « < seuil » bound
     # is dropped, a share is no longer published): a hidden cell found protected stays protected, and is
@@ -150,9 +183,7 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
     points = Points()
     for _ in range(MAX_ROUNDS):
         pending = [c.key for c in model.hidden() if c.key not in safe]
-        # the shares of `model.all_relations()` are left out: a share is published only when its count and
-        # its base are, so it never holds an unknown and no component or interval depends on it
-        root, useful, groups = tracker.components()
+        root, useful, groups = tracker.components()  # components(model, model.all_relations()), grouped
         found = exposure(model, pending, first_only=True, points=points, parts=(root, useful), grouped=groups)
         safe.update(k for k, bad in found.items() if not bad)
         if not any(found.values()):
@@ -172,6 +203,7 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
         if not done:  # nothing left to hide or blur around them
             break
         close(model, order, tracker)
+    reveal(model, tracker)
     return intervals(model) if audit else {}
 
 
