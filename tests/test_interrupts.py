@@ -57,6 +57,33 @@ def test_an_interrupt_while_starting_or_ending_is_said_in_french(tmp_path: Path,
         assert "Aucun fichier intégré ni refusé." in out
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_the_options_are_parsed_is_said_in_french(tmp_path: Path, sig: int) -> None:
+    """A Ctrl-C or SIGTERM while typer parsed the command line (outside the command's body, so not said by
+    it) was turned by typer into a silent exit 130: nothing on stderr (the flaky failure of the test above,
+    when the signal landed there under load). The signal is sent from inside the parsing, so it always
+    lands there."""
+    store = tmp_path / "cvg.duckdb"
+    create_store(store)
+    code = (
+        "import os, sys\n"
+        "from cvg_pipeline.commands.french import FrenchGroup\n"
+        "resolve = FrenchGroup.resolve_command\n"
+        "def interrupted(self, ctx, args):\n"
+        f"    os.kill(os.getpid(), {int(sig)})\n"
+        "    return resolve(self, ctx, args)\n"
+        "FrenchGroup.resolve_command = interrupted\n"
+        f"sys.argv = ['cvg', 'historique', '--store', {str(store)!r}]\n"
+        "from cvg_pipeline.__main__ import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr
+    assert proc.returncode == 130, (proc.returncode, proc.stderr)
+    assert "nterrompu" in proc.stderr, (proc.stdout, proc.stderr)
+    assert proc.stdout == ""
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.005, 0.02, 0.05])
 def test_an_interrupt_during_duckdb_s_first_import_waits_for_its_end(delay: float) -> None:
     """A SIGINT in the middle of `import duckdb` aborted the process (« Critical nanobind error », a trace,
