@@ -27,9 +27,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 
-def run(*args: str | Path, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+def run(*args: str | Path, env: Mapping[str, str | None] | None = None, cwd: Path | None = None,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`cvg ARGS` in this process: its exit code, stdout and stderr (`env`: variables set for the run)."""
+    """`cvg ARGS` in this process: its exit code, stdout and stderr. `env`: variables set for the run (None:
+    removed); `cwd`: the folder it runs in."""
     from cvg_pipeline import cli, files
     from cvg_pipeline.commands import common
 
