@@ -4,7 +4,8 @@ itself: those keep a real process).
 
 It goes through `cli.main` itself — umask 077, the French usage errors (exit 2), stdout and stderr wrapped by
 commands/streams.py, SIGINT and SIGTERM handled — and gives back a `subprocess.CompletedProcess` like
-`subprocess.run(..., capture_output=True, text=True)`, so a test switches by changing its helper only. What
+`subprocess.run(..., capture_output=True, text=True)`, so a test switches by changing its helper only; what a
+compiled library writes straight to descriptors 1 and 2 is in its stdout and stderr too. What
 `cli.main` changes in the process (umask, signal handlers, sys.stdout/stderr, warning filters, the unraisable
 hook, the --debug flag) is put back afterwards; the import hook that defers Ctrl-C during imports
 (files.defer_interrupts_during_imports) is not installed in the test process. A run that would end by
@@ -16,12 +17,13 @@ per command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -48,7 +50,8 @@ def run(*args: str | Path, env: Mapping[str, str | None] | None = None, cwd: Pat
 
     old_umask = os.umask(0o022)
     os.umask(old_umask)
-    with runner.isolation(input=stdin, env=dict(env or {})) as (out, err, _), warnings.catch_warnings():
+    with runner.isolation(input=stdin, env=dict(env or {})) as (out, err, _), warnings.catch_warnings(), \
+            _descriptors() as raw:
         try:
             sys.argv = ["cvg", *argv]
             if cwd is not None:
@@ -75,4 +78,26 @@ def run(*args: str | Path, env: Mapping[str, str | None] | None = None, cwd: Pat
             files._INTERRUPTED[0] = False
         stdout = out.getvalue().decode("utf-8", "replace")
         stderr = err.getvalue().decode("utf-8", "replace") if err is not None else ""
-    return subprocess.CompletedProcess(["cvg", *argv], code, stdout, stderr)
+    return subprocess.CompletedProcess(["cvg", *argv], code, stdout + raw[1], stderr + raw[2])
+
+
+@contextlib.contextmanager
+def _descriptors() -> Iterator[dict[int, str]]:
+    """What is written straight to file descriptors 1 and 2 during the block (a compiled library's own
+    output, which does not go through sys.stdout / sys.stderr): {1: text, 2: text} once the block is over."""
+    import tempfile
+
+    found: dict[int, str] = {1: "", 2: ""}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        files = {1: out, 2: err}
+        saved = {fd: os.dup(fd) for fd in found}
+        try:
+            for fd, f in files.items():
+                os.dup2(f.fileno(), fd)
+            yield found
+        finally:
+            for fd, f in files.items():
+                os.dup2(saved[fd], fd)
+                os.close(saved[fd])
+                f.seek(0)
+                found[fd] = f.read().decode("utf-8", "replace")
