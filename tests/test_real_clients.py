@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from tests import clients
+from tests import clients, inprocess
 from tests.clients import (
     libreoffice_convert,
     measure_charts,
@@ -51,7 +51,6 @@ from tests.networks import once
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-CVG = str(Path(sys.executable).parent / "cvg")
 ANNEE = "2023"
 
 # Printed reports (A4, Chromium 156, measured 2026-12-03, 70 ACI): v1 report national 21 pages, lyon 17; the same
@@ -64,7 +63,9 @@ ERROR_WORKBOOK_MAX_PAGES = 4
 
 
 def cvg(*args: str | Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([CVG, *map(str, args)], capture_output=True, text=True, timeout=600, check=False)
+    """`cvg ARGS` through cli.main in this process (tests/inprocess.py): the clients are the real ones here,
+    not the process that wrote the files."""
+    proc = inprocess.run(*args)
     assert proc.returncode in ok, (args, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     return proc
 
