@@ -69,7 +69,8 @@ def test_entry_finds_declared_concrete_and_repeated_paths() -> None:
     assert cat.entry("evolution.2023.effectifs.accompagnes") is cat.entry("effectifs.accompagnes")
     assert cat.entry("evolution.2023.sorties_par_categorie.emploi_durable") is cat.entry("sorties.par_categorie")
     assert cat.entry("logement.ameliore").population.libelle == (
-        "Base : salarié·es sorti·es hors sorties neutres dont le logement à l'entrée et à la sortie est connu")
+        "Base : salarié·es sorti·es dans l'année hors sorties neutres dont la situation logement est connue à "
+        "l'entrée et à la sortie")
     for unknown in ("sorties.inconnu", "par_territoire.lyon.inconnu", "inconnu"):
         with pytest.raises(KeyError):
             cat.entry(unknown)

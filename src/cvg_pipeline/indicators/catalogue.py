@@ -3,8 +3,10 @@
 Each `Indicateur` says where the figure sits in the JSON of `cvg indicators` (`path`), what it is (`kind`),
 on whom it is computed (`population`), which parcours it counts (`predicate`, SQL over the derived relation
 of `indicators.sql`), and how the report names and defines it (`libelle`, `definition`,
-`population.libelle`). From these declarations `indicators.sql` generates the SQL, `indicators.compute`
-assembles the JSON in the declared order, and the report writes its captions and « Sources et méthode ».
+`libelle_court`, `population.libelle`). From these declarations `indicators.sql` generates the SQL,
+`indicators.compute` assembles the JSON in the declared order, and the report writes its captions, rows,
+columns, chart titles and « Population » lines (`report.sections_base._Base.libelle`, `court`, `population`,
+`bloc`) and « Sources et méthode »: no indicator's name is written in the report's code.
 
 Public API (stable — the report and the export read it):
 
@@ -38,7 +40,9 @@ Placeholders: a path or SQL may contain ``{difficulte}`` (repeated for each diff
 
 `Indicateur` fields: ``path``, ``kind``, ``population``, ``libelle``, ``definition`` (always set), and by
 kind ``predicate``, ``column``, ``buckets`` / ``non_renseigne``, ``months`` (a length of parcours in months),
-``columns`` (matrix), ``unite`` (« mois », « heures »). Properties: ``block``, ``per_difficulty``.
+``columns`` (matrix), ``unite`` (« mois », « heures »); ``libelle_court`` (its name in a table or chart that
+groups several figures, whose caption says the rest). Properties: ``block``, ``per_difficulty``, ``court``
+(``libelle_court`` or ``libelle``).
 
 SQL names the predicates may use: the schema's columns, and the derived ones of `indicators.sql`:
 ``age`` (at entry), ``days`` (length of the parcours), ``cat`` (exit category key), ``neutre``, ``dyn``,
@@ -91,7 +95,7 @@ def _lit(text: str) -> str:
 class Population:
     key: str
     sql: str  # predicate on the derived relation; {y} = the year, {entry}/{exit} = a difficulty's columns
-    libelle: str  # « Base : … », for the report
+    libelle: str  # « Base : … », for the report (« dans l'année »: the report writes « en 2023 »)
 
 
 def _pop(key: str, sql: str, libelle: str) -> Population:
@@ -104,23 +108,24 @@ SORTIS = _pop("sortis", "sor_{y} AND prog", "Base : salarié·es sorti·es dans 
 FILE_ACTIVE_DEBUT = _pop("file_active_debut", "fad_{y} AND prog", "Base : salarié·es en parcours au 31 décembre de l'année précédente")
 FILE_ACTIVE_FIN = _pop("file_active_fin", "faf_{y} AND prog", "Base : salarié·es en parcours au 31 décembre")
 SORTIS_HORS_NEUTRES = _pop("sortis_hors_neutres", "sor_{y} AND prog AND NOT neutre",
-                           "Base : salarié·es sorti·es hors sorties neutres")
+                           "Base : salarié·es sorti·es dans l'année hors sorties neutres")
 ACC_DIFF_SANTE = _pop("accompagnes_diff_sante", "acc_{y} AND prog AND diff_sante IS TRUE",
-                      "Base : salarié·es accompagné·es ayant une difficulté de santé à l'entrée")
+                      "Base : salarié·es accompagné·es dans l'année ayant une difficulté de santé à l'entrée")
 ACC_DIFF_LOGEMENT = _pop("accompagnes_diff_logement", "acc_{y} AND prog AND diff_logement IS TRUE",
-                         "Base : salarié·es accompagné·es ayant une difficulté de logement à l'entrée")
+                         "Base : salarié·es accompagné·es dans l'année ayant une difficulté de logement à l'entrée")
 SORTIS_LOGEMENT = _pop(
     "sortis_logement_connu", "sor_{y} AND prog AND NOT neutre AND rank_in IS NOT NULL AND rank_out IS NOT NULL",
-    "Base : salarié·es sorti·es hors sorties neutres dont le logement à l'entrée et à la sortie est connu")
+    "Base : salarié·es sorti·es dans l'année hors sorties neutres dont la situation logement est connue à l'entrée et "
+    "à la sortie")
 AMELIORES = _pop(
     "logement_ameliore",
     "sor_{y} AND prog AND NOT neutre AND rank_in IS NOT NULL AND rank_out IS NOT NULL AND rank_out > rank_in",
-    "Base : salarié·es sorti·es dont la situation de logement s'est améliorée")
+    "Base : salarié·es sorti·es dans l'année dont la situation logement s'est améliorée")
 SORTIS_DIFF = _pop("sortis_difficulte", "sor_{y} AND prog AND {entry} IS TRUE",
-                   "Base : salarié·es sorti·es qui avaient cette difficulté à l'entrée")
+                   "Base : salarié·es sorti·es dans l'année ayant la difficulté à l'entrée")
 SORTIS_DIFF_REPONDU = _pop(
     "sortis_difficulte_renseignee", "sor_{y} AND prog AND {entry} IS TRUE AND {exit} IS NOT NULL",
-    "Base : salarié·es sorti·es qui avaient cette difficulté à l'entrée, situation à la sortie renseignée")
+    "Base : salarié·es sorti·es dans l'année ayant la difficulté à l'entrée, situation à la sortie renseignée")
 _WINDOW = (f"sor_{{y}} AND prog AND date_diff('day', date_sortie, DATE '{{y}}-12-31') "
            f"BETWEEN {POST_SORTIE_MIN_DAYS} AND {POST_SORTIE_MAX_DAYS}")
 _PS_DURABLE = f"{_WINDOW} AND cat = '{DURABLE_CATEGORY}'"
@@ -157,7 +162,7 @@ class Indicateur:
     path: str  # JSON path, dot-separated; "{difficulte}" repeats it for each difficulty of the schema
     kind: Kind
     population: Population
-    libelle: str  # French label, as a table row or a caption
+    libelle: str  # French label: the report's table caption or row, the « Indicateur » of « Sources et méthode »
     definition: str  # French definition, for « Sources et méthode »
     predicate: str | None = None  # count / rate: SQL predicate within the population
     column: str | None = None  # yes_no / distribution: schema column; mean / median: SQL expression
@@ -166,6 +171,12 @@ class Indicateur:
     months: bool = False  # mean / median of `days`, in months (§3)
     columns: tuple[str, str] = ("", "")  # matrix: entry column, exit column
     unite: str = field(default="")  # mean / median: « mois », « heures »
+    libelle_court: str = ""  # the label within a group whose caption says the rest (a row, a column, a bar); "": libelle
+
+    @property
+    def court(self) -> str:
+        """The label within a group (`libelle_court`, else `libelle`)."""
+        return self.libelle_court or self.libelle
 
     @property
     def block(self) -> str:
@@ -212,9 +223,9 @@ TRANCHES: Buckets = (
 )
 _I = Indicateur
 _ACC, _SOR = ACCOMPAGNES, SORTIS
-_SANTE = (("bilan_sante", "bilan de santé réalisé"), ("medecin_traitant", "médecin traitant déclaré"),
-          ("couverture_sante", "couverture santé ouverte"), ("rqth_obtenue", "RQTH obtenue"),
-          ("aah_obtenue", "AAH obtenue"))
+_SANTE = (("bilan_sante", "bilan de santé réalisé"), ("medecin_traitant", "déclaration d'un médecin traitant"),
+          ("couverture_sante", "amélioration de la couverture santé"),
+          ("rqth_obtenue", "RQTH obtenue pendant le parcours"), ("aah_obtenue", "AAH obtenue pendant le parcours"))
 
 
 def _yes_no(path: str, column: str, libelle: str, population: Population = _ACC) -> Indicateur:
@@ -228,19 +239,22 @@ def _dist(path: str, column: str, libelle: str, population: Population = _ACC, q
               f"{libelle} : répartition des salarié·es {qui} de l'année selon la valeur déclarée", column=column)
 
 
-def _post_sortie(group: str, pops: tuple[Population, Population, Population], qui: str) -> tuple[Indicateur, ...]:
+def _post_sortie(group: str, pops: tuple[Population, Population, Population], qui: str,
+                 situation: str) -> tuple[Indicateur, ...]:
+    """The four figures of a post-sortie group; `situation`, the group's name in a table of both groups."""
     base, answered, contacted = pops
     p = f"post_sortie.{group}"
     return (
         _I(f"{p}.sortis", "count", base, f"Sorti·es {qui}",
-           f"Salarié·es {qui} : sorti·es de l'année entre 183 et 365 jours avant le 31 décembre"),
-        _I(f"{p}.contactes", "rate", answered, "Contacté·es après la sortie",
+           f"Salarié·es {qui} : sorti·es de l'année entre 183 et 365 jours avant le 31 décembre",
+           libelle_court=situation),
+        _I(f"{p}.contactes", "rate", answered, "Contacté·es (parmi les réponses renseignées)",
            "Contacté·es : contact après la sortie Oui / contact renseigné (Oui ou Non) — un fichier sans la "
            "colonne ne dit pas « non contacté »", predicate="post_sortie_contact IS TRUE"),
         _I(f"{p}.non_renseigne", "count", base, "Contact après la sortie non renseigné",
            "Salarié·es du groupe dont le contact après la sortie n'est pas renseigné",
-           predicate="post_sortie_contact IS NULL"),
-        _I(f"{p}.stabilises", "rate", contacted, "Stabilisé·es parmi les contacté·es",
+           predicate="post_sortie_contact IS NULL", libelle_court="Non renseigné"),
+        _I(f"{p}.stabilises", "rate", contacted, "Situation stabilisée (parmi les contacté·es)",
            "Stabilisé·es : situation stabilisée Oui / salarié·es contacté·es", predicate="post_sortie_stabilise IS TRUE"),
     )
 
@@ -249,22 +263,26 @@ BLOCS: tuple[Bloc, ...] = (
     Bloc("effectifs", "Effectifs"), Bloc("profil", "Profil des salarié·es accompagné·es"),
     Bloc("accompagnement", "Modalités d'accompagnement"), Bloc("sorties", "Sorties"),
     Bloc("logement", "Logement"), Bloc("sante", "Santé"), Bloc("resolution", "Résolution des freins"),
-    Bloc("post_sortie", "Après la sortie"), Bloc("phc", "Premières heures en chantier (PHC)"),
+    Bloc("post_sortie", "Accompagnement post-sortie"), Bloc("phc", "Premières heures en chantier (PHC)"),
 )
 
 INDICATEURS: tuple[Indicateur, ...] = (
     # -- effectifs
-    _I("effectifs.accompagnes", "count", _ACC, "Salarié·es accompagné·es",
-       "Accompagné·es : entré·es au plus tard le 31 décembre et sans sortie avant le 1er janvier de l'année"),
-    _I("effectifs.entrees", "count", ENTRES, "Entrées", "Entrées : date d'entrée dans l'année"),
-    _I("effectifs.sorties", "count", _SOR, "Sorties", "Sorties : date de sortie dans l'année"),
-    _I("effectifs.file_active_debut", "count", FILE_ACTIVE_DEBUT, "File active au 1er janvier",
+    _I("effectifs.accompagnes", "count", _ACC, "Salarié·es accompagné·es dans l'année",
+       "Accompagné·es : entré·es au plus tard le 31 décembre et sans sortie avant le 1er janvier de l'année",
+       libelle_court="Accompagné·es"),
+    _I("effectifs.entrees", "count", ENTRES, "Entré·es dans l'année", "Entrées : date d'entrée dans l'année",
+       libelle_court="Entré·es"),
+    _I("effectifs.sorties", "count", _SOR, "Salarié·es sorti·es dans l'année", "Sorties : date de sortie dans l'année",
+       libelle_court="Sorti·es"),
+    _I("effectifs.file_active_debut", "count", FILE_ACTIVE_DEBUT, "En parcours au 1er janvier",
        "File active au début de l'année : salarié·es entré·es au plus tard le 31 décembre de l'année précédente "
        "et sorti·es après cette date ou pas encore sorti·es"),
-    _I("effectifs.file_active_fin", "count", FILE_ACTIVE_FIN, "File active au 31 décembre",
+    _I("effectifs.file_active_fin", "count", FILE_ACTIVE_FIN, "Salarié·es en parcours au 31 décembre (file active)",
        "File active à la fin de l'année : salarié·es entré·es au plus tard le 31 décembre et sorti·es après cette "
-       "date ou pas encore sorti·es"),
-    _I("effectifs.nb_aci", "nb_aci", _ACC, "ACI", "ACI : nombre d'ACI ayant au moins un·e salarié·e accompagné·e"),
+       "date ou pas encore sorti·es", libelle_court="En parcours au 31 déc."),
+    _I("effectifs.nb_aci", "nb_aci", _ACC, "ACI porteurs", "ACI : nombre d'ACI ayant au moins un·e salarié·e accompagné·e",
+       libelle_court="ACI"),
     _I("effectifs.nb_aci_par_support", "nb_aci_par_support", _ACC, "ACI par support d'activité",
        "ACI par support d'activité : un ACI compte une fois pour chaque support qu'il déclare"),
     # -- profil
@@ -273,23 +291,23 @@ INDICATEURS: tuple[Indicateur, ...] = (
        "Âge à l'entrée : année d'entrée − année de naissance ; moins de 26 ans, 26 à 49 ans, 50 ans et plus",
        buckets=_age_buckets, non_renseigne="age IS NULL"),
     _dist("profil.nationalite", "nationalite", "Nationalité"),
-    _yes_no("profil.refugie", "refugie", "Réfugié·e"),
-    _yes_no("profil.ts_exterieur", "ts_exterieur", "Travailleur·se social·e extérieur·e"),
-    _yes_no("profil.formation_etranger", "formation_etranger", "Formation suivie à l'étranger"),
+    _yes_no("profil.refugie", "refugie", "Réfugié·e ou protection subsidiaire"),
+    _yes_no("profil.ts_exterieur", "ts_exterieur", "Accompagné·e par un travailleur social extérieur"),
+    _yes_no("profil.formation_etranger", "formation_etranger", "Formation obtenue à l'étranger"),
     _yes_no("profil.rsa", "rsa", "Bénéficiaire du RSA"),
     _yes_no("profil.rqth", "rqth", "RQTH à l'entrée"),
-    _dist("profil.orienteur", "orienteur", "Orienteur"),
-    _dist("profil.niveau_formation", "niveau_formation", "Niveau de formation"),
-    _dist("profil.duree_sans_emploi", "duree_sans_emploi", "Durée sans emploi avant l'entrée"),
+    _dist("profil.orienteur", "orienteur", "Orienteurs / prescripteurs"),
+    _dist("profil.niveau_formation", "niveau_formation", "Niveau de formation en France"),
+    _dist("profil.duree_sans_emploi", "duree_sans_emploi", "Durée sans emploi à l'entrée"),
     _dist("profil.parcours_rue", "parcours_rue", "Parcours de rue"),
-    _dist("profil.logement_entree", "logement_entree", "Logement à l'entrée"),
-    _I("profil.difficultes_entree.{difficulte}", "yes_no", _ACC, "Difficulté à l'entrée",
+    _dist("profil.logement_entree", "logement_entree", "Situation logement à l'entrée"),
+    _I("profil.difficultes_entree.{difficulte}", "yes_no", _ACC, "Difficultés rencontrées à l'entrée",
        "Difficultés à l'entrée : réponses Oui, Non et non renseignées pour chaque difficulté, parmi les accompagné·es",
        column="{entry}"),
-    _I("profil.nb_difficultes", "buckets", _ACC, "Nombre de difficultés à l'entrée",
+    _I("profil.nb_difficultes", "buckets", _ACC, "Nombre de difficultés par salarié·e",
        "Nombre de difficultés : nombre de difficultés déclarées Oui par salarié·e (une valeur vide compte comme non)",
-       buckets=_nb_diff_buckets),
-    _I("profil.cumul_3_a_7_difficultes", "rate", _ACC, f"Cumul de {CUMUL_MIN} à {CUMUL_MAX} difficultés",
+       buckets=_nb_diff_buckets, libelle_court="Nombre de difficultés"),
+    _I("profil.cumul_3_a_7_difficultes", "rate", _ACC, f"Salarié·es cumulant de {CUMUL_MIN} à {CUMUL_MAX} difficultés",
        f"Cumul de difficultés : salarié·es déclarant de {CUMUL_MIN} à {CUMUL_MAX} difficultés / accompagné·es",
        predicate=f"nb_diff BETWEEN {CUMUL_MIN} AND {CUMUL_MAX}"),
     # -- accompagnement
@@ -297,93 +315,97 @@ INDICATEURS: tuple[Indicateur, ...] = (
     _yes_no("accompagnement.acc_proximite", "acc_proximite", "Accompagnement de proximité"),
     _I("accompagnement.cp_emploi", "rate", _ACC, "Mobilisation d'un CP emploi",
        "CP emploi : salarié·es pour qui un·e chargé·e de partenariats (CP) emploi a été mobilisé·e / accompagné·es",
-       predicate="cp_emploi IS TRUE"),
+       predicate="cp_emploi IS TRUE", libelle_court="Emploi"),
     _I("accompagnement.cp_sante", "rate", ACC_DIFF_SANTE, "Mobilisation d'un CP santé",
        "CP santé : CP santé mobilisé / accompagné·es ayant une difficulté de santé à l'entrée",
-       predicate="cp_sante IS TRUE"),
+       predicate="cp_sante IS TRUE", libelle_court="Santé"),
     _I("accompagnement.cp_logement", "rate", ACC_DIFF_LOGEMENT, "Mobilisation d'un CP logement",
        "CP logement : CP logement mobilisé / accompagné·es ayant une difficulté de logement à l'entrée",
-       predicate="cp_logement IS TRUE"),
+       predicate="cp_logement IS TRUE", libelle_court="Logement"),
     # -- sorties
     _I("sorties.par_categorie", "buckets", _SOR, "Sorties par catégorie",
        "Sorties par catégorie : catégorie du motif de sortie (nomenclature de l'ASP)", buckets=_category_buckets),
     _dist("sorties.par_motif", "motif_sortie", "Sorties par motif", _SOR, "sorti·es"),
-    _I("sorties.taux_sorties_dynamiques", "rate", SORTIS_HORS_NEUTRES, "Sorties dynamiques",
+    _I("sorties.taux_sorties_dynamiques", "rate", SORTIS_HORS_NEUTRES, "Taux de sorties dynamiques",
        "Taux de sorties dynamiques : sorties en emploi durable, emploi de transition ou sortie positive / toutes "
-       "les sorties de l'année hors sorties neutres", predicate="dyn"),
-    _I("sorties.taux_emploi_durable", "rate", SORTIS_HORS_NEUTRES, "Sorties en emploi durable",
+       "les sorties de l'année hors sorties neutres", predicate="dyn", libelle_court="Sorties dynamiques"),
+    _I("sorties.taux_emploi_durable", "rate", SORTIS_HORS_NEUTRES, "Taux d'emploi durable",
        "Taux d'emploi durable : sorties en emploi durable / toutes les sorties de l'année hors sorties neutres",
        predicate=f"cat = '{DURABLE_CATEGORY}'"),
     _I("sorties.part_neutres", "rate", _SOR, "Sorties neutres",
        "Part des sorties neutres : sorties de catégorie Sortie neutre / toutes les sorties de l'année",
        predicate="neutre"),
-    _I("sorties.emploi_via_cp", "count", _SOR, "Sorties dynamiques via un CP emploi",
+    _I("sorties.emploi_via_cp", "count", _SOR, "Sorties dynamiques obtenues via les CP emploi",
        "Sorties dynamiques pour lesquelles le CP emploi a contribué à l'accès à l'emploi",
        predicate="dyn AND emploi_via_cp IS TRUE"),
-    _I("sorties.duree_parcours.moyenne_mois", "mean", _SOR, "Durée moyenne de parcours",
+    _I("sorties.duree_parcours.moyenne_mois", "mean", _SOR, "Durée moyenne des parcours",
        "Durée de parcours : (date de sortie − date d'entrée) en jours / 30,4375, moyenne sur les sorti·es",
-       column="days", months=True, unite="mois"),
-    _I("sorties.duree_parcours.mediane_mois", "median", _SOR, "Durée médiane de parcours",
-       "Durée médiane de parcours des sorti·es, en mois de 30,4375 jours", column="days", months=True, unite="mois"),
+       column="days", months=True, unite="mois", libelle_court="Durée moyenne"),
+    _I("sorties.duree_parcours.mediane_mois", "median", _SOR, "Durée médiane des parcours",
+       "Durée médiane de parcours des sorti·es, en mois de 30,4375 jours", column="days", months=True, unite="mois",
+       libelle_court="Durée médiane"),
     _I("sorties.duree_parcours.plus_24_mois", "rate", _SOR, "Parcours de plus de 24 mois",
        "Parcours de plus de 24 mois : sorti·es dont le parcours a duré plus de 24 mois / sorti·es",
        predicate=f"NOT ({months_at_most(24)})"),
-    _I("sorties.duree_parcours.tranches", "buckets", _SOR, "Durée de parcours par tranche",
+    _I("sorties.duree_parcours.tranches", "buckets", _SOR, "Répartition des durées de parcours",
        "Durée de parcours par tranche : 6 mois ou moins, plus de 6 à 12 mois, plus de 12 à 24 mois, plus de 24 à "
        "36 mois, plus de 36 mois (mois de 30,4375 jours)", buckets=TRANCHES),
     # -- logement
-    _I("logement.matrice", "matrix", SORTIS_LOGEMENT, "Logement à l'entrée et à la sortie",
+    _I("logement.matrice", "matrix", SORTIS_LOGEMENT, "Situation logement : de l'entrée à la sortie",
        "Logement à l'entrée → logement à la sortie, salarié·es sorti·es hors sorties neutres dont les deux sont connus",
        columns=("logement_entree", "logement_sortie")),
-    _dist("logement.sortie", "logement_sortie", "Situation de logement à la sortie", SORTIS_HORS_NEUTRES,
+    _dist("logement.sortie", "logement_sortie", "Situation logement à la sortie", SORTIS_HORS_NEUTRES,
           "sorti·es hors sorties neutres"),
-    _I("logement.ameliore", "rate", SORTIS_LOGEMENT, "Situation de logement améliorée",
+    _I("logement.ameliore", "rate", SORTIS_LOGEMENT, "Situation logement améliorée",
        "Logement amélioré : logement à la sortie mieux classé qu'à l'entrée / sorti·es hors sorties neutres dont "
-       "le logement à l'entrée et à la sortie est connu", predicate="rank_out > rank_in"),
-    _I("logement.degrade", "rate", SORTIS_LOGEMENT, "Situation de logement dégradée",
+       "le logement à l'entrée et à la sortie est connu", predicate="rank_out > rank_in", libelle_court="Situation améliorée"),
+    _I("logement.degrade", "rate", SORTIS_LOGEMENT, "Situation logement dégradée",
        "Logement dégradé : logement à la sortie moins bien classé qu'à l'entrée / sorti·es hors sorties neutres "
-       "dont le logement à l'entrée et à la sortie est connu", predicate="rank_out < rank_in"),
-    _I("logement.acces_logement_perenne", "rate", SORTIS_LOGEMENT, "Accès à un logement pérenne",
+       "dont le logement à l'entrée et à la sortie est connu", predicate="rank_out < rank_in", libelle_court="Situation dégradée"),
+    _I("logement.acces_logement_perenne", "rate", SORTIS_LOGEMENT, "Accès à un logement pérenne pendant le parcours",
        "Accès au logement pérenne : sorti·es en logement pérenne qui n'y étaient pas à l'entrée / sorti·es hors "
        "sorties neutres dont le logement à l'entrée et à la sortie est connu",
        predicate="out_perenne AND NOT in_perenne"),
-    _I("logement.via_cp", "rate", AMELIORES, "Amélioration via le CP logement",
+    _I("logement.via_cp", "rate", AMELIORES, "Améliorations obtenues via les CP logement",
        "Amélioration via le CP logement : le CP logement a contribué / salarié·es dont le logement s'est amélioré",
        predicate="logement_via_cp IS TRUE"),
     # -- santé
-    _I("sante.ouverture_droits", "rate", _SOR, "Ouverture de droits en santé",
+    _I("sante.ouverture_droits", "rate", _SOR, "Ouverture de droits santé",
        "Ouverture de droits : sorti·es avec au moins un de bilan de santé, médecin traitant, couverture santé, "
        "RQTH obtenue, AAH obtenue / sorti·es", predicate=" OR ".join(f"{c} IS TRUE" for c, _ in _SANTE)),
     *(_I(f"sante.{c}", "rate", _SOR, label[0].upper() + label[1:], f"Sorti·es avec {label} / sorti·es",
          predicate=f"{c} IS TRUE") for c, label in _SANTE),
     # -- résolution
-    _I("resolution.{difficulte}", "distribution", SORTIS_DIFF, "Situation de la difficulté à la sortie",
+    _I("resolution.{difficulte}", "distribution", SORTIS_DIFF, "Résolution des difficultés identifiées à l'entrée",
        "Résolution des freins : situation à la sortie (résolue, en cours de résolution, non résolue) de chaque "
        "difficulté déclarée à l'entrée, parmi les sorti·es qui l'avaient", column="{exit}"),
     _I("resolution.{difficulte}.resolue_ou_en_cours", "rate", SORTIS_DIFF_REPONDU, "Difficulté résolue ou en cours",
        "Résolue ou en cours : résolue ou en cours de résolution / situation à la sortie renseignée",
-       predicate="{exit} IN ('Résolue', 'En cours de résolution')"),
+       predicate="{exit} IN ('Résolue', 'En cours de résolution')", libelle_court="Résolue ou en cours"),
     # -- post-sortie
-    *_post_sortie("emploi_durable", (PS_DURABLE, PS_DURABLE_REPONDU, PS_DURABLE_CONTACTES), "en emploi durable"),
+    *_post_sortie("emploi_durable", (PS_DURABLE, PS_DURABLE_REPONDU, PS_DURABLE_CONTACTES), "en emploi durable",
+                  "Emploi durable"),
     *_post_sortie("logement_perenne", (PS_LOGEMENT, PS_LOGEMENT_REPONDU, PS_LOGEMENT_CONTACTES),
-                  "ayant accédé à un logement pérenne pendant le parcours"),
+                  "ayant accédé à un logement pérenne pendant le parcours",
+                  "Accès à un logement pérenne pendant le parcours"),
     # -- phc (programme PHC whatever --programme says)
-    _I("phc.accompagnes", "count", PHC_ACCOMPAGNES, "Salarié·es PHC accompagné·es", "Accompagné·es du programme PHC"),
-    _I("phc.entrees", "count", PHC_ENTRES, "Entrées PHC", "Entrées du programme PHC"),
-    _I("phc.sorties", "count", PHC_SORTIS, "Sorties PHC", "Sorties du programme PHC"),
-    _I("phc.heures_entree_moyenne", "mean", PHC_ACCOMPAGNES, "Heures hebdomadaires à l'entrée",
+    _I("phc.accompagnes", "count", PHC_ACCOMPAGNES, "Salarié·es accompagné·es", "Accompagné·es du programme PHC"),
+    _I("phc.entrees", "count", PHC_ENTRES, "Salarié·es entré·es dans l'année", "Entrées du programme PHC"),
+    _I("phc.sorties", "count", PHC_SORTIS, "Salarié·es sorti·es dans l'année", "Sorties du programme PHC"),
+    _I("phc.heures_entree_moyenne", "mean", PHC_ACCOMPAGNES, "Heures hebdomadaires moyennes à l'entrée (accompagné·es)",
        "Heures hebdomadaires à l'entrée : moyenne sur les accompagné·es PHC dont la valeur est connue",
        column="heures_hebdo_entree", unite="heures"),
-    _I("phc.heures_sortie_moyenne", "mean", PHC_SORTIS, "Heures hebdomadaires à la sortie",
+    _I("phc.heures_sortie_moyenne", "mean", PHC_SORTIS, "Heures hebdomadaires moyennes à la sortie (sorti·es)",
        "Heures hebdomadaires à la sortie : moyenne sur les sorti·es PHC dont la valeur est connue",
        column="heures_hebdo_sortie", unite="heures"),
-    _I("phc.poursuite_cddi", "rate", PHC_SORTIS_HORS_NEUTRES, "Poursuite en CDDI",
+    _I("phc.poursuite_cddi", "rate", PHC_SORTIS_HORS_NEUTRES,
+       "Poursuite en CDDI dans l'ACI ou embauche dans une autre structure de l'IAE (hors sorties neutres)",
        "Poursuite en CDDI : sorti·es PHC poursuivant en CDDI dans l'ACI ou embauché·es dans une autre structure "
        "de l'IAE / sorti·es PHC hors sorties neutres",
        predicate="motif_sortie IN (" + ", ".join(_lit(m) for m in PHC_POURSUITE_MOTIFS) + ")"),
-    _I("phc.duree_moyenne_mois", "mean", PHC_SORTIS, "Durée moyenne de parcours PHC",
+    _I("phc.duree_moyenne_mois", "mean", PHC_SORTIS, "Durée moyenne des parcours (sorti·es)",
        "Durée moyenne de parcours des sorti·es PHC, en mois de 30,4375 jours", column="days", months=True, unite="mois"),
-    _I("phc.nb_aci", "nb_aci", PHC_ACCOMPAGNES, "ACI PHC", "ACI ayant au moins un·e salarié·e PHC accompagné·e"),
+    _I("phc.nb_aci", "nb_aci", PHC_ACCOMPAGNES, "ACI porteurs du programme PHC", "ACI ayant au moins un·e salarié·e PHC accompagné·e"),
 )
 
 PAR_TERRITOIRE: tuple[Reprise, ...] = (

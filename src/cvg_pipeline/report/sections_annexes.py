@@ -18,7 +18,9 @@ from cvg_pipeline.report.secret_cells import (
     _champ,
 )
 from cvg_pipeline.report.sections_base import (
+    DYNAMIQUES,
     _Base,
+    minuscule,
 )
 from cvg_pipeline.report.sections_modalites import CP_DEFINITION
 from cvg_pipeline.report.view import Tableau
@@ -26,14 +28,8 @@ from cvg_pipeline.report.view import Tableau
 if TYPE_CHECKING:
     from cvg_pipeline.indicators.compute import Rate, YesNo
 
-TERRITOIRE_TAUX: tuple[tuple[str, str], ...] = (  # par_territoire v2: rates of the annex tables, their labels
-    ("plus_24_mois", "Parcours de plus de 24 mois"),
-    ("acc_concerte", "Accompagnement concerté"),
-    ("acc_proximite", "Accompagnement de proximité"),
-    ("logement_ameliore", "Situation logement améliorée"),
-    ("acces_logement_perenne", "Accès à un logement pérenne"),
-    ("ouverture_droits", "Ouverture de droits santé"),
-)
+TERRITOIRE_TAUX = (  # par_territoire v2: the rates of the annex tables (their labels: the catalogue's)
+    "plus_24_mois", "acc_concerte", "acc_proximite", "logement_ameliore", "acces_logement_perenne", "ouverture_droits")
 
 
 class _Annexes(_Base):
@@ -62,14 +58,14 @@ class _Annexes(_Base):
         if self.y - 1 in per_year and self.has("eff.debut"):
             self.m.total(self.key("eff.debut"), [per_year[self.y - 1]["fin"].key], "en parcours au 1er janvier = file active")
         self.t["evolution"] = Tableau(
-            f"Évolution {years[0]}-{years[-1]}" if years else "Évolution",
+            self.titre_evolution(years, self.bloc("effectifs")) if years else "Évolution",
             _champ("salarié·es des ACI du périmètre, chaque année civile, sur les mêmes fichiers de reporting"),
-            ["Année", *self.EFFECTIFS_HEADERS], rows, [self.note_dynamiques()],
+            ["Année", *self.effectifs_headers()], rows, [self.note_dynamiques()],
         )
         from cvg_pipeline.report import charts
 
-        series = [(label, [self.barre(y, per_year[int(y)][key]) for y in years])
-                  for label, key in (("Accompagné·es", "acc"), ("Entré·es", "ent"), ("Sorti·es", "sor"))]
+        series = [(self.court(f"effectifs.{name}"), [self.barre(y, per_year[int(y)][key]) for y in years])
+                  for key, name in self.EFF_FIELDS[:3]]
         barres_taux = [self.barre(y, t.part) for y, t in zip(years, taux, strict=True)]
 
         def draw(alt: str) -> str:
@@ -78,9 +74,10 @@ class _Annexes(_Base):
                 f"{t.etiquette} de sorties dynamiques"
                 for y, b0, b1, b2, t in zip(years, series[0][1], series[1][1], series[2][1], barres_taux, strict=True)
             )
-            return charts.evolution("evolution", f"{alt} — {desc}.", years, series, "Sorties dynamiques", barres_taux)
+            return charts.evolution("evolution", f"{alt} — {desc}.", years, series, self.court(DYNAMIQUES), barres_taux)
 
-        self.figure("evolution", "Évolution sur trois ans : effectifs et taux de sorties dynamiques", draw)
+        self.figure("evolution", f"Évolution sur trois ans : {minuscule(self.bloc('effectifs'))} et "
+                    f"{minuscule(self.libelle(DYNAMIQUES))}", draw)
 
     def phc(self) -> None:
         ph: Mapping[str, Any] = self.ind["phc"]
@@ -104,23 +101,17 @@ class _Annexes(_Base):
                         self.m.total(self.key("sor.horsneutres"), [poursuite.base.key], "PHC : hors neutres")
                 else:
                     self.m.at_most([small.key], [self.key(big)], "PHC ≤ ensemble")
-        rows: list[list[object]] = [
-            ["Salarié·es accompagné·es", acc],
-            ["Salarié·es entré·es dans l'année", ent],
-            ["Salarié·es sorti·es dans l'année", sor],
-        ]
+        lib = self.libelle
+        rows: list[list[object]] = [[lib("phc.accompagnes"), acc], [lib("phc.entrees"), ent], [lib("phc.sorties"), sor]]
         if ph.get("nb_aci") is not None:
-            rows.append(["ACI porteurs du programme PHC", fr.entier(int(ph["nb_aci"]))])
+            rows.append([lib("phc.nb_aci"), fr.entier(int(ph["nb_aci"]))])
         rows += [
-            ["Heures hebdomadaires moyennes à l'entrée (accompagné·es)",
-             s.moyenne(ph["heures_entree_moyenne"], ph["accompagnes"], "h")],
-            ["Heures hebdomadaires moyennes à la sortie (sorti·es)",
-             s.moyenne(ph["heures_sortie_moyenne"], ph["sorties"], "h")],
+            [lib("phc.heures_entree_moyenne"), s.moyenne(ph["heures_entree_moyenne"], ph["accompagnes"], "h")],
+            [lib("phc.heures_sortie_moyenne"), s.moyenne(ph["heures_sortie_moyenne"], ph["sorties"], "h")],
         ]
         if "duree_moyenne_mois" in ph:
-            rows.append(["Durée moyenne des parcours (sorti·es)", s.moyenne(ph["duree_moyenne_mois"], ph["sorties"], "mois")])
-        rows.append(["Poursuite en CDDI dans l'ACI ou embauche dans une autre structure de l'IAE (hors sorties neutres)",
-                     poursuite])
+            rows.append([lib("phc.duree_moyenne_mois"), s.moyenne(ph["duree_moyenne_mois"], ph["sorties"], "mois")])
+        rows.append([lib("phc.poursuite_cddi"), poursuite])
         self.k["poursuite"] = poursuite
         self.t["phc"] = Tableau(
             titre, _champ(f"parcours du programme PHC en {self.y}"), ["", "Valeur"], rows,
@@ -157,11 +148,11 @@ class _Annexes(_Base):
             rows.append([NATIONAL, fr.entier(self.ind["effectifs"]["nb_aci"]), nat["acc"], nat["ent"], nat["sor"],
                          nat["fin"], nat["taux"]])
         self.t["territoires"] = Tableau(
-            f"Effectifs et sorties dynamiques {self.y} par territoire",
-            _champ(self.pop_acc + ", par territoire de l'ACI"), ["Territoire", *self.EFFECTIFS_HEADERS], rows, notes,
+            f"{self.bloc('effectifs')} et {minuscule(self.court(DYNAMIQUES))} {self.y} par territoire",
+            _champ(self.pop_acc + ", par territoire de l'ACI"), ["Territoire", *self.effectifs_headers()], rows, notes,
         )
         ordered = sorted(par, key=lambda k: -cells[k]["acc"].cell.value)
-        self.bars_chart("territoires", f"Salarié·es accompagné·es en {self.y} par territoire",
+        self.bars_chart("territoires", f"{self.libelle('effectifs.accompagnes')} {self.y} par territoire",
                         [self.barre(name(k), cells[k]["acc"]) for k in ordered], pourcentages=False)
         self.territoires_taux(par)
 
@@ -181,12 +172,15 @@ class _Annexes(_Base):
                 base = Nombre(self.m.cells[self.key("log.base")], self.s.seuil)
             out[k] = self.rate(key, r, k, base)  # type: ignore[arg-type]
         for k in ("acc_concerte", "acc_proximite"):
-            _cells, out[k] = self.yes_no(f"acc.{k}", self.column_label(k), a[k])  # type: ignore[literal-required]
+            _cells, out[k] = self.yes_no(f"acc.{k}", self.libelle(f"accompagnement.{k}"), a[k])  # type: ignore[literal-required]
         return out
 
     def territoires_taux(self, par: Mapping[str, Mapping[str, Any]]) -> None:
         """Annex tables of the v2 par_territoire figures (durée, modalités, impact), a national row last."""
-        fields = [(k, label) for k, label in TERRITOIRE_TAUX if all(k in v for v in par.values())]
+        from cvg_pipeline.indicators.catalogue import PAR_TERRITOIRE
+
+        repris = {r.key: r.source for r in PAR_TERRITOIRE}
+        fields = [(k, self.libelle(repris[k])) for k in TERRITOIRE_TAUX if all(k in v for v in par.values())]
         if not par or not fields:
             return
         national = self.national_rates()
@@ -221,7 +215,7 @@ class _Annexes(_Base):
         self.t["territoires_taux"] = Tableau(
             f"Durée, modalités et impact {self.y} par territoire",
             _champ("salarié·es des ACI de chaque territoire", "selon la colonne, comme dans les parties du rapport"),
-            ["Territoire", "Durée moyenne des parcours", *(label for _, label in fields)], rows,
+            ["Territoire", self.libelle("sorties.duree_parcours.moyenne_mois"), *(label for _, label in fields)], rows,
             ["Durée et parcours de plus de 24 mois : sorti·es ; accompagnement : accompagné·es (réponses "
              "renseignées) ; logement : sorti·es hors sorties neutres dont la situation est connue à l'entrée et à la "
              "sortie ; santé : sorti·es."])
@@ -271,31 +265,31 @@ class _Annexes(_Base):
         log_base = self.c("log.base", ind["logement"]["ameliore"]["base"],
                           "Logement · sorti·es dont la situation est connue", COST_HEADLINE)
         k = {
-            "dyn": self.taux(self.c("sor.dyn", dyn["n"], "Sorties dynamiques", COST_MARGIN), hors_neutres),
-            "ameliore": self.rate("log.ameliore", ind["logement"]["ameliore"], "Situation logement améliorée",
+            "dyn": self.taux(self.c("sor.dyn", dyn["n"], self.court(DYNAMIQUES), COST_MARGIN), hors_neutres),
+            "ameliore": self.rate("log.ameliore", ind["logement"]["ameliore"], self.libelle("logement.ameliore"),
                                   log_base, COST_MARGIN),
             "perenne": self.rate("log.perenne", ind["logement"]["acces_logement_perenne"],
-                                 "Accès à un logement pérenne", log_base, COST_MARGIN),
+                                 self.libelle("logement.acces_logement_perenne"), log_base, COST_MARGIN),
             "ouverture": self.rate("sante.ouverture_droits", ind["sante"]["ouverture_droits"],
-                                   "Prise en charge santé pendant le parcours · ouverture de droits", self.sor(),
-                                   COST_MARGIN),
+                                   self.libelle("sante.ouverture_droits"), self.sor(), COST_MARGIN),
             "plus24": self.rate("duree.plus24", duree["plus_24_mois"],
-                                "Durée de parcours des salarié·es sorti·es · plus de 24 mois", self.sor()),
+                                self.libelle("sorties.duree_parcours.plus_24_mois"), self.sor()),
             "cumul": self.rate("nbdiff.cumul", ind["profil"]["cumul_3_a_7_difficultes"],
-                               "Nombre de difficultés par salarié·e · de 3 à 7", self.acc(), COST_MARGIN),
+                               self.libelle("profil.cumul_3_a_7_difficultes"), self.acc(), COST_MARGIN),
         }
-        via_cp = self.c("sor.viacp", so["emploi_via_cp"], "Sorties dynamiques via le / la CP emploi")
+        via_cp = self.c("sor.viacp", so["emploi_via_cp"], self.libelle("sorties.emploi_via_cp"))
         return [
             ("salarié·es accompagné·es", self.acc()),
             ("salarié·es entré·es dans l'année", self.c("eff.ent", eff["entrees"], "Effectifs · entré·es", COST_HEADLINE)),
             ("salarié·es sorti·es dans l'année", self.sor()),
-            (f"ACI porteurs{self.lib.programme}", fr.entier(eff["nb_aci"])),
+            (f"{self.libelle('effectifs.nb_aci')}{self.lib.programme}", fr.entier(eff["nb_aci"])),
             ("des salarié·es sorti·es (hors sorties neutres) accèdent à l'emploi ou à la formation", k["dyn"]),
             (f"salarié·es ont accédé à l'emploi ou à la formation via les {CP_DEFINITION} emploi", via_cp),
             ("des salarié·es sorti·es ont vu leur situation logement s'améliorer", k["ameliore"]),
             ("des salarié·es sorti·es ont accédé à un logement pérenne pendant le parcours", k["perenne"]),
             ("des salarié·es sorti·es ont eu une ouverture de droits santé", k["ouverture"]),
-            ("durée moyenne des parcours (sorti·es)", s.moyenne(duree["moyenne_mois"], self.n_sor, "mois")),
+            (f"{minuscule(self.libelle('sorties.duree_parcours.moyenne_mois'))} (sorti·es)",
+             s.moyenne(duree["moyenne_mois"], self.n_sor, "mois")),
             ("des salarié·es sorti·es ont eu un parcours de plus de 24 mois", k["plus24"]),
             ("des salarié·es accompagné·es cumulent de 3 à 7 difficultés à l'entrée", k["cumul"]),
         ]
@@ -307,13 +301,13 @@ class _Annexes(_Base):
             ("salarié·es entré·es dans l'année", self.c("eff.ent", self.ind["effectifs"]["entrees"],
                                                         "Effectifs · entré·es", COST_HEADLINE)),
             ("salarié·es sorti·es dans l'année", self.sor()),
-            ("ACI porteurs du programme PHC", fr.entier(int(ph.get("nb_aci", self.ind["effectifs"]["nb_aci"])))),
+            (self.libelle("phc.nb_aci"), fr.entier(int(ph.get("nb_aci", self.ind["effectifs"]["nb_aci"])))),
         ]
         if "poursuite" in self.k:
             out.append(("des sorti·es (hors sorties neutres) poursuivent en CDDI ou dans une autre structure de l'IAE",
                         self.k["poursuite"]))
         if "duree_moyenne_mois" in ph:
-            out.append(("durée moyenne des parcours PHC (sorti·es)",
+            out.append((minuscule(self.libelle("phc.duree_moyenne_mois")),
                         self.s.moyenne(ph["duree_moyenne_mois"], int(ph["sorties"]), "mois")))
         return out
 

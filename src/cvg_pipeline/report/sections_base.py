@@ -1,5 +1,8 @@
 """What every section builder shares (`_Base`): cells and relations of the secret model, labels, charts,
-distributions and yes/no tables with the reading rules of indicators.md §5.2."""
+distributions and yes/no tables with the reading rules of indicators.md §5.2.
+
+A caption, row, column or chart title that names a catalogue indicator reads its words from the catalogue
+(`_Base.libelle`, `court`, `population`; a group's caption `bloc`): the report writes no indicator's name."""
 
 from __future__ import annotations
 
@@ -109,8 +112,8 @@ class _Base:
         self.years: dict[int, dict[str, Nombre]] = {}  # the effectifs cells of each year of the evolution
         eff = ind["effectifs"]
         self.n_acc, self.n_sor = eff["accompagnes"], eff["sorties"]
-        self.pop_acc = f"salarié·es accompagné·es en {self.y} (en parcours au moins un jour de l'année)"
-        self.pop_sor = f"salarié·es sorti·es en {self.y}"
+        self.pop_acc = f"{self.population('effectifs.accompagnes')} (en parcours au moins un jour de l'année)"
+        self.pop_sor = self.population("effectifs.sorties")
 
     # -- cells and relations ---------------------------------------------------------------------------
     def key(self, key: str) -> str:
@@ -185,20 +188,21 @@ class _Base:
                 out.append((int(y), block, cells["acc"]))
         return out if len(out) > 1 else []
 
-    EFF_FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("acc", "accompagnes", "accompagné·es"), ("ent", "entrees", "entré·es"), ("sor", "sorties", "sorti·es"),
-        ("fin", "file_active_fin", "en parcours au 31 décembre"))
+    EFF_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("acc", "accompagnes"), ("ent", "entrees"), ("sor", "sorties"), ("fin", "file_active_fin"))
 
     def effectifs_cells(self, prefix: str, label: str, eff: Mapping[str, Any], dyn: Rate,
                         weight: float) -> tuple[list[object], dict[str, Nombre]]:
         """The counts of one line of effectifs (a year, a territoire) and their relations: accompagné·es =
         file active au 31 décembre + sorti·es; sorties dynamiques ≤ hors neutres ≤ sorti·es."""
-        cells = {m: self.c(f"{prefix}.{m}", int(eff[name]), f"{label} · {text}", weight)
-                 for m, name, text in self.EFF_FIELDS}
+        cells = {m: self.c(f"{prefix}.{m}", int(eff[name]), f"{label} · {minuscule(self.court(f'effectifs.{name}'))}",
+                           weight)
+                 for m, name in self.EFF_FIELDS}
         dyn_key, hn_key = ("sor.dyn", "sor.horsneutres") if prefix == "eff" else (f"{prefix}.dyn", f"{prefix}.hn")
         # a rate's count and base before the counts of the line
         cells["hn"] = self.c(hn_key, dyn["base"], f"{label} · sorties hors sorties neutres", min(weight, COST_MARGIN))
-        cells["dyn"] = self.c(dyn_key, dyn["n"], f"{label} · sorties dynamiques", min(weight, COST_MARGIN))
+        cells["dyn"] = self.c(dyn_key, dyn["n"], f"{label} · {minuscule(self.court(DYNAMIQUES))}",
+                              min(weight, COST_MARGIN))
         self.m.total(cells["acc"].key, [cells["fin"].key, cells["sor"].key], f"{label} : accompagné·es = file active + sorti·es")
         self.m.at_most([cells["hn"].key], [cells["sor"].key], f"{label} : hors neutres ≤ sorti·es")
         self.m.at_most([cells["ent"].key], [cells["acc"].key], f"{label} : entré·es ≤ accompagné·es")
@@ -206,11 +210,48 @@ class _Base:
         row: list[object] = [fr.entier(eff["nb_aci"]), cells["acc"], cells["ent"], cells["sor"], cells["fin"], taux]
         return row, cells
 
-    EFFECTIFS_HEADERS: ClassVar[list[str]] = ["ACI", "Accompagné·es", "Entré·es", "Sorti·es", "En parcours au 31 déc.",
-                                              "Sorties dynamiques"]
+    def effectifs_headers(self) -> list[str]:
+        """The columns of a line of effectifs (after its name), from the catalogue's short labels."""
+        return [self.court(f"effectifs.{k}") for k in ("nb_aci", "accompagnes", "entrees", "sorties", "file_active_fin")
+                ] + [self.court(DYNAMIQUES)]
 
     def note_dynamiques(self) -> str:
-        return f"Sorties dynamiques : {dynamic_categories(self.schema)}, en part des sorties hors sorties neutres."
+        return f"{self.court(DYNAMIQUES)} : {dynamic_categories(self.schema)}, en part des sorties hors sorties neutres."
+
+    # -- the catalogue's words (indicators/catalogue.py) -------------------------------------------------
+    @staticmethod
+    def libelle(path: str) -> str:
+        """The label of the catalogue indicator of `path` (a JSON path, declared or concrete): the caption of
+        its table, its row, its chart's title."""
+        from cvg_pipeline.indicators.catalogue import entry
+
+        return entry(path).libelle
+
+    @staticmethod
+    def court(path: str) -> str:
+        """Its label within a group whose caption says the rest (a row, a column, a bar, a series)."""
+        from cvg_pipeline.indicators.catalogue import entry
+
+        return entry(path).court
+
+    def population(self, path: str, annees: str = "") -> str:
+        """Its population as the catalogue names it, for the report's year (« salarié·es sorti·es en 2023 hors
+        sorties neutres », the catalogue's « dans l'année ») or for `annees` (« chaque année »)."""
+        from cvg_pipeline.indicators.catalogue import entry
+
+        return entry(path).population.libelle.removeprefix("Base : ").replace("dans l'année", annees or f"en {self.y}")
+
+    @staticmethod
+    def bloc(key: str) -> str:
+        """The title of a block of the catalogue (`BLOCS`): the caption of a table grouping its figures."""
+        from cvg_pipeline.indicators.catalogue import BLOCS
+
+        return next(b.titre for b in BLOCS if b.key == key)
+
+    @staticmethod
+    def titre_evolution(years: Sequence[int | str], texte: str) -> str:
+        """« Évolution 2021-2023 : orienteurs / prescripteurs »."""
+        return f"Évolution {years[0]}-{years[-1]} : {minuscule(texte)}"
 
     # -- labels ----------------------------------------------------------------------------------------
     def base_acc(self) -> Affiche:
@@ -226,17 +267,11 @@ class _Base:
         out[NON_RENSEIGNE] = NON_RENSEIGNE_LIBELLE
         return out
 
-    def column_label(self, name: str) -> str:
-        return self.schema.column(name).label
-
     def territoire_name(self, slug: str) -> str:
         return territoire_name(self.schema, slug)
 
     def difficulty_labels(self) -> dict[str, str]:
         return {d.key: d.label for d in self.schema.difficulties}
-
-    def _category_label(self, key: str) -> str:
-        return next(c.label for c in self.schema.exit_categories if c.key == key)
 
     # -- charts ----------------------------------------------------------------------------------------
     @staticmethod
@@ -339,6 +374,14 @@ class _Base:
             headers = headers[:3] + headers[4:]
             rows = [r[:3] + r[4:] for r in rows]
         self.t[key] = Tableau(titre, _champ_de(self.pop_acc, self.base_acc()), headers, rows)
+
+
+DYNAMIQUES = "sorties.taux_sorties_dynamiques"
+
+
+def minuscule(text: str) -> str:
+    """A label inside a sentence: its first letter lower-cased, unless it starts an acronym (« RSA », « CP »)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def definition(path: str) -> str:

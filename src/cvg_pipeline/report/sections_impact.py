@@ -22,9 +22,11 @@ from cvg_pipeline.report.secret_cells import (
     pourcentage,
 )
 from cvg_pipeline.report.sections_base import (
+    DYNAMIQUES,
     NON_RENSEIGNE_LIBELLE,
     _Base,
     dynamic_labels,
+    minuscule,
     sort_keys,
 )
 from cvg_pipeline.report.view import Tableau
@@ -43,7 +45,7 @@ class _Impact(_Base):
         so = self.ind["sorties"]
         cats = {c.key: c for c in self.schema.exit_categories}
         dyn = so["taux_sorties_dynamiques"]
-        titre = "Sorties par catégorie"
+        titre = self.libelle("sorties.par_categorie")
         sor = self.sor()
         hors_neutres = self.c("sor.horsneutres", dyn["base"], "Sorties hors sorties neutres", COST_MARGIN)
         self.hors_neutres = hors_neutres
@@ -51,13 +53,13 @@ class _Impact(_Base):
                  for k, n in so["par_categorie"].items()}
         self.m.total(sor.key, [hors_neutres.key, *(n.key for k, n in cells.items() if k == NEUTRAL_CATEGORY)],
                      "sorti·es = hors sorties neutres + sorties neutres")
-        dyn_n = self.c("sor.dyn", dyn["n"], "Sorties dynamiques", COST_MARGIN)
+        dyn_n = self.c("sor.dyn", dyn["n"], self.court(DYNAMIQUES), COST_MARGIN)
         self.m.total(dyn_n.key, [n.key for k, n in cells.items() if k in cats and cats[k].dynamic],
                      "sorties dynamiques = Σ catégories dynamiques")
         self.k["dyn"] = self.taux(dyn_n, hors_neutres)
-        durable = self.rate(f"sor.cat.{DURABLE_CATEGORY}", so["taux_emploi_durable"], "Taux d'emploi durable",
-                            hors_neutres)
-        self.via_cp = self.c("sor.viacp", so["emploi_via_cp"], "Sorties dynamiques via le / la CP emploi")
+        durable = self.rate(f"sor.cat.{DURABLE_CATEGORY}", so["taux_emploi_durable"],
+                            self.libelle("sorties.taux_emploi_durable"), hors_neutres)
+        self.via_cp = self.c("sor.viacp", so["emploi_via_cp"], self.libelle("sorties.emploi_via_cp"))
         self.m.at_most([self.via_cp.key], [dyn_n.key], "via CP ≤ sorties dynamiques")
         rows: list[list[object]] = []
         parts: dict[str, Part] = {}
@@ -76,20 +78,21 @@ class _Impact(_Base):
             ["Catégorie de sortie", "Effectif", "Part des sorties hors sorties neutres"], rows, neutral_notes,
         )
         lignes: list[list[object]] = [
-            [f"Taux de sorties dynamiques ({', '.join(dynamic_labels(self.schema))})", self.k["dyn"]],
-            ["Taux d'emploi durable", durable],
-            ["Sorties dynamiques obtenues via les CP emploi (effectif)", self.via_cp],
+            [f"{self.libelle(DYNAMIQUES)} ({', '.join(dynamic_labels(self.schema))})", self.k["dyn"]],
+            [self.libelle("sorties.taux_emploi_durable"), durable],
+            [f"{self.libelle('sorties.emploi_via_cp')} (effectif)", self.via_cp],
         ]
         neutres: Rate | None = so.get("part_neutres")
         if neutres is not None and NEUTRAL_CATEGORY in cells:
-            lignes.append(["Sorties neutres, hors base des taux (part des sorti·es)",
-                           self.rate(f"sor.cat.{NEUTRAL_CATEGORY}", neutres, "Sorties neutres", sor)])
-        self.t["sorties_taux"] = Tableau("Sorties dynamiques", _champ_de(self.pop_sor, base_text), ["", "Valeur"],
+            nom = self.libelle("sorties.part_neutres")
+            lignes.append([f"{nom}, hors base des taux (part des sorti·es)",
+                           self.rate(f"sor.cat.{NEUTRAL_CATEGORY}", neutres, nom, sor)])
+        self.t["sorties_taux"] = Tableau(self.court(DYNAMIQUES), _champ_de(self.pop_sor, base_text), ["", "Valeur"],
                                          lignes, list(neutral_notes))
-        self.bars_chart("sorties", "Situation à la sortie par catégorie (en % des sorties hors sorties neutres)",
+        self.bars_chart("sorties", f"{titre} (en % des sorties hors sorties neutres)",
                         [self.barre(cats[k].label if k in cats else k, part) for k, part in parts.items()])
         motifs = {v.key: v for v in self.schema.domains["motif_sortie"].values}
-        titre = "Sorties par motif"
+        titre = self.libelle("sorties.par_motif")
         dist = {k: v for k, v in so["par_motif"].items() if k != NON_RENSEIGNE or v}
         labels = {k: motifs[k].label if k in motifs else NON_RENSEIGNE_LIBELLE if k == NON_RENSEIGNE else k
                   for k in dist}
@@ -131,13 +134,15 @@ class _Impact(_Base):
                 self.m.total(self.years[y]["sor"].key, list(keys.values()), f"évolution {y} : Σ catégories")
                 self.m.total(self.years[y]["dyn"].key, [v for k, v in keys.items() if k in cats and cats[k].dynamic],
                              f"évolution {y} : sorties dynamiques")
-        rows.append(["Sorties dynamiques (part des sorties hors sorties neutres)",
+        rows.append([f"{self.court(DYNAMIQUES)} (part des sorties hors sorties neutres)",
                      *(self.years[y]["taux"] for y, _ in years)])
-        self.trend("evo_sorties", "Évolution du taux de sorties dynamiques (en % des sorties hors sorties neutres)",
-                   [y for y, _ in years],
-                   [("Sorties dynamiques", [self.years[y]["taux"].part for y, _ in years])])  # type: ignore[attr-defined]
+        annees = [y for y, _ in years]
+        self.trend("evo_sorties", f"{self.titre_evolution(annees, self.libelle(DYNAMIQUES))} (en % des sorties hors "
+                   "sorties neutres)", annees,
+                   [(self.court(DYNAMIQUES), [self.years[y]["taux"].part for y, _ in years])])  # type: ignore[attr-defined]
         self.t["evo_sorties"] = Tableau(
-            "Évolution des sorties", _champ("salarié·es sorti·es chaque année, sur les mêmes fichiers de reporting"),
+            self.titre_evolution(annees, self.bloc("sorties")),
+            _champ(f"{self.population('sorties.par_categorie', 'chaque année')}, sur les mêmes fichiers de reporting"),
             ["", *(str(y) for y, _ in years)], rows, [self.note_dynamiques()])
 
     def logement(self) -> None:
@@ -145,12 +150,11 @@ class _Impact(_Base):
         labels = self.labels("logement")
         ranks = {v.key: v.rank for v in self.schema.domains["logement"].values}
         hors_neutres = getattr(self, "hors_neutres", None)
-        pop = (f"salarié·es sorti·es en {self.y} hors sorties neutres dont la situation logement est connue à "
-               "l'entrée et à la sortie")
+        pop = self.population("logement.ameliore")
         sortie: Mapping[str, int] | None = lo.get("sortie")
         if sortie is not None and hors_neutres is not None:
-            self.distribution("logement_sortie", "Situation logement à la sortie", sortie, labels, ordered=True,
-                              population=f"salarié·es sorti·es en {self.y} hors sorties neutres", base=hors_neutres,
+            self.distribution("logement_sortie", self.libelle("logement.sortie"), sortie, labels, ordered=True,
+                              population=self.population("logement.sortie"), base=hors_neutres,
                               base_noun="sorties hors sorties neutres",
                               column="logement_sortie", prefix="log", cells="sortie", chart=True)
         base = self.c("log.base", lo["ameliore"]["base"], "Logement · sorti·es dont la situation est connue",
@@ -160,7 +164,7 @@ class _Impact(_Base):
         base_text = _Texte(lambda: f"{base} salarié·es sorti·es")
         matrice = lo["matrice"]
         exits = list(next(iter(matrice.values()), {}).keys())
-        titre = "Situation logement : de l'entrée (lignes) à la sortie (colonnes)"
+        titre = self.libelle("logement.matrice")
         cells = {(a, b): self.c(f"log.m.{a}.{b}", n, f"{titre} · {labels.get(a, a)} → {labels.get(b, b)}")
                  for a, row in matrice.items() for b, n in row.items()}
         self.m.total(base.key, [n.key for n in cells.values()], f"{titre} : total")
@@ -181,11 +185,12 @@ class _Impact(_Base):
             r = ranks.get(k)
             return -1 if r is None else int(r)
 
-        ameliore = self.rate("log.ameliore", lo["ameliore"], "Situation logement améliorée", base, COST_MARGIN)
-        degrade = self.rate("log.degrade", lo["degrade"], "Situation logement dégradée", base)
+        ameliore = self.rate("log.ameliore", lo["ameliore"], self.libelle("logement.ameliore"), base, COST_MARGIN)
+        degrade = self.rate("log.degrade", lo["degrade"], self.libelle("logement.degrade"), base)
         perenne = max(ranks, key=rank)
-        acces = self.rate("log.perenne", lo["acces_logement_perenne"], "Accès à un logement pérenne", base, COST_MARGIN)
-        via_cp = self.rate("log.viacp", lo["via_cp"], "Améliorations via les CP logement", ameliore.n)
+        acces = self.rate("log.perenne", lo["acces_logement_perenne"], self.libelle("logement.acces_logement_perenne"),
+                          base, COST_MARGIN)
+        via_cp = self.rate("log.viacp", lo["via_cp"], self.libelle("logement.via_cp"), ameliore.n)
         self.m.total(ameliore.n.key, [n.key for (a, b), n in cells.items() if rank(b) > rank(a)], "améliorée")
         self.m.total(degrade.n.key, [n.key for (a, b), n in cells.items() if rank(b) < rank(a)], "dégradée")
         self.m.total(acces.n.key, [n.key for (a, b), n in cells.items() if b == perenne and a != perenne], "pérenne")
@@ -193,10 +198,10 @@ class _Impact(_Base):
         self.t["logement_taux"] = Tableau(
             "Évolution de la situation logement", _champ_de(pop, base_text), ["", "Valeur"],
             [
-                ["Situation améliorée", ameliore],
-                ["Situation dégradée", degrade],
-                [f"Accès à un {labels['logement_perenne'].lower()} pendant le parcours", acces],
-                ["dont améliorations obtenues via les CP logement (parmi les situations améliorées)", via_cp],
+                [self.court("logement.ameliore"), ameliore],
+                [self.court("logement.degrade"), degrade],
+                [self.court("logement.acces_logement_perenne"), acces],
+                [f"dont {minuscule(self.court('logement.via_cp'))} (parmi les situations améliorées)", via_cp],
             ],
         )
         self.evolution_logement(ameliore)
@@ -220,15 +225,13 @@ class _Impact(_Base):
             desc = " ; ".join(f"{c} : {e.etiquette} → {x.etiquette}" for c, e, x in zip(names, entree, sortie_, strict=True))
             return charts.flux_logement("logement", f"{alt} — {desc}.", names, entree, sortie_)
 
-        self.figure("logement_matrice", "Situation logement des salarié·es sorti·es : à l'entrée et à la sortie "
-                    "(en % des sorti·es dont les deux sont connues)", draw)
+        self.figure("logement_matrice", f"{titre} (en % des sorti·es dont les deux sont connues)", draw)
 
     def sante(self) -> None:
         sa = self.ind["sante"]
         titre = "Prise en charge santé pendant le parcours"
-        items = [("ouverture_droits", "Ouverture de droits santé (au moins une des lignes suivantes)")]
-        items += [(k, self.column_label(k)) for k in
-                  ("bilan_sante", "medecin_traitant", "couverture_sante", "rqth_obtenue", "aah_obtenue")]
+        keys = ("ouverture_droits", "bilan_sante", "medecin_traitant", "couverture_sante", "rqth_obtenue", "aah_obtenue")
+        items = [(k, self.libelle(f"sante.{k}")) for k in keys]
         taux = {k: self.rate(f"sante.{k}", sa[k], f"{titre} · {label}", self.sor(),  # type: ignore[literal-required]
                              COST_MARGIN if k == "ouverture_droits" else COST_ORDINARY)
                 for k, label in items}
@@ -239,19 +242,21 @@ class _Impact(_Base):
         self.k["ouverture"] = taux["ouverture_droits"]
         self.t["sante"] = Tableau(
             titre, _champ_de(self.pop_sor, self.base_sor()), ["", "Salarié·es sorti·es"],
-            [[label, taux[k]] for k, label in items],
+            [[f"{label} (au moins une des lignes suivantes)" if k == "ouverture_droits" else label, taux[k]]
+             for k, label in items],
         )
         from cvg_pipeline.report import charts
 
         self.bars_chart("sante", "Prise en charge santé des salarié·es sorti·es (en %)",
-                        [self.barre(label.split(" (")[0], taux[k].part) for k, label in items], couleur=charts.VERT)
+                        [self.barre(label, taux[k].part) for k, label in items], couleur=charts.VERT)
 
     def resolution(self) -> None:
         res = self.ind["resolution"]
         labels = self.difficulty_labels()
         states = self.labels("resolution")
         keys = ("resolue", "en_cours", "non_resolue", NON_RENSEIGNE)
-        titre = "Résolution des difficultés identifiées à l'entrée"
+        titre = self.libelle("resolution.{difficulte}")
+        ok = self.court("resolution.{difficulte}.resolue_ou_en_cours")
         rows: list[list[object]] = []
         lignes: list[tuple[str, list[Part], Part]] = []
         order = sort_keys({k: sum(int(b[s]) for s in keys) for k, b in res.items()}, ordered=False)  # type: ignore[literal-required,misc]
@@ -260,7 +265,7 @@ class _Impact(_Base):
             label = labels.get(k, k)
             cells = self.counts(f"res.{k}", f"{titre} · {label}", {s: b[s] for s in keys},  # type: ignore[literal-required]
                                 states, None)
-            taux = self.rate(f"res.{k}.ok", b["resolue_ou_en_cours"], f"{titre} · {label} · résolue ou en cours",
+            taux = self.rate(f"res.{k}.ok", b["resolue_ou_en_cours"], f"{titre} · {label} · {minuscule(ok)}",
                              weight=COST_MARGIN)
             self.m.total(taux.n.key, [cells["resolue"].key, cells["en_cours"].key], f"{label} : résolue ou en cours")
             self.m.total(taux.base.key, [cells[s].key for s in keys[:3]], f"{label} : situations renseignées")
@@ -270,13 +275,12 @@ class _Impact(_Base):
                 self.m.at_most(everyone, [self.diff_oui[k].key], f"{label} : sorti·es ≤ accompagné·es (oui)")
             rows.append([label, *(cells[s] for s in keys), taux])
             lignes.append((label, [self.part(cells[s], taux.base) for s in keys[:3]], taux.part))
-        headers = ["Difficulté", states["resolue"], states["en_cours"], states["non_resolue"], NON_RENSEIGNE_LIBELLE,
-                   "Résolue ou en cours"]
+        headers = ["Difficulté", states["resolue"], states["en_cours"], states["non_resolue"], NON_RENSEIGNE_LIBELLE, ok]
         if all(res[k][NON_RENSEIGNE] == 0 for k in res):  # type: ignore[literal-required]
             headers, rows = headers[:4] + headers[5:], [r[:4] + r[5:] for r in rows]
         self.t["resolution"] = Tableau(
             titre,
-            _champ(f"salarié·es sorti·es en {self.y} ayant la difficulté à l'entrée",
+            _champ(self.population("resolution.{difficulte}"),
                    "pour la dernière colonne, les salarié·es dont la situation à la sortie est renseignée"),
             headers, rows,
         )
@@ -286,11 +290,11 @@ class _Impact(_Base):
 
         def draw(alt: str) -> str:
             drawn = [(label, [p.valeur() for p in parts], str(total)) for label, parts, total in lignes]
-            desc = " ; ".join(f"{label} : {text} résolue ou en cours" for label, _, text in drawn)
+            desc = " ; ".join(f"{label} : {text} {minuscule(ok)}" for label, _, text in drawn)
             return charts.empilees("resolution", f"{alt} — {desc}.", drawn, series)
 
-        self.figure("resolution", "Résolution des difficultés à la sortie (en % des situations renseignées ; "
-                    "à droite, la part résolue ou en cours)", draw)
+        self.figure("resolution", f"{titre} (en % des situations renseignées à la sortie ; à droite, la part "
+                    f"{minuscule(ok)})", draw)
 
     def evolution_logement(self, ameliore: Taux) -> None:
         """The share of sorti·es whose housing improved, year by year (the year's own cells for the report's
@@ -298,21 +302,21 @@ class _Impact(_Base):
         years = self.evolution_years("logement_ameliore")
         if not years:
             return
-        row: list[object] = ["Situation logement améliorée"]
+        row: list[object] = [self.libelle("logement.ameliore")]
         parts: list[Part | Nombre] = []
         for y, block, _acc in years:
             if y == self.y:
                 taux = ameliore
             else:
                 taux = self.rate(f"evo.{y}.log.ameliore", block["logement_ameliore"],
-                                 f"Évolution {y} · situation logement améliorée")
+                                 f"Évolution {y} · {minuscule(self.libelle('logement.ameliore'))}")
                 self.m.at_most([taux.base.key], [self.years[y]["sor"].key], f"évolution {y} : base logement ≤ sorti·es")
             row.append(taux)
             parts.append(taux.part)
+        titre = self.titre_evolution([y for y, _b, _a in years], self.libelle("logement.ameliore"))
         self.t["evo_logement"] = Tableau(
-            "Évolution de la part des situations logement améliorées",
-            _champ("salarié·es sorti·es chaque année hors sorties neutres dont la situation logement est connue à "
-                   "l'entrée et à la sortie"),
+            titre,
+            _champ(self.population("logement.ameliore", "chaque année")),
             ["", *(str(y) for y, _b, _a in years)], [row])
-        self.trend("evo_logement", "Évolution de la part des situations logement améliorées (en %)",
-                   [y for y, _b, _a in years], [("Situation améliorée", parts)])
+        self.trend("evo_logement", f"{titre} (en %)", [y for y, _b, _a in years],
+                   [(self.court("logement.ameliore"), parts)])

@@ -19,10 +19,10 @@ from cvg_pipeline.report.secret_cells import (
     _champ_de,
 )
 from cvg_pipeline.report.sections_base import (
-    NON_RENSEIGNE_LIBELLE,
     TRANCHES_LIBELLES,
     _Base,
     definition,
+    minuscule,
 )
 from cvg_pipeline.report.view import Tableau
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     pass
 
 CP_DEFINITION = "chargé·es de partenariats (CP)"
+ACC_RENFORCE = "Accompagnement renforcé"  # the caption of the yes/no figures of accompagnement (no block of its own)
 
 
 class _Modalites(_Base):
@@ -38,9 +39,9 @@ class _Modalites(_Base):
 
     def accompagnement(self) -> None:
         a = self.ind["accompagnement"]
-        self.yes_no_table("accompagnement", "Accompagnement renforcé",
-                          [(f"acc.{k}", self.column_label(k), a[k], k)
-                           for k in ("acc_concerte", "acc_proximite")])
+        noms = {k: self.libelle(f"accompagnement.{k}") for k in ("acc_concerte", "acc_proximite")}
+        self.yes_no_table("accompagnement", ACC_RENFORCE,
+                          [(f"acc.{k}", nom, a[k], k) for k, nom in noms.items()])  # type: ignore[literal-required]
         years = self.evolution_years("acc_concerte")
         if years:
             rows: list[list[object]] = []
@@ -50,7 +51,7 @@ class _Modalites(_Base):
                 for k in ("acc_concerte", "acc_proximite"):
                     yn = block[k]
                     prefix = self.year_key(y, f"acc.{k}")
-                    label = f"Évolution {y} · {self.column_label(k)}"
+                    label = f"Évolution {y} · {noms[k]}"
                     cells = self.counts(prefix, label, {"oui": yn["oui"], "non": yn["non"],
                                                         NON_RENSEIGNE: yn["non_renseigne"]}, {}, acc)
                     renseigne = self.c(f"{prefix}.renseigne", yn["oui"] + yn["non"], f"{label} · oui + non",
@@ -58,28 +59,24 @@ class _Modalites(_Base):
                     self.m.total(renseigne.key, [cells["oui"].key, cells["non"].key], f"{label} : renseigné")
                     taux = self.taux(cells["oui"], renseigne)
                     row.append(taux)
-                    series.setdefault(self.column_label(k), []).append(taux.part)
+                    series.setdefault(noms[k], []).append(taux.part)
                 rows.append(row)
-            self.trend("evo_accompagnement", "Évolution de l'accompagnement renforcé (en % des réponses renseignées)",
+            titre = self.titre_evolution([y for y, _b, _a in years], ACC_RENFORCE)
+            self.trend("evo_accompagnement", f"{titre} (en % des réponses renseignées)",
                        [y for y, _b, _a in years], list(series.items()))
             self.t["evo_accompagnement"] = Tableau(
-                "Évolution de l'accompagnement renforcé",
-                _champ("salarié·es accompagné·es chaque année", "les salarié·es dont la réponse est renseignée"),
-                ["Année", self.column_label("acc_concerte"), self.column_label("acc_proximite")], rows)
+                titre, _champ(self.population("accompagnement.acc_concerte", "chaque année"),
+                              "les salarié·es dont la réponse est renseignée"),
+                ["Année", *noms.values()], rows)
 
     def cp(self) -> None:
         a = self.ind["accompagnement"]
-        diff = self.difficulty_labels()
         titre = f"Mobilisation des {CP_DEFINITION} et de leur réseau"
-        rows = [
-            ("Emploi", self.rate("cp.emploi", a["cp_emploi"], f"{titre} · emploi", self.acc()),
-             "salarié·es accompagné·es"),
-            (diff["sante"], self.rate("cp.sante", a["cp_sante"], f"{titre} · santé", self.diff_oui.get("sante")),
-             "salarié·es accompagné·es ayant une difficulté santé à l'entrée"),
-            (diff["logement"], self.rate("cp.logement", a["cp_logement"], f"{titre} · logement",
-                                         self.diff_oui.get("logement")),
-             "salarié·es accompagné·es ayant une difficulté logement à l'entrée"),
-        ]
+        bases = {"emploi": self.acc(), "sante": self.diff_oui.get("sante"), "logement": self.diff_oui.get("logement")}
+        champs = {k: self.court(f"accompagnement.cp_{k}") for k in bases}
+        rows = [(champs[k], self.rate(f"cp.{k}", a[f"cp_{k}"], f"{titre} · {minuscule(champs[k])}", base),  # type: ignore[literal-required]
+                 self.population(f"accompagnement.cp_{k}"))
+                for k, base in bases.items()]
         self.t["cp"] = Tableau(
             titre, _champ(self.pop_acc, "selon le champ, voir la colonne « Base »"),
             ["Champ", "Base", "Salarié·es concerné·es", "Mobilisation du / de la CP"],
@@ -87,7 +84,7 @@ class _Modalites(_Base):
             colonnes_texte=2,
         )
         self.cp_taux = {champ: taux for champ, taux, _ in rows}
-        self.bars_chart("cp", "Mobilisation des CP : emploi, santé, logement",
+        self.bars_chart("cp", "Mobilisation des CP : " + ", ".join(minuscule(champ) for champ, _t, _b in rows),
                         [self.barre(champ, taux.part) for champ, taux, _ in rows])
         years = self.evolution_years("cp_emploi")
         if years:
@@ -95,8 +92,8 @@ class _Modalites(_Base):
             cp_series: dict[str, list[Part | Nombre]] = {}
             for y, block, acc in years:
                 row: list[object] = [str(y)]
-                for k, champ, name in (("cp_emploi", "emploi", "Emploi"), ("cp_sante", "sante", diff["sante"]),
-                                       ("cp_logement", "logement", diff["logement"])):
+                for champ, name in champs.items():
+                    k = f"cp_{champ}"
                     if y == self.y:  # the same cells as the table above
                         taux = self.cp_taux[name]
                     else:
@@ -106,13 +103,14 @@ class _Modalites(_Base):
                     row.append(taux)
                     cp_series.setdefault(name, []).append(taux.part)
                 evo_rows.append(row)
+            titre_evo = self.titre_evolution([y for y, _b, _a in years], titre.replace(CP_DEFINITION, "CP"))
             self.t["evo_cp"] = Tableau(
-                "Évolution de la mobilisation des CP et de leur réseau",
-                _champ("salarié·es accompagné·es chaque année",
+                titre_evo,
+                _champ(self.population("accompagnement.cp_emploi", "chaque année"),
                        "emploi : les accompagné·es ; santé et logement : les accompagné·es ayant la difficulté "
                        "repérée à l'entrée"),
-                ["Année", "Emploi", diff["sante"], diff["logement"]], evo_rows)
-            self.trend("evo_cp", "Évolution de la mobilisation des CP (en % de la base de chaque champ)",
+                ["Année", *cp_series], evo_rows)
+            self.trend("evo_cp", f"{titre_evo} (en % de la base de chaque champ)",
                        [y for y, _b, _a in years], list(cp_series.items()))
 
     def duree(self) -> None:
@@ -123,22 +121,23 @@ class _Modalites(_Base):
         self.t["duree"] = Tableau(
             titre, _champ_de(self.pop_sor, self.base_sor()), ["", "Valeur"],
             [
-                ["Durée moyenne", s.moyenne(d["moyenne_mois"], self.n_sor, "mois")],
-                ["Durée médiane", s.moyenne(d["mediane_mois"], self.n_sor, "mois")],
-                ["Parcours de plus de 24 mois", self.k["plus24"]],
+                [self.court("sorties.duree_parcours.moyenne_mois"), s.moyenne(d["moyenne_mois"], self.n_sor, "mois")],
+                [self.court("sorties.duree_parcours.mediane_mois"), s.moyenne(d["mediane_mois"], self.n_sor, "mois")],
+                [self.court("sorties.duree_parcours.plus_24_mois"), self.k["plus24"]],
             ],
             [definition("sorties.duree_parcours.moyenne_mois")],
         )
         years = self.evolution_years("duree_moyenne_mois")
         if years:
             self.t["duree"].lignes.insert(2,
-                ["Durée moyenne, année par année", " ; ".join(
+                [f"{self.court('sorties.duree_parcours.moyenne_mois')}, année par année", " ; ".join(
                     f"{y} : {s.moyenne(block['duree_moyenne_mois'], int(block['effectifs']['sorties']), 'mois')}"
                     for y, block, _acc in years)])
         tranches: Mapping[str, int] | None = d.get("tranches")
         if tranches:
             labels = {k: TRANCHES_LIBELLES.get(k, k) for k in tranches}
-            self.distribution("duree_tranches", "Répartition des durées de parcours", tranches, labels, ordered=True,
+            self.distribution("duree_tranches", self.libelle("sorties.duree_parcours.tranches"), tranches, labels,
+                              ordered=True,
                               population=self.pop_sor, base=self.sor(), prefix="duree", cells="tranches", chart=True,
                               vertical=True)
             cells = {k: self.key(f"duree.tranches.{k}") for k in tranches}
@@ -150,13 +149,12 @@ class _Modalites(_Base):
         from cvg_pipeline.indicators.compute import DURABLE_CATEGORY
 
         ps = self.ind["post_sortie"]
-        titre = "Accompagnement post-sortie"
+        titre = self.bloc("post_sortie")
         rows_ps: list[list[object]] = []
         self.ps_sortis: dict[str, Nombre] = {}
         any_nr = False
-        for key, label in ((DURABLE_CATEGORY, self._category_label(DURABLE_CATEGORY)),
-                           ("logement_perenne", f"Accès à un {self.labels('logement')['logement_perenne'].lower()} "
-                                                "pendant le parcours")):
+        for key in (DURABLE_CATEGORY, "logement_perenne"):
+            label = self.court(f"post_sortie.{key}.sortis")
             b: Mapping[str, Any] = ps[key]  # type: ignore[literal-required]
             sortis = self.ps_sortis[key] = self.c(f"ps.{key}.sortis", b["sortis"], f"{titre} · {label} · sorti·es")
             contactes = self.rate(f"ps.{key}.contactes", b["contactes"], f"{titre} · {label} · contacté·es", sortis)
@@ -175,8 +173,8 @@ class _Modalites(_Base):
             stabilises = self.rate(f"ps.{key}.stabilises", b["stabilises"], f"{titre} · {label} · stabilisé·es",
                                    contactes.n)
             rows_ps.append([label, sortis, nr_cell, contactes, stabilises])
-        headers = ["Situation à la sortie", "Sorti·es depuis 6 à 12 mois", NON_RENSEIGNE_LIBELLE,
-                   "Contacté·es (parmi les réponses renseignées)", "Situation stabilisée (parmi les contacté·es)"]
+        headers = ["Situation à la sortie", "Sorti·es depuis 6 à 12 mois",
+                   *(self.court(f"post_sortie.{DURABLE_CATEGORY}.{k}") for k in ("non_renseigne", "contactes", "stabilises"))]
         if not any_nr:
             headers, rows_ps = headers[:2] + headers[3:], [r[:2] + r[3:] for r in rows_ps]
         self.t["post_sortie"] = Tableau(

@@ -25,6 +25,7 @@ from cvg_pipeline.report.sections_base import (
     NON_RENSEIGNE_LIBELLE,
     _Base,
     definition,
+    minuscule,
     sort_keys,
 )
 from cvg_pipeline.report.view import Tableau
@@ -39,29 +40,32 @@ class _Public(_Base):
 
     def effectifs(self) -> None:
         eff, y = self.ind["effectifs"], self.y
-        titre = f"Effectifs {y}"
+        titre = f"{self.bloc('effectifs')} {y}"
+        lib = {k: self.libelle(f"effectifs.{k}") for k in eff}
         _row, cells = self.effectifs_cells("eff", titre, self.ind["effectifs"], self.ind["sorties"]["taux_sorties_dynamiques"],
                                           COST_HEADLINE)
-        debut = self.c("eff.debut", eff["file_active_debut"], f"{titre} · en parcours au 1er janvier", COST_HEADLINE)
+        debut = self.c("eff.debut", eff["file_active_debut"], f"{titre} · {minuscule(lib['file_active_debut'])}",
+                       COST_HEADLINE)
         self.m.total(cells["acc"].key, [debut.key, cells["ent"].key], "accompagné·es = en parcours au 1er janvier + entré·es")
         rows: list[list[object]] = [
-            ["Salarié·es accompagné·es dans l'année", cells["acc"]],
-            ["dont en parcours au 1er janvier", debut],
-            ["dont entré·es dans l'année", cells["ent"]],
-            ["Salarié·es sorti·es dans l'année", cells["sor"]],
-            [f"Salarié·es en parcours au {fr.date_longue(date(y, 12, 31))} (file active)", cells["fin"]],
-            [f"ACI porteurs{self.lib.programme} (au moins un·e salarié·e accompagné·e)", fr.entier(eff["nb_aci"])],
+            [lib["accompagnes"], cells["acc"]],
+            [f"dont {minuscule(lib['file_active_debut'])}", debut],
+            [f"dont {minuscule(lib['entrees'])}", cells["ent"]],
+            [lib["sorties"], cells["sor"]],
+            [lib["file_active_fin"], cells["fin"]],
+            [f"{lib['nb_aci']}{self.lib.programme} (au moins un·e salarié·e accompagné·e)", fr.entier(eff["nb_aci"])],
         ]
         self.t["effectifs"] = Tableau(
             titre, _champ(f"salarié·es des ACI du périmètre, année {y}"), ["", "Effectif"], rows,
-            [f"En parcours au 1er janvier : file active au {fr.date_longue(date(y - 1, 12, 31))}."],
+            [f"{lib['file_active_debut']} : file active au {fr.date_longue(date(y - 1, 12, 31))}."],
         )
         labels = self.labels("supports")
         sup = {k: v for k, v in eff["nb_aci_par_support"].items() if k != NON_RENSEIGNE or v}
         aci = Secret(0)  # ACI are public organisations, listed by name in the report: not masked
         order = sort_keys(sup, ordered=False)
+        titre_supports = self.libelle("effectifs.nb_aci_par_support")
         self.t["supports"] = Tableau(
-            "ACI par support d'activité",
+            titre_supports,
             _champ(f"ACI ayant accompagné au moins un·e salarié·e en {y}", f"{fr.entier(eff['nb_aci'])} ACI"),
             ["Support d'activité", "ACI", "Part des ACI"],
             [[labels.get(k, k), fr.entier(sup[k]), aci.part(sup[k], eff["nb_aci"])] for k in order],
@@ -71,40 +75,42 @@ class _Public(_Base):
         from cvg_pipeline.report.charts import Barre
 
         barres = [Barre(labels.get(k, k), float(sup[k]), fr.entier(sup[k])) for k in order]
-        self.bars_chart("supports", "Nombre d'ACI par support d'activité", barres, pourcentages=False,
+        self.bars_chart("supports", f"{titre_supports} (nombre d'ACI)", barres, pourcentages=False,
                         couleur=charts.VERT)
 
     def profil(self) -> None:
         """In the 2023 report's order: nationalité, réfugié·es, âge, sexe, orienteurs (and their evolution),
         orienté·es depuis PHC, TS extérieur, formation, RSA, RQTH."""
         p = self.ind["profil"]
-        parts = {key: self.distribution(key, titre, p[key], labels, ordered=key == "age_entree",  # type: ignore[literal-required]
+        parts = {key: self.distribution(key, self.libelle(f"profil.{key}"), p[key], labels,  # type: ignore[literal-required]
+                                        ordered=key == "age_entree",
                                         column="annee_naissance" if key == "age_entree" else key)
-                 for key, titre, labels in (
-                     ("nationalite", self.column_label("nationalite"), self.labels("nationalite")),
-                     ("age_entree", "Âge à l'entrée", {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}),
-                     ("sexe", self.column_label("sexe"), self.labels("sexe")))}
+                 for key, labels in (
+                     ("nationalite", self.labels("nationalite")),
+                     ("age_entree", {**AGE_LIBELLES, NON_RENSEIGNE: NON_RENSEIGNE_LIBELLE}),
+                     ("sexe", self.labels("sexe")))}
         self.profil_chart(parts)
         self.t["age_entree"].notes.append(definition("profil.age_entree"))
-        self.yes_no_table("refugie", self.column_label("refugie"),
-                          [("profil.refugie", self.column_label("refugie"), p["refugie"], "refugie")])
+        self.yes_no_alone("refugie")
         labels = self.labels("orienteur")
-        self.distribution("orienteur", "Orienteurs / prescripteurs", p["orienteur"], labels, ordered=False,
+        self.distribution("orienteur", self.libelle("profil.orienteur"), p["orienteur"], labels, ordered=False,
                           column="orienteur", chart=True)
-        self.evolution_distribution("orienteur", "Évolution des orienteurs / prescripteurs", labels, ordered=False)
+        self.evolution_distribution("orienteur", labels, ordered=False)
         self.orientes_phc(labels)
-        self.yes_no_table("ts_exterieur", self.column_label("ts_exterieur"),
-                          [("profil.ts_exterieur", self.column_label("ts_exterieur"), p["ts_exterieur"], "ts_exterieur")])
-        self.distribution("niveau_formation", "Niveau de formation en France", p["niveau_formation"],
+        self.yes_no_alone("ts_exterieur")
+        self.distribution("niveau_formation", self.libelle("profil.niveau_formation"), p["niveau_formation"],
                           self.labels("niveau_formation"), ordered=True, column="niveau_formation")
         self.t["niveau_formation"].notes.append(
             "Niveaux : 1-2 pas de formation ; 3 CAP, BEP ; 4 bac ; 5-8 supérieur au bac."
         )
-        self.yes_no_table("formation_etranger", self.column_label("formation_etranger"),
-                          [("profil.formation_etranger", self.column_label("formation_etranger"),
-                            p["formation_etranger"], "formation_etranger")])
+        self.yes_no_alone("formation_etranger")
         self.yes_no_table("rsa_rqth", "RSA et RQTH à l'entrée",
-                          [(f"profil.{k}", self.column_label(k), p[k], k) for k in ("rsa", "rqth")])
+                          [(f"profil.{k}", self.libelle(f"profil.{k}"), p[k], k) for k in ("rsa", "rqth")])
+
+    def yes_no_alone(self, key: str) -> None:
+        """A yes/no figure of the profile in a table of its own, captioned with its label."""
+        libelle = self.libelle(f"profil.{key}")
+        self.yes_no_table(key, libelle, [(f"profil.{key}", libelle, self.ind["profil"][key], key)])  # type: ignore[literal-required]
 
     def profil_chart(self, parts: Mapping[str, Mapping[str, Part]]) -> None:
         """Sexe, âge and nationalité in one chart (one group each, at full width)."""
@@ -113,8 +119,9 @@ class _Public(_Base):
         groupes = [(self.t[key].titre, [self.barre(str(row[0]), parts[key][k]) for row, k in
                                          zip(self.t[key].lignes, self.orders[key], strict=True)])
                    for key in ("nationalite", "age_entree", "sexe")]
+        noms = ", ".join(minuscule(self.t[key].titre) for key in ("nationalite", "age_entree", "sexe"))
         self.figure(
-            "profil", "Profil des salarié·es accompagné·es : nationalité, âge à l'entrée, sexe (en % des accompagné·es)",
+            "profil", f"{self.bloc('profil')} : {noms} (en % des accompagné·es)",
             lambda alt: charts.panneaux("profil", alt + " — " + " ; ".join(self.describe(t, b) for t, b in groupes),
                                         groupes),
         )
@@ -129,7 +136,7 @@ class _Public(_Base):
         for y, block, acc in self.evolution_years("orienteur"):
             dist = block["orienteur"]
             n = self.c(self.year_key(y, f"profil.orienteur.{phc}"), int(dist.get(phc, 0)),
-                       f"Orienteurs {y} · {labels[phc]}")
+                       f"{self.libelle('profil.orienteur')} {y} · {labels[phc]}")
             rows.append([str(y), n, self.part(n, acc)])
             counts.append(n)
         if not rows:
@@ -138,7 +145,7 @@ class _Public(_Base):
                    [("Orienté·es depuis PHC", counts)], pourcentages=False)
         self.t["orientes_phc"] = Tableau(
             "Salarié·es orienté·es depuis Premières Heures en Chantier (PHC)",
-            _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"),
+            _champ(f"{self.population('profil.orienteur', 'chaque année')}, sur les mêmes fichiers de reporting"),
             ["Année", "Salarié·es orienté·es depuis PHC", "Part des accompagné·es"], rows)
 
     def difficultes(self) -> None:
@@ -146,15 +153,14 @@ class _Public(_Base):
         from cvg_pipeline.indicators.compute import CUMUL_MAX, CUMUL_MIN
 
         p = self.ind["profil"]
-        self.distribution("duree_sans_emploi", "Durée sans emploi à l'entrée", p["duree_sans_emploi"],
+        self.distribution("duree_sans_emploi", self.libelle("profil.duree_sans_emploi"), p["duree_sans_emploi"],
                           self.labels("duree_sans_emploi"), ordered=True, column="duree_sans_emploi")
         logement = self.labels("logement")
-        self.distribution("logement_entree", "Situation logement à l'entrée", p["logement_entree"], logement,
+        self.distribution("logement_entree", self.libelle("profil.logement_entree"), p["logement_entree"], logement,
                           ordered=True, column="logement_entree", chart=True)
-        self.evolution_distribution("logement_entree", "Évolution de la situation logement à l'entrée", logement,
-                                    ordered=True)
-        self.distribution("parcours_rue", "Parcours de rue", p["parcours_rue"], self.labels("parcours_rue"),
-                          ordered=True, column="parcours_rue")
+        self.evolution_distribution("logement_entree", logement, ordered=True)
+        self.distribution("parcours_rue", self.libelle("profil.parcours_rue"), p["parcours_rue"],
+                          self.labels("parcours_rue"), ordered=True, column="parcours_rue")
         labels = self.difficulty_labels()
         diffs = p["difficultes_entree"]
         rows: list[list[object]] = []
@@ -167,12 +173,12 @@ class _Public(_Base):
         headers = ["Difficulté", "Oui", "Non", NON_RENSEIGNE_LIBELLE, "Part des « oui » (oui / renseigné)"]
         if all(v["non_renseigne"] == 0 for v in diffs.values()):
             headers, rows = headers[:3] + headers[4:], [r[:3] + r[4:] for r in rows]
-        self.t["difficultes_entree"] = Tableau(
-            "Difficultés rencontrées à l'entrée", _champ_de(self.pop_acc, self.base_acc()), headers, rows)
-        self.bars_chart("difficultes_entree", "Part des salarié·es accompagné·es rencontrant chaque difficulté à l'entrée",
+        titre = self.libelle("profil.difficultes_entree.{difficulte}")
+        self.t["difficultes_entree"] = Tableau(titre, _champ_de(self.pop_acc, self.base_acc()), headers, rows)
+        self.bars_chart("difficultes_entree", f"{titre} (en % des accompagné·es)",
                         [self.barre(labels.get(k, k), parts[k]) for k in parts])
         nb = p["nb_difficultes"]
-        titre = "Nombre de difficultés par salarié·e"
+        titre = self.libelle("profil.nb_difficultes")
         cells_nb = self.counts("nbdiff", titre, nb, {}, self.acc())
         parts_nb = {k: self.part(n, self.acc()) for k, n in cells_nb.items()}
         # a reader adds the « Oui » of every difficulty: Σ Oui = Σ j × (people with j difficulties)
@@ -184,21 +190,23 @@ class _Public(_Base):
         self.m.total(taux_cumul.n.key, [n.key for k, n in cells_nb.items()
                                         if k.isdigit() and CUMUL_MIN <= int(k) <= CUMUL_MAX], "cumul 3 à 7")
         self.k["cumul"] = taux_cumul
+        cumul_libelle = self.libelle("profil.cumul_3_a_7_difficultes")
+        court = self.court("profil.nb_difficultes")
         self.t["nb_difficultes"] = Tableau(
-            titre, _champ_de(self.pop_acc, self.base_acc()), ["Nombre de difficultés", "Effectif", "Part"],
+            titre, _champ_de(self.pop_acc, self.base_acc()), [court, "Effectif", "Part"],
             [[k, cells_nb[k], parts_nb[k]] for k in nb],
-            [_Texte(lambda: f"Salarié·es cumulant de {CUMUL_MIN} à {CUMUL_MAX} difficultés : {taux_cumul}.")],
+            [_Texte(lambda: f"{cumul_libelle} : {taux_cumul}.")],
         )
-        self.bars_chart("nb_difficultes", "Nombre de difficultés à l'emploi par salarié·e accompagné·e (en %)",
-                        [self.barre(k, parts_nb[k]) for k in nb], vertical=True,
-                        titre_x="Nombre de difficultés à l'entrée")
+        self.bars_chart("nb_difficultes", f"{titre} (en % des accompagné·es)",
+                        [self.barre(k, parts_nb[k]) for k in nb], vertical=True, titre_x=court)
 
-    def evolution_distribution(self, field_name: str, titre: str, labels: Mapping[str, str], ordered: bool) -> None:
+    def evolution_distribution(self, field_name: str, labels: Mapping[str, str], ordered: bool) -> None:
         """A distribution over each year's accompagné·es: effectif and part per year (the 2023 report shows
         both, « en % » and « en valeurs »)."""
         years = self.evolution_years(field_name)
         if not years:
             return
+        titre = self.titre_evolution([y for y, _b, _a in years], self.libelle(f"profil.{field_name}"))
         cells: dict[int, dict[str, Nombre]] = {}
         for y, block, acc in years:
             dist = {k: int(v) for k, v in block[field_name].items() if k != NON_RENSEIGNE or v}
@@ -225,6 +233,6 @@ class _Public(_Base):
         self.trend(f"evo_{field_name}", f"{titre} (en % des accompagné·es)", [y for y, _b, _a in years], series)
         headers = ["Modalité", *(h for y, _b, _a in years for h in (f"{y} effectif", f"{y} part"))]
         self.t[f"evo_{field_name}"] = Tableau(
-            titre, _champ("salarié·es accompagné·es chaque année, sur les mêmes fichiers de reporting"), headers, rows)
+            titre, _champ(f"{self.population('profil.orienteur', 'chaque année')}, sur les mêmes fichiers de reporting"), headers, rows)
 
 
