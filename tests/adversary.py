@@ -156,6 +156,7 @@ class Facts:
         self.labels: dict[str, str] = {}
         self.rows: list[tuple[Expr, float, float]] = []  # lo ≤ expr ≤ hi
         self.named: dict[str, Expr] = {}
+        self.shares = 0  # shares read as facts (`share`)
 
     def tok(self, token: str, where: str) -> Expr | None:
         """A published count: a constant, or a fresh unknown for « < 5 » / « s »; None for anything else."""
@@ -202,6 +203,22 @@ class Facts:
 
     def le(self, small: Expr | None, big: Expr | None) -> None:
         self.relate([(1.0, small), (-1.0, big)], float("-inf"), 0.0)
+
+    def share(self, token: str, n: Expr | None, base: Expr | None) -> None:
+        """A share « p % » of n over base, rounded to a whole percent: (p − ½) % · base ≤ n ≤ (p + ½) % · base
+        (« < 1 % »: 0 < n ≤ ½ % · base); « n.s. » tells nothing."""
+        token = token.replace(NNBSP, "").replace(NBSP, " ").strip()
+        m = re.fullmatch(r"(<\s*)?(\d+) %", token)
+        if not m:
+            return
+        self.shares += 1
+        p = 0 if m.group(1) else int(m.group(2))
+        if base is not None and set(base) == {""}:  # a known base: the integers of the interval
+            b = int(base[""])
+            self.relate([(1.0, n)], -(-(2 * p - 1) * b // 200), ((2 * p + 1) * b - 1) // 200)
+            return
+        self.relate([(1.0, n), (-(p - 0.5) / 100, base)], 0.0, float("inf"))
+        self.relate([(1.0, n), (-(p + 0.5) / 100, base)], float("-inf"), 0.0)
 
 
 def _base_name(table: Table) -> str | None:
@@ -321,9 +338,17 @@ def facts(pub: Published, seuil: int, annee: int) -> Facts:
                 if cat:
                     f.total(f.named.get(f"cat:{cat}"), parts)
         elif t.titre.startswith("Situation logement : de l'entrée"):
-            grid = [[f.tok(c, f"{where} · {row[0]} → {h}") for c, h in zip(row[1:], heads[1:], strict=True)]
-                    for row in t.lignes]
+            # the last column and row: each entry and exit situation's share of the base (the chart's bars)
+            shares = heads[-1] == "Part à l'entrée"
+            inner, cats = (t.lignes[:-1], heads[1:-1]) if shares else (t.lignes, heads[1:])
+            grid = [[f.tok(c, f"{where} · {row[0]} → {h}") for c, h in zip(row[1:], cats, strict=False)]
+                    for row in inner]
             f.total(f.named.get("log.base"), [c for row in grid for c in row])
+            if shares:
+                for i, row in enumerate(inner):
+                    f.share(row[-1], _sum(grid[i]), f.named.get("log.base"))
+                for j, text in enumerate(t.lignes[-1][1:len(cats) + 1]):
+                    f.share(text, _sum([r[j] for r in grid]), f.named.get("log.base"))
             size = len(grid)
             last = size - 1
             cells = {(i, j): grid[i][j] for i in range(size) for j in range(size)}

@@ -482,7 +482,8 @@ def flux_logement(nom: str, description: str, categories: Sequence[str], entree:
     the order given (the most precarious first), joined by bands that show how each category's share moved;
     the legend gives each category's share at entry → at exit.
 
-    The Barre values are shares in % of each bar's base. A value that is not drawn (None: hidden by the secret
+    The Barre values are shares in % of each bar's base; a bar whose shares are all drawn is scaled to 100 (the
+    shares rounded to a whole percent may add up to 99 or 101). A value that is not drawn (None: hidden by the secret
     statistique) is pooled with the others of its bar into one hatched grey segment « masqué » at the bar's
     end: its width is 100 − the shares drawn, which the published total already gives, never a hidden share
     alone when two are hidden; the bands are then left out for that bar's hidden categories.
@@ -504,20 +505,24 @@ def flux_logement(nom: str, description: str, categories: Sequence[str], entree:
         for i, (_, barres) in enumerate(lignes):
             x = 0.0
             row: list[tuple[float, float] | None] = []
-            for couleur, b in zip(couleurs, barres, strict=True):
-                if b.valeur is None:
+            valeurs = [b.valeur for b in barres]
+            total = sum(v for v in valeurs if v is not None)
+            echelle = 100.0 / total if total > 0 and all(v is not None for v in valeurs) else 1.0
+            for couleur, b, v in zip(couleurs, barres, valeurs, strict=True):
+                if v is None:
                     row.append(None)
                     continue
-                ax.barh(y[i], b.valeur, left=x, height=epaisseur, color=couleur, edgecolor="white", linewidth=0.6)
-                if b.valeur >= 7:
-                    ax.text(x + b.valeur / 2, y[i], b.etiquette, ha="center", va="center", fontsize=8,
+                largeur = v * echelle
+                ax.barh(y[i], largeur, left=x, height=epaisseur, color=couleur, edgecolor="white", linewidth=0.6)
+                if largeur >= 7:
+                    ax.text(x + largeur / 2, y[i], b.etiquette, ha="center", va="center", fontsize=8,
                             color="#ffffff" if _sombre(couleur) else TEXTE)
-                row.append((x, x + b.valeur))
-                x += b.valeur
-            if any(b.valeur is None for b in barres):
+                row.append((x, x + largeur))
+                x += largeur
+            if any(v is None for v in valeurs):
                 ax.barh(y[i], max(100.0 - x, 0.0), left=x, height=epaisseur, color="#eeeeee", hatch="///",
                         edgecolor="#9aa3ab", linewidth=0.0)
-            if all(b.valeur is None for b in barres):  # nothing drawn: say why on the bar
+            if all(v is None for v in valeurs):  # nothing drawn: say why on the bar
                 ax.text(50, y[i], "non représenté (secret statistique)", ha="center", va="center", fontsize=8.5,
                         color="#444444", fontstyle="italic",
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 2})

@@ -160,6 +160,8 @@ class Nombre(Affiche):
         return self.cell.key
 
     def texte(self) -> str:
+        if not self.cell.exact and self.cell.hidden:  # a count published only as a share: « n.s. »
+            return NS
         if self.cell.status == PRIMARY and not self.cell.vague:
             return f"<{fr.NBSP}{self.seuil}"
         if self.cell.hidden:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cvg_pipeline.fr import pourcentage_valeur
 from cvg_pipeline.report.secret.model import (
     COST_HEADLINE,
     COST_MARGIN,
@@ -12,14 +13,12 @@ from cvg_pipeline.report.secret.model import (
 )
 from cvg_pipeline.report.secret_cells import (
     NON_RENSEIGNE,
-    NS,
     Nombre,
     Part,
     Taux,
     _champ,
     _champ_de,
     _Texte,
-    pourcentage,
 )
 from cvg_pipeline.report.sections_base import (
     DYNAMIQUES,
@@ -168,17 +167,41 @@ class _Impact(_Base):
         cells = {(a, b): self.c(f"log.m.{a}.{b}", n, f"{titre} · {labels.get(a, a)} → {labels.get(b, b)}")
                  for a, row in matrice.items() for b, n in row.items()}
         self.m.total(base.key, [n.key for n in cells.values()], f"{titre} : total")
+        # The margins over the matrix's population: each entry situation (a row) and each exit situation (a
+        # column), published only as shares rounded to a whole percent — the table's « Part » column and row,
+        # the chart's bars —, never as counts (`secret.model`: ``exact=False``); the secret statistique shows
+        # each share only when the audit holds with it (`secret.suppress.reveal`), never at a table's expense.
+        def margin(key: str, value: int, label: str) -> Nombre:
+            cell = self.m.cell(self.key(key), value, f"{self.lib.partie}{titre} · {label}", exact=False)
+            return Nombre(cell, self.s.seuil)
+
+        entree = {a: margin(f"log.mat.entree.{a}", sum(int(n) for n in row.values()),
+                            f"{labels.get(a, a)} → ensemble") for a, row in matrice.items()}
+        sortie_m = {b: margin(f"log.mat.sortie.{b}", sum(int(row[b]) for row in matrice.values()),
+                              f"ensemble → {labels.get(b, b)}") for b in exits}
+        for a, n in entree.items():
+            self.m.total(n.key, [cells[a, b].key for b in exits], f"{titre} : ligne {a}")
+        for b, n in sortie_m.items():
+            self.m.total(n.key, [cells[a, b].key for a in matrice], f"{titre} : colonne {b}")
+        self.m.total(base.key, [n.key for n in entree.values()], f"{titre} : Σ entrées")
+        self.m.total(base.key, [n.key for n in sortie_m.values()], f"{titre} : Σ sorties")
         if sortie is not None and hors_neutres is not None:  # a column is part of its exit situation
             for b in exits:
                 if self.has(f"log.sortie.{b}"):
-                    self.m.at_most([n.key for (_a, b2), n in cells.items() if b2 == b],
-                                   [self.key(f"log.sortie.{b}")], f"logement : colonne {b} ≤ sortie")
+                    self.m.at_most([sortie_m[b].key], [self.key(f"log.sortie.{b}")], f"logement : colonne {b} ≤ sortie")
+        parts_entree = {a: self.part(n, base) for a, n in entree.items()}
+        parts_sortie = {b: self.part(n, base) for b, n in sortie_m.items()}
+        # in the table as text: the margins are no figure of `cvg indicators`, so no row of `cvg export`
+        # (which reads the counts of the tables' `Part`s); the export publishes less, never more
+        texte_entree = {a: _Texte(p.texte) for a, p in parts_entree.items()}
+        texte_sortie = {b: _Texte(p.texte) for b, p in parts_sortie.items()}
         self.t["logement_matrice"] = Tableau(
             titre, _champ_de(pop, base_text),
-            ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits)],
-            [[labels.get(a, a), *(cells[a, b] for b in row)] for a, row in matrice.items()],
-            ["Lecture : chaque case compte les salarié·es sorti·es passé·es de la situation de la ligne à celle "
-             "de la colonne ; au-dessus de la diagonale, la situation s'améliore."],
+            ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits), "Part à l'entrée"],
+            [*([labels.get(a, a), *(cells[a, b] for b in row), texte_entree[a]] for a, row in matrice.items()),
+             ["Part à la sortie", *(texte_sortie[b] for b in exits), ""]],
+            ["Lecture : de la situation de la ligne (entrée) à celle de la colonne (sortie) ; au-dessus de la "
+             "diagonale, elle s'améliore."],
         )
 
         def rank(k: str) -> int:
@@ -207,25 +230,23 @@ class _Impact(_Base):
         self.evolution_logement(ameliore)
         from cvg_pipeline.report import charts
 
-        rows = list(matrice.items())
+        names = [labels.get(a, a) for a in matrice]
 
-        def share(group: list[Nombre]) -> Barre:
-            """A row's or a column's share of the base: drawn only when every cell of it is shown."""
+        def bar(part: Part) -> Barre:
+            """A margin's share as the table shows it: the bar is as long as the rounded percentage it is
+            labelled with (its exact length would give the count back), none when the share is « n.s. »."""
             from cvg_pipeline.report.charts import Barre
 
-            total = sum(n.cell.value for n in group)
-            visible = base.cell.value > 0 and not base.cell.hidden and all(not n.cell.hidden for n in group)
-            value = 100.0 * total / base.cell.value if visible else None
-            return Barre("", value, pourcentage(total, base.cell.value) if value is not None else NS)
+            return Barre("", lambda: float(pourcentage_valeur(part.n.value, part.base.value)) if part.visible()
+                         else None, part)
 
         def draw(alt: str) -> str:
-            entree = [share([cells[a, b] for b in exits]) for a, _ in rows]
-            sortie_ = [share([cells[a, b] for a, _ in rows]) for b in exits]
-            names = [labels.get(a, a) for a, _ in rows]
-            desc = " ; ".join(f"{c} : {e.etiquette} → {x.etiquette}" for c, e, x in zip(names, entree, sortie_, strict=True))
-            return charts.flux_logement("logement", f"{alt} — {desc}.", names, entree, sortie_)
+            entree_ = [bar(parts_entree[a]) for a in matrice]
+            sortie_ = [bar(parts_sortie[b]) for b in exits]
+            desc = " ; ".join(f"{c} : {e.etiquette} → {x.etiquette}" for c, e, x in zip(names, entree_, sortie_, strict=True))
+            return charts.flux_logement("logement", f"{alt} — {desc}.", names, entree_, sortie_)
 
-        self.figure("logement_matrice", f"{titre} (en % des sorti·es dont les deux sont connues)", draw)
+        self.figure("logement_matrice", f"{titre} (en % des mêmes salarié·es sorti·es)", draw)
 
     def sante(self) -> None:
         sa = self.ind["sante"]

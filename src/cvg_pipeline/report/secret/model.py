@@ -3,7 +3,10 @@
 A `Cell` is one count of the report (a variable of the adversary's problem), identified by a semantic key
 (``profil.sexe.femme``): the same key shown twice — a key figure and a table's total, a rate's base and a
 table's row — is one variable. A cell may be unpublished (``published=False``): a quantity the relations
-mention but the report never shows (an adversary's unknown from the start).
+mention but the report never shows (an adversary's unknown from the start). A cell may be published only as a
+share (``exact=False``): the report shows its percentage of a base, rounded to a whole percent (a chart's
+bar, a table's « Part » column), never the count itself — for the adversary it is an unknown bound by that
+share while it is shown, and only known to be at least 1 once hidden (the share is then « n.s. »).
 
 A `Relation` is ``lo ≤ Σ coef · cell ≤ hi``: an equality (a distribution sums to its base, Oui + Non +
 Non renseigné = base, territoires sum to the national row), an inequality (a rate's count is at most its
@@ -39,10 +42,16 @@ class Cell:
     weight: float = COST_ORDINARY
     status: str = FREE
     vague: bool = False  # a primary cell shown « s » rather than « < seuil »: see `suppress`
+    exact: bool = True  # False: published only as a rounded share of a base (see the module's docstring)
 
     @property
     def hidden(self) -> bool:
         return self.status != FREE
+
+    @property
+    def known(self) -> bool:
+        """The adversary knows this count exactly: it is published as a number and shown."""
+        return self.published and self.exact and not self.hidden
 
     @property
     def cost(self) -> float:
@@ -90,16 +99,18 @@ class Model:
 
     # -- declaring ----------------------------------------------------------------------------------------
     def cell(self, key: str, value: int, label: str, *, weight: float = COST_ORDINARY,
-             published: bool = True) -> Cell:
-        """Declare (or find) a cell; a second declaration may raise its weight or publish it."""
+             published: bool = True, exact: bool = True) -> Cell:
+        """Declare (or find) a cell; a second declaration may raise its weight or publish it (`exact`: as a
+        number, not only as a share)."""
         found = self.cells.get(key)
         if found is None:
-            found = self.cells[key] = Cell(key, int(value), label, published, weight)
+            found = self.cells[key] = Cell(key, int(value), label, published, weight, exact=exact)
         else:
             if found.value != value:
                 raise ValueError(f"cell {key}: two values ({found.value}, {value})")
             found.weight = max(found.weight, weight)
             found.published = found.published or published
+            found.exact = found.exact or exact
         return found
 
     def relation(self, terms: Iterable[tuple[str, int]], lo: float, hi: float, name: str = "") -> None:
@@ -134,7 +145,10 @@ class Model:
 
     # -- reading ------------------------------------------------------------------------------------------
     def hidden(self) -> list[Cell]:
-        return [c for c in self.cells.values() if c.published and c.hidden]
+        """The hidden counts the audit protects: every hidden published count, but a count published only as
+        a share that the secondary secret hides (at least the seuil: it was hidden to protect others, its share
+        shown « n.s. », and it may stay derivable like any free count)."""
+        return [c for c in self.cells.values() if c.published and c.hidden and (c.exact or c.status == PRIMARY)]
 
     def published_shares(self) -> list[Share]:
         """Shares shown in the report: both their count and their base are free, the base not 0."""
@@ -155,6 +169,13 @@ class Model:
                 p = self.percent[values] = pourcentage_valeur(*values)
             out.append(Relation(((s.n, 200), (s.base, -(2 * p - 1))), 0, float("inf"), f"part {s.n}"))
             out.append(Relation(((s.n, 200), (s.base, -(2 * p + 1))), float("-inf"), 0, f"part {s.n}"))
+            base = self.cells[s.base]
+            if not self.cells[s.n].exact and base.known:
+                # a count known only through its share of a known base: the integers of that interval (the
+                # LP would not round them; over a base of 100, « 40 % » is exactly 40), half-up rounding
+                # excluding the upper end: 200·n ≥ (2p − 1)·base and 200·n < (2p + 1)·base
+                lo, hi = -(-(2 * p - 1) * base.value // 200), ((2 * p + 1) * base.value - 1) // 200
+                out.append(Relation(((s.n, 1),), max(lo, 0), hi, f"part {s.n} (entiers)"))
         return out
 
     def all_relations(self) -> list[Relation]:

@@ -15,6 +15,9 @@
    them — the total first — is shown « s » instead (`Cell.vague`: the reader then only knows it is not 0).
    The same is done rather than hide a headline figure (effectifs, the national row) when nothing else is
    left. When nothing is left at all, the cell stays as it is and the audit says so (`cvg report --audit`).
+4. The counts published only as a share (`Cell.exact`, a chart's bars) are hidden through steps 1 to 3 — the
+   tables are protected as if those shares were not published — then `reveal` shows each one the audit
+   allows, the largest first.
 """
 
 from __future__ import annotations
@@ -34,9 +37,27 @@ MAX_ROUNDS = 500
 
 
 def primary(model: Model) -> None:
+    """Step 1; and every count published only as a share starts hidden (see `reveal`)."""
     for cell in model.cells.values():
         cell.status = PRIMARY if cell.published and 0 < cell.value < model.seuil else FREE
+        if cell.published and not cell.exact and cell.value >= model.seuil:
+            cell.status = SECONDARY
         cell.vague = False
+
+
+def reveal(model: Model) -> None:
+    """Step 4: show the shares of the counts published only as a share (a chart's bars, `Cell.exact`) that the
+    audit allows, largest first: each is shown only if every hidden count of its component keeps the width
+    `required_width` asks with it (and with the shares shown before it). Steps 1 to 3 protect the tables as if
+    no such share were published, so these shares never cost a figure of a table."""
+    shares = sorted((c for c in model.cells.values() if not c.exact and c.published and c.status == SECONDARY),
+                    key=lambda c: -c.value)
+    for cell in shares:
+        cell.status = FREE
+        root, useful = components(model, model.all_relations())
+        around = [c.key for c in model.hidden() if root.get(c.key) == root[cell.key]]
+        if any(exposure(model, around, parts=(root, useful)).values()):
+            cell.status = SECONDARY
 
 
 def _candidates(model: Model, relations: list[Relation]) -> list[Cell]:
@@ -68,8 +89,8 @@ def _touching(model: Model) -> dict[str, int]:
 
 def close(model: Model, order: dict[str, int]) -> None:
     """Step 2: no equality of published cells holds exactly one hidden cell (headline figures aside)."""
-    equalities = [r for r in model.relations
-                  if r.equality and all(model.cells[k].published for k in r.members())]
+    equalities = [r for r in model.relations  # of counts the report shows (not a count shown as a share only)
+                  if r.equality and all(model.cells[k].published and model.cells[k].exact for k in r.members())]
     changed = True
     while changed:
         changed = False
@@ -87,7 +108,7 @@ def _vague(model: Model, key: str, relations: list[Relation]) -> Cell | None:
     """The primary cell to show « s » instead of « < seuil »: in the relations of `key` (or `key` itself),
     the one of highest cost (a total before its parts)."""
     cells = [model.cells[k] for r in relations if key in r.members() for k in r.members()] + [model.cells[key]]
-    pool = [c for c in cells if c.published and c.status == PRIMARY and not c.vague]
+    pool = [c for c in cells if c.published and c.exact and c.status == PRIMARY and not c.vague]
     return max(pool, key=lambda c: (c.cost, c.key)) if pool else None
 
 
@@ -158,6 +179,7 @@ def protect(model: Model, *, audit: bool = True) -> dict[str, Interval]:
         if not done:  # nothing left to hide or blur around them
             break
         close(model, order)
+    reveal(model)
     return intervals(model) if audit else {}
 
 

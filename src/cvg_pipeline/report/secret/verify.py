@@ -1,11 +1,12 @@
 """The audit: for each hidden count, the interval an adversary can reach from everything published.
 
-The adversary knows every free cell, every relation of the model (`model.Relation`), every published
-share as an interval, that counts are non-negative, that a « < seuil » count (status A) lies in
-1 … seuil − 1, and — more than the report tells, to err on the safe side — that an « s » count of status D
-is at least the seuil (zeros are never hidden; a primary cell shown « s », `Cell.vague`, is only known to
-be at least 1). For each hidden cell we minimise and maximise it under those
-facts with HiGHS (linear programming; the bounds are then rounded inwards to integers, as counts are).
+The adversary knows every free cell (of a cell published only as a share, `Cell.exact`, that share), every
+relation of the model (`model.Relation`), every published share as an interval, that counts are
+non-negative, that a « < seuil » count (status A) lies in 1 … seuil − 1, and — more than the report tells, to
+err on the safe side — that an « s » count of status D is at least the seuil (zeros are never hidden; a
+primary cell shown « s », `Cell.vague`, and a share shown « n.s. » in place of its count, are only known to
+be at least 1). For each hidden cell we minimise and maximise it under those facts with HiGHS (linear
+programming; the bounds are then rounded inwards to integers, as counts are).
 Relations only link cells of one connected component of unknowns, so one small LP is solved per
 component, not one for the whole report.
 
@@ -65,8 +66,10 @@ def cell_bounds(model: Model, key: str, relaxed: bool = False) -> tuple[float, f
     """What the adversary knows of an unknown cell before any relation (`relaxed`: a free cell taken as
     unknown, see `intrinsic`)."""
     cell = model.cells[key]
-    if not cell.published:
+    if not cell.published or (not cell.exact and not cell.hidden):  # never shown, or only as a share
         return 0.0, INF
+    if not cell.exact:  # a share shown « n.s. », whether its count is under the seuil or hidden (A or D)
+        return 1.0, INF
     if cell.status == PRIMARY:
         return 1.0, INF if cell.vague else float(model.seuil - 1)
     if cell.status == SECONDARY:
@@ -79,7 +82,7 @@ def cell_bounds(model: Model, key: str, relaxed: bool = False) -> tuple[float, f
 def components(model: Model, relations: list[Relation], relaxed: bool = False) -> tuple[dict[str, str], list[Relation]]:
     """Union-find over the unknown cells (hidden or unpublished; every cell when `relaxed`) linked by a
     relation; the relations that mention at least one unknown."""
-    parent: dict[str, str] = {k: k for k, c in model.cells.items() if relaxed or c.hidden or not c.published}
+    parent: dict[str, str] = {k: k for k, c in model.cells.items() if relaxed or not c.known}
 
     def find(k: str) -> str:
         while parent[k] != k:
