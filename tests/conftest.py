@@ -34,7 +34,7 @@ COST = {
     "test_store_edges.py": 33.6, "test_annotate.py": 29.7, "test_report_pdf.py": 24.1, "test_safety.py": 20.6,
     "test_extract.py": 19.0, "test_ingest_integrity.py": 17.4, "test_suivi.py": 15.1, "test_demo.py": 15.0,
     "test_bad_files.py": 15.0, "test_streams.py": 14.8, "test_wheel.py": 12.6, "test_inputs_edge.py": 10.1,
-    "test_report_captions.py": 7.7, "test_validate.py": 7.1, "test_indicators_invariants.py": 6.6,
+    "test_flux_logement.py": 12.0, "test_report_captions.py": 7.7, "test_validate.py": 7.1, "test_indicators_invariants.py": 6.6,
     "test_ingest.py": 6.5, "test_crash.py": 6.4, "test_cli_screen.py": 6.2, "test_report_v2.py": 6.1,
     "test_ctrl_c_soak.py": 5.7, "test_interrupts.py": 5.5, "test_identifiers.py": 5.3, "test_cli_indicators.py": 5.1,
     "test_privacy_leaks.py": 5.1, "test_report_browser.py": 4.8, "test_report_files.py": 4.8,
