@@ -82,13 +82,14 @@ golden: $(VENV)/.installed-dev
 ## make soak: the long runs of what `make test` samples (tests/sizes.py): the adversary of the secret statistique
 ## on 20 generated networks (tests/test_secret_adversary.py; `make test`: 3), Ctrl-C at 20 moments of a 100-file
 ## ingest (tests/test_ctrl_c_soak.py; `make test`: 1), SIGKILL at 20 moments of an ingest (tests/test_crash.py;
-## `make test`: 5), Ctrl-C at 10 moments of the writing (tests/test_ingest_integrity.py; `make test`: 3), the
-## PHC report of 3 territoire-years (tests/test_secret_phc.py; `make test`: 1) and cvg export with and without its
-## worker on every perimeter and year (tests/test_export.py; `make test`: national and Lyon, 2 years) (CVG_SOAK=1).
+## `make test`: 5), Ctrl-C at 10 moments of the writing (tests/test_ingest_integrity.py; `make test`: 3), SIGINT
+## and SIGTERM each at 14 moments of a command's start and end (tests/test_interrupts.py; `make test`: 7 each),
+## the PHC report of 3 territoire-years (tests/test_secret_phc.py; `make test`: 1) and cvg export with and without
+## its worker on every perimeter and year (tests/test_export.py; `make test`: national and Lyon, 2 years) (CVG_SOAK=1).
 soak: $(VENV)/.installed-dev
 	CVG_SOAK=1 CVG_SOAK_NETWORKS=20 CVG_SOAK_CTRL_C=20 $(BIN)/pytest -p no:cacheprovider -q -n 2 \
 		tests/test_secret_adversary.py tests/test_ctrl_c_soak.py tests/test_crash.py tests/test_ingest_integrity.py \
-		tests/test_secret_phc.py tests/test_export.py
+		tests/test_interrupts.py tests/test_secret_phc.py tests/test_export.py
 
 ## make captures: render the golden HTML reports (tests/golden/exemples = the demo data) and, after `make demo`,
 ## demo/rapports/*.html to full-page PNG in captures/ with headless Chromium (fails on a console error); then the

@@ -25,21 +25,23 @@ settings.register_profile("ci", max_examples=100, deadline=None)
 settings.register_profile("fuzz", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# Seconds each module took (sum of its tests' durations, `pytest --durations=0` on the 2-core machine at rest,
-# 3 December 2026); a module not listed counts 1 s. Only the order depends on these numbers: a stale entry makes
-# the run a little longer, never wrong.
+# Seconds each module took (sum of its tests' durations, `pytest -n 2 --durations=0` of the whole suite on the
+# 2-core machine, 3 December 2026 at 23:35, loaded by other jobs: about twice what it takes at rest, in the same
+# proportions; test_export and test_extract before their own rework); a module not listed counts 1 s. Only the
+# order depends on these numbers: a stale entry makes the run a little longer, never wrong.
 COST = {
-    "test_real_clients.py": 32.5, "test_export.py": 27.8, "test_ingest_integrity.py": 24.2, "test_suivi.py": 23.0,
-    "test_annotate.py": 17.7, "test_report.py": 17.4, "test_bad_files.py": 11.0, "test_store_edges.py": 16.8,
-    "test_safety.py": 13.9, "test_cli_screen.py": 12.5, "test_extract.py": 11.5,
-    "test_indicators_invariants.py": 11.0, "test_secret_adversary.py": 10.7, "test_identifiers.py": 10.7,
-    "test_report_pdf.py": 9.9, "test_streams.py": 8.6, "test_inputs_edge.py": 8.5, "test_crash.py": 8.5,
-    "test_store_init.py": 7.3, "test_wheel.py": 7.1, "test_interrupts.py": 7.1, "test_ingest.py": 6.4,
-    "test_ctrl_c_soak.py": 6.2, "test_report_files.py": 6.1, "test_schema_growth.py": 5.6, "test_demo.py": 5.4,
-    "test_validate.py": 5.3, "test_store_paths.py": 5.0, "test_privacy_leaks.py": 4.7, "test_store_safety.py": 4.5,
-    "test_template.py": 4.3, "test_parsers_hypothesis.py": 3.8, "test_secret_phc.py": 3.7,
-    "test_store_index.py": 3.5, "test_examples.py": 3.3, "test_fuzz.py": 3.2, "test_cli_french.py": 2.4,
-    "test_report_browser.py": 2.2, "test_locking.py": 2.2,
+    "test_export.py": 221.6, "test_real_clients.py": 79.1, "test_report.py": 70.1, "test_secret_adversary.py": 37.9,
+    "test_store_edges.py": 33.6, "test_annotate.py": 29.7, "test_report_pdf.py": 24.1, "test_safety.py": 20.6,
+    "test_extract.py": 19.0, "test_ingest_integrity.py": 17.4, "test_suivi.py": 15.1, "test_demo.py": 15.0,
+    "test_bad_files.py": 15.0, "test_streams.py": 14.8, "test_wheel.py": 12.6, "test_inputs_edge.py": 10.1,
+    "test_flux_logement.py": 12.0, "test_report_captions.py": 7.7, "test_validate.py": 7.1, "test_indicators_invariants.py": 6.6,
+    "test_ingest.py": 6.5, "test_crash.py": 6.4, "test_cli_screen.py": 6.2, "test_report_v2.py": 6.1,
+    "test_ctrl_c_soak.py": 5.7, "test_interrupts.py": 5.5, "test_identifiers.py": 5.3, "test_cli_indicators.py": 5.1,
+    "test_privacy_leaks.py": 5.1, "test_report_browser.py": 4.8, "test_report_files.py": 4.8,
+    "test_store_safety.py": 4.6, "test_fuzz.py": 4.5, "test_locking.py": 4.4, "test_template.py": 4.0,
+    "test_examples.py": 4.0, "test_store_paths.py": 3.8, "test_parsers_hypothesis.py": 3.6,
+    "test_store_index.py": 3.1, "test_golden_text.py": 2.9, "test_cli_french.py": 2.6, "test_schema_growth.py": 2.5,
+    "test_cli_ingest.py": 2.4, "test_indicators.py": 2.3, "test_store_init.py": 1.9, "test_error_codes.py": 1.8,
 }
 # Tests that take several seconds on their own, started before the rest of their module.
 LONG = {
@@ -53,6 +55,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", "no") == "load":  # pytest-xdist has made `-n 2` `--dist load`
         config.option.dist = "loadfile"  # a module's tests go to one worker: its fixtures are built once
         config.option.loadscopereorder = False  # keep the order below (longest module first)
+    if not hasattr(config, "workerinput"):  # once per run: in the controller, or in a run without workers
+        _compile_sources()
+
+
+def _compile_sources() -> None:
+    """The `cvg` processes the tests start (a couple of hundred: signals, concurrency, streams, the entry
+    point) import cvg_pipeline from its sources. Under PYTHONDONTWRITEBYTECODE (set in many containers)
+    Python never writes their bytecode, so each process compiled every module it imports again (~70 ms of
+    its start). They are compiled once per run instead, into the usual __pycache__ folders next to the
+    sources (ignored by git; an unchanged module is not rewritten)."""
+    import compileall
+    import importlib.util
+    import sys
+
+    if not sys.flags.dont_write_bytecode:
+        return  # Python writes them itself, at the first import
+    spec = importlib.util.find_spec("cvg_pipeline")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        compileall.compile_dir(folder, quiet=2)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -45,9 +45,16 @@ def once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[
             yield folder, False
 
 
-def _cvg(*args: str | Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, check=False)
+def _cvg(*args: str | Path, process: bool = False) -> None:
+    """`cvg ARGS` through cli.main in this process (tests/inprocess.py), or as `python -m cvg_pipeline` with
+    `process` (an ingest of 32 files or more starts its fork server and reading worker: its own process)."""
+    if process:
+        done = subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
+                              timeout=600, check=False)
+    else:
+        from tests import inprocess
+
+        done = inprocess.run(*args)
     assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
 
 
@@ -58,7 +65,7 @@ def network70(tmp_path_factory: pytest.TempPathFactory) -> Path:
             subprocess.run([sys.executable, str(EXAMPLES / "generate.py"), "--aci", "70", "--jobs", "1",
                             "--sortie", str(folder / "classeurs")], check=True, capture_output=True, timeout=600)
             _cvg("init", "--store", folder / "cvg.duckdb")
-            _cvg("ingest", "--store", folder / "cvg.duckdb", "--quiet", folder / "classeurs")
+            _cvg("ingest", "--store", folder / "cvg.duckdb", "--quiet", folder / "classeurs", process=True)
     return folder / "cvg.duckdb"
 
 

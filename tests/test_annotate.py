@@ -772,15 +772,11 @@ def test_guide_names_the_copied_sheets(tmp_path: Path, schema: Schema, sheets: t
     assert any(str(c.value).startswith(expected) for c in wb[ERRORS_SHEET]["A"] if c.value)
 
 
-# -- issue 13: real commands in subprocesses ----------------------------------------------------------------------------
+# -- issue 13: real commands, run through cli.main in the test process (tests/inprocess.py) --------------------------------
 def _cvg(cwd: Path, *args: object) -> Any:
-    import os
-    import subprocess
-    import sys
+    from tests import inprocess
 
-    env = {k: v for k, v in os.environ.items() if k != "CVG_STORE"}
-    proc = subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=300, check=False)
+    proc = inprocess.run(*map(str, args), cwd=cwd, env={"CVG_STORE": None})
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

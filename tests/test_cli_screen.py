@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from cvg_pipeline.store.db import create_store
+from tests import inprocess
 from tests.builders import make_siret, structure, valid_row, write_workbook
 from tests.terminal import run_in_pty
 
@@ -25,8 +26,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def cvg(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    """`cvg ARGS` writing to pipes, through cli.main in this process (tests/inprocess.py); a terminal is
+    `in_pty`."""
+    return inprocess.run(*args, cwd=cwd)
 
 
 def in_pty(argv: list[str], columns: int, cwd: Path) -> tuple[int, str]:

@@ -28,7 +28,7 @@ from cvg_pipeline.read.identifiers import PSEUDONYM_VERSION, normalise_column, n
 from cvg_pipeline.schema.load import load_schema
 from cvg_pipeline.store.db import STORE_SCHEMA_VERSION, open_store
 from cvg_pipeline.store.pseudonyms import pseudonymise
-from tests import hostile
+from tests import inprocess
 from tests.builders import SIRET, structure, valid_row, write_workbook
 from tests.storefill import query
 
@@ -141,7 +141,7 @@ SPELLINGS = ["AB-0012", "ＡＢ-００１２", "A\u200bB-0012", "\u200fab-0012\u
 
 
 def cvg(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([hostile.CVG, *args], capture_output=True, text=True, timeout=120)
+    return inprocess.run(*args)  # through cli.main, in this process (tests/inprocess.py)
 
 
 def init_store(store: Path) -> Path:

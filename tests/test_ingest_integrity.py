@@ -1,5 +1,6 @@
-"""`cvg ingest` keeps the store's promises at the edges (issue 13, points 2 to 6), with real `cvg` processes
-(`python -m cvg_pipeline`), real workbooks and a real store, checked afterwards with DuckDB.
+"""`cvg ingest` keeps the store's promises at the edges (issue 13, points 2 to 6), with real workbooks and a real
+store, checked afterwards with DuckDB; real `cvg` processes (`python -m cvg_pipeline`) where a test needs one
+(a hook, a file-size limit, a signal), cli.main in the test process otherwise (tests/inprocess.py).
 
 Two moments cannot be reached from outside a process on purpose: between the hash of a file and its reading
 (point 2), and the COMMIT (point 6). There, the test gives the `cvg` process a `sitecustomize` module (found
@@ -25,7 +26,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests import sizes
+from tests import inprocess, sizes
 from tests.builders import SIRET, SIRET_2, make_siret, open_row, structure, valid_row, write_workbook
 from tests.storefill import lock_is_held
 
@@ -106,8 +107,15 @@ if os.environ.get("CVG_TEST_SIGINT_IN_PARSER"):  # SIGINT while the first workbo
 def cvg(
     *args: str | Path, env: dict[str, str] | None = None, limit: int | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m cvg_pipeline ARGS`; `limit`: RLIMIT_FSIZE of the process (a write past it fails with EFBIG,
-    as on a full disk; SIGXFSZ ignored so that the write returns the error instead of killing)."""
+    """`python -m cvg_pipeline ARGS` when the test needs a process of its own: `env` (the test's
+    `sitecustomize`, see the module docstring) or `limit`, the RLIMIT_FSIZE of the process (a write past it
+    fails with EFBIG, as on a full disk; SIGXFSZ ignored so that the write returns the error instead of
+    killing). Otherwise `cvg ARGS` through cli.main in this process (tests/inprocess.py): the same command,
+    without the start of a process."""
+    if env is None and limit is None:
+        proc = inprocess.run(*args)
+        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+        return proc
 
     def limited() -> None:
         if limit is not None:

@@ -6,7 +6,7 @@ names under « Identité », « Noms », « Salarié », « Bénéficiaire », �
 under « Observations », a column without header, title rows, rows below the table, a second table lower in
 the sheet, extra lines of the Structure sheet, a full birth date typed into « Année de naissance ») and more
 wordings (« NIR », « Date de naissance complète », « Nom de famille », « Adresse postale », « Commentaire »,
-« Remarques »). The real commands run as subprocesses (`python -m cvg_pipeline`): `cvg init`, `cvg ingest`
+« Remarques »). The real commands run through cli.main (tests/inprocess.py): `cvg init`, `cvg ingest`
 (with and without `--json`, `--erreurs` to a folder of the test), `cvg verifier`, `cvg historique`,
 `cvg indicators`, `cvg report`. Then every file they wrote — the store and whatever lies next to it (write-
 ahead log, index, lock), the error workbooks (their bytes and the XML text of every part once unzipped), the
@@ -20,9 +20,6 @@ typed into « Année de naissance » and the cells of a second table.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
+from tests import inprocess
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row
 
 # -- the personal data -----------------------------------------------------------------------------------------
@@ -151,11 +149,10 @@ class Run:
 
 
 def cvg(cwd: Path, *args: object) -> Run:
-    env = {k: v for k, v in os.environ.items() if k != "CVG_STORE"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "cvg_pipeline", *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
-        timeout=300, check=False,
-    )
+    """`cvg ARGS` in `cwd` through cli.main in this process (tests/inprocess.py): its stdout and stderr hold
+    what went through sys.stdout / sys.stderr and what was written straight to descriptors 1 and 2, as the
+    pipes of a process would."""
+    proc = inprocess.run(*map(str, args), cwd=cwd, env={"CVG_STORE": None})
     assert "Traceback" not in proc.stderr, proc.stderr
     return Run([str(a) for a in args], proc.returncode, proc.stdout, proc.stderr)
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from tests import clients
+from tests import clients, inprocess
 from tests.clients import (
     libreoffice_convert,
     measure_charts,
@@ -51,7 +51,6 @@ from tests.networks import once
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-CVG = str(Path(sys.executable).parent / "cvg")
 ANNEE = "2023"
 
 # Printed reports (A4, Chromium 156, measured 2026-12-03, 70 ACI): v1 report national 21 pages, lyon 17; the same
@@ -64,7 +63,9 @@ ERROR_WORKBOOK_MAX_PAGES = 4
 
 
 def cvg(*args: str | Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([CVG, *map(str, args)], capture_output=True, text=True, timeout=600, check=False)
+    """`cvg ARGS` through cli.main in this process (tests/inprocess.py): the clients are the real ones here,
+    not the process that wrote the files."""
+    proc = inprocess.run(*args)
     assert proc.returncode in ok, (args, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     return proc
 
@@ -194,14 +195,13 @@ def test_report_prints_in_chromium(request: pytest.FixtureRequest, src: str, sco
     assert missing == []
 
 
-def test_report_numbers_its_own_pages(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_report_numbers_its_own_pages(request: pytest.FixtureRequest) -> None:
     """Real client: printed without Chromium's header and footer (--no-pdf-header-footer, as a reader who
     unticks them, or a PDF made for the comité), every page of the national report still carries its number
     (« n/N », « n sur N » or « Page n »), from the report's own print stylesheet, and every page but the first
     its running header (the report's title). Fails on main at f59fd3a (no page number in the stylesheet):
     issue 15 point 5."""
-    pdf = tmp_path / "rapport.pdf"
-    assert print_to_pdf(report_of(request, "reseau70", "national"), pdf, header_footer=False) == []
+    pdf, _ = printed_bare(request, "national")
     pages = pdf_text_pages(pdf)
     assert [k for k, text in enumerate(pages, 1) if not page_number_on(text, k, len(pages))] == []
     titre = squeeze(htmllib.unescape(re.search(r"<title>(.*?)</title>",
@@ -213,7 +213,10 @@ def test_report_numbers_its_own_pages(request: pytest.FixtureRequest, tmp_path: 
 A4_HEIGHT, MARGIN_TOP, MARGIN_BOTTOM = 841.92, 16 / 25.4 * 72, 15 / 25.4 * 72
 
 
-def pdf_words(pdf: Path) -> list[list[tuple[float, float, str]]]:
+Words = list[list[tuple[float, float, str]]]  # each printed page's words as (top, bottom, text)
+
+
+def pdf_words(pdf: Path) -> Words:
     """Each page's words as (top, bottom, text), in poppler's reading order (pdftotext -bbox)."""
     xml = subprocess.run([require_client("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True,
                          check=True).stdout
@@ -222,22 +225,44 @@ def pdf_words(pdf: Path) -> list[list[tuple[float, float, str]]]:
             for page in re.findall(r"<page\b.*?</page>", xml, re.S)]
 
 
-def printed(request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> tuple[str, list[list[tuple[float, float, str]]]]:
+@dataclass
+class BarePrints:
+    """The 70-ACI network's reports printed without Chromium's header and footer, once per module (the tests
+    below only read them): scope → (the PDF, its words)."""
+
+    folder: Path
+    made: dict[str, tuple[Path, Words]]
+
+
+@pytest.fixture(scope="module")
+def bare_prints(tmp_path_factory: pytest.TempPathFactory) -> BarePrints:
+    return BarePrints(tmp_path_factory.mktemp("impressions"), {})
+
+
+def printed_bare(request: pytest.FixtureRequest, scope: str) -> tuple[Path, Words]:
+    """The 70-ACI network's report for `scope` printed by Chromium without its header and footer (the first
+    test that asks prints it, the others read the same PDF): the PDF and the words of each printed page."""
+    prints: BarePrints = request.getfixturevalue("bare_prints")
+    if scope not in prints.made:
+        html = report_of(request, "reseau70", scope)
+        pdf = prints.folder / f"{scope}.pdf"
+        assert print_to_pdf(html, pdf, header_footer=False) == []
+        prints.made[scope] = (pdf, pdf_words(pdf))
+    return prints.made[scope]
+
+
+def printed(request: pytest.FixtureRequest, scope: str) -> tuple[str, Words]:
     """The 70-ACI network's report for `scope` (its HTML) printed by Chromium without its header and footer:
     the HTML text and the words of each printed page."""
-    html = report_of(request, "reseau70", scope)
-    pdf = tmp_path / f"{scope}.pdf"
-    assert print_to_pdf(html, pdf, header_footer=False) == []
-    return html.read_text("utf-8"), pdf_words(pdf)
+    return report_of(request, "reseau70", scope).read_text("utf-8"), printed_bare(request, scope)[1]
 
 
 @pytest.mark.parametrize("scope", ["national", "lyon"])
-def test_printed_report_has_no_page_under_a_third_full(request: pytest.FixtureRequest, scope: str,
-                                                      tmp_path: Path) -> None:
+def test_printed_report_has_no_page_under_a_third_full(request: pytest.FixtureRequest, scope: str) -> None:
     """Real client: on the printed report (A4, Chromium), every page but the last has text below the first third
     of its body (the running header and the page number sit in the margins and are not counted). Fails on main
     at e48a71e: parts start a new page whatever the page before holds (the PHC part, the footer alone)."""
-    _, pages = printed(request, scope, tmp_path)
+    _, pages = printed(request, scope)
     third = MARGIN_TOP + (A4_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) / 3
     lowest = [max((y1 for y0, y1, _ in words if y0 >= MARGIN_TOP and y1 <= A4_HEIGHT - MARGIN_BOTTOM), default=0.0)
               for words in pages]
@@ -245,24 +270,24 @@ def test_printed_report_has_no_page_under_a_third_full(request: pytest.FixtureRe
 
 
 @pytest.mark.parametrize("scope", ["national", "lyon"])
-def test_printed_report_is_not_shrunk_to_fit(request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> None:
+def test_printed_report_is_not_shrunk_to_fit(request: pytest.FixtureRequest, scope: str) -> None:
     """Real client: the printed report keeps its type size: the median height of the body's words is at least
     8.8 pt (text at 9-10 pt measures 9.3-10.5; 11 before issue 15). An element wider than the page (a table of
     many columns whose numbers do not wrap, a table beside a chart) makes Chromium shrink EVERY page to fit it:
     7.1-8.2 pt, measured on this branch at c65bf1c, where the national annex table of nine columns did so."""
-    _, pages = printed(request, scope, tmp_path)
+    _, pages = printed(request, scope)
     heights = [y1 - y0 for words in pages for y0, y1, _ in words if y0 >= MARGIN_TOP and y1 <= A4_HEIGHT - MARGIN_BOTTOM]
     assert statistics.median(heights) >= 8.8
 
 
 @pytest.mark.parametrize("scope", ["national", "lyon"])
 def test_printed_figures_have_their_title_above_and_their_table_on_the_same_page(
-        request: pytest.FixtureRequest, scope: str, tmp_path: Path) -> None:
+        request: pytest.FixtureRequest, scope: str) -> None:
     """Real client: on the printed report, each figure's title is on the page of its chart and above it (the chart's
     longest label comes after the title in reading order), and the first table that goes with the chart
     starts on that page too. Fails on main at e48a71e: the title was a caption below the chart, and charts
     printed on another page than their table."""
-    source, pages = printed(request, scope, tmp_path)
+    source, pages = printed(request, scope)
     texts = [squeeze(" ".join(w for _, _, w in words)) for words in pages]
     blocs = [(m.group(1), m.group(2), m.group(3)) for chunk in source.split('<div class="bloc avec-graphique')[1:]
              if (m := re.search(r"<figure>\s*<figcaption>(.*?)</figcaption>.*?(<svg\b.*?</svg>).*?"
@@ -284,11 +309,11 @@ def test_printed_figures_have_their_title_above_and_their_table_on_the_same_page
     assert bad == []
 
 
-def test_table_of_contents_lists_the_parts_and_sections(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_table_of_contents_lists_the_parts_and_sections(request: pytest.FixtureRequest) -> None:
     """The HTML report opens with a table of contents whose entries are, in order, the key figures and every part
     and section heading of the report, each a link to its heading; printed, the first page holds every part's
     entry. Fails on main at e48a71e: no table of contents."""
-    source, pages = printed(request, "national", tmp_path)
+    source, pages = printed(request, "national")
     nav = re.search(r'<nav class="sommaire"[^>]*>(.*?)</nav>', source, re.S)
     assert nav is not None
     entries = re.findall(r'<a href="#([^"]+)">(.*?)</a>', nav.group(1))

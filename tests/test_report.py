@@ -11,7 +11,6 @@ Regenerate with `make golden` (CVG_UPDATE_GOLDEN=1) and review the diff.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -25,7 +24,15 @@ from typer.testing import CliRunner
 from cvg_pipeline.cli import app
 from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
 from cvg_pipeline.report import build as report
-from cvg_pipeline.report.build import NON_CALCULABLE, NS, Secret, build_report, render_report, render_text
+from cvg_pipeline.report.build import (
+    NON_CALCULABLE,
+    NS,
+    Rapport,
+    Secret,
+    build_report,
+    render_report,
+    render_text,
+)
 from cvg_pipeline.schema.load import Schema, load_schema
 from tests.drawing import drawing_only
 from tests.golden_text import Figures, compare, figures_recorded
@@ -49,6 +56,18 @@ def schema() -> Schema:
 
 def sample() -> Indicators:
     return cast(Indicators, json.loads(SAMPLE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def sample_tables(schema: Schema) -> Rapport:
+    """The report of the sample without charts, built once for the tests that only read it."""
+    return build_report(sample(), schema, charts=False)
+
+
+@pytest.fixture(scope="module")
+def sample_html(schema: Schema) -> str:
+    """The HTML report of the sample with every chart, rendered once for the tests that only read it."""
+    return render_text(build_report(sample(), schema), "html")
 
 
 # -- a small deterministic store -------------------------------------------------------------------------
@@ -235,17 +254,17 @@ def test_sample_has_the_shape_of_computed_indicators(store: Path, schema: Schema
 
 
 # -- the view model --------------------------------------------------------------------------------------
-def test_every_table_states_its_population(schema: Schema) -> None:
-    rapport = build_report(sample(), schema, charts=False)
+def test_every_table_states_its_population(sample_tables: Rapport) -> None:
+    rapport = sample_tables
     assert rapport.t
     for key, table in rapport.t.items():
         assert str(table.champ).startswith("Population : "), key
         assert all(len(row) == len(table.entetes) for row in table.lignes), key
 
 
-def test_numbers_come_from_the_indicators(schema: Schema) -> None:
+def test_numbers_come_from_the_indicators(schema: Schema, sample_tables: Rapport) -> None:
     ind = sample()
-    rapport = build_report(ind, schema, charts=False)
+    rapport = sample_tables
     cards = {c.texte: c for c in rapport.cartes}
     dyn = next(c for t, c in cards.items() if "accèdent à l'emploi ou à la formation" in t)
     assert (dyn.valeur, dyn.detail) == (f"49{NBSP}%", "467 / 961")
@@ -256,9 +275,9 @@ def test_numbers_come_from_the_indicators(schema: Schema) -> None:
     assert [c.valeur for c in rapport.cartes][:3] == [f"3{NNBSP}448", f"1{NNBSP}601", f"1{NNBSP}205"]
 
 
-def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
+def test_territoire_names_come_from_the_schema(schema: Schema, sample_tables: Rapport) -> None:
     ind = sample()
-    rapport = build_report(ind, schema, charts=False)
+    rapport = sample_tables
     names = [row[0] for row in rapport.t["territoires"].lignes]
     par = ind["par_territoire"] or {}
     # sorted by name (accents ignored), then the national row; a territoire without any ACI in the data is
@@ -270,8 +289,8 @@ def test_territoire_names_come_from_the_schema(schema: Schema) -> None:
     assert "Territoires sans ACI dans les données de l'année : Seine-Saint-Denis." in rapport.t["territoires"].notes
 
 
-def test_sortie_neutre_footnote_and_threshold_in_both_formats(schema: Schema) -> None:
-    rapport = build_report(sample(), schema, charts=False)  # no chart holds these texts
+def test_sortie_neutre_footnote_and_threshold_in_both_formats(sample_tables: Rapport) -> None:
+    rapport = sample_tables  # no chart holds these texts
     for fmt in ("md", "html"):
         text = render_text(rapport, fmt)
         assert "« Retrait des sorties constatées »" in text
@@ -310,8 +329,8 @@ def test_stacked_line_with_a_masked_segment_is_not_drawn(schema: Schema) -> None
     assert "non représenté" not in shown
 
 
-def test_secret_note_explains_masked_shares(schema: Schema) -> None:
-    text = render_text(build_report(sample(), schema, charts=False), "md")
+def test_secret_note_explains_masked_shares(sample_tables: Rapport) -> None:
+    text = render_text(sample_tables, "md")
     assert "« n.s. » (non significatif) quand elle est calculée sur moins de 5 personnes ou que son effectif " \
            "est lui-même masqué (ou sa base)" in text
     assert "un effectif affiché « s » est masqué au titre du secret secondaire" in text
@@ -343,8 +362,8 @@ def _strict_parse(text: str) -> None:
     html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
 
 
-def test_html_is_valid_self_contained_and_accessible(schema: Schema) -> None:
-    text = render_text(build_report(sample(), schema), "html")
+def test_html_is_valid_self_contained_and_accessible(sample_html: str) -> None:
+    text = sample_html
     _strict_parse(text)
     assert text.startswith("<!DOCTYPE html>") and '<html lang="fr">' in text
     assert "<script" not in text.lower()
@@ -407,10 +426,9 @@ def test_golden_national_sample(fmt: str, schema: Schema) -> None:
     check_golden(f"echantillon/rapport-national-2023.{fmt}", text, figures)
 
 
-def test_render_is_deterministic(schema: Schema) -> None:
-    ind = sample()
-    first = render_text(build_report(copy.deepcopy(ind), schema), "html")
-    assert render_text(build_report(ind, schema), "html") == first
+def test_render_is_deterministic(schema: Schema, sample_html: str) -> None:
+    """A second build and render of the sample (fresh indicators) gives the HTML of the first, byte for byte."""
+    assert render_text(build_report(sample(), schema), "html") == sample_html
 
 
 # -- the command line ------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ def test_report_renders_in_chromium_without_console_error(tmp_path: Path) -> Non
     from cvg_pipeline.report.build import render_report
     from cvg_pipeline.schema.load import load_schema
 
+    chromium()  # skipped (or failed) before the report is rendered, not after
     ind = cast(Indicators, json.loads((HERE / "data" / "indicateurs-national-2023.json").read_text("utf-8")))
     (html,) = render_report(ind, load_schema(), formats=("html",), out_dir=tmp_path)
     png = tmp_path / "rapport.png"

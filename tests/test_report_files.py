@@ -7,18 +7,17 @@ reports, and a file of the user named « rapport-national-2023.html.tmp » was o
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cvg_pipeline.store.db import create_store
+from tests import inprocess
 from tests.builders import valid_row, write_workbook
 
 
 def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+    return inprocess.run(*args)  # through cli.main, in this process (tests/inprocess.py)
 
 
 @pytest.fixture

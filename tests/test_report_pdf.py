@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -26,6 +27,7 @@ from cvg_pipeline.indicators.compute import Indicators, Scope, load_indicators
 from cvg_pipeline.report.build import build_report, render_report
 from cvg_pipeline.report.pdf import render_pdf
 from cvg_pipeline.schema.load import Schema, load_schema
+from tests.drawing import drawing_only
 
 HERE = Path(__file__).parent
 SCOPES = {"national": Scope.national(), "lyon": Scope.of_territoire("lyon")}
@@ -57,11 +59,24 @@ def schema() -> Schema:
     return load_schema()
 
 
+@pytest.fixture(scope="module")
+def rendered(demo_store: Path, schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], list[Path]]:
+    """`rendered(scope)`: the HTML and PDF reports of the demo data for `scope`, rendered once for the module
+    (the tests only read them)."""
+    made: dict[str, list[Path]] = {}
+
+    def get(scope: str) -> list[Path]:
+        if scope not in made:
+            ind = load_indicators(demo_store, scope=SCOPES[scope], annee=2023, schema=schema)
+            made[scope] = render_report(ind, schema, formats=("html", "pdf"), out_dir=tmp_path_factory.mktemp("r"))
+        return made[scope]
+
+    return get
+
+
 @pytest.fixture(scope="module", params=list(SCOPES))
-def rendu(request: pytest.FixtureRequest, demo_store: Path, schema: Schema,
-          tmp_path_factory: pytest.TempPathFactory) -> Rendu:
-    ind = load_indicators(demo_store, scope=SCOPES[request.param], annee=2023, schema=schema)
-    html_path, pdf_path = render_report(ind, schema, formats=("html", "pdf"), out_dir=tmp_path_factory.mktemp("r"))
+def rendu(request: pytest.FixtureRequest, rendered: Callable[[str], list[Path]]) -> Rendu:
+    html_path, pdf_path = rendered(request.param)
     assert pdf_path.suffix == ".pdf" and pdf_path.stat().st_mode & 0o777 == 0o600
     reader = PdfReader(pdf_path)
     return Rendu(html_path.read_text(encoding="utf-8"), reader, [norm(p.extract_text()) for p in reader.pages])
@@ -181,7 +196,8 @@ def test_text_is_never_read_as_typst_markup(schema: Schema) -> None:
 def test_cli_writes_md_html_pdf_and_never_over_an_existing_pdf(demo_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "rapports"
     args = ["report", "--store", str(demo_store), "--territoire", "lyon", "--annee", "2023", "--sortie", str(out)]
-    result = runner.invoke(app, [*args, "--format", "md,html,pdf"])
+    with drawing_only():  # the files written and never written over, not the charts (read by the tests above)
+        result = runner.invoke(app, [*args, "--format", "md,html,pdf"])
     assert result.exit_code == 0, result.output
     names = ["rapport-lyon-2023.md", "rapport-lyon-2023.html", "rapport-lyon-2023.pdf"]
     assert result.stdout.splitlines() == [str(out / n) for n in names]
@@ -191,7 +207,8 @@ def test_cli_writes_md_html_pdf_and_never_over_an_existing_pdf(demo_store: Path,
     again = runner.invoke(app, [*args, "--format", "pdf"])
     assert again.exit_code == 1 and "--ecraser" in again.stderr
     assert pdf.read_bytes() == b"mon PDF"
-    assert runner.invoke(app, [*args, "--format", "pdf", "--ecraser"]).exit_code == 0
+    with drawing_only():
+        assert runner.invoke(app, [*args, "--format", "pdf", "--ecraser"]).exit_code == 0
     assert pdf.read_bytes().startswith(b"%PDF-")
     unknown = runner.invoke(app, [*args, "--format", "docx"])
     assert unknown.exit_code == 2 and "md, html, pdf" in unknown.stderr
@@ -203,14 +220,13 @@ def test_typst_is_imported_only_for_a_pdf() -> None:
     assert out.strip() == "False"
 
 
-def test_poppler_reads_the_pdf_like_the_html(demo_store: Path, schema: Schema, tmp_path: Path) -> None:
+def test_poppler_reads_the_pdf_like_the_html(rendered: Callable[[str], list[Path]]) -> None:
     """Issue 21 (real clients): the PDF read by poppler (`pdfinfo`, `pdftotext`, what `.ci/run` installs) has
     its pages and the HTML's key figures; skipped locally without poppler, failed under CVG_CLIENTS_REQUIRED=1."""
     from tests.clients import require_client
 
     pdfinfo, pdftotext = require_client("pdfinfo"), require_client("pdftotext")
-    ind = load_indicators(demo_store, scope=SCOPES[next(iter(SCOPES))], annee=2023, schema=schema)
-    html_path, pdf_path = render_report(ind, schema, formats=("html", "pdf"), out_dir=tmp_path)
+    html_path, pdf_path = rendered(next(iter(SCOPES)))  # the national report the other tests read
     info = subprocess.run([pdfinfo, str(pdf_path)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"^Pages:\s+(\d+)$", info, flags=re.M).group(1))  # type: ignore[union-attr]
     assert pages in PAGES

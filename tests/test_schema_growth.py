@@ -1,4 +1,4 @@
-"""The schema can grow (and shrink) under an existing store: `cvg` follows it, in real `cvg` processes.
+"""The schema can grow (and shrink) under an existing store: `cvg` follows it (commands run through cli.main).
 
 - A column added to the schema (a copy named by `$CVG_SCHEMA`): the next command that opens a store made
   with the original schema adds the column to `parcours`, NULL for the rows already stored, and says so in
@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -24,8 +23,8 @@ import duckdb
 
 from cvg_pipeline.schema.load import SCHEMA_ENV, default_schema_path, load_schema
 from cvg_pipeline.store.db import create_store
+from tests import inprocess
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
-from tests.hostile import CVG
 
 NEW_COLUMN = "suivi_numerique"
 NEW_LABEL = "Accompagnement au numérique"
@@ -61,12 +60,9 @@ def schema_copy(tmp_path: Path, name: str, *, add: str = "", remove: str = "") -
 
 
 def cvg(cwd: Path, schema: Path | None, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (SCHEMA_ENV, "CVG_STORE")}
-    if schema is not None:
-        env[SCHEMA_ENV] = str(schema)
-    return subprocess.run(
-        [CVG, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    """`cvg ARGS` in `cwd` with `$CVG_SCHEMA` = `schema` (None: unset), through cli.main in this process
+    (tests/inprocess.py; the schema is read from `$CVG_SCHEMA` at each command, cached by path)."""
+    return inprocess.run(*args, cwd=cwd, env={SCHEMA_ENV: None if schema is None else str(schema), "CVG_STORE": None})
 
 
 def parcours(store: Path) -> list[dict[str, object]]:

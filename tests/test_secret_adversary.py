@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,20 @@ def network(tmp: Path, size: int, seed: str) -> tuple[Path, list[str]]:
     return store, [["--national"], ["--territoire", smallest], ["--aci", siret]]  # type: ignore[return-value]
 
 
-def narrowed(text: str, fmt: str) -> dict[str, tuple[float, float]]:
+def attacked(text: str, fmt: str) -> dict[str, tuple[float, float]]:
+    """Every hidden count of a published report (`fmt`: md or html) with the interval the adversary narrows it to."""
     published = parse_markdown(text) if fmt == "md" else parse_html(text)
     assert published.tables, "nothing parsed"
-    found = attack(facts(published, SEUIL, ANNEE))
+    return attack(facts(published, SEUIL, ANNEE))
+
+
+def too_narrow(found: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
     return {where: iv for where, iv in found.items() if iv[1] - iv[0] < WIDTH}
+
+
+def narrowed(text: str, fmt: str) -> dict[str, tuple[float, float]]:
+    """The hidden counts of a published report that the adversary pins down to fewer than WIDTH + 1 values."""
+    return too_narrow(attacked(text, fmt))
 
 
 def render(store: Path, scope: list[str], out: Path) -> list[Path]:
@@ -68,20 +78,36 @@ def render(store: Path, scope: list[str], out: Path) -> list[Path]:
     return [Path(p) for p in result.stdout.split()]
 
 
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int, str], tuple[Path, list[list[str]]]]:
+    """`network(size, seed)` made once for the module (the attack tests only read the store)."""
+    made: dict[tuple[int, str], tuple[Path, list[list[str]]]] = {}
+
+    def get(size: int, seed: str) -> tuple[Path, list[list[str]]]:
+        if (size, seed) not in made:
+            made[size, seed] = network(tmp_path_factory.mktemp(f"reseau-{seed}"), size, seed)
+        return made[size, seed]
+
+    return get
+
+
 @pytest.mark.parametrize(("size", "seed"), NETWORKS)
-def test_no_hidden_count_can_be_pinned_down(size: int, seed: str, tmp_path: Path) -> None:
-    store, scopes = network(tmp_path, size, seed)
+def test_no_hidden_count_can_be_pinned_down(
+    size: int, seed: str, tmp_path: Path, networks: Callable[[int, str], tuple[Path, list[list[str]]]]
+) -> None:
+    store, scopes = networks(size, seed)
     hidden = 0
     for scope in scopes:
         for path in render(store, scope, tmp_path / "rapports"):
-            text = path.read_text(encoding="utf-8")
-            published = parse_markdown(text) if path.suffix == ".md" else parse_html(text)
-            hidden += len(attack(facts(published, SEUIL, ANNEE)))
-            assert narrowed(text, path.suffix[1:]) == {}, f"{path.name} ({size} ACI, graine {seed})"
+            found = attacked(path.read_text(encoding="utf-8"), path.suffix[1:])
+            hidden += len(found)
+            assert too_narrow(found) == {}, f"{path.name} ({size} ACI, graine {seed})"
     assert hidden > 0  # the networks do have small counts to attack
 
 
-def test_the_adversary_finds_counts_without_the_secondary_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_adversary_finds_counts_without_the_secondary_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, networks: Callable[[int, str], tuple[Path, list[list[str]]]]
+) -> None:
     """With the primary secret alone (as before issue 16), the same adversary recovers counts: it is not
     a test that cannot fail."""
     from cvg_pipeline.report.secret import suppress
@@ -93,7 +119,7 @@ def test_the_adversary_finds_counts_without_the_secondary_secret(tmp_path: Path,
         return dict(intervals(model))  # type: ignore[arg-type]
 
     monkeypatch.setattr(suppress, "protect", primary_only)
-    store, scopes = network(tmp_path, 6, "adv-b")
+    store, scopes = networks(6, "adv-b")  # the store of test_no_hidden_count_can_be_pinned_down[6-adv-b]
     found = {}
     for path in render(store, scopes[1], tmp_path / "rapports"):
         found.update(narrowed(path.read_text(encoding="utf-8"), path.suffix[1:]))

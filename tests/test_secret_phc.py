@@ -8,15 +8,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import inprocess
+
 
 def cvg(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, check=True)
+    proc = inprocess.run(*args)  # through cli.main, in this process (tests/inprocess.py)
+    assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 @pytest.fixture(scope="module")

@@ -1,27 +1,25 @@
 """Creating a store is an explicit act (issue 13, point 10): `cvg init` creates it, every other command refuses
 a missing store (exit 1), says where it looked and how that path was chosen, and suggests `cvg init` and the
-nearest existing store. Real `python -m cvg_pipeline` processes on real files."""
+nearest existing store. Real files; the commands run through cli.main in the test process (tests/inprocess.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import inprocess
 from tests.builders import valid_row, write_workbook
 from tests.storefill import scalar
 
 
 def cvg(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "CVG_STORE"} | {"COLUMNS": "200"} | (env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "cvg_pipeline", *map(str, args)],
-        cwd=cwd, env=environ, capture_output=True, text=True, timeout=300, check=False,
-    )
+    """`cvg ARGS` run in `cwd` through cli.main, in this process (tests/inprocess.py), without the caller's
+    CVG_STORE."""
+    environ: dict[str, str | None] = {"CVG_STORE": None, "COLUMNS": "200", **(env or {})}
+    proc = inprocess.run(*args, cwd=cwd, env=environ)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     return proc
 

@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 
 from cvg_pipeline.store.db import create_store
+from tests import inprocess
 
 
-def cvg(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-        timeout=timeout,
-    )
+def cvg(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return inprocess.run(*args, cwd=cwd)  # through cli.main, in this process (tests/inprocess.py)
 
 
 @pytest.mark.parametrize("command", [["historique"], ["suivi"], ["indicators", "--national", "--annee", "2023"],

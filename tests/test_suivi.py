@@ -1,4 +1,4 @@
-"""`cvg suivi`: the analyst's month, with real workbooks and real `cvg` processes (issue 18).
+"""`cvg suivi`: the analyst's month, with real workbooks and `cvg` commands run through cli.main (issue 18).
 
 Every test here failed on main before `cvg suivi` existed (no command, no `refus` table, no record of the
 columns a file had).
@@ -7,9 +7,7 @@ columns a file had).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,16 +15,16 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests import inprocess
 from tests.builders import SIRET, SIRET_2, open_row, structure, valid_row, write_workbook
 
 REFUGIE = "Réfugié·e ou protection subsidiaire"
 
 
 def cvg(*args: str | Path, check_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "cvg_pipeline", *map(str, args)], capture_output=True, text=True, env=env, timeout=120
-    )
+    """`cvg ARGS` through cli.main, in this process (tests/inprocess.py: what is checked here is the commands'
+    output, not the process)."""
+    proc = inprocess.run(*args, env={"COLUMNS": "200"})
     assert proc.returncode in check_codes, (proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
     return proc

@@ -101,9 +101,13 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("Interrompu.\n")
         sys.exit(1)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside a command's body (the body says « interrompu »)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside typer (the body says « interrompu »)
         sys.stderr.write("Erreur : interrompu.\n")
         _exit_done(130)
+    if code == 130 and not common.STATE["said"]:
+        # Ctrl-C or SIGTERM outside a command's body but inside typer (parsing the options, closing the
+        # context): typer turns it into a silent exit 130.
+        sys.stderr.write("Erreur : interrompu.\n")
     _exit_done(code if isinstance(code, int) else 0)
 
 

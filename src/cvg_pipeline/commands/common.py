@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-STATE = {"debug": False}
+# debug: `cvg --debug`; said: a failure message has been printed (`fail`), so an exit code without one
+# (typer's 130 for a Ctrl-C outside a command's body) is said by cli.main.
+STATE = {"debug": False, "said": False}
 
 StoreOption = Annotated[
     Path | None,
@@ -78,6 +80,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
     if len(message) > 1 and message[0].isupper() and message[1].islower():
         message = message[0].lower() + message[1:]  # « Erreur : la base … », not « Erreur : La base … »
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]Erreur :[/] {message}", markup=True)
+    STATE["said"] = True
     raise typer.Exit(code)
 
 
