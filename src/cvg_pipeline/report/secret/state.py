@@ -92,7 +92,7 @@ class Tracker:
                             parent[there] = top
         root = {k: self._find(k) for k in unknown}
         useful = [r for p, r in enumerate(relations) if self.useful[p]]
-        shares = self._share_relations()
+        shares = self.share_relations()
         if shares:  # they come and go with the statuses: joined over the components of the relations
             above = {top: top for top in root.values()}
 
@@ -119,7 +119,7 @@ class Tracker:
             rels.setdefault(root[next(k for k in rel.keys if k in root)], []).append(rel)
         return root, useful, (members, rels)
 
-    def _share_relations(self) -> list[Relation]:
+    def share_relations(self) -> list[Relation]:
         """The relations of the published shares (`Model.share_relations`) that hold an unknown: those of the
         shares whose count or base is an unknown (each relation of a share holds its count, and its base but
         for the integer bounds of a count that is itself an unknown)."""

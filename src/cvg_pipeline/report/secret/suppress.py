@@ -32,7 +32,7 @@ from cvg_pipeline.report.secret.model import (
     Relation,
 )
 from cvg_pipeline.report.secret.state import Index, Tracker, index_of
-from cvg_pipeline.report.secret.verify import Interval, Points, components, exposure, intervals
+from cvg_pipeline.report.secret.verify import Interval, Points, cell_bounds, components, exposure, intervals
 
 MAX_ROUNDS = 500
 
@@ -55,16 +55,56 @@ def reveal(model: Model, tracker: Tracker | None = None) -> None:
     the audit of a component stops at its first exposed count (one is enough to hide the share again)."""
     shares = sorted((c for c in model.cells.values() if not c.exact and c.published and c.status == SECONDARY),
                     key=lambda c: -c.value)
+    # The points met by the audits of the earlier steps (the other unknowns at their true values): the facts
+    # change from one step to the next only by the shares shown or hidden again (the unknowns stay the same),
+    # so a point still within the bounds of those counts and within the shares' relations is one the reader
+    # cannot exclude now, and spares the LPs of the widths it already shows.
+    met: list[dict[str, float]] = []
     for cell in shares:
         cell.status = FREE
         if tracker is not None:
             root, useful, grouped = tracker.components()
+            shown = tracker.share_relations()
         else:
             root, useful = components(model, model.all_relations())
-            grouped = None
+            grouped, shown = None, [r for r in model.share_relations() if any(not model.cells[k].known for k in r.keys)]
         around = [c.key for c in model.hidden() if root.get(c.key) == root[cell.key]]
-        if any(exposure(model, around, first_only=True, parts=(root, useful), grouped=grouped).values()):
+        if not around:
+            continue
+        points = Points(found=[])
+        for x in met:
+            if _still_a_point(model, x, shares, shown):
+                for k, v in x.items():
+                    points.lo[k] = min(points.lo.get(k, v), v)
+                    points.hi[k] = max(points.hi.get(k, v), v)
+        for k in list(points.lo):  # the true values are a point too
+            value = float(model.cells[k].value)
+            points.lo[k], points.hi[k] = min(points.lo[k], value), max(points.hi[k], value)
+        exposed = any(exposure(model, around, first_only=True, points=points, parts=(root, useful),
+                               grouped=grouped).values())
+        met.extend(points.found or [])
+        del met[:-MAX_MET]
+        if exposed:
             cell.status = SECONDARY
+
+
+MAX_MET = 64
+
+
+def _still_a_point(model: Model, x: dict[str, float], shares: list[Cell], shown: list[Relation]) -> bool:
+    """Whether `x` (some unknowns' values, the others at their true values) satisfies what changes from one
+    step of `reveal` to the next: the bounds of the counts published only as a share, the shares' relations."""
+    cells = model.cells
+    for c in shares:
+        if c.key in x:
+            lo, hi = cell_bounds(model, c.key)
+            if not lo - 1e-7 <= x[c.key] <= hi + 1e-7:
+                return False
+    for rel in shown:
+        total = sum(coef * x.get(k, cells[k].value) for k, coef in rel.terms)
+        if not rel.lo - 1e-6 <= total <= rel.hi + 1e-6:
+            return False
+    return True
 
 
 def _candidates(model: Model, relations: list[Relation]) -> list[Cell]:

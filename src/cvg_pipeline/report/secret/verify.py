@@ -251,6 +251,8 @@ class Points:
     relaxed_lp: dict[str, Any] = field(default_factory=dict)
     # relaxed component → its cells, their positions and their true values (fixed: read at every use)
     relaxed_cells: dict[str, tuple[list[Cell], dict[str, int], Any]] = field(default_factory=dict)
+    # when a list: every point met by a strict audit, as {unknown: value} over its component (`suppress.reveal`)
+    found: list[dict[str, float]] | None = None
 
 
 MAX_RELAXED_POINTS = 64
@@ -351,6 +353,8 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
         values = np.asarray(highs.getSolution().col_value, dtype=float)
         np.minimum(seen_lo, values, out=seen_lo)
         np.maximum(seen_hi, values, out=seen_hi)
+        if not relaxed and points is not None and points.found is not None:
+            points.found.append(dict(zip(unknowns, values.tolist(), strict=True)))
         if relaxed and points is not None:
             pool = points.relaxed.get(root)
             points.relaxed[root] = values[None, :] if pool is None else np.vstack([pool[-MAX_RELAXED_POINTS + 1:], values])
