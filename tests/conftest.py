@@ -27,12 +27,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Seconds each module took (sum of its tests' durations, `pytest -n 2 --durations=0` of the whole suite on the
 # 2-core machine, 3 December 2026 at 23:35, loaded by other jobs: about twice what it takes at rest, in the same
-# proportions; test_export and test_extract before their own rework); a module not listed counts 1 s. Only the
+# proportions; test_export and test_extract from their reworked runs); a module not listed counts 1 s. Only the
 # order depends on these numbers: a stale entry makes the run a little longer, never wrong.
 COST = {
-    "test_export.py": 221.6, "test_real_clients.py": 79.1, "test_report.py": 70.1, "test_secret_adversary.py": 37.9,
+    "test_export.py": 23.3, "test_real_clients.py": 79.1, "test_report.py": 70.1, "test_secret_adversary.py": 37.9,
     "test_store_edges.py": 33.6, "test_annotate.py": 29.7, "test_report_pdf.py": 24.1, "test_safety.py": 20.6,
-    "test_extract.py": 19.0, "test_ingest_integrity.py": 17.4, "test_suivi.py": 15.1, "test_demo.py": 15.0,
+    "test_extract.py": 6.9, "test_ingest_integrity.py": 17.4, "test_suivi.py": 15.1, "test_demo.py": 15.0,
     "test_bad_files.py": 15.0, "test_streams.py": 14.8, "test_wheel.py": 12.6, "test_inputs_edge.py": 10.1,
     "test_flux_logement.py": 12.0, "test_report_captions.py": 7.7, "test_validate.py": 7.1, "test_indicators_invariants.py": 6.6,
     "test_ingest.py": 6.5, "test_crash.py": 6.4, "test_cli_screen.py": 6.2, "test_report_v2.py": 6.1,
