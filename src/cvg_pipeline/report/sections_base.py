@@ -122,14 +122,15 @@ class _Base:
     def has(self, key: str) -> bool:
         return self.key(key) in self.m.cells
 
-    def c(self, key: str, value: int, label: str, weight: float = COST_ORDINARY) -> Nombre:
-        """Declare the count `key` (the same key anywhere in the report is the same number)."""
+    def c(self, key: str, value: int, label: str, weight: float = COST_ORDINARY, *, exact: bool = True) -> Nombre:
+        """Declare the count `key` (the same key anywhere in the report is the same number; `exact=False`: a
+        count the report shows only as its rounded share, see `secret.model`)."""
         key = self.key(key)
         cell = self.m.cells.get(key)
         while cell is not None and cell.value != value:  # never seen: a figure computed twice differently
             key += "'"
             cell = self.m.cells.get(key)
-        return Nombre(self.m.cell(key, value, self.lib.partie + label, weight=weight), self.s.seuil)
+        return Nombre(self.m.cell(key, value, self.lib.partie + label, weight=weight, exact=exact), self.s.seuil)
 
     def part(self, n: Nombre, base: Nombre) -> Part:
         self.m.share(n.key, base.key)

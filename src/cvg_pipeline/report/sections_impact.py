@@ -171,14 +171,10 @@ class _Impact(_Base):
         # column), published only as shares rounded to a whole percent — the table's « Part » column and row,
         # the chart's bars —, never as counts (`secret.model`: ``exact=False``); the secret statistique shows
         # each share only when the audit holds with it (`secret.suppress.reveal`), never at a table's expense.
-        def margin(key: str, value: int, label: str) -> Nombre:
-            cell = self.m.cell(self.key(key), value, f"{self.lib.partie}{titre} · {label}", exact=False)
-            return Nombre(cell, self.s.seuil)
-
-        entree = {a: margin(f"log.mat.entree.{a}", sum(int(n) for n in row.values()),
-                            f"{labels.get(a, a)} → ensemble") for a, row in matrice.items()}
-        sortie_m = {b: margin(f"log.mat.sortie.{b}", sum(int(row[b]) for row in matrice.values()),
-                              f"ensemble → {labels.get(b, b)}") for b in exits}
+        entree = {a: self.c(f"log.mat.entree.{a}", sum(int(n) for n in row.values()),
+                            f"{titre} · {labels.get(a, a)} → ensemble", exact=False) for a, row in matrice.items()}
+        sortie_m = {b: self.c(f"log.mat.sortie.{b}", sum(int(row[b]) for row in matrice.values()),
+                              f"{titre} · ensemble → {labels.get(b, b)}", exact=False) for b in exits}
         for a, n in entree.items():
             self.m.total(n.key, [cells[a, b].key for b in exits], f"{titre} : ligne {a}")
         for b, n in sortie_m.items():
@@ -191,15 +187,11 @@ class _Impact(_Base):
                     self.m.at_most([sortie_m[b].key], [self.key(f"log.sortie.{b}")], f"logement : colonne {b} ≤ sortie")
         parts_entree = {a: self.part(n, base) for a, n in entree.items()}
         parts_sortie = {b: self.part(n, base) for b, n in sortie_m.items()}
-        # in the table as text: the margins are no figure of `cvg indicators`, so no row of `cvg export`
-        # (which reads the counts of the tables' `Part`s); the export publishes less, never more
-        texte_entree = {a: _Texte(p.texte) for a, p in parts_entree.items()}
-        texte_sortie = {b: _Texte(p.texte) for b, p in parts_sortie.items()}
         self.t["logement_matrice"] = Tableau(
             titre, _champ_de(pop, base_text),
             ["Entrée ↓ · sortie →", *(labels.get(k, k) for k in exits), "Part à l'entrée"],
-            [*([labels.get(a, a), *(cells[a, b] for b in row), texte_entree[a]] for a, row in matrice.items()),
-             ["Part à la sortie", *(texte_sortie[b] for b in exits), ""]],
+            [*([labels.get(a, a), *(cells[a, b] for b in row), parts_entree[a]] for a, row in matrice.items()),
+             ["Part à la sortie", *(parts_sortie[b] for b in exits), ""]],
             ["Lecture : de la situation de la ligne (entrée) à celle de la colonne (sortie) ; au-dessus de la "
              "diagonale, elle s'améliore."],
         )

@@ -87,8 +87,9 @@ def report_cells(rapport: Rapport) -> ReportCells:
     out = ReportCells()
 
     def add(cell: Any) -> None:
-        out.status[cell.key] = cell.status
-        out.value[cell.key] = cell.value
+        if cell.exact:  # a count shown only as its share (the housing matrix's margins) is no figure of the JSON
+            out.status[cell.key] = cell.status
+            out.value[cell.key] = cell.value
 
     def visit(obj: object) -> None:
         if isinstance(obj, Nombre):
@@ -98,7 +99,8 @@ def report_cells(rapport: Rapport) -> ReportCells:
         elif isinstance(obj, Part):
             add(obj.n)
             add(obj.base)
-            out.base_of.setdefault(obj.n.key, obj.base.key)
+            if obj.n.exact:
+                out.base_of.setdefault(obj.n.key, obj.base.key)
 
     for table in rapport.t.values():
         for line in table.lignes:

@@ -10,6 +10,7 @@ the end.
 
 from __future__ import annotations
 
+import heapq
 import os
 import threading
 from collections.abc import Callable, Hashable
@@ -37,7 +38,7 @@ class Reports:
         self.schema, self.seuil, self.helper, self.progress = schema, seuil, helper, progress
         self.cond = threading.Condition()
         self.inds: dict[Hashable, Indicators] = {}
-        self.queue: list[tuple[int, int, Hashable]] = []  # (−weight, rank, key), heaviest first
+        self.queue: list[tuple[int, int, Hashable]] = []  # a heap of (−weight, rank, key): the heaviest first
         self.done: dict[Hashable, ReportCells] = {}
         self.lent: set[Hashable] = set()  # taken by the worker, not yet sent back
         self.closed = False  # every report has been added (or the export has stopped)
@@ -49,8 +50,7 @@ class Reports:
                      if leaf.kind == "count" and isinstance(leaf.value, int) and 0 < leaf.value < self.seuil)
         with self.cond:
             self.inds[key] = ind
-            self.queue.append((-weight, len(self.inds), key))
-            self.queue.sort()
+            heapq.heappush(self.queue, (-weight, len(self.inds), key))
             self.cond.notify_all()
 
     def take(self) -> tuple[Hashable, Indicators] | None:
@@ -61,7 +61,7 @@ class Reports:
                 self.cond.wait()
             if not self.queue:
                 return None
-            key = self.queue.pop(0)[2]
+            key = heapq.heappop(self.queue)[2]
             self.lent.add(key)
             return key, self.inds[key]
 
@@ -92,7 +92,7 @@ class Reports:
         while True:
             with self.cond:
                 if self.queue:
-                    key: Hashable | None = self.queue.pop(0)[2]
+                    key: Hashable | None = heapq.heappop(self.queue)[2]
                 elif self.lent and (self.helper is None or self.helper.ended):
                     key = self.lent.pop()  # taken by a worker that ended before sending it back
                 else:

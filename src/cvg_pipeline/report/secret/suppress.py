@@ -32,7 +32,7 @@ from cvg_pipeline.report.secret.model import (
     Relation,
 )
 from cvg_pipeline.report.secret.state import Index, Tracker, index_of
-from cvg_pipeline.report.secret.verify import Interval, Points, cell_bounds, components, exposure, intervals
+from cvg_pipeline.report.secret.verify import Interval, Points, cell_bounds, exposure, intervals
 
 MAX_ROUNDS = 500
 
@@ -50,8 +50,9 @@ def reveal(model: Model, tracker: Tracker | None = None) -> None:
     """Step 4: show the shares of the counts published only as a share (a chart's bars, `Cell.exact`) that the
     audit allows, largest first: each is shown only if every hidden count of its component keeps the width
     `required_width` asks with it (and with the shares shown before it). Steps 1 to 3 protect the tables as if
-    no such share were published, so these shares never cost a figure of a table. `tracker`: protect's (such a
-    count stays an unknown when its share is shown: only the shares' relations change, which it recomputes);
+    no such share were published, so these shares never cost a figure of a table. `tracker`: protect's, or a new
+    one (such a count stays an unknown when its share is shown: only the shares' relations change, which it
+    recomputes);
     the audit of a component stops at its first exposed count (one is enough to hide the share again)."""
     shares = sorted((c for c in model.cells.values() if not c.exact and c.published and c.status == SECONDARY),
                     key=lambda c: -c.value)
@@ -60,14 +61,11 @@ def reveal(model: Model, tracker: Tracker | None = None) -> None:
     # so a point still within the bounds of those counts and within the shares' relations is one the reader
     # cannot exclude now, and spares the LPs of the widths it already shows.
     met: list[dict[str, float]] = []
+    tracker = tracker or _tracker(model)
     for cell in shares:
         cell.status = FREE
-        if tracker is not None:
-            root, useful, grouped = tracker.components()
-            shown = tracker.share_relations()
-        else:
-            root, useful = components(model, model.all_relations())
-            grouped, shown = None, [r for r in model.share_relations() if any(not model.cells[k].known for k in r.keys)]
+        root, useful, grouped = tracker.components()
+        shown = tracker.share_relations()
         around = [c.key for c in model.hidden() if root.get(c.key) == root[cell.key]]
         if not around:
             continue

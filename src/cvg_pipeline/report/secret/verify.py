@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvg_pipeline.report.secret.model import FREE, PRIMARY, SECONDARY, Cell, Model, Relation, required_width
+from cvg_pipeline.report.secret.model import PRIMARY, SECONDARY, Cell, Model, Relation, required_width
 
 INF = math.inf
 _SOLVER: list[Any] = []
@@ -70,18 +70,22 @@ def _new_solver() -> Any:
 def cell_bounds(model: Model, key: str, relaxed: bool = False) -> tuple[float, float]:
     """What the adversary knows of an unknown cell before any relation (`relaxed`: a free cell taken as
     unknown, see `intrinsic`)."""
-    cell = model.cells[key]
+    return bounds_of(model.cells[key], model.seuil, relaxed)
+
+
+def bounds_of(cell: Cell, seuil: int, relaxed: bool = False) -> tuple[float, float]:
+    """`cell_bounds` of a cell in hand (the relaxed audit reads every cell of a component at each use)."""
     if not cell.published or (not cell.exact and not cell.hidden):  # never shown, or only as a share
         return 0.0, INF
     if not cell.exact:  # a share shown « n.s. », whether its count is under the seuil or hidden (A or D)
         return 1.0, INF
     if cell.status == PRIMARY:
-        return 1.0, INF if cell.vague else float(model.seuil - 1)
+        return 1.0, INF if cell.vague else float(seuil - 1)
     if cell.status == SECONDARY:
-        return float(model.seuil), INF
+        return float(seuil), INF
     if relaxed:
         return 0.0, INF
-    raise ValueError(f"cell {key} is free")
+    raise ValueError(f"cell {cell.key} is free")
 
 
 def components(model: Model, relations: list[Relation], relaxed: bool = False) -> tuple[dict[str, str], list[Relation]]:
@@ -333,7 +337,7 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
                                                    np.array([float(c.value) for c in cells]))
         cells, index, truth = static
         seen_lo, seen_hi = truth.copy(), truth.copy()
-        bounds = np.array(_relaxed_bounds(cells, model.seuil))
+        bounds = np.array([bounds_of(c, model.seuil, True) for c in cells])
         pool = points.relaxed.get(root)
         if pool is not None:  # the points of earlier audits still within the bounds
             ok = pool[np.all((pool >= bounds[:, 0] - 1e-7) & (pool <= bounds[:, 1] + 1e-7), axis=1)]
@@ -387,15 +391,6 @@ def _component_exposure(model: Model, unknowns: list[str], relations: list[Relat
         if points is not None and not relaxed:
             for k, lo, hi in zip(unknowns, seen_lo.tolist(), seen_hi.tolist(), strict=True):
                 points.lo[k], points.hi[k] = lo, hi
-
-
-def _relaxed_bounds(cells: list[Cell], seuil: int) -> list[tuple[float, float]]:
-    """``cell_bounds(model, k, relaxed=True)`` of each cell, in one pass."""
-    below = float(seuil - 1)
-    at = float(seuil)
-    return [(0.0, INF) if not c.published or c.status == FREE else (1.0, INF) if not c.exact else
-            (1.0, INF if c.vague else below) if c.status == PRIMARY else (at, INF) if c.status == SECONDARY
-            else (0.0, INF) for c in cells]
 
 
 def _relaxed_lp(model: Model, unknowns: list[str], relations: list[Relation], points: Points, root: str,
