@@ -72,6 +72,23 @@ def test_tendance_prints_every_year_and_hides_what_is_hidden() -> None:
     assert [t for t in texts(one) if t in ("14 %", "n.s.", "16 %")] == ["14 %", "n.s.", "16 %"]
 
 
+def test_a_trend_with_every_value_hidden_says_why_instead_of_an_empty_axis() -> None:
+    """One series whose every year is hidden (Lyon's « orienté·es depuis PHC »: « s » each year) printed an empty
+    chart on a 0–1 axis; it now says « non représenté (secret statistique) » and has no axis ticks. Values that
+    are only « non calculable » (a base of 0) keep that text on each bar, without the secret's sentence."""
+    annees = ["2021", "2022", "2023"]
+    hidden = charts.tendance("phc", "PHC", annees, [("PHC", [Barre(a, None, "s") for a in annees])],
+                             pourcentages=False)
+    assert texts(hidden).count("non représenté (secret statistique)") == 1
+    assert texts(hidden).count("s") == 3 and "1" not in texts(hidden) and "0" not in texts(hidden)
+    shown = charts.tendance("phc", "PHC", annees, [("PHC", [Barre(a, v, str(v)) for a, v in zip(annees, [0, 2, 3],
+                                                                                              strict=True)])],
+                            pourcentages=False)
+    assert "non représenté (secret statistique)" not in texts(shown)
+    empty = charts.tendance("phc", "PHC", annees, [("PHC", [Barre(a, None, "non calculable") for a in annees])])
+    assert "non représenté (secret statistique)" not in texts(empty) and texts(empty).count("non calculable") == 3
+
+
 def test_panneaux_keeps_every_group_readable() -> None:
     """The profile chart (sexe, âge, nationalité) draws its groups one below the other at full width: the SVG is
     at least as tall as a bar per category of every group, not as tall as the longest group only."""

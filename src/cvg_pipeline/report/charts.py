@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 BLEU, ORANGE, VERT, GRIS, ROUGE = "#2b6a8e", "#e08a3c", "#6a9f4e", "#9aa3ab", "#b5475b"
 SERIES = (BLEU, ORANGE, VERT, ROUGE, GRIS)
 TEXTE = "#222222"
+NON_REPRESENTE = "non représenté (secret statistique)"  # said where a chart has nothing to draw
 LARGEUR = 8.5  # inches (about the width of the HTML column: text keeps its size)
 TAILLE = 9.0  # font size, points
 BARRES = 4.6  # inches for the bars of a horizontal bar chart (its labels' width comes on top)
@@ -286,7 +287,7 @@ def empilees(nom: str, description: str, lignes: Sequence[tuple[str, Sequence[fl
         for pos, (_, _, texte), ok in zip(positions, lignes, complete, strict=True):
             ax.text(101, pos, texte, va="center", ha="left", fontsize=8.5, color=TEXTE)
             if not ok:
-                ax.text(1, pos, "non représenté (secret statistique)", va="center", ha="left", fontsize=8,
+                ax.text(1, pos, NON_REPRESENTE, va="center", ha="left", fontsize=8,
                         color="#666666", fontstyle="italic")
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series), fontsize=8.5,
                   handlelength=1.2, borderaxespad=0.2)
@@ -432,6 +433,13 @@ def tendance(nom: str, description: str, annees: Sequence[str], series: Sequence
             for pos, b in zip(positions, barres, strict=True):
                 ax.text(pos, (b.valeur or 0.0) + span * 0.015, b.etiquette, ha="center", va="bottom", fontsize=8.5,
                         color=TEXTE, fontstyle="normal" if b.valeur is not None else "italic")
+            if all(b.valeur is None for b in barres):  # no bar: an empty 0–1 axis would say nothing
+                from cvg_pipeline.report.secret_cells import NON_CALCULABLE
+
+                ax.set_yticks([])
+                if any(b.etiquette != NON_CALCULABLE for b in barres):  # (« non calculable » is on each bar)
+                    ax.text(0.5, 0.5, NON_REPRESENTE, transform=ax.transAxes, ha="center", va="center",
+                            fontsize=8.5, color="#444444", fontstyle="italic")
             return _svg(fig, nom, description)
         pas = 0.17 * len(annees) + 0.2  # inches per series: its bars and a gap
         fig = _figure(0.45 + pas * len(series))
@@ -523,7 +531,7 @@ def flux_logement(nom: str, description: str, categories: Sequence[str], entree:
                 ax.barh(y[i], max(100.0 - x, 0.0), left=x, height=epaisseur, color="#eeeeee", hatch="///",
                         edgecolor="#9aa3ab", linewidth=0.0)
             if all(v is None for v in valeurs):  # nothing drawn: say why on the bar
-                ax.text(50, y[i], "non représenté (secret statistique)", ha="center", va="center", fontsize=8.5,
+                ax.text(50, y[i], NON_REPRESENTE, ha="center", va="center", fontsize=8.5,
                         color="#444444", fontstyle="italic",
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 2})
             bords.append(row)
